@@ -1,0 +1,30 @@
+package dev.loupe.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code loupe} command. Errors from bad input print one line, never a stack trace. */
+@Command(name = "loupe", mixinStandardHelpOptions = true, version = "loupe 0.1.0",
+        description = "Look inside Gemma 2 with hook points and sparse autoencoders.",
+        subcommands = {
+                CommandLine.HelpCommand.class,
+        })
+public final class Main implements Runnable {
+
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+    @Override public void run() { spec.commandLine().usage(System.out); }
+
+    public static void main(String[] args) { System.exit(execute(args)); }
+
+    /** Runs the command line and returns its exit code (tests call this instead of main). */
+    public static int execute(String... args) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            if (Boolean.getBoolean("loupe.trace")) ex.printStackTrace();
+            cmd.getErr().println("loupe " + cmd.getCommandName() + ": " + Errors.oneLine(ex));
+            return 1;
+        });
+        return cl.execute(args);
+    }
+}

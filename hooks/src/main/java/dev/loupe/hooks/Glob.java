@@ -1,0 +1,20 @@
+package dev.loupe.hooks;
+
+import java.util.regex.Pattern;
+
+/** A shell-style pattern over hook names: {@code *} matches any run of characters, {@code ?} exactly one. */
+record Glob(Pattern pattern) {
+    static Glob of(String glob) {
+        StringBuilder re = new StringBuilder();
+        for (char c : glob.toCharArray()) {
+            switch (c) {
+                case '*' -> re.append(".*");
+                case '?' -> re.append('.');
+                default -> re.append(Pattern.quote(String.valueOf(c)));
+            }
+        }
+        return new Glob(Pattern.compile(re.toString()));
+    }
+
+    boolean matches(String name) { return pattern.matcher(name).matches(); }
+}

@@ -1,0 +1,71 @@
+package dev.loupe.model;
+
+/**
+ * The hyperparameters of one Gemma 2 model, whatever file they came from.
+ *
+ * @param queryPreAttnScalar attention scores are scaled by {@code queryPreAttnScalar^-0.5} (not head_dim)
+ * @param embeddingScale     factor applied to embeddings: sqrt(hidden), rounded to the checkpoint's dtype as HF does
+ * @param slidingWindow      key j is visible from query i on even layers iff {@code 0 <= i - j < slidingWindow}
+ * @param attnSoftcap        scores become {@code c·tanh(s/c)} before masking; 0 disables
+ * @param finalSoftcap       logits become {@code c·tanh(l/c)}; 0 disables
+ */
+public record Gemma2Config(
+        int vocabSize,
+        int hiddenSize,
+        int intermediateSize,
+        int numLayers,
+        int numHeads,
+        int numKvHeads,
+        int headDim,
+        float queryPreAttnScalar,
+        float ropeTheta,
+        float rmsNormEps,
+        int slidingWindow,
+        float attnSoftcap,
+        float finalSoftcap,
+        float embeddingScale,
+        int maxPositions,
+        int bosId,
+        int eosId) {
+
+    public Gemma2Config {
+        require(vocabSize > 0, "vocab_size", vocabSize);
+        require(hiddenSize > 0, "hidden_size", hiddenSize);
+        require(intermediateSize > 0, "intermediate_size", intermediateSize);
+        require(numLayers > 0, "num_hidden_layers", numLayers);
+        require(numHeads > 0, "num_attention_heads", numHeads);
+        require(numKvHeads > 0 && numHeads % numKvHeads == 0, "num_key_value_heads (must divide num_attention_heads)", numKvHeads);
+        require(headDim > 0 && headDim % 2 == 0, "head_dim (must be even)", headDim);
+        require(queryPreAttnScalar > 0, "query_pre_attn_scalar", queryPreAttnScalar);
+        require(slidingWindow > 0, "sliding_window", slidingWindow);
+    }
+
+    private static void require(boolean ok, String field, Object value) {
+        if (!ok) throw new IllegalArgumentException("config: invalid " + field + " = " + value);
+    }
+
+    /** Even layers (0, 2, ...) attend within the sliding window; odd layers are global. */
+    public boolean isSliding(int layer) { return layer % 2 == 0; }
+
+    public int qDim() { return numHeads * headDim; }
+    public int kvDim() { return numKvHeads * headDim; }
+    public int headsPerKv() { return numHeads / numKvHeads; }
+
+    /** Gemma 2 shapes by name (2B, 9B, 27B and the tiny test shape), for synthesized models. */
+    public static Gemma2Config shape(String name) {
+        return switch (name) {
+            case "gemma-2-2b" -> standard(2304, 9216, 26, 8, 4, 256, 256);
+            case "gemma-2-9b" -> standard(3584, 14336, 42, 16, 8, 256, 256);
+            case "gemma-2-27b" -> standard(4608, 36864, 46, 32, 16, 128, 144);
+            case "tiny" -> new Gemma2Config(384, 64, 128, 4, 4, 2, 16, 16, 10000f, 1e-6f, 8, 50f, 30f,
+                    (float) Math.sqrt(64), 8192, 2, 1);
+            default -> throw new IllegalArgumentException("unknown shape '" + name
+                    + "'; expected gemma-2-2b, gemma-2-9b, gemma-2-27b or tiny");
+        };
+    }
+
+    private static Gemma2Config standard(int hidden, int inter, int layers, int heads, int kv, int headDim, int qpas) {
+        return new Gemma2Config(256000, hidden, inter, layers, heads, kv, headDim, qpas, 10000f, 1e-6f, 4096,
+                50f, 30f, (float) Math.sqrt(hidden), 8192, 2, 1);
+    }
+}

@@ -1,0 +1,133 @@
+package dev.loupe.model.io;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * NumPy {@code .npy} files (format 1.0/2.0/3.0, little-endian {@code <f4}, {@code <i4}, {@code <i8}, C order),
+ * read fully onto the heap. For small arrays: references, CLI outputs. Writes go to a temporary name first.
+ */
+public final class Npy {
+    /** An array read from a .npy file: shape and values as float (ints are converted). */
+    public record Array(int[] shape, float[] data, int[] ints) {
+        public int size() { return data.length; }
+        public float get(int... idx) {
+            int flat = 0;
+            for (int i = 0; i < idx.length; i++) flat = flat * shape[i] + idx[i];
+            return data[flat];
+        }
+    }
+
+    private static final Pattern DESCR = Pattern.compile("'descr':\\s*'([^']*)'");
+    private static final Pattern ORDER = Pattern.compile("'fortran_order':\\s*(True|False)");
+    private static final Pattern SHAPE = Pattern.compile("'shape':\\s*\\(([^)]*)\\)");
+
+    private Npy() {}
+
+    public static Array read(Path file) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            return read(in, file.toString());
+        }
+    }
+
+    /** Reads one .npy from a stream ({@code where} names it in errors). */
+    public static Array read(InputStream in, String where) throws IOException {
+        byte[] magic = in.readNBytes(8);
+        if (magic.length < 8 || magic[0] != (byte) 0x93 || !new String(magic, 1, 5, StandardCharsets.ISO_8859_1).equals("NUMPY")) {
+            throw new IOException(where + ": not a .npy file (bad magic)");
+        }
+        int major = magic[6];
+        int headerLen;
+        if (major == 1) {
+            byte[] l = in.readNBytes(2);
+            if (l.length < 2) throw new IOException(where + ": truncated .npy header");
+            headerLen = (l[0] & 0xff) | (l[1] & 0xff) << 8;
+        } else {
+            byte[] l = in.readNBytes(4);
+            if (l.length < 4) throw new IOException(where + ": truncated .npy header");
+            headerLen = ByteBuffer.wrap(l).order(ByteOrder.LITTLE_ENDIAN).getInt();
+        }
+        byte[] hb = in.readNBytes(headerLen);
+        if (hb.length < headerLen) throw new IOException(where + ": truncated .npy header");
+        Header h = parseHeader(new String(hb, StandardCharsets.ISO_8859_1), where);
+        long n = 1;
+        for (int d : h.shape) n *= d;
+        int width = switch (h.descr) {
+            case "<f4", "<i4" -> 4;
+            case "<i8" -> 8;
+            default -> throw new IOException(where + ": dtype " + h.descr + " not supported (expected <f4, <i4 or <i8)");
+        };
+        byte[] raw = in.readNBytes(Math.toIntExact(n * width));
+        if (raw.length < n * width) {
+            throw new IOException(where + ": truncated: " + Arrays.toString(h.shape) + " " + h.descr + " needs "
+                    + n * width + " data bytes, found " + raw.length);
+        }
+        ByteBuffer bb = ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN);
+        float[] f = new float[(int) n];
+        int[] ints = h.descr.equals("<f4") ? null : new int[(int) n];
+        for (int i = 0; i < n; i++) {
+            switch (h.descr) {
+                case "<f4" -> f[i] = bb.getFloat();
+                case "<i4" -> { ints[i] = bb.getInt(); f[i] = ints[i]; }
+                default -> { ints[i] = Math.toIntExact(bb.getLong()); f[i] = ints[i]; }
+            }
+        }
+        return new Array(h.shape, f, ints);
+    }
+
+    /** Parsed .npy header; public so that npz readers can memory-map the data that follows it. */
+    public record Header(String descr, int[] shape) {}
+
+    public static Header parseHeader(String header, String where) throws IOException {
+        Matcher d = DESCR.matcher(header), o = ORDER.matcher(header), s = SHAPE.matcher(header);
+        if (!d.find() || !o.find() || !s.find()) throw new IOException(where + ": malformed .npy header: " + header.trim());
+        if (o.group(1).equals("True")) throw new IOException(where + ": Fortran-order arrays are not supported");
+        String dims = s.group(1).trim();
+        int[] shape = dims.isEmpty() ? new int[0]
+                : Arrays.stream(dims.split(",")).map(String::trim).filter(x -> !x.isEmpty()).mapToInt(Integer::parseInt).toArray();
+        return new Header(d.group(1), shape);
+    }
+
+    public static void writeFloats(Path file, float[] data, int... shape) throws IOException {
+        ByteBuffer bb = ByteBuffer.allocate(data.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (float v : data) bb.putFloat(v);
+        write(file, "<f4", shape, bb.array(), data.length);
+    }
+
+    public static void writeInts(Path file, int[] data, int... shape) throws IOException {
+        ByteBuffer bb = ByteBuffer.allocate(data.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (int v : data) bb.putInt(v);
+        write(file, "<i4", shape, bb.array(), data.length);
+    }
+
+    private static void write(Path file, String descr, int[] shape, byte[] body, int count) throws IOException {
+        long n = 1;
+        for (int d : shape) n *= d;
+        if (n != count) throw new IllegalArgumentException(file + ": shape " + Arrays.toString(shape) + " does not hold " + count + " values");
+        StringBuilder dims = new StringBuilder();
+        for (int d : shape) dims.append(d).append(", ");
+        if (shape.length > 1) dims.setLength(dims.length() - 2);
+        String header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + dims + "), }";
+        int total = 10 + header.length() + 1;
+        int pad = (64 - total % 64) % 64;
+        header = header + " ".repeat(pad) + "\n";
+        Path tmp = file.resolveSibling(file.getFileName() + ".partial");
+        try (OutputStream out = Files.newOutputStream(tmp)) {
+            out.write(new byte[]{(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0});
+            out.write(header.length() & 0xff);
+            out.write(header.length() >>> 8);
+            out.write(header.getBytes(StandardCharsets.ISO_8859_1));
+            out.write(body);
+        }
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+}
