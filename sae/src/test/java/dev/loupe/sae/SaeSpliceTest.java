@@ -1,0 +1,132 @@
+package dev.loupe.sae;
+
+import dev.loupe.hooks.Activation;
+import dev.loupe.hooks.BoundHooks;
+import dev.loupe.hooks.HookPoints;
+import dev.loupe.hooks.HookSet;
+import dev.loupe.model.io.Npy;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The splice on the fixture's residual activations, without a model: what it writes back at its hook point. */
+class SaeSpliceTest {
+    private static Sae sae;
+    private static Npy.Array x;
+    private static int rows;
+
+    @BeforeAll static void load() {
+        sae = SaeFixture.load();
+        x = SaeFixture.npy("sae_input.npy");
+        rows = x.shape()[0];
+    }
+
+    @AfterAll static void close() { sae.close(); }
+
+    private static Activation activation() {
+        return new Activation(SaeFixture.HOOK, new int[]{rows, 64}, x.data().clone(), 0);
+    }
+
+    @Test void withoutErrorTermTheActivationBecomesTheReconstruction() {
+        Activation a = activation();
+        SaeSplice.of(sae).apply(a);
+        assertArrayEquals(SaeFixture.npy("reconstruction.npy").data(), a.data(), 5e-3f);
+    }
+
+    @Test void withErrorTermAndNothingChangedTheActivationIsUntouched() {
+        Activation a = activation();
+        List<String> seen = new ArrayList<>();
+        // An observer on the features forces the full encode/decode path.
+        SaeSplice.of(sae).withErrorTerm(true).withHook("hook_sae_acts_post", h -> seen.add(h.name())).apply(a);
+        assertArrayEquals(x.data(), a.data(), 0f);
+        assertEquals(List.of(SaeFixture.HOOK + ".hook_sae_acts_post"), seen);
+    }
+
+    @Test void clampWithErrorTermAddsTheFeatureDeltaTimesItsDecoderRow() {
+        SparseFeatures f = sae.encode(x.data(), rows);
+        int feature = f.ids(0)[0];
+        float value = 10f;
+        Activation a = activation();
+        SaeSplice.of(sae).withErrorTerm(true).clamp(feature, value).apply(a);
+        float[] dir = sae.direction(feature);
+        for (int p = 0; p < rows; p++) {
+            float delta = value - f.get(p, feature);
+            for (int i = 0; i < 64; i++) {
+                assertEquals(x.data()[p * 64 + i] + delta * dir[i], a.data()[p * 64 + i], 1e-4f, "position " + p);
+            }
+        }
+    }
+
+    @Test void ablateRemovesTheFeatureFromTheReconstruction() {
+        SparseFeatures f = sae.encode(x.data(), rows);
+        int feature = f.ids(3)[0];
+        Activation a = activation();
+        SaeSplice.of(sae).ablate(feature).apply(a);
+        float[] recon = sae.decode(f);
+        float[] dir = sae.direction(feature);
+        for (int p = 0; p < rows; p++) {
+            float had = f.get(p, feature);
+            for (int i = 0; i < 64; i++) assertEquals(recon[p * 64 + i] - had * dir[i], a.data()[p * 64 + i], 1e-4f);
+        }
+    }
+
+    @Test void internalHooksFireInOrderWithTheirShapesAndCanEditFeatures() {
+        List<String> order = new ArrayList<>();
+        SaeSplice s = SaeSplice.of(sae).withErrorTerm(true);
+        for (String point : SaeSplice.INTERNAL) {
+            s = s.withHook(SaeFixture.HOOK + "." + point, a -> order.add(a.name().substring(SaeFixture.HOOK.length() + 1) + a.shape()[1]));
+        }
+        // Zeroing every feature at acts_post leaves only b_dec plus the error term: x − recon_clean + b_dec.
+        s = s.withHook("*.hook_sae_acts_post", a -> java.util.Arrays.fill(a.data(), 0f));
+        Activation a = activation();
+        s.apply(a);
+        assertEquals(List.of("hook_sae_input64", "hook_sae_acts_pre256", "hook_sae_acts_post256", "hook_sae_recons64",
+                "hook_sae_error64", "hook_sae_output64"), order);
+        float[] recon = SaeFixture.npy("reconstruction.npy").data();
+        float[] bDec = sae.bDec();
+        for (int i = 0; i < a.data().length; i++) assertEquals(x.data()[i] - recon[i] + bDec[i % 64], a.data()[i], 5e-3f);
+    }
+
+    @Test void unknownInternalHookIsRejected() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> SaeSplice.of(sae).withHook("hook_sae_nothing", a -> {}));
+        assertTrue(e.getMessage().contains("hook_sae_acts_post"), e.getMessage());
+    }
+
+    @Test void widthMismatchIsOneLineError() {
+        Activation a = new Activation(SaeFixture.HOOK, new int[]{2, 32}, new float[64], 0);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SaeSplice.of(sae).apply(a));
+        assertTrue(e.getMessage().contains("[positions, 64]") && e.getMessage().contains("[2, 32]"), e.getMessage());
+    }
+
+    @Test void hookSetsAreRoutedBetweenModelAndSplice() {
+        HookPoints points = new HookPoints(4);
+        List<String> seen = new ArrayList<>();
+        HookSet user = HookSet.of(SaeFixture.HOOK + ".hook_sae_acts_post", a -> seen.add(a.name()))
+                .with("blocks.1.hook_resid_post", a -> seen.add(a.name()));
+        HookSet routed = SaeHooks.splice(points, user, SaeSplice.of(sae).withErrorTerm(true));
+        assertEquals(2, routed.bindings().size());
+        BoundHooks bound = routed.bind(points);
+        Activation r1 = new Activation("blocks.1.hook_resid_post", new int[]{1, 64}, new float[64], 0);
+        bound.fire(points.id("blocks.1.hook_resid_post"), r1);
+        Activation a = activation();
+        bound.fire(points.id(SaeFixture.HOOK), a);
+        assertEquals(List.of("blocks.1.hook_resid_post", SaeFixture.HOOK + ".hook_sae_acts_post"), seen);
+        assertArrayEquals(x.data(), a.data(), 0f);
+
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> SaeHooks.splice(points, HookSet.of(SaeFixture.HOOK + ".hook_sae_act_post", h -> {}), SaeSplice.of(sae)));
+        assertTrue(e.getMessage().contains(SaeFixture.HOOK + ".hook_sae_acts_post"), e.getMessage());
+        IllegalArgumentException wrongHook = assertThrows(IllegalArgumentException.class,
+                () -> SaeHooks.splice(points, HookSet.empty(), SaeSplice.of(sae.withHook("blocks.9.hook_resid_post"))));
+        assertTrue(wrongHook.getMessage().contains("blocks.9.hook_resid_post"), wrongHook.getMessage());
+    }
+}
