@@ -80,7 +80,7 @@ public final class GgufCheckpoint {
                     f.getInt("tokenizer.ggml.eos_token_id", 1));
         } catch (IllegalArgumentException e) {
             String m = e.getMessage();
-            throw new IOException(m.startsWith(f.path().toString()) ? m : f.path() + ": " + m);
+            throw new IOException(m.startsWith(f.path().toString()) ? m : f.path() + ": " + m.replaceFirst("^config: ", ""));
         }
     }
 

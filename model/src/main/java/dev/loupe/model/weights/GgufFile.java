@@ -170,11 +170,15 @@ public final class GgufFile implements Closeable {
                 }
                 bytes = multiply(numel / dtype.blockSize(), dtype.blockBytes(), where);
             } else if (r.type < 0 || r.type > 63) {
-                throw new IOException(where + ": " + GgmlType.name(r.type) + " is not a ggml type (corrupt header?)");
+                throw new IOException(where + ": type id " + Integer.toUnsignedString(r.type) + " is not a ggml type (corrupt header?)");
             }
             long start = dataStart + r.offset;
             long end = start + Math.max(bytes, 0);
-            if (start < dataStart || end < start || end > fileSize) {
+            if (start < dataStart || start > fileSize) {
+                throw new IOException(where + ": data offset " + Long.toUnsignedString(r.offset) + " lies past the end of the file ("
+                        + fileSize + " bytes; truncated?)");
+            }
+            if (end < start || end > fileSize) {
                 throw new IOException(where + ": data [" + start + ", " + end + ") lies past the end of the file (" + fileSize
                         + " bytes; truncated?)");
             }
@@ -250,7 +254,7 @@ public final class GgufFile implements Closeable {
         long count(String what, long minBytes) throws IOException {
             long n = i64(what);
             if (n < 0 || (minBytes > 0 && n > remaining() / minBytes)) {
-                throw new IOException(path + ": corrupt header: " + what + " " + Long.toUnsignedString(n)
+                throw new IOException(path + ": truncated or corrupt header: " + what + " " + Long.toUnsignedString(n)
                         + " cannot fit in the remaining " + remaining() + " bytes");
             }
             return n;

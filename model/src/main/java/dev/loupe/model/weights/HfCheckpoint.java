@@ -1,6 +1,7 @@
 package dev.loupe.model.weights;
 
 import dev.loupe.model.Gemma2Config;
+import dev.loupe.model.tensor.DType;
 import dev.loupe.model.tensor.WeightTensor;
 
 import java.io.IOException;
@@ -24,7 +25,7 @@ public final class HfCheckpoint {
         Path configJson = folder.resolve(CONFIG);
         if (!Files.isRegularFile(configJson)) throw new IOException(folder + ": no " + CONFIG + " (expected a Hugging Face model folder)");
         // Validate the config before mapping gigabytes of shards.
-        HfConfig.read(configJson, dev.loupe.model.tensor.DType.F32);
+        HfConfig.read(configJson, DType.F32);
         SafetensorsShards files = SafetensorsShards.open(folder);
         try {
             WeightTensor embedding = files.tensor("model.embed_tokens.weight");

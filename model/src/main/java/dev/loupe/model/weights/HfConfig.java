@@ -51,7 +51,7 @@ public final class HfConfig {
                     f.tokenId("bos_token_id", 2),
                     f.tokenId("eos_token_id", 1));
         } catch (IllegalArgumentException e) {
-            throw new IOException(configJson + ": " + e.getMessage());
+            throw new IOException(configJson + ": " + e.getMessage().replaceFirst("^config: ", ""));
         }
     }
 
@@ -72,11 +72,11 @@ public final class HfConfig {
 
     private static JsonNode parse(Path configJson) throws IOException {
         try {
-            JsonNode root = SafetensorsFile.strictJson().readTree(Files.readString(configJson));
+            JsonNode root = StrictJson.MAPPER.readTree(Files.readString(configJson));
             if (root == null || !root.isObject()) throw new IOException(configJson + ": expected a JSON object");
             return root;
         } catch (JsonProcessingException e) {
-            throw new IOException(configJson + ": not valid JSON: " + e.getOriginalMessage().replace('\n', ' '));
+            throw new IOException(configJson + ": not valid JSON: " + StrictJson.describe(e));
         } catch (NoSuchFileException e) {
             throw new IOException(configJson + ": does not exist");
         }

@@ -1,10 +1,7 @@
 package dev.loupe.model.weights;
 
-import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.model.tensor.DType;
 import dev.loupe.model.tensor.WeightTensor;
 
@@ -33,7 +30,6 @@ import java.util.Set;
 public final class SafetensorsFile implements Closeable {
     /** The reference implementation refuses larger headers; a bigger number means a corrupt length. */
     static final long MAX_HEADER_BYTES = 100L << 20;
-    private static final ObjectMapper JSON = strictJson();
 
     private record Entry(String dtype, long[] shape, long begin, long end) {}
 
@@ -58,9 +54,13 @@ public final class SafetensorsFile implements Closeable {
             ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
             readFully(ch, lenBuf, 0, path);
             long headerLen = lenBuf.getLong(0);
-            if (headerLen <= 0 || headerLen > size - 8 || headerLen > MAX_HEADER_BYTES) {
+            if (headerLen <= 0 || headerLen > MAX_HEADER_BYTES) {
                 throw new IOException(path + ": corrupt safetensors header length " + Long.toUnsignedString(headerLen)
-                        + " (file is " + size + " bytes)");
+                        + " (expected 1 to " + MAX_HEADER_BYTES + ")");
+            }
+            if (headerLen > size - 8) {
+                throw new IOException(path + ": truncated or corrupt: header length " + headerLen + " does not fit in the file of "
+                        + size + " bytes");
             }
             ByteBuffer headerBuf = ByteBuffer.allocate((int) headerLen);
             readFully(ch, headerBuf, 8, path);
@@ -93,9 +93,9 @@ public final class SafetensorsFile implements Closeable {
     private static Map<String, Entry> parseHeader(Path path, String text, long dataSize, Map<String, String> metadata) throws IOException {
         JsonNode root;
         try {
-            root = JSON.readTree(text);
+            root = StrictJson.MAPPER.readTree(text);
         } catch (JsonProcessingException e) {
-            throw new IOException(path + ": safetensors header is not valid JSON: " + e.getOriginalMessage().replace('\n', ' '));
+            throw new IOException(path + ": safetensors header is not valid JSON: " + StrictJson.describe(e));
         }
         if (root == null || !root.isObject()) throw new IOException(path + ": safetensors header is not a JSON object");
         Map<String, Entry> entries = new LinkedHashMap<>();
@@ -169,13 +169,6 @@ public final class SafetensorsFile implements Closeable {
             case "I64", "U64", "F64" -> 8;
             default -> -1;
         };
-    }
-
-    /** Rejects trailing garbage and duplicate keys: both mean a damaged header, not a usable one. */
-    static ObjectMapper strictJson() {
-        return new ObjectMapper()
-                .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-                .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
     }
 
     public Path path() { return path; }

@@ -10,9 +10,11 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The safetensors weights of a Hugging Face folder: either one {@code model.safetensors} or the shards named
@@ -82,9 +84,9 @@ public final class SafetensorsShards implements Closeable {
     private static Map<String, String> readWeightMap(Path index) throws IOException {
         JsonNode root;
         try {
-            root = SafetensorsFile.strictJson().readTree(Files.readString(index));
+            root = StrictJson.MAPPER.readTree(Files.readString(index));
         } catch (JsonProcessingException e) {
-            throw new IOException(index + ": not valid JSON: " + e.getOriginalMessage().replace('\n', ' '));
+            throw new IOException(index + ": not valid JSON: " + StrictJson.describe(e));
         } catch (NoSuchFileException e) {
             throw new IOException(index + ": does not exist");
         }
@@ -109,7 +111,7 @@ public final class SafetensorsShards implements Closeable {
 
     public boolean has(String name) { return byName.containsKey(name); }
 
-    public java.util.Set<String> names() { return java.util.Collections.unmodifiableSet(byName.keySet()); }
+    public Set<String> names() { return Collections.unmodifiableSet(byName.keySet()); }
 
     /** The tensor, or a one-line error naming the file (the index when sharded) that should have held it. */
     public WeightTensor tensor(String name) {
