@@ -49,10 +49,15 @@ public final class SyntheticCheckpoint {
      * @param dtype F32, BF16 or F16
      */
     public static List<Path> write(Gemma2Config config, DType dtype, Path out, long seed, int threads) throws IOException {
+        return write(config, dtype, out, seed, threads, MAX_SHARD_BYTES);
+    }
+
+    /** As {@link #write(Gemma2Config, DType, Path, long, int)} with another shard size (tests shard tiny models). */
+    static List<Path> write(Gemma2Config config, DType dtype, Path out, long seed, int threads, long maxShardBytes) throws IOException {
         if (dtype.quantized()) throw new IllegalArgumentException("synthetic checkpoints are F32, F16 or BF16, not " + dtype);
         Files.createDirectories(out);
         List<SafetensorsWriter.Tensor> tensors = tensors(config, dtype, seed);
-        List<List<SafetensorsWriter.Tensor>> shards = shard(tensors);
+        List<List<SafetensorsWriter.Tensor>> shards = shard(tensors, maxShardBytes);
         removeStaleWeights(out);
         Map<String, String> metadata = Map.of("format", "pt");
         List<Path> written = new ArrayList<>();
@@ -103,12 +108,12 @@ public final class SyntheticCheckpoint {
     }
 
     /** save_pretrained's rule: fill a shard in order until the next tensor would overflow it. */
-    static List<List<SafetensorsWriter.Tensor>> shard(List<SafetensorsWriter.Tensor> tensors) {
+    static List<List<SafetensorsWriter.Tensor>> shard(List<SafetensorsWriter.Tensor> tensors, long maxShardBytes) {
         List<List<SafetensorsWriter.Tensor>> shards = new ArrayList<>();
         List<SafetensorsWriter.Tensor> current = new ArrayList<>();
         long size = 0;
         for (SafetensorsWriter.Tensor t : tensors) {
-            if (!current.isEmpty() && size + t.byteSize() > MAX_SHARD_BYTES) {
+            if (!current.isEmpty() && size + t.byteSize() > maxShardBytes) {
                 shards.add(current);
                 current = new ArrayList<>();
                 size = 0;
