@@ -57,11 +57,12 @@ public final class GgufCheckpoint {
         int layers = f.getInt(k + "block_count");
         if (heads <= 0 || hidden <= 0) throw new IOException(f.path() + ": embedding_length " + hidden + " / head_count " + heads + " must be positive");
         int headDim = f.getInt(k + "attention.key_length", hidden / heads);
-        int vocab = f.hasTensor("token_embd.weight") ? (int) f.tensorInfo("token_embd.weight").shape()[0]
+        long vocab = f.hasTensor("token_embd.weight") ? f.tensorInfo("token_embd.weight").shape()[0]
                 : f.getStringArray("tokenizer.ggml.tokens").size();
+        if (vocab > Integer.MAX_VALUE) throw new IOException(f.path() + ": token_embd.weight has " + vocab + " rows");
         try {
             return new Gemma2Config(
-                    vocab,
+                    (int) vocab,
                     hidden,
                     f.getInt(k + "feed_forward_length"),
                     layers,

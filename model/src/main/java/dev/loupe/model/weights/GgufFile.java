@@ -89,8 +89,7 @@ public final class GgufFile implements Closeable {
                 throw new IOException(path + ": not a GGUF file: " + size + " bytes, the header alone needs " + MIN_HEADER_BYTES);
             }
             MemorySegment seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
-            GgufFile f = parse(path, seg, arena);
-            return f;
+            return parse(path, seg, arena);
         } catch (IOException | RuntimeException e) {
             arena.close();
             throw e;
