@@ -24,6 +24,10 @@ public final class HookPoints {
             "mlp.hook_pre", "mlp.hook_post", "hook_mlp_out",
             "hook_resid_post");
 
+    /** Indexes into {@link #BLOCK_SUFFIXES}, for {@link #blockId}. */
+    public static final int RESID_PRE = 0, Q = 1, K = 2, V = 3, ROT_Q = 4, ROT_K = 5, ATTN_SCORES = 6, PATTERN = 7,
+            Z = 8, ATTN_OUT = 9, RESID_MID = 10, MLP_PRE = 11, MLP_POST = 12, MLP_OUT = 13, RESID_POST = 14;
+
     private final int layers;
     private final List<String> names;
     private final Map<String, Integer> ids;

@@ -1,0 +1,60 @@
+package dev.loupe.cli;
+
+import dev.loupe.model.Gemma2Config;
+import dev.loupe.model.tensor.DType;
+import dev.loupe.model.weights.SyntheticCheckpoint;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** {@code loupe synth}: writes a random-weight Gemma 2 of a real shape as a Hugging Face folder. */
+@Command(name = "synth", mixinStandardHelpOptions = true,
+        description = "Write a Gemma 2 with random weights (config.json + safetensors, sharded above 5 GB) for benchmarks and tests.")
+public final class SynthCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--shape", required = true, paramLabel = "NAME",
+            description = "gemma-2-2b, gemma-2-9b, gemma-2-27b or tiny")
+    String shape;
+
+    @Option(names = "--dtype", defaultValue = "bf16", paramLabel = "TYPE", description = "bf16 or f32 (default: ${DEFAULT-VALUE})")
+    String dtype;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "output folder (created if missing)")
+    Path out;
+
+    @Option(names = "--seed", defaultValue = "0", paramLabel = "N", description = "random seed; the same seed gives the same bytes (default: ${DEFAULT-VALUE})")
+    long seed;
+
+    @Option(names = "--threads", defaultValue = "2", paramLabel = "N", description = "threads generating values (default: ${DEFAULT-VALUE})")
+    int threads;
+
+    @Override
+    public Integer call() throws Exception {
+        Gemma2Config config = Gemma2Config.shape(shape);
+        DType type = switch (dtype.toLowerCase(Locale.ROOT)) {
+            case "bf16" -> DType.BF16;
+            case "f32" -> DType.F32;
+            default -> throw new IllegalArgumentException("--dtype " + dtype + ": expected bf16 or f32");
+        };
+        if (threads < 1) throw new IllegalArgumentException("--threads must be at least 1");
+        long start = System.nanoTime();
+        List<Path> files = SyntheticCheckpoint.write(config, type, out, seed, threads);
+        double seconds = (System.nanoTime() - start) / 1e9;
+        long bytes = 0;
+        for (Path f : files) bytes += Files.size(f);
+        PrintWriter o = spec.commandLine().getOut();
+        o.printf("wrote %s %s (seed %d) to %s: %d weight file(s), %.2f GB in %.1f s%n",
+                shape, dtype.toLowerCase(Locale.ROOT), seed, out, files.size(), bytes / 1e9, seconds);
+        o.flush();
+        return 0;
+    }
+}

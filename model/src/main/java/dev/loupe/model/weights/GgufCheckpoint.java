@@ -1,0 +1,123 @@
+package dev.loupe.model.weights;
+
+import dev.loupe.model.Gemma2Config;
+import dev.loupe.model.tensor.WeightTensor;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Turns a gemma2 GGUF file (as written by llama.cpp's converter) into {@link Gemma2Weights}. The converter
+ * stores norm weights as {@code w + 1} already and keeps q/k rows unpermuted for Gemma 2, so tensors are used
+ * as stored.
+ */
+public final class GgufCheckpoint {
+    private static final String ARCH = "gemma2";
+    /** llama.cpp treats a 46-layer Gemma 2 as the 27B model and scales queries by (hidden/heads)^-0.5. */
+    private static final int LAYERS_27B = 46;
+
+    private GgufCheckpoint() {}
+
+    /** Opens the file and builds the weights; closing the weights closes the file. */
+    public static Gemma2Weights load(Path path) throws IOException {
+        GgufFile file = GgufFile.open(path);
+        try {
+            return load(file);
+        } catch (IOException | RuntimeException e) {
+            file.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Builds the weights over an open file (whose metadata stays usable, e.g. for the tokenizer). Closing the
+     * returned weights closes the file.
+     */
+    public static Gemma2Weights load(GgufFile f) throws IOException {
+        Gemma2Config c = config(f);
+        WeightTensor embedding = f.tensor("token_embd.weight").requireShape(c.vocabSize(), c.hiddenSize());
+        List<LayerWeights> layers = new ArrayList<>(c.numLayers());
+        for (int l = 0; l < c.numLayers(); l++) layers.add(layer(f, c, l));
+        float[] finalNorm = norm(f, "output_norm.weight", c.hiddenSize());
+        return new Gemma2Weights(c, embedding, List.copyOf(layers), finalNorm, f);
+    }
+
+    /** The model hyperparameters stored in the metadata (plus the vocabulary size, from the embedding). */
+    public static Gemma2Config config(GgufFile f) throws IOException {
+        String arch = f.getString("general.architecture", null);
+        if (!ARCH.equals(arch)) {
+            throw new IOException(f.path() + ": general.architecture is " + (arch == null ? "missing" : "\"" + arch + "\"")
+                    + ", expected \"" + ARCH + "\"");
+        }
+        String k = ARCH + ".";
+        int hidden = f.getInt(k + "embedding_length");
+        int heads = f.getInt(k + "attention.head_count");
+        int layers = f.getInt(k + "block_count");
+        if (heads <= 0 || hidden <= 0) throw new IOException(f.path() + ": embedding_length " + hidden + " / head_count " + heads + " must be positive");
+        int headDim = f.getInt(k + "attention.key_length", hidden / heads);
+        long vocab = f.hasTensor("token_embd.weight") ? f.tensorInfo("token_embd.weight").shape()[0]
+                : f.getStringArray("tokenizer.ggml.tokens").size();
+        if (vocab > Integer.MAX_VALUE) throw new IOException(f.path() + ": token_embd.weight has " + vocab + " rows");
+        try {
+            return new Gemma2Config(
+                    (int) vocab,
+                    hidden,
+                    f.getInt(k + "feed_forward_length"),
+                    layers,
+                    heads,
+                    f.getInt(k + "attention.head_count_kv", heads),
+                    headDim,
+                    queryPreAttnScalar(f, layers, hidden, heads, headDim),
+                    f.getFloat(k + "rope.freq_base", 10000f),
+                    f.getFloat(k + "attention.layer_norm_rms_epsilon"),
+                    f.getInt(k + "attention.sliding_window", 4096),
+                    f.getFloat(k + "attn_logit_softcapping", 50f),
+                    f.getFloat(k + "final_logit_softcapping", 30f),
+                    (float) Math.sqrt(hidden),
+                    f.getInt(k + "context_length", 8192),
+                    f.getInt("tokenizer.ggml.bos_token_id", 2),
+                    f.getInt("tokenizer.ggml.eos_token_id", 1));
+        } catch (IllegalArgumentException e) {
+            String m = e.getMessage();
+            throw new IOException(m.startsWith(f.path().toString()) ? m : f.path() + ": " + m.replaceFirst("^config: ", ""));
+        }
+    }
+
+    /**
+     * GGUF stores no query_pre_attn_scalar. An optional {@code gemma2.attention.scale} holds the query
+     * multiplier s = qpas^-0.5; otherwise llama.cpp's rule applies.
+     */
+    private static float queryPreAttnScalar(GgufFile f, int layers, int hidden, int heads, int headDim) throws IOException {
+        String key = ARCH + ".attention.scale";
+        if (f.has(key)) {
+            double s = f.getFloat(key);
+            if (!(s > 0) || Double.isInfinite(s)) throw new IOException(f.path() + ": " + key + " = " + s + " must be positive");
+            return (float) (1.0 / (s * s));
+        }
+        return layers == LAYERS_27B ? (float) hidden / heads : headDim;
+    }
+
+    private static LayerWeights layer(GgufFile f, Gemma2Config c, int l) {
+        String p = "blk." + l + ".";
+        int h = c.hiddenSize(), inter = c.intermediateSize();
+        return new LayerWeights(
+                norm(f, p + "attn_norm.weight", h),
+                f.tensor(p + "attn_q.weight").requireShape(c.qDim(), h),
+                f.tensor(p + "attn_k.weight").requireShape(c.kvDim(), h),
+                f.tensor(p + "attn_v.weight").requireShape(c.kvDim(), h),
+                f.tensor(p + "attn_output.weight").requireShape(h, c.qDim()),
+                norm(f, p + "post_attention_norm.weight", h),
+                norm(f, p + "ffn_norm.weight", h),
+                f.tensor(p + "ffn_gate.weight").requireShape(inter, h),
+                f.tensor(p + "ffn_up.weight").requireShape(inter, h),
+                f.tensor(p + "ffn_down.weight").requireShape(h, inter),
+                norm(f, p + "post_ffw_norm.weight", h));
+    }
+
+    /** Already the multiplier {@code 1 + w}: the converter added the 1. */
+    private static float[] norm(GgufFile f, String name, int hidden) {
+        return f.tensor(name).requireShape(hidden).toFloatArray();
+    }
+}

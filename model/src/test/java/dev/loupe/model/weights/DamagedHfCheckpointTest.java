@@ -1,0 +1,351 @@
+package dev.loupe.model.weights;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.loupe.model.Fixtures;
+import dev.loupe.model.Gemma2Config;
+import dev.loupe.model.tensor.DType;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static dev.loupe.model.weights.Damage.assertOneLineError;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** Damaged copies of the tiny-a HF folder: safetensors, config.json and sharded index errors. */
+class DamagedHfCheckpointTest {
+    private static final String EMBED = "model.embed_tokens.weight";
+    /** From the fixture's header (checked in {@link #fixtureLayoutIsAsAssumed}). */
+    private static final long HEADER_LEN = 4800, FILE_SIZE = 697288;
+
+    @TempDir Path tmp;
+    Path folder, file, config;
+
+    @BeforeEach
+    void copy() throws IOException {
+        folder = Damage.copyFolder(Fixtures.tinyA().resolve("hf"), tmp.resolve("hf"));
+        file = folder.resolve("model.safetensors");
+        config = folder.resolve("config.json");
+    }
+
+    @Test
+    void fixtureLayoutIsAsAssumed() throws IOException {
+        assertEquals(HEADER_LEN, Damage.readU64(file, 0));
+        assertEquals(FILE_SIZE, Files.size(file));
+        try (Gemma2Weights w = Checkpoints.load(folder)) {
+            assertEquals(64, w.config().hiddenSize());
+        }
+    }
+
+    // ---- safetensors ------------------------------------------------------------------------------------
+
+    @ParameterizedTest
+    @ValueSource(longs = {0, 4, 7, 8, 9, 100, HEADER_LEN / 2, HEADER_LEN + 7, HEADER_LEN + 8, HEADER_LEN + 8 + 50_000, FILE_SIZE - 1})
+    void truncatedSafetensors(long size) throws IOException {
+        Damage.truncate(file, size);
+        assertOneLineError(() -> Checkpoints.load(folder), file.toString());
+        assertOneLineError(() -> SafetensorsFile.open(file), file.toString());
+    }
+
+    @Test
+    void truncatedDataNamesTheFirstTensorThatNoLongerFits() throws IOException {
+        // The embedding is the first 384*64*4 bytes of data; cut inside it.
+        Damage.truncate(file, 8 + HEADER_LEN + 1000);
+        assertOneLineError(() -> SafetensorsFile.open(file), file.toString(), EMBED, "data_offsets");
+    }
+
+    @Test
+    void hugeHeaderLength() throws IOException {
+        Damage.writeU64(file, 0, -1L);
+        assertOneLineError(() -> Checkpoints.load(folder), file.toString(), "header length");
+        Damage.writeU64(file, 0, FILE_SIZE);
+        assertOneLineError(() -> Checkpoints.load(folder), file.toString(), "header length");
+    }
+
+    @Test
+    void headerLengthCuttingTheJson() throws IOException {
+        Damage.writeU64(file, 0, HEADER_LEN - 100);
+        assertOneLineError(() -> Checkpoints.load(folder), file.toString(), "JSON");
+    }
+
+    @Test
+    void corruptJson() throws IOException {
+        Damage.write(file, 8, "X".getBytes());
+        assertOneLineError(() -> Checkpoints.load(folder), file.toString(), "not valid JSON");
+        Damage.write(file, 8, "[".getBytes());
+        assertOneLineError(() -> Checkpoints.load(folder), file.toString());
+    }
+
+    @Test
+    void headerThatIsNotAnObject() throws IOException {
+        byte[] text = "[1, 2, 3]".getBytes();
+        byte[] padded = new byte[16];
+        java.util.Arrays.fill(padded, (byte) ' ');
+        System.arraycopy(text, 0, padded, 0, text.length);
+        Files.write(file, new byte[0]);
+        Damage.writeU64(file, 0, 16);
+        Damage.write(file, 8, padded);
+        assertOneLineError(() -> SafetensorsFile.open(file), file.toString(), "not a JSON object");
+    }
+
+    @Test
+    void unsupportedDtypeWithTheSameWidth() throws IOException {
+        String name = "model.layers.1.mlp.up_proj.weight";
+        Damage.rewriteSafetensorsHeader(file, h -> ((ObjectNode) h.get(name)).put("dtype", "I32"));
+        assertOneLineError(() -> Checkpoints.load(folder), file.toString(), name, "I32");
+    }
+
+    @Test
+    void dtypeInconsistentWithTheByteCount() throws IOException {
+        String name = "model.layers.2.self_attn.k_proj.weight";
+        Damage.rewriteSafetensorsHeader(file, h -> ((ObjectNode) h.get(name)).put("dtype", "F64"));
+        assertOneLineError(() -> Checkpoints.load(folder), file.toString(), name, "F64");
+    }
+
+    @Test
+    void unknownDtype() throws IOException {
+        String name = "model.norm.weight";
+        Damage.rewriteSafetensorsHeader(file, h -> ((ObjectNode) h.get(name)).put("dtype", "Q4_K"));
+        assertOneLineError(() -> Checkpoints.load(folder), file.toString(), name, "Q4_K");
+    }
+
+    @Test
+    void missingTensor() throws IOException {
+        String name = "model.layers.3.mlp.down_proj.weight";
+        Damage.rewriteSafetensorsHeader(file, h -> h.set("renamed", h.remove(name)));
+        assertOneLineError(() -> Checkpoints.load(folder), file.toString(), name, "missing");
+    }
+
+    @Test
+    void shapeMismatchAgainstTheConfig() throws IOException {
+        String name = "model.layers.0.self_attn.q_proj.weight";
+        // Same byte count, wrong shape.
+        Damage.rewriteSafetensorsHeader(file, h -> ((ObjectNode) h.get(name)).putArray("shape").add(32).add(128));
+        assertOneLineError(() -> Checkpoints.load(folder), file.toString(), name, "[32, 128]", "expected [64, 64]");
+    }
+
+    @Test
+    void configDisagreeingWithTheTensors() throws IOException {
+        Damage.rewriteJson(config, c -> c.put("intermediate_size", 256));
+        assertOneLineError(() -> Checkpoints.load(folder), file.toString(), "model.layers.0.mlp.gate_proj.weight",
+                "[128, 64]", "expected [256, 64]");
+    }
+
+    @Test
+    void offsetsPastTheEnd() throws IOException {
+        String name = "model.norm.weight";
+        Damage.rewriteSafetensorsHeader(file, h -> {
+            long end = h.get(name).get("data_offsets").get(1).longValue();
+            ((ObjectNode) h.get(name)).putArray("data_offsets").add(end + 1024).add(end + 1024 + 256);
+        });
+        assertOneLineError(() -> Checkpoints.load(folder), file.toString(), name, "data_offsets");
+    }
+
+    @Test
+    void negativeOffsetsAndBadShapes() throws IOException {
+        Path copy = Damage.copyFile(file, tmp.resolve("copy.safetensors"));
+        Damage.rewriteSafetensorsHeader(file, h -> ((ObjectNode) h.get(EMBED)).putArray("data_offsets").add(-8).add(98296));
+        assertOneLineError(() -> SafetensorsFile.open(file), file.toString(), EMBED);
+        Damage.rewriteSafetensorsHeader(copy, h -> ((ObjectNode) h.get(EMBED)).putArray("shape").add("a").add(64));
+        assertOneLineError(() -> SafetensorsFile.open(copy), copy.toString(), EMBED, "shape");
+    }
+
+    @Test
+    void metadataMustBeStrings() throws IOException {
+        Damage.rewriteSafetensorsHeader(file, h -> h.putObject("__metadata__").put("format", 3));
+        assertOneLineError(() -> SafetensorsFile.open(file), file.toString(), "__metadata__");
+    }
+
+    // ---- config.json ------------------------------------------------------------------------------------
+
+    @Test
+    void missingConfig() throws IOException {
+        Files.delete(config);
+        assertOneLineError(() -> Checkpoints.load(folder), folder.toString(), "config.json");
+        assertOneLineError(() -> HfCheckpoint.load(folder), folder.toString(), "config.json");
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {0, 1, 50, 500})
+    void truncatedConfig(int size) throws IOException {
+        Damage.truncate(config, size);
+        assertOneLineError(() -> Checkpoints.load(folder), config.toString());
+    }
+
+    @Test
+    void wrongModelType() throws IOException {
+        Damage.rewriteJson(config, c -> c.put("model_type", "llama"));
+        assertOneLineError(() -> Checkpoints.load(folder), config.toString(), "model_type", "llama", "gemma2");
+        Damage.rewriteJson(config, c -> c.remove("model_type"));
+        assertOneLineError(() -> Checkpoints.load(folder), config.toString(), "model_type", "missing");
+    }
+
+    @Test
+    void wrongFieldType() throws IOException {
+        Damage.rewriteJson(config, c -> c.put("hidden_size", "big"));
+        assertOneLineError(() -> Checkpoints.load(folder), config.toString(), "hidden_size", "integer");
+        Damage.rewriteJson(config, c -> c.put("hidden_size", 64.5));
+        assertOneLineError(() -> Checkpoints.load(folder), config.toString(), "hidden_size");
+        Damage.rewriteJson(config, c -> c.put("hidden_size", 64).put("rope_theta", "fast"));
+        assertOneLineError(() -> Checkpoints.load(folder), config.toString(), "rope_theta", "number");
+    }
+
+    @Test
+    void invalidValuesNameTheConfigFile() throws IOException {
+        Damage.rewriteJson(config, c -> c.put("num_key_value_heads", 3));
+        assertOneLineError(() -> Checkpoints.load(folder), config.toString(), "num_key_value_heads");
+    }
+
+    @Test
+    void extraKeysListEosAndNullSoftcapsAreAccepted() throws IOException {
+        Damage.rewriteJson(config, c -> {
+            c.putObject("rope_scaling_future_field").put("x", 1);
+            c.putArray("eos_token_id").add(1).add(107);
+            c.putNull("attn_logit_softcapping");
+        });
+        try (Gemma2Weights w = Checkpoints.load(folder)) {
+            assertEquals(1, w.config().eosId());
+            assertEquals(0f, w.config().attnSoftcap());
+            assertEquals(30f, w.config().finalSoftcap());
+        }
+    }
+
+    /** An absent field takes transformers' Gemma2Config default, which is the 2B model (DESIGN.md table). */
+    @Test
+    void absentFieldsTakeTransformersDefaults() throws IOException {
+        Files.writeString(config, "{\"model_type\": \"gemma2\"}");
+        Gemma2Config c = HfConfig.read(config, DType.BF16);
+        assertEquals(256000, c.vocabSize());
+        assertEquals(2304, c.hiddenSize());
+        assertEquals(9216, c.intermediateSize());
+        assertEquals(26, c.numLayers());
+        assertEquals(8, c.numHeads());
+        assertEquals(4, c.numKvHeads());
+        assertEquals(256, c.headDim());
+        assertEquals(256f, c.queryPreAttnScalar());
+        assertEquals(10000f, c.ropeTheta());
+        assertEquals(1e-6f, c.rmsNormEps());
+        assertEquals(4096, c.slidingWindow());
+        assertEquals(50f, c.attnSoftcap());
+        assertEquals(30f, c.finalSoftcap());
+        assertEquals(8192, c.maxPositions());
+        assertEquals(2, c.bosId());
+        assertEquals(1, c.eosId());
+        assertEquals(48f, c.embeddingScale());
+    }
+
+    /** HF casts sqrt(hidden) to the model dtype: sqrt(3584) = 59.866 is 59.75 in bf16 (8-bit mantissa, step 0.25 in [32, 64)). */
+    @Test
+    void embeddingScaleIsRoundedToTheStoredDtype() {
+        assertEquals(59.75f, HfConfig.embeddingScale(3584, DType.BF16));
+        assertEquals((float) Math.sqrt(3584), HfConfig.embeddingScale(3584, DType.F32));
+        // f16 has a 10-bit mantissa: step 1/32 in [32, 64); 59.866 -> 59.875.
+        assertEquals(59.875f, HfConfig.embeddingScale(3584, DType.F16));
+        assertEquals(48f, HfConfig.embeddingScale(2304, DType.BF16));
+    }
+
+    // ---- sharded ----------------------------------------------------------------------------------------
+
+    /** Splits the fixture into two shards plus an index, as save_pretrained lays them out. */
+    private Path shard() throws IOException {
+        Path out = Files.createDirectories(tmp.resolve("sharded"));
+        Files.copy(config, out.resolve("config.json"));
+        Map<String, String> weightMap = new LinkedHashMap<>();
+        try (SafetensorsFile src = SafetensorsFile.open(file)) {
+            List<String> names = new ArrayList<>(src.names());
+            int half = names.size() / 2;
+            for (int s = 0; s < 2; s++) {
+                String shardName = "model-0000" + (s + 1) + "-of-00002.safetensors";
+                List<SafetensorsWriter.Tensor> ts = new ArrayList<>();
+                for (String n : s == 0 ? names.subList(0, half) : names.subList(half, names.size())) {
+                    var t = src.tensor(n);
+                    ts.add(SafetensorsWriter.Tensor.ofBytes(n, t.dtype(), t.shape(), t.data()));
+                    weightMap.put(n, shardName);
+                }
+                SafetensorsWriter.write(out.resolve(shardName), Map.of("format", "pt"), ts, 1);
+            }
+        }
+        ObjectNode index = Damage.JSON.createObjectNode();
+        index.putObject("metadata").put("total_size", Files.size(file) - 8 - HEADER_LEN);
+        ObjectNode map = index.putObject("weight_map");
+        weightMap.forEach(map::put);
+        Files.write(out.resolve(SafetensorsShards.INDEX), Damage.JSON.writeValueAsBytes(index));
+        return out;
+    }
+
+    @Test
+    void shardedCopyLoadsTheSameWeights() throws IOException {
+        Path sharded = shard();
+        try (Gemma2Weights a = Checkpoints.load(folder); Gemma2Weights b = Checkpoints.load(sharded)) {
+            assertEquals(a.config(), b.config());
+            FixtureCheckpointsTest.assertSameValues(a.embedding(), b.embedding());
+            for (int l = 0; l < 4; l++) {
+                FixtureCheckpointsTest.assertSameValues(a.layers().get(l).down(), b.layers().get(l).down());
+                org.junit.jupiter.api.Assertions.assertArrayEquals(a.layers().get(l).inputNorm(), b.layers().get(l).inputNorm());
+            }
+            org.junit.jupiter.api.Assertions.assertArrayEquals(a.finalNorm(), b.finalNorm());
+        }
+    }
+
+    @Test
+    void damagedIndex() throws IOException {
+        Path sharded = shard();
+        Path index = sharded.resolve(SafetensorsShards.INDEX);
+        byte[] good = Files.readAllBytes(index);
+
+        Damage.truncate(index, 40);
+        assertOneLineError(() -> Checkpoints.load(sharded), index.toString(), "JSON");
+
+        Files.write(index, good);
+        Damage.rewriteJson(index, j -> j.remove("weight_map"));
+        assertOneLineError(() -> Checkpoints.load(sharded), index.toString(), "weight_map");
+
+        Files.write(index, good);
+        Damage.rewriteJson(index, j -> ((ObjectNode) j.get("weight_map")).put(EMBED, "../elsewhere.safetensors"));
+        assertOneLineError(() -> Checkpoints.load(sharded), index.toString(), EMBED);
+
+        Files.write(index, good);
+        Damage.rewriteJson(index, j -> ((ObjectNode) j.get("weight_map")).put(EMBED, "model-00009-of-00002.safetensors"));
+        assertOneLineError(() -> Checkpoints.load(sharded), index.toString(), "model-00009-of-00002.safetensors", "does not exist");
+
+        Files.write(index, good);
+        Damage.rewriteJson(index, j -> ((ObjectNode) j.get("weight_map")).put("model.norm.weight", "model-00001-of-00002.safetensors"));
+        assertOneLineError(() -> Checkpoints.load(sharded), "model-00001-of-00002.safetensors", "model.norm.weight", "missing");
+
+        Files.write(index, good);
+        Damage.rewriteJson(index, j -> ((ObjectNode) j.get("weight_map")).remove("model.layers.2.mlp.up_proj.weight"));
+        assertOneLineError(() -> Checkpoints.load(sharded), index.toString(), "model.layers.2.mlp.up_proj.weight", "missing");
+    }
+
+    @Test
+    void truncatedShard() throws IOException {
+        Path sharded = shard();
+        Path second = sharded.resolve("model-00002-of-00002.safetensors");
+        Damage.truncate(second, Files.size(second) - 10);
+        assertOneLineError(() -> Checkpoints.load(sharded), second.toString(), "data_offsets");
+    }
+
+    @Test
+    void folderWithoutWeights() throws IOException {
+        Files.delete(file);
+        assertOneLineError(() -> Checkpoints.load(folder), folder.toString(), "model.safetensors");
+    }
+
+    @Test
+    void notACheckpoint() throws IOException {
+        Path txt = Files.writeString(tmp.resolve("weights.bin"), "hello");
+        assertOneLineError(() -> Checkpoints.load(txt), txt.toString());
+        assertOneLineError(() -> Checkpoints.load(tmp.resolve("absent")), "absent", "does not exist");
+        Path empty = Files.createDirectories(tmp.resolve("empty"));
+        assertOneLineError(() -> Checkpoints.load(empty), empty.toString(), "config.json");
+    }
+}
