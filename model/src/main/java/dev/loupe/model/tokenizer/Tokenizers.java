@@ -75,7 +75,7 @@ public final class Tokenizers {
                 throw new IllegalArgumentException("tokenizer.ggml.tokens[" + id + "] is \"" + pieces[id] + "\", but a byte piece must be <0xNN>");
             }
         }
-        Map<String, Integer> ids = Vocabulary.index(pieces, "tokenizer.ggml.tokens");
+        PieceIndex ids = new PieceIndex(pieces, "tokenizer.ggml.tokens");
         Vocabulary vocab = new Vocabulary(pieces, tokenTypes, ids, bos, eos, unk);
         Map<String, Integer> atomic = new HashMap<>();
         for (int id = 0; id < n; id++) if (tokenTypes[id].isAtomic()) atomic.put(pieces[id], id);

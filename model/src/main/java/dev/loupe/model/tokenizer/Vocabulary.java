@@ -1,8 +1,6 @@
 package dev.loupe.model.tokenizer;
 
 import java.util.Arrays;
-import java.util.HashMap;
-import java.util.Map;
 
 /**
  * The pieces of a SentencePiece-style vocabulary with their types, and the ids the tokenizer needs:
@@ -11,15 +9,16 @@ import java.util.Map;
 final class Vocabulary {
     private final String[] pieces;
     private final TokenType[] types;
-    private final Map<String, Integer> ids;
+    private final PieceIndex ids;
     private final int[] byteIds = new int[256];
     private final boolean hasBytePieces;
     final int bos;
     final int eos;
     final int unk;
 
-    /** {@code ids} maps each piece to its id and may be shared with the caller (it is not modified). */
-    Vocabulary(String[] pieces, TokenType[] types, Map<String, Integer> ids, int bos, int eos, int unk) {
+    /** {@code ids} must index exactly {@code pieces}. */
+    Vocabulary(String[] pieces, TokenType[] types, PieceIndex ids, int bos, int eos, int unk) {
+        if (ids.size() != pieces.length || types.length != pieces.length) throw new IllegalArgumentException("vocabulary parts differ in size");
         this.pieces = pieces;
         this.types = types;
         this.ids = ids;
@@ -39,18 +38,6 @@ final class Vocabulary {
         hasBytePieces = any;
     }
 
-    /** Builds the piece → id map, rejecting duplicate pieces. */
-    static Map<String, Integer> index(String[] pieces, String where) {
-        Map<String, Integer> ids = HashMap.newHashMap(pieces.length);
-        for (int id = 0; id < pieces.length; id++) {
-            Integer prev = ids.putIfAbsent(pieces[id], id);
-            if (prev != null) {
-                throw new IllegalArgumentException(where + ": piece \"" + pieces[id] + "\" appears twice (ids " + prev + " and " + id + ")");
-            }
-        }
-        return ids;
-    }
-
     /** The byte {@code <0xNN>} stands for, or -1 when {@code piece} is not of that form. */
     static int byteValue(String piece) {
         if (piece.length() != 6 || !piece.startsWith("<0x") || piece.charAt(5) != '>') return -1;
@@ -60,10 +47,7 @@ final class Vocabulary {
 
     int size() { return pieces.length; }
 
-    int id(String piece) {
-        Integer id = ids.get(piece);
-        return id == null ? -1 : id;
-    }
+    int id(String piece) { return ids.id(piece); }
 
     String piece(int id) {
         check(id);
