@@ -8,6 +8,7 @@ import picocli.CommandLine.Command;
         description = "Look inside Gemma 2 with hook points and sparse autoencoders.",
         subcommands = {
                 CommandLine.HelpCommand.class,
+                TokenizeCommand.class,
         })
 public final class Main implements Runnable {
 
