@@ -7,8 +7,6 @@ import dev.loupe.model.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,22 +20,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class TokenizeCommandTest {
     @TempDir Path dir;
 
-    private record Run(int exit, String out, String err) {}
-
-    private static Run run(String... args) {
-        PrintStream oldOut = System.out, oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int exit = Main.execute(args);
-            return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
-
     private static Path tokenizerJson() { return Fixtures.testData("gemma-tokenizer/tokenizer.json"); }
 
     @Test
@@ -49,7 +31,7 @@ class TokenizeCommandTest {
         Path in = dir.resolve("in.jsonl");
         Files.write(in, lines, StandardCharsets.UTF_8);
 
-        Run r = run("tokenize", "--tokenizer", tokenizerJson().toString(), "--jsonl", in.toString());
+        Cli.Result r = Cli.run("tokenize", "--tokenizer", tokenizerJson().toString(), "--jsonl", in.toString());
 
         assertEquals(0, r.exit(), r.err());
         String[] out = r.out().split("\n");
@@ -63,7 +45,7 @@ class TokenizeCommandTest {
     void printsExactlyOneCompactLinePerInputLine() throws Exception {
         Path in = dir.resolve("in.jsonl");
         Files.writeString(in, "{\"text\": \"<start_of_turn>user\\n\", \"id\": 7}\n\n{\"text\": \"\"}\n");
-        Run r = run("tokenize", "--tokenizer", tokenizerJson().getParent().toString(), "--jsonl", in.toString());
+        Cli.Result r = Cli.run("tokenize", "--tokenizer", tokenizerJson().getParent().toString(), "--jsonl", in.toString());
         assertEquals(0, r.exit(), r.err());
         assertEquals("{\"ids\": [2, 106, 1645, 108]}\n{\"ids\": [2]}\n", r.out());
     }
@@ -72,24 +54,24 @@ class TokenizeCommandTest {
     void badLinesAreReportedWithTheirNumber() throws Exception {
         Path in = dir.resolve("bad.jsonl");
         Files.writeString(in, "{\"text\": \"ok\"}\n{\"text\": \"unterminated}\n");
-        Run r = run("tokenize", "--tokenizer", tokenizerJson().toString(), "--jsonl", in.toString());
+        Cli.Result r = Cli.run("tokenize", "--tokenizer", tokenizerJson().toString(), "--jsonl", in.toString());
         assertEquals(1, r.exit());
         assertTrue(r.err().startsWith("loupe tokenize: " + in + " line 2: malformed JSON: "), r.err());
         assertEquals(1, r.err().strip().lines().count(), r.err());
 
         Files.writeString(in, "{\"txt\": \"ok\"}\n");
-        r = run("tokenize", "--tokenizer", tokenizerJson().toString(), "--jsonl", in.toString());
+        r = Cli.run("tokenize", "--tokenizer", tokenizerJson().toString(), "--jsonl", in.toString());
         assertEquals("loupe tokenize: " + in + " line 1: missing the \"text\" field\n", r.err());
 
         Files.writeString(in, "{\"text\": 5}\n");
-        r = run("tokenize", "--tokenizer", tokenizerJson().toString(), "--jsonl", in.toString());
+        r = Cli.run("tokenize", "--tokenizer", tokenizerJson().toString(), "--jsonl", in.toString());
         assertEquals("loupe tokenize: " + in + " line 1: \"text\" must be a string\n", r.err());
     }
 
     @Test
     void missingFilesAreOneLine() {
         Path nope = dir.resolve("nope");
-        Run r = run("tokenize", "--tokenizer", nope.toString(), "--jsonl", dir.resolve("in.jsonl").toString());
+        Cli.Result r = Cli.run("tokenize", "--tokenizer", nope.toString(), "--jsonl", dir.resolve("in.jsonl").toString());
         assertEquals(1, r.exit());
         assertEquals("loupe tokenize: no such file: " + nope + "\n", r.err());
     }
