@@ -44,6 +44,9 @@ public final class Tokenizers {
         if (!model.equals("llama")) {
             throw new IOException(f.path() + ": tokenizer.ggml.model is \"" + model + "\", expected \"llama\" (SentencePiece, as Gemma's)");
         }
+        if (f.getBool("tokenizer.ggml.add_space_prefix", false)) {
+            throw new IOException(f.path() + ": tokenizer.ggml.add_space_prefix is true; Gemma's vocabulary has no dummy prefix and this one is not supported");
+        }
         List<String> tokens = f.getStringArray("tokenizer.ggml.tokens");
         return fromSentencePieceVocab(tokens, f.getFloatArray("tokenizer.ggml.scores"), f.getIntArray("tokenizer.ggml.token_type"),
                 f.getInt("tokenizer.ggml.bos_token_id", -1), f.getInt("tokenizer.ggml.eos_token_id", -1),
