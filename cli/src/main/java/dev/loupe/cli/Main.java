@@ -9,6 +9,10 @@ import picocli.CommandLine.Command;
         subcommands = {
                 CommandLine.HelpCommand.class,
                 SynthCommand.class,
+                TokenizeCommand.class,
+                RunCommand.class,
+                GenerateCommand.class,
+                BenchCommand.class,
                 SynthSaeCommand.class,
         })
 public final class Main implements Runnable {

@@ -2,6 +2,7 @@ package dev.loupe.cli;
 
 import dev.loupe.model.Gemma2Config;
 import dev.loupe.model.tensor.DType;
+import dev.loupe.model.tokenizer.Tokenizers;
 import dev.loupe.model.weights.SyntheticCheckpoint;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -34,12 +35,17 @@ public final class SynthCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", paramLabel = "N", description = "random seed; the same seed gives the same bytes (default: ${DEFAULT-VALUE})")
     long seed;
 
+    @Option(names = "--tokenizer", paramLabel = "PATH",
+            description = "a tokenizer.json to ship with the model: the vocabulary is sized to it and the file copied beside the weights")
+    Path tokenizer;
+
     @Option(names = "--threads", defaultValue = "2", paramLabel = "N", description = "threads generating values (default: ${DEFAULT-VALUE})")
     int threads;
 
     @Override
     public Integer call() throws Exception {
         Gemma2Config config = Gemma2Config.shape(shape);
+        if (tokenizer != null) config = config.withVocabSize(Tokenizers.load(tokenizer).vocabSize());
         DType type = switch (dtype.toLowerCase(Locale.ROOT)) {
             case "bf16" -> DType.BF16;
             case "f32" -> DType.F32;
@@ -48,6 +54,7 @@ public final class SynthCommand implements Callable<Integer> {
         if (threads < 1) throw new IllegalArgumentException("--threads must be at least 1");
         long start = System.nanoTime();
         List<Path> files = SyntheticCheckpoint.write(config, type, out, seed, threads);
+        if (tokenizer != null) copyTokenizer();
         double seconds = (System.nanoTime() - start) / 1e9;
         long bytes = 0;
         for (Path f : files) bytes += Files.size(f);
@@ -56,5 +63,17 @@ public final class SynthCommand implements Callable<Integer> {
                 shape, dtype.toLowerCase(Locale.ROOT), seed, out, files.size(), bytes / 1e9, seconds);
         o.flush();
         return 0;
+    }
+
+    /** Copies tokenizer.json (and tokenizer_config.json beside it, if any) into the output, each via a temporary name. */
+    private void copyTokenizer() throws java.io.IOException {
+        Path src = Files.isDirectory(tokenizer) ? tokenizer.resolve("tokenizer.json") : tokenizer;
+        for (Path f : List.of(src, src.resolveSibling("tokenizer_config.json"))) {
+            if (!Files.isRegularFile(f)) continue;
+            Path tmp = out.resolve(f.getFileName() + ".partial");
+            Files.copy(f, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.move(tmp, out.resolve(f.getFileName().toString()), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        }
     }
 }

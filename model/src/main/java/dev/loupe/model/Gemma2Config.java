@@ -51,6 +51,12 @@ public record Gemma2Config(
     public int kvDim() { return numKvHeads * headDim; }
     public int headsPerKv() { return numHeads / numKvHeads; }
 
+    /** The same model with another vocabulary size (a synthesized model sized for a given tokenizer). */
+    public Gemma2Config withVocabSize(int vocab) {
+        return new Gemma2Config(vocab, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim, queryPreAttnScalar,
+                ropeTheta, rmsNormEps, slidingWindow, attnSoftcap, finalSoftcap, embeddingScale, maxPositions, bosId, eosId);
+    }
+
     /** Gemma 2 shapes by name (2B, 9B, 27B and the tiny test shape), for synthesized models. */
     public static Gemma2Config shape(String name) {
         return switch (name) {

@@ -19,10 +19,10 @@ public final class Fixtures {
 
     public static Path tinyA() { return root().resolve("tiny-a"); }
 
-    /** Test data fetched by bin/setup-test-data (never committed). */
+    /** Test data fetched by bin/setup (never committed). */
     public static Path testData(String relative) {
         Path p = Path.of(System.getProperty("loupe.testdata", ".cache/testdata")).resolve(relative).toAbsolutePath().normalize();
-        if (!Files.exists(p)) throw new IllegalStateException(p + " is missing: run bin/setup-test-data (bin/test does)");
+        if (!Files.exists(p)) throw new IllegalStateException(p + " is missing: run bin/setup (bin/test does)");
         return p;
     }
 

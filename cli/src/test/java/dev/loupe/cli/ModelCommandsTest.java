@@ -1,0 +1,84 @@
+package dev.loupe.cli;
+
+import dev.loupe.model.Fixtures;
+import dev.loupe.model.io.Npy;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.stream.Collectors;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** run / generate / bench through the CLI on the tiny-a fixture. */
+class ModelCommandsTest {
+    @TempDir Path dir;
+
+    static String tokenCsv() {
+        return Arrays.stream(Fixtures.npy(Fixtures.tinyA().resolve("tokens.npy")).ints()).mapToObj(String::valueOf).collect(Collectors.joining(","));
+    }
+
+    @Test
+    void runWritesLogitsAndCachedHooksThatMatchLlamaCpp() throws Exception {
+        Path gguf = Fixtures.tinyA().resolve("tiny-a-f32.gguf");
+        Cli.Result r = Cli.run("run", "--model", gguf.toString(), "--token-ids", tokenCsv(), "--logits", dir.resolve("logits.npy").toString(),
+                "--cache", "blocks.*.hook_resid_post", "--cache", "blocks.0.attn.hook_pattern", "--cache-dir", dir.resolve("c").toString());
+        assertEquals(0, r.exit(), r.err());
+        Npy.Array logits = Npy.read(dir.resolve("logits.npy"));
+        Npy.Array ref = Fixtures.npy(Fixtures.tinyA().resolve("llama_logits.npy"));
+        assertArrayEquals(ref.shape(), logits.shape());
+        for (int i = 0; i < ref.size(); i++) assertEquals(ref.data()[i], logits.data()[i], 5e-3f);
+        Npy.Array l3 = Npy.read(dir.resolve("c/blocks.3.hook_resid_post.npy"));
+        assertArrayEquals(new int[]{40, 64}, l3.shape());
+        Npy.Array lout = Fixtures.npy(Fixtures.tinyA().resolve("llama_l_out.npy"));
+        for (int i = 0; i < 40 * 64; i++) assertEquals(lout.data()[3 * 40 * 64 + i], l3.data()[i], 5e-3f);
+        assertArrayEquals(new int[]{4, 40, 40}, Npy.read(dir.resolve("c/blocks.0.attn.hook_pattern.npy")).shape());
+    }
+
+    @Test
+    void badInputGivesOneLineErrors() {
+        Path hf = Fixtures.tinyA().resolve("hf");
+        Cli.Result unknown = Cli.run("run", "--model", hf.toString(), "--token-ids", "2,5", "--cache", "blocks.1.hook_resid_pots");
+        assertEquals(1, unknown.exit());
+        assertTrue(unknown.err().contains("closest valid names: blocks.1.hook_resid_post"), unknown.err());
+        assertEquals(1, unknown.err().strip().lines().count(), unknown.err());
+        Cli.Result range = Cli.run("run", "--model", hf.toString(), "--token-ids", "2,999");
+        assertEquals(1, range.exit());
+        assertTrue(range.err().contains("token id 999"), range.err());
+        Cli.Result missing = Cli.run("run", "--model", dir.resolve("nope").toString(), "--token-ids", "2");
+        assertEquals(1, missing.exit());
+        assertEquals(1, missing.err().strip().lines().count(), missing.err());
+    }
+
+    @Test
+    void generateOnTheGgufProducesTextGreedilyAndReproduciblyWithASeed() {
+        String gguf = Fixtures.tinyA().resolve("tiny-a-f32.gguf").toString();
+        Cli.Result greedy1 = Cli.run("generate", "--model", gguf, "--prompt", "hello world", "--max-tokens", "12");
+        Cli.Result greedy2 = Cli.run("generate", "--model", gguf, "--prompt", "hello world", "--max-tokens", "12");
+        assertEquals(0, greedy1.exit(), greedy1.err());
+        assertTrue(greedy1.out().startsWith("hello world"));
+        assertTrue(greedy1.out().strip().length() > "hello world".length(), greedy1.out());
+        assertEquals(greedy1.out(), greedy2.out());
+        String[] sampled = {"--model", gguf, "--prompt", "hello world", "--max-tokens", "12", "--temperature", "0.9", "--top-k", "50", "--top-p", "0.95", "--seed", "11"};
+        String[] args = new String[sampled.length + 1];
+        args[0] = "generate";
+        System.arraycopy(sampled, 0, args, 1, sampled.length);
+        Cli.Result s1 = Cli.run(args), s2 = Cli.run(args);
+        assertEquals(0, s1.exit(), s1.err());
+        assertEquals(s1.out(), s2.out());
+        args[args.length - 1] = "12";
+        assertNotEquals(s1.out(), Cli.run(args).out(), "another seed should give another continuation");
+    }
+
+    @Test
+    void benchReportsThroughputAsJson() throws Exception {
+        Cli.Result r = Cli.run("bench", "--model", Fixtures.tinyA().resolve("hf").toString(), "--prompt-tokens", "16", "--gen-tokens", "4",
+                "--repetitions", "1", "--json");
+        assertEquals(0, r.exit(), r.err());
+        var node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out());
+        assertTrue(node.get("prompt_tokens_per_s").asDouble() > 0);
+        assertTrue(node.get("gen_tokens_per_s").asDouble() > 0);
+        assertTrue(node.get("peak_rss_mb").asLong() > 0);
+    }
+}

@@ -1,0 +1,138 @@
+package dev.loupe.model;
+
+import dev.loupe.hooks.ActivationCache;
+import dev.loupe.hooks.BoundHooks;
+import dev.loupe.hooks.HookPoints;
+import dev.loupe.hooks.HookSet;
+import dev.loupe.model.backend.Backend;
+import dev.loupe.model.generate.Sampler;
+import dev.loupe.model.cpu.CpuBackend;
+import dev.loupe.model.tokenizer.Tokenizer;
+import dev.loupe.model.tokenizer.Tokenizers;
+import dev.loupe.model.weights.Checkpoints;
+import dev.loupe.model.weights.GgufCheckpoint;
+import dev.loupe.model.weights.GgufFile;
+import dev.loupe.model.weights.HfCheckpoint;
+import dev.loupe.model.weights.Gemma2Weights;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.function.IntConsumer;
+
+/**
+ * A Gemma 2 model ready to run: weights (memory-mapped), tokenizer when the checkpoint carries one, and the
+ * backend that does the heavy kernels. Runs and generations take their hooks per call; nothing stays attached.
+ */
+public final class Gemma2 implements AutoCloseable {
+    private final Gemma2Weights weights;
+    private final Tokenizer tokenizer;
+    private final Backend backend;
+    private final HookPoints points;
+
+    public Gemma2(Gemma2Weights weights, Tokenizer tokenizer, Backend backend) {
+        this.weights = weights;
+        this.tokenizer = tokenizer;
+        this.backend = backend;
+        this.points = new HookPoints(weights.config().numLayers());
+    }
+
+    /** Loads an HF folder or a .gguf file, running on the Vector API CPU backend with {@code threads} threads. */
+    public static Gemma2 load(Path path, int threads) { return load(path, new CpuBackend(threads)); }
+
+    /** Loads with all cores. */
+    public static Gemma2 load(Path path) { return load(path, Runtime.getRuntime().availableProcessors()); }
+
+    /**
+     * Loads an HF folder (config.json, safetensors, and tokenizer.json when present) or a .gguf file (weights
+     * and its embedded vocabulary) onto {@code backend}; the model owns the backend from here on.
+     */
+    public static Gemma2 load(Path path, Backend backend) {
+        try {
+            if (Checkpoints.detect(path) == Checkpoints.Format.GGUF) {
+                GgufFile f = Checkpoints.openGguf(path);
+                try {
+                    Tokenizer t = f.has("tokenizer.ggml.tokens") ? Tokenizers.fromGguf(f) : null;
+                    return new Gemma2(GgufCheckpoint.load(f), t, backend);
+                } catch (IOException | RuntimeException e) {
+                    f.close();
+                    throw e;
+                }
+            }
+            Gemma2Weights w = HfCheckpoint.load(path);
+            Tokenizer t = Files.isRegularFile(path.resolve("tokenizer.json")) ? Tokenizers.load(path) : null;
+            return new Gemma2(w, t, backend);
+        } catch (IOException e) {
+            backend.close();
+            throw new UncheckedIOException(e.getMessage(), e);
+        } catch (RuntimeException e) {
+            backend.close();
+            throw e;
+        }
+    }
+
+    public Gemma2Config config() { return weights.config(); }
+    public Gemma2Weights weights() { return weights; }
+    public Backend backend() { return backend; }
+    public HookPoints hookPoints() { return points; }
+
+    /** The tokenizer; fails with a clear message when the checkpoint has none. */
+    public Tokenizer tokenizer() {
+        if (tokenizer == null) {
+            throw new IllegalStateException("this model has no tokenizer (an HF folder needs tokenizer.json); pass token ids instead");
+        }
+        return tokenizer;
+    }
+
+    public boolean hasTokenizer() { return tokenizer != null; }
+
+    public Session newSession() { return new Session(this); }
+
+    /** Runs a whole sequence (as a prompt: one batched pass) and returns logits and cached activations. */
+    public RunResult run(int[] tokens, RunOptions options) {
+        ActivationCache cache = new ActivationCache();
+        HookSet hooks = options.hooks().with(cache.hooksFor(options.cache()));
+        BoundHooks bound = hooks.bind(points);
+        int logitRows = switch (options.logits()) {
+            case ALL -> tokens.length;
+            case LAST -> 1;
+            case NONE -> 0;
+        };
+        float[] logits = newSession().process(tokens, bound, options.stopAfterLayer(), logitRows);
+        return new RunResult(logits, logits == null ? 0 : logitRows, tokens.length, config().vocabSize(), cache);
+    }
+
+    /** Tokenizes (with {@code <bos>}) and runs. */
+    public RunResult run(String text, RunOptions options) { return run(tokenizer().encode(text), options); }
+
+    /**
+     * Generates after {@code prompt}: the prompt is processed in one batched pass, then one token per step.
+     * Hooks fire on the prompt and on every step; {@code onToken} sees each new token as it is chosen.
+     */
+    public GenerationResult generate(int[] prompt, Generation g, HookSet hooks, IntConsumer onToken) {
+        if (prompt.length == 0) throw new IllegalArgumentException("generation needs at least one prompt token (<bos>)");
+        BoundHooks bound = hooks.bind(points);
+        Session s = newSession();
+        Sampler sampler = new Sampler(g);
+        int[] out = new int[g.maxTokens()];
+        int count = 0, stopped = -1;
+        float[] logits = s.process(prompt, bound, -1, 1);
+        while (count < g.maxTokens()) {
+            int next = sampler.next(logits);
+            out[count++] = next;
+            if (onToken != null) onToken.accept(next);
+            if (g.stopTokens().contains(next)) { stopped = next; break; }
+            if (count == g.maxTokens() || s.position() >= config().maxPositions()) break;
+            logits = s.process(new int[]{next}, bound, -1, 1);
+        }
+        return new GenerationResult(prompt, Arrays.copyOf(out, count), stopped);
+    }
+
+    @Override
+    public void close() {
+        backend.close();
+        weights.close();
+    }
+}

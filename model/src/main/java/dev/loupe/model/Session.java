@@ -1,0 +1,42 @@
+package dev.loupe.model;
+
+import dev.loupe.hooks.BoundHooks;
+import dev.loupe.model.forward.ForwardPass;
+import dev.loupe.model.forward.KvCache;
+
+/**
+ * One sequence being processed: its KV cache and working buffers. Feed a prompt, then one token at a
+ * time; each call continues where the last one stopped. Not thread-safe; make one session per sequence.
+ */
+public final class Session {
+    private final Gemma2 model;
+    private final KvCache cache;
+    private final ForwardPass pass;
+
+    Session(Gemma2 model) {
+        this.model = model;
+        this.cache = new KvCache(model.config());
+        this.pass = new ForwardPass(model.weights(), model.backend(), model.hookPoints());
+    }
+
+    /** Positions processed so far. */
+    public int position() { return cache.length(); }
+
+    /**
+     * Runs {@code tokens} at the next positions.
+     *
+     * @param logitRows logits are made for the last this-many positions of the chunk (0 for none)
+     * @return logits {@code [logitRows, vocab]}, or null when none were asked for or the run stopped early
+     */
+    public float[] process(int[] tokens, BoundHooks hooks, int stopAfterLayer, int logitRows) {
+        int stop = stopAfterLayer < 0 ? model.config().numLayers() - 1 : stopAfterLayer;
+        if (stop >= model.config().numLayers()) {
+            throw new IllegalArgumentException("stop-after layer " + stopAfterLayer + " but the model has "
+                    + model.config().numLayers() + " layers (0.." + (model.config().numLayers() - 1) + ")");
+        }
+        return pass.forward(cache, tokens, hooks, stop, logitRows);
+    }
+
+    /** Forgets positions from {@code length} on. */
+    public void rewind(int length) { cache.truncate(length); }
+}

@@ -1,0 +1,100 @@
+package dev.loupe.model.forward;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/** Element-wise and reduction kernels on activation rows (the small, non-matmul work of a layer). */
+final class VecOps {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final float GELU_C = (float) Math.sqrt(2.0 / Math.PI);
+
+    private VecOps() {}
+
+    static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        FloatVector acc = FloatVector.zero(S);
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+            acc = FloatVector.fromArray(S, a, aOff + i).fma(FloatVector.fromArray(S, b, bOff + i), acc);
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) sum += a[aOff + i] * b[bOff + i];
+        return sum;
+    }
+
+    /** {@code y[yOff..] += a · x[xOff..]} over n values. */
+    static void axpy(float a, float[] x, int xOff, float[] y, int yOff, int n) {
+        FloatVector va = FloatVector.broadcast(S, a);
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+            FloatVector.fromArray(S, x, xOff + i).fma(va, FloatVector.fromArray(S, y, yOff + i)).intoArray(y, yOff + i);
+        }
+        for (; i < n; i++) y[yOff + i] += a * x[xOff + i];
+    }
+
+    /** {@code y[..] += x[..]}. */
+    static void add(float[] x, int xOff, float[] y, int yOff, int n) {
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+            FloatVector.fromArray(S, x, xOff + i).add(FloatVector.fromArray(S, y, yOff + i)).intoArray(y, yOff + i);
+        }
+        for (; i < n; i++) y[yOff + i] += x[xOff + i];
+    }
+
+    /**
+     * RMSNorm of one row: {@code out = x / sqrt(mean(x²) + eps) · w}, where {@code w} is the full multiplier
+     * (already 1 + w for HF checkpoints). The sum of squares is accumulated in double, as ggml does.
+     */
+    static void rmsNorm(float[] x, int xOff, float[] w, float eps, float[] out, int outOff, int n) {
+        double ss = 0;
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+            FloatVector v = FloatVector.fromArray(S, x, xOff + i);
+            ss += v.mul(v).reduceLanes(VectorOperators.ADD);
+        }
+        for (; i < n; i++) ss += (double) x[xOff + i] * x[xOff + i];
+        float scale = (float) (1.0 / Math.sqrt(ss / n + eps));
+        FloatVector vs = FloatVector.broadcast(S, scale);
+        i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+            FloatVector.fromArray(S, x, xOff + i).mul(vs).mul(FloatVector.fromArray(S, w, i)).intoArray(out, outOff + i);
+        }
+        for (; i < n; i++) out[outOff + i] = x[xOff + i] * scale * w[i];
+    }
+
+    /** {@code gate[i] = gelu_tanh(gate[i]) · up[i]} (GeGLU with the tanh-approximate GELU, exact formula). */
+    static void gegluInPlace(float[] gate, float[] up, int off, int n) {
+        FloatVector half = FloatVector.broadcast(S, 0.5f);
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        FloatVector c = FloatVector.broadcast(S, GELU_C);
+        FloatVector k = FloatVector.broadcast(S, 0.044715f);
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+            FloatVector x = FloatVector.fromArray(S, gate, off + i);
+            FloatVector inner = x.mul(x).mul(x).fma(k, x).mul(c);
+            FloatVector g = x.mul(half).mul(inner.lanewise(VectorOperators.TANH).add(one));
+            g.mul(FloatVector.fromArray(S, up, off + i)).intoArray(gate, off + i);
+        }
+        for (; i < n; i++) gate[off + i] = gelu(gate[off + i]) * up[off + i];
+    }
+
+    static float gelu(float x) {
+        return (float) (0.5 * x * (1 + Math.tanh(GELU_C * (x + 0.044715 * x * x * x))));
+    }
+
+    /** {@code x = cap · tanh(x / cap)} over a range; cap 0 leaves x alone. */
+    static void softcap(float[] x, int off, int n, float cap) {
+        if (cap <= 0) return;
+        FloatVector vc = FloatVector.broadcast(S, cap);
+        FloatVector inv = FloatVector.broadcast(S, 1f / cap);
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+            FloatVector.fromArray(S, x, off + i).mul(inv).lanewise(VectorOperators.TANH).mul(vc).intoArray(x, off + i);
+        }
+        for (; i < n; i++) x[off + i] = (float) (cap * Math.tanh(x[off + i] / cap));
+    }
+
+    static void scale(float[] x, int off, int n, float s) {
+        for (int i = 0; i < n; i++) x[off + i] *= s;
+    }
+}
