@@ -2,6 +2,7 @@ package dev.loupe.sae;
 
 import dev.loupe.hooks.Activation;
 import dev.loupe.model.backend.Backend;
+import dev.loupe.model.cpu.CpuBackend;
 import dev.loupe.model.tensor.WeightTensor;
 
 import java.io.IOException;
@@ -62,6 +63,10 @@ public final class Sae implements AutoCloseable {
     }
 
     private Sae(Sae base, SaeConfig config, Backend backend) {
+        this(base, config, backend, base.files);
+    }
+
+    private Sae(Sae base, SaeConfig config, Backend backend, AutoCloseable files) {
         this.config = config;
         this.encoder = base.encoder;
         this.encoderTransposed = base.encoderTransposed;
@@ -71,14 +76,38 @@ public final class Sae implements AutoCloseable {
         this.threshold = base.threshold;
         this.decoderNorms = base.decoderNorms;
         this.backend = backend;
-        this.files = base.files;
+        this.files = files;
         this.enc = new SaeEncoder(this);
         this.dec = new SaeDecoder(this);
     }
 
     /**
      * Loads a Gemma Scope folder ({@code params.npz}) or a SAELens folder ({@code cfg.json} +
-     * {@code sae_weights.safetensors}); the hook point comes from the folder or config.
+     * {@code sae_weights.safetensors}) onto its own CPU backend (all cores), closed with the SAE. To share a
+     * model's threads use {@link #load(Path, Backend)} with {@code model.backend()}.
+     */
+    public static Sae load(Path path) throws IOException { return load(path, (String) null); }
+
+    /** As {@link #load(Path)}, attached at {@code hook} instead of the hook the folder names. */
+    public static Sae load(Path path, String hook) throws IOException {
+        Backend own = new CpuBackend(Runtime.getRuntime().availableProcessors());
+        try {
+            Sae sae = SaeLoader.load(path, hook, own);
+            AutoCloseable files = sae.files;
+            return new Sae(sae, sae.config, own, () -> {
+                try (own) {
+                    if (files != null) files.close();
+                }
+            });
+        } catch (IOException | RuntimeException e) {
+            own.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Loads a Gemma Scope folder ({@code params.npz}) or a SAELens folder ({@code cfg.json} +
+     * {@code sae_weights.safetensors}) computing on {@code backend}; the hook point comes from the folder or config.
      */
     public static Sae load(Path path, Backend backend) throws IOException {
         return SaeLoader.load(path, null, backend);
