@@ -13,7 +13,12 @@ import picocli.CommandLine.Command;
                 RunCommand.class,
                 GenerateCommand.class,
                 BenchCommand.class,
+                EncodeCommand.class,
+                TraceCommand.class,
+                SteerCommand.class,
+                EvalSaeCommand.class,
                 SynthSaeCommand.class,
+                BenchSaeCommand.class,
         })
 public final class Main implements Runnable {
 

@@ -1,0 +1,126 @@
+package dev.loupe.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.loupe.model.Fixtures;
+import dev.loupe.model.io.Npy;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** encode / trace / steer / eval-sae / synth-sae on tiny-a and its SAE fixture. */
+class SaeCommandsTest {
+    private static final String HOOK = "blocks.2.hook_resid_post";
+    @TempDir Path dir;
+
+    private static String sae() { return Fixtures.tinyA().resolve("sae").toString(); }
+
+    private static String gguf() { return Fixtures.tinyA().resolve("tiny-a-f32.gguf").toString(); }
+
+    @Test void encodeWritesWhatTheFixtureHolds() throws Exception {
+        Path out = dir.resolve("enc");
+        Cli.Result r = Cli.run("encode", "--model", Fixtures.tinyA().resolve("hf").toString(), "--sae", sae(), "--hook", HOOK,
+                "--token-ids", ModelCommandsTest.tokenCsv(), "--out", out.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("mean L0 21.3"), r.out());
+        Path ref = Fixtures.tinyA().resolve("sae");
+        Npy.Array acts = Npy.read(out.resolve("feature_acts.npy")), refActs = Npy.read(ref.resolve("feature_acts.npy"));
+        assertArrayEquals(new int[]{40, 256}, acts.shape());
+        for (int i = 0; i < acts.size(); i++) {
+            assertEquals(refActs.data()[i] > 0, acts.data()[i] > 0, "active set at " + i);
+            assertEquals(refActs.data()[i], acts.data()[i], 5e-3f);
+        }
+        Npy.Array recon = Npy.read(out.resolve("reconstruction.npy"));
+        assertArrayEquals(new int[]{40, 64}, recon.shape());
+        assertArrayEquals(Npy.read(ref.resolve("reconstruction.npy")).data(), recon.data(), 5e-3f);
+        Npy.Array l0 = Npy.read(out.resolve("l0.npy"));
+        assertArrayEquals(Npy.read(ref.resolve("l0.npy")).ints(), l0.ints());
+        assertTrue(Files.readString(out.resolve("l0.npy"), java.nio.charset.StandardCharsets.ISO_8859_1).contains("'<i4'"));
+    }
+
+    @Test void traceTableAndJson() throws Exception {
+        Cli.Result table = Cli.run("trace", "--model", gguf(), "--sae", sae(), "--hook", HOOK, "--prompt", "hello world", "--top", "3");
+        assertEquals(0, table.exit(), table.err());
+        String[] lines = table.out().strip().split("\n");
+        assertTrue(lines[0].contains("top features"), table.out());
+        assertTrue(lines[1].contains("<bos>"), table.out());
+        Cli.Result json = Cli.run("trace", "--model", gguf(), "--sae", sae(), "--hook", HOOK, "--prompt", "hello world", "--top", "3", "--json");
+        assertEquals(0, json.exit(), json.err());
+        JsonNode root = new ObjectMapper().readTree(json.out());
+        assertEquals(HOOK, root.get("hook").asText());
+        assertEquals(lines.length - 1, root.get("tokens").size());
+        JsonNode first = root.get("tokens").get(0);
+        assertEquals(2, first.get("id").asInt());
+        assertTrue(first.get("features").size() <= 3);
+        double a0 = first.get("features").get(0).get("activation").asDouble(), a1 = first.get("features").get(1).get("activation").asDouble();
+        assertTrue(a0 >= a1);
+    }
+
+    @Test void steerShowsBothContinuations() {
+        for (String mode : new String[]{"add", "clamp"}) {
+            Cli.Result r = Cli.run("steer", "--model", gguf(), "--sae", sae(), "--hook", HOOK, "--feature", "7", "--feature", "9",
+                    "--strength", "30", "--mode", mode, "--prompt", "hello world", "--max-tokens", "8");
+            assertEquals(0, r.exit(), r.err());
+            assertTrue(r.out().contains("unsteered") && r.out().contains("steered (" + mode + " 7"), r.out());
+        }
+        Cli.Result bad = Cli.run("steer", "--model", gguf(), "--sae", sae(), "--hook", HOOK, "--feature", "7", "--feature", "9",
+                "--strength", "1", "--strength", "2", "--strength", "3", "--prompt", "x");
+        assertEquals(1, bad.exit());
+        assertEquals(1, bad.err().strip().lines().count(), bad.err());
+    }
+
+    @Test void evalSaeReportsSaeLensMetrics() throws Exception {
+        Path corpus = dir.resolve("corpus.txt");
+        Files.writeString(corpus, "hello world, the cat sat on the mat\n\nthe quick brown fox jumps over the lazy dog\n");
+        Cli.Result r = Cli.run("eval-sae", "--model", gguf(), "--sae", sae(), "--hook", HOOK, "--corpus", corpus.toString(), "--json");
+        assertEquals(0, r.exit(), r.err());
+        JsonNode j = new ObjectMapper().readTree(r.out());
+        for (String k : new String[]{"l0", "mse", "explained_variance", "fvu", "ce_loss_without_sae", "ce_loss_with_sae",
+                "ce_loss_with_ablation", "ce_loss_score", "kl_div_with_sae", "kl_div_with_ablation", "kl_div_score"}) {
+            assertTrue(j.has(k) && j.get(k).isNumber(), k + " in " + r.out());
+        }
+        assertEquals(2, j.get("documents").asInt());
+        assertEquals(1.0, j.get("fvu").asDouble() + j.get("explained_variance").asDouble(), 1e-9);
+    }
+
+    @Test void synthSaeWritesALoadableArchive() throws Exception {
+        Path out = dir.resolve("synth");
+        Cli.Result r = Cli.run("synth-sae", "--d-model", "64", "--width", "512", "--out", out.toString(), "--l0", "30");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(Files.isRegularFile(out.resolve("params.npz")));
+        assertFalse(Files.exists(out.resolve("params.npz.partial")));
+        Path tokens = dir.resolve("t");
+        Cli.Result enc = Cli.run("encode", "--model", Fixtures.tinyA().resolve("hf").toString(), "--sae", out.toString(), "--hook", HOOK,
+                "--token-ids", "2,5,9", "--out", tokens.toString());
+        assertEquals(0, enc.exit(), enc.err());
+        assertArrayEquals(new int[]{3, 512}, Npy.read(tokens.resolve("feature_acts.npy")).shape());
+    }
+
+    @Test void mismatchesAreOneLineErrors() throws Exception {
+        Path small = dir.resolve("small");
+        assertEquals(0, Cli.run("synth-sae", "--d-model", "32", "--width", "64", "--l0", "5", "--out", small.toString()).exit());
+        Cli.Result width = Cli.run("encode", "--model", Fixtures.tinyA().resolve("hf").toString(), "--sae", small.toString(),
+                "--hook", HOOK, "--token-ids", "2,5", "--out", dir.resolve("x").toString());
+        assertEquals(1, width.exit());
+        assertTrue(width.err().contains("32") && width.err().contains("64 wide"), width.err());
+        assertEquals(1, width.err().strip().lines().count(), width.err());
+
+        Cli.Result hook = Cli.run("encode", "--model", Fixtures.tinyA().resolve("hf").toString(), "--sae", sae(),
+                "--hook", "blocks.2.hook_resid_pots", "--token-ids", "2,5", "--out", dir.resolve("y").toString());
+        assertEquals(1, hook.exit());
+        assertTrue(hook.err().contains("closest valid names: blocks.2.hook_resid_post"), hook.err());
+
+        Cli.Result noHook = Cli.run("encode", "--model", Fixtures.tinyA().resolve("hf").toString(), "--sae", sae(),
+                "--token-ids", "2,5", "--out", dir.resolve("z").toString());
+        assertEquals(1, noHook.exit());
+        assertTrue(noHook.err().contains("hook point is unknown"), noHook.err());
+        assertEquals(1, noHook.err().strip().lines().count(), noHook.err());
+    }
+}
