@@ -41,9 +41,11 @@ public final class Steering implements Hook {
         return new Steering(sae.hookName(), v, Map.copyOf(new LinkedHashMap<>(alphas)), 0);
     }
 
-    /** Adds a given vector (length = the hook's width) at {@code hookName}. */
-    public static Steering addVector(String hookName, float[] vector) {
-        return new Steering(hookName, vector.clone(), Map.of(), 0);
+    /** Adds {@code scale·vector} (length = the hook's width) at {@code hookName}, e.g. {@code sae.direction(f)} at another hook. */
+    public static Steering addVector(String hookName, float[] vector, float scale) {
+        float[] v = new float[vector.length];
+        for (int i = 0; i < v.length; i++) v[i] = scale * vector[i];
+        return new Steering(hookName, v, Map.of(), 0);
     }
 
     /** The same steering applied only to positions {@code >= position} (e.g. only generated tokens). */

@@ -50,6 +50,13 @@ class SteeringTest {
         assertEquals(sae.direction(0)[3], step.data()[3]);
     }
 
+    @Test void givenVectorAtANamedHook() {
+        Steering s = Steering.addVector("blocks.0.hook_resid_pre", sae.direction(5), 4f);
+        assertEquals("blocks.0.hook_resid_pre", s.hookName());
+        for (int i = 0; i < 64; i++) assertEquals(4f * sae.direction(5)[i], s.vector()[i], 0f);
+        assertEquals(Map.of(), s.strengths());
+    }
+
     @Test void wrongWidthIsRejected() {
         Activation a = new Activation("x", new int[]{1, 8}, new float[8], 0);
         assertThrows(IllegalArgumentException.class, () -> Steering.add(sae, 0, 1f).apply(a));
