@@ -56,7 +56,7 @@ public final class Sae implements AutoCloseable {
         this.bDec = bDec;
         this.threshold = threshold;
         this.backend = backend;
-        this.files = files;
+        this.files = files == null ? null : new SharedFiles(files);
         this.decoderNorms = config.rescaleActsByDecoderNorm() ? rowNorms(decoder) : null;
         this.enc = new SaeEncoder(this);
         this.dec = new SaeDecoder(this);
@@ -94,11 +94,11 @@ public final class Sae implements AutoCloseable {
         try {
             Sae sae = SaeLoader.load(path, hook, own);
             AutoCloseable files = sae.files;
-            return new Sae(sae, sae.config, own, () -> {
+            return new Sae(sae, sae.config, own, new SharedFiles(() -> {
                 try (own) {
                     if (files != null) files.close();
                 }
-            });
+            }));
         } catch (IOException | RuntimeException e) {
             own.close();
             throw e;
@@ -201,6 +201,7 @@ public final class Sae implements AutoCloseable {
         return out;
     }
 
+    /** Unmaps the weights (for every view of this SAE); idempotent. */
     @Override public void close() {
         if (files == null) return;
         try {
@@ -251,6 +252,20 @@ public final class Sae implements AutoCloseable {
 
     private static void requireLength(float[] v, String src, String what, long n) {
         if (v.length != n) throw new IllegalArgumentException(src + ": " + what + " has " + v.length + " values, expected [" + n + "]");
+    }
+
+    /** Closes what the views of one SAE share exactly once, whichever view is closed first. */
+    private static final class SharedFiles implements AutoCloseable {
+        private final AutoCloseable inner;
+        private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+
+        SharedFiles(AutoCloseable inner) {
+            this.inner = inner;
+        }
+
+        @Override public void close() throws Exception {
+            if (closed.compareAndSet(false, true)) inner.close();
+        }
     }
 
     private static float[] rowNorms(WeightTensor w) {

@@ -43,6 +43,18 @@ class SaeLoaderTest {
         }
     }
 
+    @Test void viewsShareTheFilesAndClosingIsIdempotent() throws IOException {
+        Path dir = tmp.resolve("layer_3/width_16/v");
+        writeSae(dir, 8, 16, new long[]{16, 8}, "W_enc");
+        Sae sae = Sae.load(dir, new ScalarBackend());
+        Sae view = sae.withHook("blocks.0.hook_resid_post");
+        assertEquals(16, view.encode(new float[8], 1).dSae());
+        view.close();
+        sae.close();
+        view.close();
+        assertThrows(IllegalStateException.class, () -> sae.encode(new float[8], 1), "unmapped weights fail cleanly");
+    }
+
     @Test void lowercaseNamesAreAccepted() throws IOException {
         Path dir = tmp.resolve("layer_2/width_16/x");
         writeSae(dir, 8, 16, new long[]{16, 8}, "w_enc");

@@ -95,7 +95,10 @@ public final class NpzFile implements AutoCloseable {
         return a;
     }
 
-    @Override public void close() { arena.close(); }
+    /** Unmaps the archive and frees inflated entries; arrays obtained from it become unusable. Idempotent. */
+    @Override public synchronized void close() {
+        if (arena.scope().isAlive()) arena.close();
+    }
 
     // ---- central directory -------------------------------------------------------------------------
 
@@ -222,9 +225,10 @@ public final class NpzFile implements AutoCloseable {
                 if (inf.needsDictionary()) throw new IOException(where + ": deflate stream needs a preset dictionary");
                 if (done >= e.size) {
                     // Output is full: the stream must end here without producing more bytes.
-                    ByteBuffer probe = ByteBuffer.allocate(1);
-                    if (inf.inflate(probe) > 0) throw new IOException(where + ": inflates to more than the " + e.size + " bytes the directory declares");
-                    if (!inf.finished() && inf.needsInput() && in >= packed.byteSize()) throw new IOException(where + ": truncated deflate stream");
+                    if (inf.inflate(ByteBuffer.allocate(1)) > 0) {
+                        throw new IOException(where + ": inflates to more than the " + e.size + " bytes the directory declares");
+                    }
+                    if (!inf.finished() && !inf.needsInput()) throw new IOException(where + ": corrupt deflate stream (no end after " + e.size + " bytes)");
                     continue;
                 }
                 ByteBuffer window = out.asSlice(done, Math.min(MAX_WINDOW, e.size - done)).asByteBuffer();
