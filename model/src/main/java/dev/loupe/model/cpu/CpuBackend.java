@@ -3,30 +3,124 @@ package dev.loupe.model.cpu;
 import dev.loupe.model.backend.Backend;
 import dev.loupe.model.tensor.WeightTensor;
 
+import java.util.Arrays;
 import java.util.function.IntConsumer;
-import java.util.stream.IntStream;
 
-// Interim scalar backend so the forward pass can land; the Vector API kernels (branch kernels) replace this file.
+/**
+ * The Vector API backend. Weights are read in their stored precision straight from their (memory-mapped)
+ * segments: one activation row is a bandwidth-bound matrix-vector product ({@link MatVec}), many rows a
+ * blocked matrix-matrix product that decodes each weight once ({@link PromptMatMul}, {@link KnMatMul}).
+ *
+ * <p>Threads: a persistent pool of {@code threads − 1} daemon workers plus the calling thread. A backend may
+ * be shared: kernel calls and {@link #parallelFor} jobs from different threads are serialized (each holds the
+ * pool for its duration), so one forward pass at a time gets the full speed. A call made from inside a
+ * {@code parallelFor} body runs serially on that thread with its own scratch. Scratch buffers (packed
+ * activations, decoded weight tiles, accumulators) belong to the backend and only grow.
+ *
+ * <p>Weights should be mapped in a shared, global or automatic arena so that the workers can read them;
+ * weights in a thread-confined arena are processed serially by their owner thread.
+ */
 public final class CpuBackend implements Backend {
-    private final int threads;
-    public CpuBackend(int threads) { this.threads = threads; }
+    private final WorkerPool pool;
+    private final Scratch scratch;
+
+    public CpuBackend() { this(Runtime.getRuntime().availableProcessors()); }
+
+    public CpuBackend(int threads) {
+        if (threads < 1) throw new IllegalArgumentException("CPU backend threads must be at least 1, got " + threads);
+        KernelWarmup.ensureCompiled();
+        pool = new WorkerPool(threads);
+        scratch = new Scratch(threads);
+    }
+
     @Override
     public void matmul(WeightTensor w, float[] x, int xOff, int rows, float[] out, int outOff) {
-        int in = w.cols(), outDim = w.rows();
-        IntStream.range(0, outDim).parallel().forEach(o -> {
-            float[] row = new float[in];
-            w.readRow(o, row, 0);
-            for (int r = 0; r < rows; r++) {
-                float s = 0;
-                for (int i = 0; i < in; i++) s += x[xOff + r * in + i] * row[i];
-                out[outOff + r * outDim + o] = s;
-            }
+        requireMatrix("matmul", w);
+        int outDim = w.rows(), inDim = w.cols();
+        requireRows("matmul", w, "x", x, xOff, rows, inDim);
+        requireRows("matmul", w, "out", out, outOff, rows, outDim);
+        if (rows == 0 || outDim == 0) return;
+        if (inDim == 0) {
+            Arrays.fill(out, outOff, outOff + rows * outDim, 0f);
+            return;
+        }
+        RowKernels kernels = RowKernels.of(w.dtype());
+        execute(w, (par, s) -> {
+            if (rows == 1) MatVec.run(par, kernels, w.data(), outDim, inDim, x, xOff, out, outOff);
+            else PromptMatMul.run(par, s, kernels, w.data(), outDim, inDim, x, xOff, rows, out, outOff);
         });
     }
+
     @Override
-    public void matmulKn(WeightTensor w, float[] x, int xOff, int rows, float[] out, int outOff) { throw new UnsupportedOperationException(); }
-    @Override public void parallelFor(int count, IntConsumer body) { IntStream.range(0, count).parallel().forEach(body); }
-    @Override public int threads() { return threads; }
-    @Override public String name() { return "tmp"; }
-    @Override public void close() { }
+    public void matmulKn(WeightTensor w, float[] x, int xOff, int rows, float[] out, int outOff) {
+        requireMatrix("matmulKn", w);
+        int inDim = w.rows(), outDim = w.cols();
+        requireRows("matmulKn", w, "x", x, xOff, rows, inDim);
+        requireRows("matmulKn", w, "out", out, outOff, rows, outDim);
+        if (rows == 0 || outDim == 0) return;
+        if (inDim == 0) {
+            Arrays.fill(out, outOff, outOff + rows * outDim, 0f);
+            return;
+        }
+        RowKernels kernels = RowKernels.of(w.dtype());
+        execute(w, (par, s) -> {
+            if (rows < PanelKernels.MR) KnMatVec.run(par, s, kernels, w.data(), inDim, outDim, x, xOff, rows, out, outOff);
+            else KnMatMul.run(par, s, kernels, w.data(), inDim, outDim, x, xOff, rows, out, outOff);
+        });
+    }
+
+    @Override
+    public void parallelFor(int count, IntConsumer body) {
+        if (count <= 0) return;
+        int grain = Math.max(1, count / (4 * pool.slots()));
+        pool.run(count, grain, (start, end, slot) -> {
+            for (int i = start; i < end; i++) body.accept(i);
+        });
+    }
+
+    @Override
+    public int threads() { return pool.slots(); }
+
+    @Override
+    public String name() { return "cpu"; }
+
+    @Override
+    public void close() { pool.close(); }
+
+    private interface Kernel {
+        void run(Parallel par, Scratch scratch);
+    }
+
+    /**
+     * Runs a kernel on the pool, or serially on this thread when called from inside a pool job or when the
+     * weights live in a thread-confined segment that the workers may not read.
+     */
+    private void execute(WeightTensor w, Kernel kernel) {
+        if (pool.isInside() || !pool.canRead(w.data())) {
+            kernel.run(Parallel.INLINE, new Scratch(1));
+            return;
+        }
+        pool.lock();
+        try {
+            kernel.run(pool, scratch);
+        } finally {
+            pool.unlock();
+        }
+    }
+
+    private static void requireMatrix(String op, WeightTensor w) {
+        if (w.rank() != 2) {
+            throw new IllegalArgumentException(op + ": " + w.describe() + " has shape " + Arrays.toString(w.shape())
+                    + ", expected a matrix");
+        }
+    }
+
+    private static void requireRows(String op, WeightTensor w, String what, float[] a, int off, int rows, int width) {
+        if (rows < 0) throw new IllegalArgumentException(op + ": negative row count " + rows + " for " + w.describe());
+        long need = (long) rows * width;
+        if (off < 0 || off + need > a.length) {
+            throw new IllegalArgumentException(op + ": " + what + " needs " + rows + " × " + width + " floats from offset "
+                    + off + " but has " + a.length + " (" + w.describe() + ")");
+        }
+    }
 }

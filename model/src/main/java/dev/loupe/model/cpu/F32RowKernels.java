@@ -1,0 +1,66 @@
+package dev.loupe.model.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+import java.lang.foreign.MemorySegment;
+
+import static dev.loupe.model.cpu.Vectors.F;
+import static dev.loupe.model.cpu.Vectors.F32;
+import static dev.loupe.model.cpu.Vectors.L;
+import static dev.loupe.model.cpu.Vectors.LE;
+
+/** F32 rows, read directly from the segment. */
+final class F32RowKernels implements RowKernels {
+    static final F32RowKernels INSTANCE = new F32RowKernels();
+
+    private F32RowKernels() {}
+
+    @Override
+    public void matVec(MemorySegment w, int cols, float[] x, int xOff, float[] out, int outOff, int rowStart, int rowEnd) {
+        long rowBytes = 4L * cols;
+        int vecEnd = cols - cols % L;
+        int o = rowStart;
+        for (; o + 4 <= rowEnd; o += 4) {
+            long b0 = o * rowBytes, b1 = b0 + rowBytes, b2 = b1 + rowBytes, b3 = b2 + rowBytes;
+            FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
+            for (int i = 0; i < vecEnd; i += L) {
+                FloatVector xv = FloatVector.fromArray(F, x, xOff + i);
+                long d = 4L * i;
+                s0 = FloatVector.fromMemorySegment(F, w, b0 + d, LE).fma(xv, s0);
+                s1 = FloatVector.fromMemorySegment(F, w, b1 + d, LE).fma(xv, s1);
+                s2 = FloatVector.fromMemorySegment(F, w, b2 + d, LE).fma(xv, s2);
+                s3 = FloatVector.fromMemorySegment(F, w, b3 + d, LE).fma(xv, s3);
+            }
+            float r0 = s0.reduceLanes(VectorOperators.ADD), r1 = s1.reduceLanes(VectorOperators.ADD);
+            float r2 = s2.reduceLanes(VectorOperators.ADD), r3 = s3.reduceLanes(VectorOperators.ADD);
+            for (int i = vecEnd; i < cols; i++) {
+                float xi = x[xOff + i];
+                long d = 4L * i;
+                r0 += xi * w.get(F32, b0 + d);
+                r1 += xi * w.get(F32, b1 + d);
+                r2 += xi * w.get(F32, b2 + d);
+                r3 += xi * w.get(F32, b3 + d);
+            }
+            out[outOff + o] = r0;
+            out[outOff + o + 1] = r1;
+            out[outOff + o + 2] = r2;
+            out[outOff + o + 3] = r3;
+        }
+        for (; o < rowEnd; o++) {
+            long b = o * rowBytes;
+            FloatVector s = FloatVector.zero(F);
+            for (int i = 0; i < vecEnd; i += L) {
+                s = FloatVector.fromMemorySegment(F, w, b + 4L * i, LE).fma(FloatVector.fromArray(F, x, xOff + i), s);
+            }
+            float r = s.reduceLanes(VectorOperators.ADD);
+            for (int i = vecEnd; i < cols; i++) r += x[xOff + i] * w.get(F32, b + 4L * i);
+            out[outOff + o] = r;
+        }
+    }
+
+    @Override
+    public void decode(MemorySegment w, int cols, int row, int col, int count, float[] dst, int dstOff) {
+        MemorySegment.copy(w, F32, ((long) row * cols + col) * 4, dst, dstOff, count);
+    }
+}

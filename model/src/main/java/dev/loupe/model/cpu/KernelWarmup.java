@@ -1,0 +1,108 @@
+package dev.loupe.model.cpu;
+
+import dev.loupe.model.tensor.DType;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * Gets every kernel compiled by C2 through ordinary calls before real work reaches it.
+ *
+ * <p>Why: a kernel's first call on real shapes runs a long loop with vector accumulators in the interpreter,
+ * and HotSpot then compiles that loop on-stack (OSR). An OSR compilation entered with vector values live may
+ * lack the type information it needs to keep them in registers; the result boxes every vector operation
+ * (about 100× slower) and can stay in use for the whole run. Calling each kernel a few thousand times on tiny
+ * shapes (loops of a few iterations) triggers normal compilation long before any loop is hot enough for OSR.
+ * The weights live in a memory-mapped file, as real weights do, so the type profiles match.
+ */
+final class KernelWarmup {
+    private static final int CALLS = 4000;
+    private static final long MAX_NANOS = 3_000_000_000L;
+    private static boolean done;
+
+    private KernelWarmup() {}
+
+    static synchronized void ensureCompiled() {
+        if (done) return;
+        done = true;
+        try (Arena arena = Arena.ofShared()) {
+            run(arena);
+        }
+    }
+
+    private static void run(Arena arena) {
+        int quantCols = 32, floatCols = 35, rows = 7;
+        DType[] types = DType.values();
+        MemorySegment[] w = new MemorySegment[types.length];
+        int[] cols = new int[types.length];
+        long total = 0;
+        for (int t = 0; t < types.length; t++) {
+            cols[t] = types[t].quantized() ? quantCols : floatCols;
+            total += types[t].bytesFor((long) rows * cols[t]);
+        }
+        MemorySegment all = weights(arena, total);
+        long at = 0;
+        for (int t = 0; t < types.length; t++) {
+            long size = types[t].bytesFor((long) rows * cols[t]);
+            w[t] = all.asSlice(at, size);
+            at += size;
+        }
+        float[] x = new float[rows * floatCols];
+        for (int i = 0; i < x.length; i++) x[i] = (i % 7) * 0.25f - 0.75f;
+        float[] out = new float[64 * 64];
+        float[] a = new float[PanelKernels.MR * 8], b = new float[8 * 4 * Vectors.L], c = new float[PanelKernels.MR * 4 * Vectors.L];
+        Scratch scratch = new Scratch(1);
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        boolean timed = jit != null && jit.isCompilationTimeMonitoringSupported();
+        long start = System.nanoTime(), lastJit = -1, quietSince = start;
+        for (int call = 0; ; call++) {
+            for (int t = 0; t < types.length; t++) {
+                RowKernels k = RowKernels.of(types[t]);
+                k.matVec(w[t], cols[t], x, 0, out, 0, 0, rows);
+                k.decode(w[t], cols[t], call % rows, 0, cols[t], out, 0);
+                if (call % 8 == 0) {
+                    PromptMatMul.run(Parallel.INLINE, scratch, k, w[t], rows, cols[t], x, 0, 2, out, 0);
+                    KnMatMul.run(Parallel.INLINE, scratch, k, w[t], rows, cols[t], x, 0, PanelKernels.MR + 1, out, 0);
+                    KnMatVec.run(Parallel.INLINE, scratch, k, w[t], rows, cols[t], x, 0, 2, out, 0);
+                }
+            }
+            PanelKernels.mul6x4(a, 0, 8, b, 0, 4 * Vectors.L, 8, c, 0, 4 * Vectors.L);
+            PanelKernels.mul6x2(a, 0, 8, b, 0, 4 * Vectors.L, 8, c, 0, 4 * Vectors.L);
+            PanelKernels.mul6x1(a, 0, 8, b, 0, 4 * Vectors.L, 8, c, 0, 4 * Vectors.L);
+            if (call < CALLS) continue;
+            // Then keep going until the JIT has been idle for a while (its queue has drained), within a bound.
+            long now = System.nanoTime();
+            if (!timed || now - start > MAX_NANOS) return;
+            long jitTime = jit.getTotalCompilationTime();
+            if (jitTime != lastJit) {
+                lastJit = jitTime;
+                quietSince = now;
+            } else if (now - quietSince > 30_000_000L) {
+                return;
+            }
+        }
+    }
+
+    /** A zero-filled, memory-mapped scratch file of {@code size} bytes (deleted at once), or native memory if none can be made. */
+    private static MemorySegment weights(Arena arena, long size) {
+        try {
+            Path file = Files.createTempFile("loupe-warmup", ".bin");
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                ch.truncate(0);
+                ch.write(java.nio.ByteBuffer.allocate((int) size), 0);
+                return ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            } finally {
+                Files.deleteIfExists(file);
+            }
+        } catch (IOException | UnsupportedOperationException e) {
+            return arena.allocate(size, 64);
+        }
+    }
+}

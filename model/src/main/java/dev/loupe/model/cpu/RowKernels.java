@@ -1,0 +1,36 @@
+package dev.loupe.model.cpu;
+
+import dev.loupe.model.tensor.DType;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The two primitives every storage format provides, reading its rows straight from the (memory-mapped)
+ * segment: a matrix-vector product over a range of rows, and decoding a slice of one row to floats for the
+ * blocked matrix-matrix kernels. Each format has its own class with its own loops, so that every hot loop
+ * is monomorphic and the Vector API calls in it are intrinsified.
+ */
+sealed interface RowKernels permits F32RowKernels, F16RowKernels, Bf16RowKernels, Q8RowKernels, Q4RowKernels {
+
+    /**
+     * {@code out[outOff + o] = Σ_i W[o, i] · x[xOff + i]} for {@code rowStart ≤ o < rowEnd}, where W has
+     * {@code cols} columns.
+     */
+    void matVec(MemorySegment w, int cols, float[] x, int xOff, float[] out, int outOff, int rowStart, int rowEnd);
+
+    /**
+     * {@code dst[dstOff + j] = W[row, col + j]} for {@code j < count}. For quantized formats {@code col} is a
+     * multiple of the block size and {@code count} is too.
+     */
+    void decode(MemorySegment w, int cols, int row, int col, int count, float[] dst, int dstOff);
+
+    static RowKernels of(DType type) {
+        return switch (type) {
+            case F32 -> F32RowKernels.INSTANCE;
+            case F16 -> F16RowKernels.INSTANCE;
+            case BF16 -> Bf16RowKernels.INSTANCE;
+            case Q8_0 -> Q8RowKernels.INSTANCE;
+            case Q4_0 -> Q4RowKernels.INSTANCE;
+        };
+    }
+}

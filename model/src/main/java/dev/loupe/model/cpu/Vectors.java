@@ -1,0 +1,32 @@
+package dev.loupe.model.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * The vector shapes every kernel shares: the machine's preferred float width (capped at 16 lanes, so that a
+ * 32-value quantization block is a whole number of vectors), and the narrower integer shapes that load the
+ * same number of 16-bit or 8-bit stored values.
+ */
+final class Vectors {
+    private Vectors() {}
+
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.length() <= 16
+            ? FloatVector.SPECIES_PREFERRED : FloatVector.SPECIES_512;
+    /** Float lanes per vector. */
+    static final int L = F.length();
+    static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+    /** As many shorts as F has floats. */
+    static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+    /** As many bytes as F has floats, but at least 64 bits (the narrowest shape); then it holds {@link #BYTE_PARTS} float vectors' worth. */
+    static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, F.vectorBitSize() / 4)));
+    static final int BYTE_PARTS = B.length() / L;
+
+    static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+    static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+}
