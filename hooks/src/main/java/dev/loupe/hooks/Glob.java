@@ -3,8 +3,8 @@ package dev.loupe.hooks;
 import java.util.regex.Pattern;
 
 /** A shell-style pattern over hook names: {@code *} matches any run of characters, {@code ?} exactly one. */
-record Glob(Pattern pattern) {
-    static Glob of(String glob) {
+public record Glob(Pattern pattern) {
+    public static Glob of(String glob) {
         StringBuilder re = new StringBuilder();
         for (char c : glob.toCharArray()) {
             switch (c) {
@@ -16,5 +16,5 @@ record Glob(Pattern pattern) {
         return new Glob(Pattern.compile(re.toString()));
     }
 
-    boolean matches(String name) { return pattern.matcher(name).matches(); }
+    public boolean matches(String name) { return pattern.matcher(name).matches(); }
 }

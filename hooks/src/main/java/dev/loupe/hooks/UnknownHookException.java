@@ -14,7 +14,8 @@ public final class UnknownHookException extends IllegalArgumentException {
 
     public List<String> suggestions() { return suggestions; }
 
-    static UnknownHookException of(String name, List<String> valid) {
+    /** The error for {@code name}, suggesting the closest of {@code valid}. */
+    public static UnknownHookException of(String name, List<String> valid) {
         List<String> closest = valid.stream()
                 .sorted(Comparator.comparingInt((String v) -> editDistance(name, v)).thenComparing(v -> v))
                 .limit(3)

@@ -1,10 +1,11 @@
 package dev.loupe.sae;
 
+import dev.loupe.hooks.Glob;
 import dev.loupe.hooks.HookPoints;
+import dev.loupe.hooks.UnknownHookException;
 import dev.loupe.hooks.HookSet;
 
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -30,7 +31,7 @@ public final class SaeHooks {
         }
         HookSet model = HookSet.empty();
         for (HookSet.Binding b : user.bindings()) {
-            HookNamePattern glob = HookNamePattern.of(b.pattern());
+            Glob glob = Glob.of(b.pattern());
             boolean onModel = points.names().stream().anyMatch(glob::matches);
             boolean onSae = false;
             for (int i = 0; i < routed.size(); i++) {
@@ -52,24 +53,7 @@ public final class SaeHooks {
     }
 
     private static IllegalArgumentException unknown(String pattern, HookPoints points, List<SaeSplice> splices) {
-        List<String> all = Stream.concat(points.names().stream(), splices.stream().flatMap(s -> s.internalHookNames().stream())).toList();
-        List<String> closest = all.stream()
-                .sorted(Comparator.comparingInt((String v) -> editDistance(pattern, v)).thenComparing(v -> v))
-                .limit(3).toList();
-        return new IllegalArgumentException("unknown hook point '" + pattern + "'; closest valid names: " + String.join(", ", closest));
-    }
-
-    private static int editDistance(String a, String b) {
-        int[] prev = new int[b.length() + 1], cur = new int[b.length() + 1];
-        for (int j = 0; j <= b.length(); j++) prev[j] = j;
-        for (int i = 1; i <= a.length(); i++) {
-            cur[0] = i;
-            for (int j = 1; j <= b.length(); j++) {
-                int sub = prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
-                cur[j] = Math.min(sub, Math.min(prev[j] + 1, cur[j - 1] + 1));
-            }
-            int[] t = prev; prev = cur; cur = t;
-        }
-        return prev[b.length()];
+        return UnknownHookException.of(pattern,
+                Stream.concat(points.names().stream(), splices.stream().flatMap(s -> s.internalHookNames().stream())).toList());
     }
 }

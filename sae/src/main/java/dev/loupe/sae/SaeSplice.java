@@ -1,5 +1,6 @@
 package dev.loupe.sae;
 
+import dev.loupe.hooks.Glob;
 import dev.loupe.hooks.Activation;
 import dev.loupe.hooks.Hook;
 import dev.loupe.hooks.HookSet;
@@ -71,7 +72,7 @@ public final class SaeSplice implements Hook {
      * ({@code blocks.2.hook_resid_post.hook_sae_acts_post}), a bare suffix ({@code hook_sae_acts_post}) or a glob.
      */
     public SaeSplice withHook(String pattern, Hook hook) {
-        HookNamePattern glob = HookNamePattern.of(pattern);
+        Glob glob = Glob.of(pattern);
         Map<String, List<Hook>> m = new HashMap<>();
         internal.forEach((k, v) -> m.put(k, new ArrayList<>(v)));
         boolean any = false;

@@ -9,8 +9,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * NumPy {@code .npy} files (format 1.0/2.0/3.0, little-endian {@code <f4}, {@code <i4}, {@code <i8}, C order),
@@ -26,10 +24,6 @@ public final class Npy {
             return data[flat];
         }
     }
-
-    private static final Pattern DESCR = Pattern.compile("'descr':\\s*'([^']*)'");
-    private static final Pattern ORDER = Pattern.compile("'fortran_order':\\s*(True|False)");
-    private static final Pattern SHAPE = Pattern.compile("'shape':\\s*\\(([^)]*)\\)");
 
     private Npy() {}
 
@@ -58,43 +52,32 @@ public final class Npy {
         }
         byte[] hb = in.readNBytes(headerLen);
         if (hb.length < headerLen) throw new IOException(where + ": truncated .npy header");
-        Header h = parseHeader(new String(hb, StandardCharsets.ISO_8859_1), where);
-        long n = 1;
-        for (int d : h.shape) n *= d;
-        int width = switch (h.descr) {
+        NpyHeader h = NpyHeader.parse(new String(hb, StandardCharsets.ISO_8859_1), where);
+        if (h.fortranOrder()) throw new IOException(where + ": Fortran-order arrays are not supported here");
+        int[] shape = new int[h.shape().length];
+        for (int i = 0; i < shape.length; i++) shape[i] = Math.toIntExact(h.shape()[i]);
+        long n = h.count();
+        int width = switch (h.descr()) {
             case "<f4", "<i4" -> 4;
             case "<i8" -> 8;
-            default -> throw new IOException(where + ": dtype " + h.descr + " not supported (expected <f4, <i4 or <i8)");
+            default -> throw new IOException(where + ": dtype " + h.descr() + " not supported (expected <f4, <i4 or <i8)");
         };
         byte[] raw = in.readNBytes(Math.toIntExact(n * width));
         if (raw.length < n * width) {
-            throw new IOException(where + ": truncated: " + Arrays.toString(h.shape) + " " + h.descr + " needs "
+            throw new IOException(where + ": truncated: " + Arrays.toString(shape) + " " + h.descr() + " needs "
                     + n * width + " data bytes, found " + raw.length);
         }
         ByteBuffer bb = ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN);
         float[] f = new float[(int) n];
-        int[] ints = h.descr.equals("<f4") ? null : new int[(int) n];
+        int[] ints = h.descr().equals("<f4") ? null : new int[(int) n];
         for (int i = 0; i < n; i++) {
-            switch (h.descr) {
+            switch (h.descr()) {
                 case "<f4" -> f[i] = bb.getFloat();
                 case "<i4" -> { ints[i] = bb.getInt(); f[i] = ints[i]; }
                 default -> { ints[i] = Math.toIntExact(bb.getLong()); f[i] = ints[i]; }
             }
         }
-        return new Array(h.shape, f, ints);
-    }
-
-    /** Parsed .npy header; public so that npz readers can memory-map the data that follows it. */
-    public record Header(String descr, int[] shape) {}
-
-    public static Header parseHeader(String header, String where) throws IOException {
-        Matcher d = DESCR.matcher(header), o = ORDER.matcher(header), s = SHAPE.matcher(header);
-        if (!d.find() || !o.find() || !s.find()) throw new IOException(where + ": malformed .npy header: " + header.trim());
-        if (o.group(1).equals("True")) throw new IOException(where + ": Fortran-order arrays are not supported");
-        String dims = s.group(1).trim();
-        int[] shape = dims.isEmpty() ? new int[0]
-                : Arrays.stream(dims.split(",")).map(String::trim).filter(x -> !x.isEmpty()).mapToInt(Integer::parseInt).toArray();
-        return new Header(d.group(1), shape);
+        return new Array(shape, f, ints);
     }
 
     public static void writeFloats(Path file, float[] data, int... shape) throws IOException {

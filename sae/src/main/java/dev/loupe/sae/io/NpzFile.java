@@ -1,5 +1,6 @@
 package dev.loupe.sae.io;
 
+import dev.loupe.model.io.NpyHeader;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

@@ -1,5 +1,6 @@
 package dev.loupe.sae.io;
 
+import dev.loupe.model.io.NpyHeader;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -1,5 +1,6 @@
 package dev.loupe.sae.io;
 
+import dev.loupe.model.io.NpyHeader;
 import dev.loupe.model.Fixtures;
 import dev.loupe.model.io.Npy;
 import dev.loupe.model.tensor.WeightTensor;

@@ -1,4 +1,4 @@
-package dev.loupe.sae.io;
+package dev.loupe.model.io;
 
 import java.io.IOException;
 import java.util.Arrays;
@@ -6,9 +6,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The header of a {@code .npy} array: element type, memory order and shape. Unlike
- * {@code dev.loupe.model.io.Npy.parseHeader} this accepts Fortran order, because npz writers save a
- * transposed view ({@code W_dec.T}) as a Fortran-order array rather than copying it.
+ * The header of a {@code .npy} array: element type, memory order and shape. It accepts Fortran order,
+ * because npz writers save a transposed view ({@code W_dec.T}) as a Fortran-order array rather than copying it.
  *
  * @param descr        numpy type string, e.g. {@code <f4}
  * @param fortranOrder true when the data is column-major
