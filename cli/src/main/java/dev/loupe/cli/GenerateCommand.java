@@ -27,12 +27,13 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        Generation generation = sampling.generation();
         try (Gemma2 m = model.load()) {
             Tokenizer tok = m.tokenizer();
             int[] ids = chat ? ChatTemplate.encode(tok, java.util.List.of(ChatTemplate.Turn.user(prompt)), true) : tok.encode(prompt);
             TextStream out = new TextStream(tok, System.out);
             System.out.print(prompt);
-            GenerationResult r = m.generate(ids, sampling.generation(), HookSet.empty(), out::accept);
+            GenerationResult r = m.generate(ids, generation, HookSet.empty(), out::accept);
             out.finish();
             System.out.println();
             System.err.println("[" + r.generated().length + " tokens" + (r.stoppedAt() >= 0 ? ", stopped at " + tok.piece(r.stoppedAt()) : "") + "]");

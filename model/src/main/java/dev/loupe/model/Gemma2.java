@@ -130,6 +130,11 @@ public final class Gemma2 implements AutoCloseable {
         return new GenerationResult(prompt, Arrays.copyOf(out, count), stopped);
     }
 
+    /** Tokenizes {@code prompt} (with {@code <bos>}) and generates; {@code result.text(model.tokenizer())} reads it. */
+    public GenerationResult generate(String prompt, Generation g, HookSet hooks) {
+        return generate(tokenizer().encode(prompt), g, hooks, null);
+    }
+
     @Override
     public void close() {
         backend.close();

@@ -103,6 +103,8 @@ public final class Npy {
         int total = 10 + header.length() + 1;
         int pad = (64 - total % 64) % 64;
         header = header + " ".repeat(pad) + "\n";
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent != null) Files.createDirectories(parent);
         Path tmp = file.resolveSibling(file.getFileName() + ".partial");
         try (OutputStream out = Files.newOutputStream(tmp)) {
             out.write(new byte[]{(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0});
