@@ -9,6 +9,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -101,6 +102,39 @@ class SaeCommandsTest {
                 "--token-ids", "2,5,9", "--out", tokens.toString());
         assertEquals(0, enc.exit(), enc.err());
         assertArrayEquals(new int[]{3, 512}, Npy.read(tokens.resolve("feature_acts.npy")).shape());
+    }
+
+    @Test void synthSaeFitsAnSaeToAModelOnACorpus() throws Exception {
+        Path corpus = dir.resolve("corpus.txt");
+        Files.writeString(corpus, "the cat sat on the mat\n\nthe dog sat on the hat\na big red cat ran to the red mat\n"
+                + "the hat on the big dog is red\n");
+        Path out = dir.resolve("scope").resolve("layer_2").resolve("width_32").resolve("average_l0_4");
+        Cli.Result r = Cli.run("synth-sae", "--fit-model", gguf(), "--fit-corpus", corpus.toString(), "--width", "32", "--l0", "4",
+                "--seed", "3", "--out", out.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("fitted at " + HOOK), r.out());
+        Cli.Result eval = Cli.run("eval-sae", "--model", gguf(), "--sae", out.toString(), "--corpus", corpus.toString(), "--json");
+        assertEquals(0, eval.exit(), eval.err());
+        JsonNode j = new ObjectMapper().readTree(eval.out());
+        assertEquals(HOOK, j.get("hook").asText());
+        assertEquals(4, j.get("l0").asDouble(), 0.5);
+        assertTrue(j.get("fvu").asDouble() < 1, eval.out());
+
+        Cli.Result noCorpus = Cli.run("synth-sae", "--fit-model", gguf(), "--width", "32", "--out", out.toString());
+        assertEquals(1, noCorpus.exit());
+        assertTrue(noCorpus.err().contains("--fit-corpus"), noCorpus.err());
+        Cli.Result noLayer = Cli.run("synth-sae", "--fit-model", gguf(), "--fit-corpus", corpus.toString(), "--width", "32", "--l0", "4",
+                "--out", dir.resolve("plain").toString());
+        assertEquals(1, noLayer.exit());
+        assertTrue(noLayer.err().contains("give --hook"), noLayer.err());
+        Cli.Result tooWide = Cli.run("synth-sae", "--fit-model", gguf(), "--fit-corpus", corpus.toString(), "--width", "4096", "--l0", "4",
+                "--out", out.toString());
+        assertEquals(1, tooWide.exit());
+        assertTrue(tooWide.err().contains("use a larger corpus or a smaller width"), tooWide.err());
+        for (Cli.Result e : List.of(noCorpus, noLayer, tooWide)) assertEquals(1, e.err().strip().lines().count(), e.err());
+        Cli.Result noWidth = Cli.run("synth-sae", "--width", "32", "--out", out.toString());
+        assertEquals(1, noWidth.exit());
+        assertTrue(noWidth.err().contains("--d-model"), noWidth.err());
     }
 
     @Test void mismatchesAreOneLineErrors() throws Exception {
