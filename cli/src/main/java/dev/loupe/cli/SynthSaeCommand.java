@@ -31,7 +31,7 @@ import java.util.concurrent.Callable;
                 "Random (--d-model): W_enc = W_dec^T, threshold tuned to an L0 on standard-normal inputs.",
                 "Fitted (--fit-model, --fit-corpus): no training; decoder rows are spherical k-means centroids of the hook's "
                         + "centred activations over the corpus (<bos> left out), thresholds give the target L0 on the corpus, "
-                        + "per-feature scales are least-squares fits. Deterministic for a seed."})
+                        + "per-feature scales are least-squares fits. The same activations and seed give the same SAE."})
 public final class SynthSaeCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
