@@ -17,8 +17,18 @@ final class VecOps {
         for (int bound = S.loopBound(n); i < bound; i += S.length()) {
             acc = FloatVector.fromArray(S, a, aOff + i).fma(FloatVector.fromArray(S, b, bOff + i), acc);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = sumLanes(acc);
         for (; i < n; i++) sum += a[aOff + i] * b[bOff + i];
+        return sum;
+    }
+
+    /**
+     * Lane sum in a fixed order. {@code reduceLanes(ADD)} may add in one order when interpreted and in
+     * another once compiled, which made identical runs differ in the last bits.
+     */
+    static float sumLanes(FloatVector v) {
+        float sum = 0;
+        for (int i = 0; i < S.length(); i++) sum += v.lane(i);
         return sum;
     }
 
@@ -43,15 +53,17 @@ final class VecOps {
 
     /**
      * RMSNorm of one row: {@code out = x / sqrt(mean(x²) + eps) · w}, where {@code w} is the full multiplier
-     * (already 1 + w for HF checkpoints). The sum of squares is accumulated in double, as ggml does.
+     * (already 1 + w for HF checkpoints). Lane partial sums are added in double, in a fixed order.
      */
     static void rmsNorm(float[] x, int xOff, float[] w, float eps, float[] out, int outOff, int n) {
-        double ss = 0;
+        FloatVector acc = FloatVector.zero(S);
         int i = 0;
         for (int bound = S.loopBound(n); i < bound; i += S.length()) {
             FloatVector v = FloatVector.fromArray(S, x, xOff + i);
-            ss += v.mul(v).reduceLanes(VectorOperators.ADD);
+            acc = v.fma(v, acc);
         }
+        double ss = 0;
+        for (int l = 0; l < S.length(); l++) ss += acc.lane(l);
         for (; i < n; i++) ss += (double) x[xOff + i] * x[xOff + i];
         float scale = (float) (1.0 / Math.sqrt(ss / n + eps));
         FloatVector vs = FloatVector.broadcast(S, scale);
