@@ -46,7 +46,7 @@ public final class CpuBackend implements Backend {
         }
         RowKernels kernels = RowKernels.of(w.dtype());
         execute(w, (par, s) -> {
-            if (rows == 1) MatVec.run(par, kernels, w.data(), outDim, inDim, x, xOff, out, outOff);
+            if (rows == 1) MatVec.run(par, s, kernels, w.data(), outDim, inDim, x, xOff, out, outOff);
             else PromptMatMul.run(par, s, kernels, w.data(), outDim, inDim, x, xOff, rows, out, outOff);
         });
     }

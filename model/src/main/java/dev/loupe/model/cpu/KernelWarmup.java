@@ -38,7 +38,7 @@ final class KernelWarmup {
     }
 
     private static void run(Arena arena) {
-        int quantCols = 32, floatCols = 35, rows = 7;
+        int quantCols = 32, floatCols = 35, rows = 11;
         DType[] types = DType.values();
         MemorySegment[] w = new MemorySegment[types.length];
         int[] cols = new int[types.length];
@@ -65,7 +65,7 @@ final class KernelWarmup {
         for (int call = 0; ; call++) {
             for (int t = 0; t < types.length; t++) {
                 RowKernels k = RowKernels.of(types[t]);
-                k.matVec(w[t], cols[t], x, 0, out, 0, 0, rows);
+                MatVec.run(Parallel.INLINE, scratch, k, w[t], rows, cols[t], x, 0, out, 0);
                 k.decode(w[t], cols[t], call % rows, 0, cols[t], out, 0);
                 if (call % 8 == 0) {
                     PromptMatMul.run(Parallel.INLINE, scratch, k, w[t], rows, cols[t], x, 0, 2, out, 0);

@@ -16,7 +16,8 @@ import static dev.loupe.model.cpu.Vectors.LE;
 
 /**
  * Q4_0 rows: blocks of 18 bytes (fp16 scale d, 16 bytes whose low nibbles are values 0..15 and high nibbles
- * values 16..31), value = d·(q − 8). Nibbles are split after widening to int, where shifts are native.
+ * values 16..31), value = d·(q − 8). Nibbles are split after widening to int, where shifts are native. The
+ * matrix-vector product decodes rows into a small buffer first ({@link DecodedRows}).
  */
 final class Q4RowKernels implements RowKernels {
     static final Q4RowKernels INSTANCE = new Q4RowKernels();
@@ -26,61 +27,12 @@ final class Q4RowKernels implements RowKernels {
 
     private Q4RowKernels() {}
 
-    private static FloatVector low(IntVector packed) {
-        return (FloatVector) packed.and(0xf).sub(8).convert(VectorOperators.I2F, 0);
-    }
-
-    private static FloatVector high(IntVector packed) {
-        return (FloatVector) packed.lanewise(VectorOperators.ASHR, 4).and(0xf).sub(8).convert(VectorOperators.I2F, 0);
-    }
-
-    /** Lane-wise partial sums of {@code (q − 8)·x} over one block whose packed quants start at {@code quants}. */
-    private static FloatVector blockDot(MemorySegment w, long quants, float[] x, int xOff) {
-        FloatVector s = FloatVector.zero(F);
-        for (int j = 0; j < HALF; j += B.length()) {
-            ByteVector q = ByteVector.fromMemorySegment(B, w, quants + j, LE);
-            for (int p = 0; p < BYTE_PARTS; p++) {
-                IntVector packed = (IntVector) q.convertShape(VectorOperators.B2I, Vectors.I, p);
-                int e = xOff + j + p * L;
-                s = low(packed).fma(FloatVector.fromArray(F, x, e), s);
-                s = high(packed).fma(FloatVector.fromArray(F, x, e + HALF), s);
-            }
-        }
-        return s;
-    }
-
     private static float scale(MemorySegment w, long block) { return Float.float16ToFloat(w.get(I16, block)); }
 
     @Override
-    public void matVec(MemorySegment w, int cols, float[] x, int xOff, float[] out, int outOff, int rowStart, int rowEnd) {
-        int blocks = cols / BLOCK;
-        long rowBytes = (long) blocks * BLOCK_BYTES;
-        int o = rowStart;
-        for (; o + 4 <= rowEnd; o += 4) {
-            long b0 = o * rowBytes, b1 = b0 + rowBytes, b2 = b1 + rowBytes, b3 = b2 + rowBytes;
-            FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
-            for (int k = 0; k < blocks; k++) {
-                long d = (long) k * BLOCK_BYTES;
-                int xk = xOff + k * BLOCK;
-                s0 = blockDot(w, b0 + d + 2, x, xk).fma(FloatVector.broadcast(F, scale(w, b0 + d)), s0);
-                s1 = blockDot(w, b1 + d + 2, x, xk).fma(FloatVector.broadcast(F, scale(w, b1 + d)), s1);
-                s2 = blockDot(w, b2 + d + 2, x, xk).fma(FloatVector.broadcast(F, scale(w, b2 + d)), s2);
-                s3 = blockDot(w, b3 + d + 2, x, xk).fma(FloatVector.broadcast(F, scale(w, b3 + d)), s3);
-            }
-            out[outOff + o] = s0.reduceLanes(VectorOperators.ADD);
-            out[outOff + o + 1] = s1.reduceLanes(VectorOperators.ADD);
-            out[outOff + o + 2] = s2.reduceLanes(VectorOperators.ADD);
-            out[outOff + o + 3] = s3.reduceLanes(VectorOperators.ADD);
-        }
-        for (; o < rowEnd; o++) {
-            long b = o * rowBytes;
-            FloatVector s = FloatVector.zero(F);
-            for (int k = 0; k < blocks; k++) {
-                long d = b + (long) k * BLOCK_BYTES;
-                s = blockDot(w, d + 2, x, xOff + k * BLOCK).fma(FloatVector.broadcast(F, scale(w, d)), s);
-            }
-            out[outOff + o] = s.reduceLanes(VectorOperators.ADD);
-        }
+    public void matVec(MemorySegment w, int cols, float[] x, int xOff, float[] out, int outOff, int rowStart, int rowEnd,
+                       float[] buf) {
+        DecodedRows.matVec(this, w, cols, x, xOff, out, outOff, rowStart, rowEnd, buf);
     }
 
     @Override
@@ -95,8 +47,9 @@ final class Q4RowKernels implements RowKernels {
                 for (int p = 0; p < BYTE_PARTS; p++) {
                     IntVector packed = (IntVector) q.convertShape(VectorOperators.B2I, Vectors.I, p);
                     int e = o + j + p * L;
-                    low(packed).mul(d).intoArray(dst, e);
-                    high(packed).mul(d).intoArray(dst, e + HALF);
+                    ((FloatVector) packed.and(0xf).sub(8).convert(VectorOperators.I2F, 0)).mul(d).intoArray(dst, e);
+                    ((FloatVector) packed.lanewise(VectorOperators.ASHR, 4).and(0xf).sub(8).convert(VectorOperators.I2F, 0))
+                            .mul(d).intoArray(dst, e + HALF);
                 }
             }
         }
