@@ -28,7 +28,7 @@ public final class CpuBackend implements Backend {
 
     public CpuBackend(int threads) {
         if (threads < 1) throw new IllegalArgumentException("CPU backend threads must be at least 1, got " + threads);
-        KernelWarmup.ensureCompiled();
+        KernelWarmup.start();
         pool = new WorkerPool(threads);
         scratch = new Scratch(threads);
     }
@@ -96,6 +96,7 @@ public final class CpuBackend implements Backend {
      * weights live in a thread-confined segment that the workers may not read.
      */
     private void execute(WeightTensor w, Kernel kernel) {
+        KernelWarmup.await();
         if (pool.isInside() || !pool.canRead(w.data())) {
             kernel.run(Parallel.INLINE, new Scratch(1));
             return;

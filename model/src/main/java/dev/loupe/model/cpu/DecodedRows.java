@@ -11,8 +11,8 @@ import static dev.loupe.model.cpu.Vectors.L;
 /**
  * The matrix-vector product for formats whose decoding is too long to write out in an eight-row loop
  * (F16, Q8_0, Q4_0): eight rows at a time, each run of {@link #CHUNK} columns of the eight rows is decoded
- * into a buffer that stays in L1 and then multiplied with x. No vector crosses a method boundary, so nothing
- * depends on C2's inlining budget.
+ * into a buffer that stays in L1 and then multiplied with x. No vector crosses a method boundary or stays
+ * live across a call, so nothing depends on C2's inlining decisions.
  */
 final class DecodedRows {
     /** Columns decoded per row at a time; a multiple of the quantization block. */
@@ -28,7 +28,6 @@ final class DecodedRows {
                        int rowStart, int rowEnd, float[] buf) {
         int o = rowStart;
         for (; o + ROWS <= rowEnd; o += ROWS) {
-            FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
             float r0 = 0, r1 = 0, r2 = 0, r3 = 0, r4 = 0, r5 = 0, r6 = 0, r7 = 0;
             for (int c0 = 0; c0 < cols; c0 += CHUNK) {
                 int width = Math.min(CHUNK, cols - c0);
@@ -42,6 +41,7 @@ final class DecodedRows {
                 kernels.decode(w, cols, o + 7, c0, width, buf, 7 * CHUNK);
                 int vecEnd = width - width % L;
                 int j = 0;
+                FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
                 for (; j < vecEnd; j += L) {
                     FloatVector xv = FloatVector.fromArray(F, x, xOff + c0 + j);
                     s0 = FloatVector.fromArray(F, buf, 0 * CHUNK + j).fma(xv, s0);
@@ -64,28 +64,37 @@ final class DecodedRows {
                     r6 += xi * buf[6 * CHUNK + j];
                     r7 += xi * buf[7 * CHUNK + j];
                 }
+                r0 += s0.reduceLanes(VectorOperators.ADD);
+                r1 += s1.reduceLanes(VectorOperators.ADD);
+                r2 += s2.reduceLanes(VectorOperators.ADD);
+                r3 += s3.reduceLanes(VectorOperators.ADD);
+                r4 += s4.reduceLanes(VectorOperators.ADD);
+                r5 += s5.reduceLanes(VectorOperators.ADD);
+                r6 += s6.reduceLanes(VectorOperators.ADD);
+                r7 += s7.reduceLanes(VectorOperators.ADD);
             }
-            out[outOff + o] = r0 + s0.reduceLanes(VectorOperators.ADD);
-            out[outOff + o + 1] = r1 + s1.reduceLanes(VectorOperators.ADD);
-            out[outOff + o + 2] = r2 + s2.reduceLanes(VectorOperators.ADD);
-            out[outOff + o + 3] = r3 + s3.reduceLanes(VectorOperators.ADD);
-            out[outOff + o + 4] = r4 + s4.reduceLanes(VectorOperators.ADD);
-            out[outOff + o + 5] = r5 + s5.reduceLanes(VectorOperators.ADD);
-            out[outOff + o + 6] = r6 + s6.reduceLanes(VectorOperators.ADD);
-            out[outOff + o + 7] = r7 + s7.reduceLanes(VectorOperators.ADD);
+            out[outOff + o] = r0;
+            out[outOff + o + 1] = r1;
+            out[outOff + o + 2] = r2;
+            out[outOff + o + 3] = r3;
+            out[outOff + o + 4] = r4;
+            out[outOff + o + 5] = r5;
+            out[outOff + o + 6] = r6;
+            out[outOff + o + 7] = r7;
         }
         for (; o < rowEnd; o++) {
-            FloatVector s = FloatVector.zero(F);
             float r = 0;
             for (int c0 = 0; c0 < cols; c0 += CHUNK) {
                 int width = Math.min(CHUNK, cols - c0);
                 kernels.decode(w, cols, o, c0, width, buf, 0);
                 int vecEnd = width - width % L;
                 int j = 0;
+                FloatVector s = FloatVector.zero(F);
                 for (; j < vecEnd; j += L) s = FloatVector.fromArray(F, buf, j).fma(FloatVector.fromArray(F, x, xOff + c0 + j), s);
                 for (; j < width; j++) r += x[xOff + c0 + j] * buf[j];
+                r += s.reduceLanes(VectorOperators.ADD);
             }
-            out[outOff + o] = r + s.reduceLanes(VectorOperators.ADD);
+            out[outOff + o] = r;
         }
     }
 }

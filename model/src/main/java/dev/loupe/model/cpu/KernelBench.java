@@ -57,8 +57,11 @@ public final class KernelBench {
                 }
             }
         }
-        System.out.printf(Locale.ROOT, "vector: %d-bit (%d floats); best (median) of repeated runs of >= %.1f s%n",
-                Vectors.F.vectorBitSize(), Vectors.L, seconds);
+        long t0 = System.nanoTime();
+        KernelWarmup.start();
+        KernelWarmup.await();
+        System.out.printf(Locale.ROOT, "vector: %d-bit (%d floats); kernel warmup %.0f ms; best (median) of runs of >= %.1f s%n",
+                Vectors.F.vectorBitSize(), Vectors.L, (System.nanoTime() - t0) / 1e6, seconds / 5);
         try (Arena arena = Arena.ofShared()) {
             WeightFile file = new WeightFile(dir, arena);
             List<WeightTensor[]> copies = new ArrayList<>();
@@ -68,6 +71,13 @@ public final class KernelBench {
                 WeightTensor[] ws = new WeightTensor[n];
                 for (int c = 0; c < n; c++) ws[c] = file.tensor(s.label, DType.BF16, s.out, s.in);
                 copies.add(ws);
+            }
+            List<WeightTensor[]> formats = new ArrayList<>();
+            for (DType type : new DType[]{DType.F32, DType.F16, DType.Q8_0, DType.Q4_0}) {
+                long bytes = type.bytesFor(9216L * 2304);
+                WeightTensor[] ws = new WeightTensor[(int) Math.max(1, Math.min(8, CACHE_DEFEAT_BYTES / bytes))];
+                for (int c = 0; c < ws.length; c++) ws[c] = file.tensor("mlp up/gate  [9216, 2304]", type, 9216, 2304);
+                formats.add(ws);
             }
             WeightTensor enc = file.tensor("sae W_enc [2304, 16384]", DType.F32, 2304, 16384);
             for (int t : threads) {
@@ -81,10 +91,18 @@ public final class KernelBench {
                                     (x, out, c) -> backend.matmul(ws[c], x, rows, out), false);
                         }
                     }
+                    for (int f = 0; f < formats.size(); f++) {
+                        WeightTensor[] ws = formats.get(f);
+                        for (int rows : new int[]{1, 128}) {
+                            bench(ws[0].name() + " " + ws[0].dtype() + " rows=" + rows, seconds, ws.length, rows, ws[0],
+                                    (x, out, c) -> backend.matmul(ws[c], x, rows, out), false);
+                        }
+                    }
                     for (int rows : new int[]{1, 256}) {
                         bench("sae W_enc [2304, 16384] F32 Kn rows=" + rows, seconds, 1, rows, enc,
                                 (x, out, c) -> backend.matmulKn(enc, x, 0, rows, out, 0), true);
                     }
+                    dispatch(backend);
                     if (generationStep) generationStep(backend, dir, arena, seconds);
                 }
             }
@@ -120,6 +138,31 @@ public final class KernelBench {
                 flop / best / 1e9, flop / median / 1e9, bytes / best / 1e9, bytes / median / 1e9);
     }
 
+    /** Round trip of an empty parallelFor, back to back (workers spinning) and after a pause (workers parked). */
+    private static void dispatch(CpuBackend backend) {
+        int[] sink = new int[backend.threads()];
+        double hot = Double.MAX_VALUE, cold = Double.MAX_VALUE;
+        for (int rep = 0; rep < 5; rep++) {
+            int n = 20_000;
+            long t0 = System.nanoTime();
+            for (int i = 0; i < n; i++) backend.parallelFor(sink.length, j -> sink[j]++);
+            hot = Math.min(hot, (System.nanoTime() - t0) / 1e3 / n);
+            for (int i = 0; i < 20; i++) {
+                try {
+                    Thread.sleep(1);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                long t1 = System.nanoTime();
+                backend.parallelFor(sink.length, j -> sink[j]++);
+                cold = Math.min(cold, (System.nanoTime() - t1) / 1e3);
+            }
+        }
+        System.out.printf(Locale.ROOT, "%-48s %6.2f µs back to back, %6.2f µs after a 1 ms pause%n",
+                "parallelFor(" + sink.length + ") dispatch", hot, cold);
+    }
+
     /** Every weight matmul of one generated token of Gemma 2 2B (26 layers + tied unembedding), BF16, distinct memory. */
     private static void generationStep(CpuBackend backend, Path dir, Arena arena, double seconds) throws IOException {
         WeightFile file = new WeightFile(dir, arena);
@@ -152,11 +195,31 @@ public final class KernelBench {
                 bytes / best / 1e9, 1 / best);
     }
 
+    /** Uniform values in [-0.05, 0.05). */
+    private static long seed = 0x9e3779b97f4a7c15L;
+
+    private static float next() {
+        seed = seed * 6364136223846793005L + 1442695040888963407L;
+        return (int) (seed >>> 40) * 0x1p-24f * 0.1f - 0.05f;
+    }
+
+    /** One storage unit of {@code type}: a value, or a quantization block with a plausible scale. */
+    private static void putBlock(ByteBuffer buf, DType type) {
+        switch (type) {
+            case F32 -> buf.putFloat(next());
+            case F16 -> buf.putShort(Float.floatToFloat16(next()));
+            case BF16 -> buf.putShort((short) (Float.floatToRawIntBits(next()) >>> 16));
+            case Q8_0, Q4_0 -> {
+                buf.putShort(Float.floatToFloat16(0.001f + Math.abs(next()) * 0.01f));
+                for (int j = 2; j < type.blockBytes(); j++) buf.put((byte) (next() * 5000));
+            }
+        }
+    }
+
     /** Weights appended to a temporary file that is deleted as soon as it is mapped. */
     private static final class WeightFile {
         private final Path dir;
         private final Arena arena;
-        private long seed = 0x9e3779b97f4a7c15L;
 
         WeightFile(Path dir, Arena arena) {
             this.dir = dir;
@@ -169,16 +232,12 @@ public final class KernelBench {
             Path path = Files.createTempFile(dir, "loupe-bench", ".bin");
             try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
                 ByteBuffer buf = ByteBuffer.allocateDirect(1 << 22).order(ByteOrder.LITTLE_ENDIAN);
+                int unit = type.blockBytes();
                 long written = 0;
                 while (written < size) {
                     buf.clear();
-                    int chunk = (int) Math.min(buf.capacity(), size - written);
-                    while (buf.position() < chunk) {
-                        seed = seed * 6364136223846793005L + 1442695040888963407L;
-                        float v = (int) (seed >>> 40) * 0x1p-24f * 0.1f - 0.05f;
-                        if (type == DType.F32) buf.putFloat(v);
-                        else buf.putShort((short) (Float.floatToRawIntBits(v) >>> 16));
-                    }
+                    int chunk = (int) Math.min(buf.capacity() / unit * unit, size - written);
+                    while (buf.position() < chunk) putBlock(buf, type);
                     buf.flip();
                     while (buf.hasRemaining()) written += ch.write(buf, written);
                 }
