@@ -132,6 +132,18 @@ class CpuBackendTest {
         }
     }
 
+    /** The decode-then-dot product is the fallback for quantized formats on machines without 16-lane vectors. */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F16", "Q8_0", "Q4_0"})
+    void decodedRowsMatchScalarReference(DType type) {
+        int cols = type.quantized() ? 1088 : 1091;   // three decode chunks, the last short (and ragged for F16)
+        WeightTensor w = TestTensors.random(type, 21, cols, 11);
+        float[] x = TestTensors.randomFloats(4 + cols, 12);
+        float[] out = new float[21];
+        DecodedRows.matVec(RowKernels.of(type), w.data(), cols, x, 4, out, 0, 0, 21, new float[DecodedRows.SCRATCH]);
+        assertClose(type + " decoded rows", referenceNk(w, x, 4, 1), out, 0);
+    }
+
     @Test
     void singleThreadBackendGivesTheSameResults() {
         try (CpuBackend one = new CpuBackend(1)) {
