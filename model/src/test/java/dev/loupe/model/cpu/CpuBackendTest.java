@@ -132,6 +132,23 @@ class CpuBackendTest {
         }
     }
 
+    @Test
+    void rowCountsBeyondOnePass() {
+        WeightTensor w = TestTensors.random(DType.BF16, 13, 35, 21);
+        int rows = PromptMatMul.ROWS_PER_PASS + 9;
+        float[] x = TestTensors.randomFloats(rows * 35, 22);
+        float[] out = new float[rows * 13];
+        backend.matmul(w, x, rows, out);
+        assertClose("matmul, two passes", referenceNk(w, x, 0, rows), out, 0);
+
+        WeightTensor kn = TestTensors.random(DType.F32, 35, 70, 23);
+        int knRows = KnMatMul.ROWS_PER_PASS + 3;
+        float[] xk = TestTensors.randomFloats(knRows * 35, 24);
+        float[] outK = new float[knRows * 70];
+        backend.matmulKn(kn, xk, 0, knRows, outK, 0);
+        assertClose("matmulKn, two passes", referenceKn(kn, xk, 0, knRows), outK, 0);
+    }
+
     /** The decode-then-dot product is the fallback for quantized formats on machines without 16-lane vectors. */
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"F16", "Q8_0", "Q4_0"})
