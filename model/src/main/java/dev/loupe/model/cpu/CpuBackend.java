@@ -18,7 +18,11 @@ import java.util.function.IntConsumer;
  * activations, decoded weight tiles, accumulators) belong to the backend and only grow.
  *
  * <p>Weights should be mapped in a shared, global or automatic arena so that the workers can read them;
- * weights in a thread-confined arena are processed serially by their owner thread.
+ * weights in a thread-confined arena are processed serially by their owner thread. {@code x} and {@code out}
+ * must not overlap.
+ *
+ * <p>The first backend starts a background warmup that gets every kernel compiled before real shapes reach
+ * it ({@link KernelWarmup}); the first kernel call waits for it (about a second, usually hidden by loading).
  */
 public final class CpuBackend implements Backend {
     private final WorkerPool pool;

@@ -9,11 +9,11 @@ import static dev.loupe.model.cpu.Vectors.L;
 /**
  * {@code out[r, o] = Σ_i x[r, i]·W[o, i]} for many activation rows (prompt processing), compute bound.
  *
- * <p>The activations are packed once per call, transposed into panels of {@link #PANEL} rows
+ * <p>The activations are packed once per pass of up to {@link #ROWS_PER_PASS} rows, transposed into panels of {@link #PANEL} rows
  * ({@code [i][row]}), so that the kernel can load a vector of rows at a time and broadcast weights. Each work
  * unit is a block of {@link #UNIT_ROWS} weight rows: for every K-block of {@link #KC} columns it decodes that
  * slice of its rows to floats once (into its thread's scratch) and runs the register-blocked kernel against
- * every panel, so each weight is decoded once per call and each packed panel slice is reused by all the
+ * every panel, so each weight is decoded once per pass and each packed panel slice is reused by all the
  * unit's row groups while it sits in L2. Accumulators live in per-thread scratch and are scattered to
  * {@code out} at the end of the unit.
  */
