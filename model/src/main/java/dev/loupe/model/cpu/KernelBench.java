@@ -195,31 +195,31 @@ public final class KernelBench {
                 bytes / best / 1e9, 1 / best);
     }
 
-    /** Uniform values in [-0.05, 0.05). */
-    private static long seed = 0x9e3779b97f4a7c15L;
-
-    private static float next() {
-        seed = seed * 6364136223846793005L + 1442695040888963407L;
-        return (int) (seed >>> 40) * 0x1p-24f * 0.1f - 0.05f;
-    }
-
-    /** One storage unit of {@code type}: a value, or a quantization block with a plausible scale. */
-    private static void putBlock(ByteBuffer buf, DType type) {
-        switch (type) {
-            case F32 -> buf.putFloat(next());
-            case F16 -> buf.putShort(Float.floatToFloat16(next()));
-            case BF16 -> buf.putShort((short) (Float.floatToRawIntBits(next()) >>> 16));
-            case Q8_0, Q4_0 -> {
-                buf.putShort(Float.floatToFloat16(0.001f + Math.abs(next()) * 0.01f));
-                for (int j = 2; j < type.blockBytes(); j++) buf.put((byte) (next() * 5000));
-            }
-        }
-    }
-
     /** Weights appended to a temporary file that is deleted as soon as it is mapped. */
     private static final class WeightFile {
         private final Path dir;
         private final Arena arena;
+
+        private long seed = 0x9e3779b97f4a7c15L;
+
+        /** Uniform values in [-0.05, 0.05). */
+        private float next() {
+            seed = seed * 6364136223846793005L + 1442695040888963407L;
+            return (int) (seed >>> 40) * 0x1p-24f * 0.1f - 0.05f;
+        }
+
+        /** One storage unit of {@code type}: a value, or a quantization block with a plausible scale. */
+        private void putBlock(ByteBuffer buf, DType type) {
+            switch (type) {
+                case F32 -> buf.putFloat(next());
+                case F16 -> buf.putShort(Float.floatToFloat16(next()));
+                case BF16 -> buf.putShort((short) (Float.floatToRawIntBits(next()) >>> 16));
+                case Q8_0, Q4_0 -> {
+                    buf.putShort(Float.floatToFloat16(0.001f + Math.abs(next()) * 0.01f));
+                    for (int j = 2; j < type.blockBytes(); j++) buf.put((byte) (next() * 5000));
+                }
+            }
+        }
 
         WeightFile(Path dir, Arena arena) {
             this.dir = dir;
