@@ -18,7 +18,11 @@ import java.util.function.IntConsumer;
  * activations, decoded weight tiles, accumulators) belong to the backend and only grow.
  *
  * <p>Weights should be mapped in a shared, global or automatic arena so that the workers can read them;
- * weights in a thread-confined arena are processed serially by their owner thread.
+ * weights in a thread-confined arena are processed serially by their owner thread. {@code x} and {@code out}
+ * must not overlap.
+ *
+ * <p>The first backend starts a background warmup that gets every kernel compiled before real shapes reach
+ * it ({@link KernelWarmup}); the first kernel call waits for it (about a second, usually hidden by loading).
  */
 public final class CpuBackend implements Backend {
     private final WorkerPool pool;
@@ -28,7 +32,7 @@ public final class CpuBackend implements Backend {
 
     public CpuBackend(int threads) {
         if (threads < 1) throw new IllegalArgumentException("CPU backend threads must be at least 1, got " + threads);
-        KernelWarmup.ensureCompiled();
+        KernelWarmup.start();
         pool = new WorkerPool(threads);
         scratch = new Scratch(threads);
     }
@@ -46,7 +50,7 @@ public final class CpuBackend implements Backend {
         }
         RowKernels kernels = RowKernels.of(w.dtype());
         execute(w, (par, s) -> {
-            if (rows == 1) MatVec.run(par, kernels, w.data(), outDim, inDim, x, xOff, out, outOff);
+            if (rows == 1) MatVec.run(par, s, kernels, w.data(), outDim, inDim, x, xOff, out, outOff);
             else PromptMatMul.run(par, s, kernels, w.data(), outDim, inDim, x, xOff, rows, out, outOff);
         });
     }
@@ -96,6 +100,7 @@ public final class CpuBackend implements Backend {
      * weights live in a thread-confined segment that the workers may not read.
      */
     private void execute(WeightTensor w, Kernel kernel) {
+        KernelWarmup.await();
         if (pool.isInside() || !pool.canRead(w.data())) {
             kernel.run(Parallel.INLINE, new Scratch(1));
             return;

@@ -17,13 +17,15 @@ final class F32RowKernels implements RowKernels {
     private F32RowKernels() {}
 
     @Override
-    public void matVec(MemorySegment w, int cols, float[] x, int xOff, float[] out, int outOff, int rowStart, int rowEnd) {
+    public void matVec(MemorySegment w, int cols, float[] x, int xOff, float[] out, int outOff, int rowStart, int rowEnd,
+                       float[] buf) {
         long rowBytes = 4L * cols;
         int vecEnd = cols - cols % L;
         int o = rowStart;
-        for (; o + 4 <= rowEnd; o += 4) {
-            long b0 = o * rowBytes, b1 = b0 + rowBytes, b2 = b1 + rowBytes, b3 = b2 + rowBytes;
-            FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
+        // Eight rows per pass: eight independent streams of loads, each x load shared.
+        for (; o + 8 <= rowEnd; o += 8) {
+            long b0 = o * rowBytes, b1 = b0 + rowBytes, b2 = b1 + rowBytes, b3 = b2 + rowBytes, b4 = b3 + rowBytes, b5 = b4 + rowBytes, b6 = b5 + rowBytes, b7 = b6 + rowBytes;
+            FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
             for (int i = 0; i < vecEnd; i += L) {
                 FloatVector xv = FloatVector.fromArray(F, x, xOff + i);
                 long d = 4L * i;
@@ -31,9 +33,12 @@ final class F32RowKernels implements RowKernels {
                 s1 = FloatVector.fromMemorySegment(F, w, b1 + d, LE).fma(xv, s1);
                 s2 = FloatVector.fromMemorySegment(F, w, b2 + d, LE).fma(xv, s2);
                 s3 = FloatVector.fromMemorySegment(F, w, b3 + d, LE).fma(xv, s3);
+                s4 = FloatVector.fromMemorySegment(F, w, b4 + d, LE).fma(xv, s4);
+                s5 = FloatVector.fromMemorySegment(F, w, b5 + d, LE).fma(xv, s5);
+                s6 = FloatVector.fromMemorySegment(F, w, b6 + d, LE).fma(xv, s6);
+                s7 = FloatVector.fromMemorySegment(F, w, b7 + d, LE).fma(xv, s7);
             }
-            float r0 = s0.reduceLanes(VectorOperators.ADD), r1 = s1.reduceLanes(VectorOperators.ADD);
-            float r2 = s2.reduceLanes(VectorOperators.ADD), r3 = s3.reduceLanes(VectorOperators.ADD);
+            float r0 = s0.reduceLanes(VectorOperators.ADD), r1 = s1.reduceLanes(VectorOperators.ADD), r2 = s2.reduceLanes(VectorOperators.ADD), r3 = s3.reduceLanes(VectorOperators.ADD), r4 = s4.reduceLanes(VectorOperators.ADD), r5 = s5.reduceLanes(VectorOperators.ADD), r6 = s6.reduceLanes(VectorOperators.ADD), r7 = s7.reduceLanes(VectorOperators.ADD);
             for (int i = vecEnd; i < cols; i++) {
                 float xi = x[xOff + i];
                 long d = 4L * i;
@@ -41,11 +46,19 @@ final class F32RowKernels implements RowKernels {
                 r1 += xi * w.get(F32, b1 + d);
                 r2 += xi * w.get(F32, b2 + d);
                 r3 += xi * w.get(F32, b3 + d);
+                r4 += xi * w.get(F32, b4 + d);
+                r5 += xi * w.get(F32, b5 + d);
+                r6 += xi * w.get(F32, b6 + d);
+                r7 += xi * w.get(F32, b7 + d);
             }
             out[outOff + o] = r0;
             out[outOff + o + 1] = r1;
             out[outOff + o + 2] = r2;
             out[outOff + o + 3] = r3;
+            out[outOff + o + 4] = r4;
+            out[outOff + o + 5] = r5;
+            out[outOff + o + 6] = r6;
+            out[outOff + o + 7] = r7;
         }
         for (; o < rowEnd; o++) {
             long b = o * rowBytes;

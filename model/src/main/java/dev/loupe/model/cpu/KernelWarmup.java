@@ -18,27 +18,67 @@ import java.nio.file.StandardOpenOption;
  * <p>Why: a kernel's first call on real shapes runs a long loop with vector accumulators in the interpreter,
  * and HotSpot then compiles that loop on-stack (OSR). An OSR compilation entered with vector values live may
  * lack the type information it needs to keep them in registers; the result boxes every vector operation
- * (about 100× slower) and can stay in use for the whole run. Calling each kernel a few thousand times on tiny
- * shapes (loops of a few iterations) triggers normal compilation long before any loop is hot enough for OSR.
- * The weights live in a memory-mapped file, as real weights do, so the type profiles match.
+ * (about 100× slower), and was seen to stay in use for a whole run. Calling each kernel a few thousand times
+ * on small shapes triggers normal compilation before any loop has run often enough for OSR. The shapes are
+ * not tiny, because C2 sizes loop unrolling from the profiled trip counts: loops that ran once or twice per
+ * call during warmup compiled to code two to three times slower. The weights live in a memory-mapped file,
+ * as real weights do, so the type profiles match.
+ *
+ * <p>This takes about a second of one core (the first calls run interpreted), so it starts in the background
+ * when the first backend is created, overlapping model loading, and the first kernel call waits for it.
  */
 final class KernelWarmup {
-    private static final int CALLS = 4000;
+    private static final int CALLS = 3000;
+    /** Prompt rows: one full panel and a ragged one. */
+    private static final int PROMPT_ROWS = PromptMatMul.PANEL + 6;
     private static final long MAX_NANOS = 3_000_000_000L;
-    private static boolean done;
+    private static Thread thread;
+    private static volatile boolean done;
+    private static volatile Throwable failure;
 
     private KernelWarmup() {}
 
-    static synchronized void ensureCompiled() {
-        if (done) return;
-        done = true;
-        try (Arena arena = Arena.ofShared()) {
-            run(arena);
+    /** Starts the warmup once per JVM. */
+    static synchronized void start() {
+        if (thread != null) return;
+        thread = new Thread(() -> {
+            try (Arena arena = Arena.ofShared()) {
+                run(arena);
+            } catch (Throwable t) {
+                failure = t;
+            } finally {
+                done = true;
+            }
+        }, "loupe-kernel-warmup");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    /** Returns once the warmup has finished (at once after the first time); a failed warmup is a bug in a kernel. */
+    static void await() {
+        if (done) {
+            if (failure != null) throw new IllegalStateException("CPU kernel warmup failed", failure);
+            return;
         }
+        start();
+        Thread t;
+        synchronized (KernelWarmup.class) {
+            t = thread;
+        }
+        boolean interrupted = false;
+        while (!done) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
+        if (failure != null) throw new IllegalStateException("CPU kernel warmup failed", failure);
     }
 
     private static void run(Arena arena) {
-        int quantCols = 32, floatCols = 35, rows = 7;
+        int quantCols = 128, floatCols = 99, rows = 35;
         DType[] types = DType.values();
         MemorySegment[] w = new MemorySegment[types.length];
         int[] cols = new int[types.length];
@@ -54,10 +94,10 @@ final class KernelWarmup {
             w[t] = all.asSlice(at, size);
             at += size;
         }
-        float[] x = new float[rows * floatCols];
+        float[] x = new float[PROMPT_ROWS * Math.max(quantCols, floatCols)];
         for (int i = 0; i < x.length; i++) x[i] = (i % 7) * 0.25f - 0.75f;
-        float[] out = new float[64 * 64];
-        float[] a = new float[PanelKernels.MR * 8], b = new float[8 * 4 * Vectors.L], c = new float[PanelKernels.MR * 4 * Vectors.L];
+        float[] out = new float[PROMPT_ROWS * Math.max(quantCols, Math.max(floatCols, rows))];
+        float[] a = new float[PanelKernels.MR * 32], b = new float[32 * 4 * Vectors.L], c = new float[PanelKernels.MR * 4 * Vectors.L];
         Scratch scratch = new Scratch(1);
         CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
         boolean timed = jit != null && jit.isCompilationTimeMonitoringSupported();
@@ -65,17 +105,17 @@ final class KernelWarmup {
         for (int call = 0; ; call++) {
             for (int t = 0; t < types.length; t++) {
                 RowKernels k = RowKernels.of(types[t]);
-                k.matVec(w[t], cols[t], x, 0, out, 0, 0, rows);
+                MatVec.run(Parallel.INLINE, scratch, k, w[t], rows, cols[t], x, 0, out, 0);
                 k.decode(w[t], cols[t], call % rows, 0, cols[t], out, 0);
                 if (call % 8 == 0) {
-                    PromptMatMul.run(Parallel.INLINE, scratch, k, w[t], rows, cols[t], x, 0, 2, out, 0);
-                    KnMatMul.run(Parallel.INLINE, scratch, k, w[t], rows, cols[t], x, 0, PanelKernels.MR + 1, out, 0);
+                    PromptMatMul.run(Parallel.INLINE, scratch, k, w[t], rows, cols[t], x, 0, PROMPT_ROWS, out, 0);
+                    KnMatMul.run(Parallel.INLINE, scratch, k, w[t], rows, cols[t], x, 0, 4 * PanelKernels.MR + 1, out, 0);
                     KnMatVec.run(Parallel.INLINE, scratch, k, w[t], rows, cols[t], x, 0, 2, out, 0);
                 }
             }
-            PanelKernels.mul6x4(a, 0, 8, b, 0, 4 * Vectors.L, 8, c, 0, 4 * Vectors.L);
-            PanelKernels.mul6x2(a, 0, 8, b, 0, 4 * Vectors.L, 8, c, 0, 4 * Vectors.L);
-            PanelKernels.mul6x1(a, 0, 8, b, 0, 4 * Vectors.L, 8, c, 0, 4 * Vectors.L);
+            PanelKernels.mul6x4(a, 0, 32, b, 0, 4 * Vectors.L, 32, c, 0, 4 * Vectors.L);
+            PanelKernels.mul6x2(a, 0, 32, b, 0, 4 * Vectors.L, 32, c, 0, 4 * Vectors.L);
+            PanelKernels.mul6x1(a, 0, 32, b, 0, 4 * Vectors.L, 32, c, 0, 4 * Vectors.L);
             if (call < CALLS) continue;
             // Then keep going until the JIT has been idle for a while (its queue has drained), within a bound.
             long now = System.nanoTime();

@@ -20,11 +20,21 @@ final class KnMatMul {
     static final int TILE = Math.max(4 * L, 32);
     /** Rows of W per K-block: the decoded slice (KC × TILE floats) stays in L2 while every row group uses it. */
     static final int KC = 256;
+    /** x rows per pass: every tile streams all x rows of a pass, so a pass is kept small enough to stay in L3. */
+    static final int ROWS_PER_PASS = 96 * PanelKernels.MR;
 
     private KnMatMul() {}
 
     static void run(Parallel par, Scratch scratch, RowKernels kernels, MemorySegment w, int inDim, int outDim,
                     float[] x, int xOff, int rows, float[] out, int outOff) {
+        for (int r0 = 0; r0 < rows; r0 += ROWS_PER_PASS) {
+            pass(par, scratch, kernels, w, inDim, outDim, x, xOff + r0 * inDim, Math.min(ROWS_PER_PASS, rows - r0),
+                    out, outOff + r0 * outDim);
+        }
+    }
+
+    private static void pass(Parallel par, Scratch scratch, RowKernels kernels, MemorySegment w, int inDim, int outDim,
+                             float[] x, int xOff, int rows, float[] out, int outOff) {
         int fullGroups = rows / MR;
         int tailRows = rows - fullGroups * MR;
         // The last, partial group of x rows is copied once, zero-padded to MR rows.

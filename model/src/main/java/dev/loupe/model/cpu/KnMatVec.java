@@ -7,13 +7,15 @@ import java.util.Arrays;
 
 import static dev.loupe.model.cpu.PromptMatMul.ceilDiv;
 import static dev.loupe.model.cpu.Vectors.F;
+import static dev.loupe.model.cpu.Vectors.F32;
 import static dev.loupe.model.cpu.Vectors.L;
+import static dev.loupe.model.cpu.Vectors.LE;
 
 /**
  * {@code out[r, o] = Σ_i x[r, i]·W[i, o]} with W stored {@code [inDim, outDim]}, for a few rows: bandwidth
- * bound, so W is streamed once. A work unit is a run of {@link #CHUNK} output columns; four W rows at a
- * time are decoded into a small per-thread buffer and added, scaled by x, into the output chunk, which stays
- * in L1.
+ * bound, so W is streamed once. A work unit is a run of {@link #CHUNK} output columns, whose slice of out
+ * stays in L1 while W's rows are added into it, scaled by x, several rows per pass. F32 rows are read
+ * straight from the segment; other formats are decoded four rows at a time into a small per-thread buffer.
  */
 final class KnMatVec {
     /** Output columns per work unit; a multiple of the quantization block. */
@@ -27,8 +29,53 @@ final class KnMatVec {
                     float[] x, int xOff, int rows, float[] out, int outOff) {
         par.run(ceilDiv(outDim, CHUNK), 1, (start, end, slot) -> {
             float[] buf = scratch.slot(slot, Scratch.WEIGHTS, DEPTH * CHUNK);
-            for (int u = start; u < end; u++) chunk(kernels, w, inDim, outDim, x, xOff, rows, out, outOff, u * CHUNK, buf);
+            for (int u = start; u < end; u++) {
+                if (kernels == F32RowKernels.INSTANCE) chunkF32(w, inDim, outDim, x, xOff, rows, out, outOff, u * CHUNK);
+                else chunk(kernels, w, inDim, outDim, x, xOff, rows, out, outOff, u * CHUNK, buf);
+            }
         });
+    }
+
+    private static void chunkF32(MemorySegment w, int inDim, int outDim, float[] x, int xOff, int rows,
+                                 float[] out, int outOff, int c0) {
+        int width = Math.min(CHUNK, outDim - c0);
+        int vecEnd = width - width % L;
+        long rowBytes = 4L * outDim;
+        for (int r = 0; r < rows; r++) Arrays.fill(out, outOff + r * outDim + c0, outOff + r * outDim + c0 + width, 0f);
+        int i0 = 0;
+        for (; i0 + 4 <= inDim; i0 += 4) {
+            long w0 = (i0 * (long) outDim + c0) * 4, w1 = w0 + rowBytes, w2 = w1 + rowBytes, w3 = w2 + rowBytes;
+            for (int r = 0; r < rows; r++) {
+                int xr = xOff + r * inDim + i0;
+                float x0 = x[xr], x1 = x[xr + 1], x2 = x[xr + 2], x3 = x[xr + 3];
+                FloatVector v0 = FloatVector.broadcast(F, x0), v1 = FloatVector.broadcast(F, x1);
+                FloatVector v2 = FloatVector.broadcast(F, x2), v3 = FloatVector.broadcast(F, x3);
+                int o = outOff + r * outDim + c0;
+                int j = 0;
+                for (; j < vecEnd; j += L) {
+                    long d = 4L * j;
+                    FloatVector acc = FloatVector.fromArray(F, out, o + j);
+                    acc = FloatVector.fromMemorySegment(F, w, w0 + d, LE).fma(v0, acc);
+                    acc = FloatVector.fromMemorySegment(F, w, w1 + d, LE).fma(v1, acc);
+                    acc = FloatVector.fromMemorySegment(F, w, w2 + d, LE).fma(v2, acc);
+                    acc = FloatVector.fromMemorySegment(F, w, w3 + d, LE).fma(v3, acc);
+                    acc.intoArray(out, o + j);
+                }
+                for (; j < width; j++) {
+                    long d = 4L * j;
+                    out[o + j] += w.get(F32, w0 + d) * x0 + w.get(F32, w1 + d) * x1 + w.get(F32, w2 + d) * x2
+                            + w.get(F32, w3 + d) * x3;
+                }
+            }
+        }
+        for (; i0 < inDim; i0++) {
+            long w0 = (i0 * (long) outDim + c0) * 4;
+            for (int r = 0; r < rows; r++) {
+                float x0 = x[xOff + r * inDim + i0];
+                int o = outOff + r * outDim + c0;
+                for (int j = 0; j < width; j++) out[o + j] += w.get(F32, w0 + 4L * j) * x0;
+            }
+        }
     }
 
     private static void chunk(RowKernels kernels, MemorySegment w, int inDim, int outDim, float[] x, int xOff,

@@ -9,11 +9,11 @@ import static dev.loupe.model.cpu.Vectors.L;
 /**
  * {@code out[r, o] = Σ_i x[r, i]·W[o, i]} for many activation rows (prompt processing), compute bound.
  *
- * <p>The activations are packed once per call, transposed into panels of {@link #PANEL} rows
+ * <p>The activations are packed once per pass of up to {@link #ROWS_PER_PASS} rows, transposed into panels of {@link #PANEL} rows
  * ({@code [i][row]}), so that the kernel can load a vector of rows at a time and broadcast weights. Each work
  * unit is a block of {@link #UNIT_ROWS} weight rows: for every K-block of {@link #KC} columns it decodes that
  * slice of its rows to floats once (into its thread's scratch) and runs the register-blocked kernel against
- * every panel, so each weight is decoded once per call and each packed panel slice is reused by all the
+ * every panel, so each weight is decoded once per pass and each packed panel slice is reused by all the
  * unit's row groups while it sits in L2. Accumulators live in per-thread scratch and are scattered to
  * {@code out} at the end of the unit.
  */
@@ -24,11 +24,24 @@ final class PromptMatMul {
     static final int UNIT_ROWS = 8 * MR;
     /** Columns per K-block; a multiple of the quantization block. */
     static final int KC = 512;
+    /**
+     * Activation rows per pass: every work unit streams all packed rows of a pass, so a pass is kept small
+     * enough (8 panels, 4.7 MB at 2304 columns) to stay in L3; weights are decoded once per pass.
+     */
+    static final int ROWS_PER_PASS = 8 * PANEL;
 
     private PromptMatMul() {}
 
     static void run(Parallel par, Scratch scratch, RowKernels kernels, MemorySegment w, int outDim, int inDim,
                     float[] x, int xOff, int rows, float[] out, int outOff) {
+        for (int r0 = 0; r0 < rows; r0 += ROWS_PER_PASS) {
+            pass(par, scratch, kernels, w, outDim, inDim, x, xOff + r0 * inDim, Math.min(ROWS_PER_PASS, rows - r0),
+                    out, outOff + r0 * outDim);
+        }
+    }
+
+    private static void pass(Parallel par, Scratch scratch, RowKernels kernels, MemorySegment w, int outDim, int inDim,
+                             float[] x, int xOff, int rows, float[] out, int outOff) {
         int panels = ceilDiv(rows, PANEL);
         int kBlocks = ceilDiv(inDim, KC);
         float[] packed = scratch.shared(Math.multiplyExact(panels * PANEL, inDim));

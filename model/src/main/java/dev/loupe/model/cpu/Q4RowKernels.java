@@ -16,7 +16,9 @@ import static dev.loupe.model.cpu.Vectors.LE;
 
 /**
  * Q4_0 rows: blocks of 18 bytes (fp16 scale d, 16 bytes whose low nibbles are values 0..15 and high nibbles
- * values 16..31), value = d·(q − 8). Nibbles are split after widening to int, where shifts are native.
+ * values 16..31), value = d·(q − 8). Nibbles are split after widening to int, where shifts are native. The
+ * matrix-vector product is fused with 16-lane vectors (eight rows per pass, a block is two vectors), otherwise it
+ * decodes rows into a small buffer first ({@link DecodedRows}).
  */
 final class Q4RowKernels implements RowKernels {
     static final Q4RowKernels INSTANCE = new Q4RowKernels();
@@ -26,58 +28,79 @@ final class Q4RowKernels implements RowKernels {
 
     private Q4RowKernels() {}
 
-    private static FloatVector low(IntVector packed) {
-        return (FloatVector) packed.and(0xf).sub(8).convert(VectorOperators.I2F, 0);
-    }
-
-    private static FloatVector high(IntVector packed) {
-        return (FloatVector) packed.lanewise(VectorOperators.ASHR, 4).and(0xf).sub(8).convert(VectorOperators.I2F, 0);
-    }
-
-    /** Lane-wise partial sums of {@code (q − 8)·x} over one block whose packed quants start at {@code quants}. */
-    private static FloatVector blockDot(MemorySegment w, long quants, float[] x, int xOff) {
-        FloatVector s = FloatVector.zero(F);
-        for (int j = 0; j < HALF; j += B.length()) {
-            ByteVector q = ByteVector.fromMemorySegment(B, w, quants + j, LE);
-            for (int p = 0; p < BYTE_PARTS; p++) {
-                IntVector packed = (IntVector) q.convertShape(VectorOperators.B2I, Vectors.I, p);
-                int e = xOff + j + p * L;
-                s = low(packed).fma(FloatVector.fromArray(F, x, e), s);
-                s = high(packed).fma(FloatVector.fromArray(F, x, e + HALF), s);
-            }
-        }
-        return s;
-    }
-
     private static float scale(MemorySegment w, long block) { return Float.float16ToFloat(w.get(I16, block)); }
 
     @Override
-    public void matVec(MemorySegment w, int cols, float[] x, int xOff, float[] out, int outOff, int rowStart, int rowEnd) {
+    public void matVec(MemorySegment w, int cols, float[] x, int xOff, float[] out, int outOff, int rowStart, int rowEnd,
+                       float[] buf) {
+        if (L == 16 && B.length() == 16) matVec16(w, cols, x, xOff, out, outOff, rowStart, rowEnd);
+        else DecodedRows.matVec(this, w, cols, x, xOff, out, outOff, rowStart, rowEnd, buf);
+    }
+
+    /** The product for 16-lane vectors: two vectors per block, everything written out in the loop. */
+    private static void matVec16(MemorySegment w, int cols, float[] x, int xOff, float[] out, int outOff, int rowStart, int rowEnd) {
         int blocks = cols / BLOCK;
         long rowBytes = (long) blocks * BLOCK_BYTES;
         int o = rowStart;
-        for (; o + 4 <= rowEnd; o += 4) {
-            long b0 = o * rowBytes, b1 = b0 + rowBytes, b2 = b1 + rowBytes, b3 = b2 + rowBytes;
-            FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
+        // Eight rows per pass: eight independent streams of loads, each x load shared.
+        for (; o + 8 <= rowEnd; o += 8) {
+            long b0 = o * rowBytes, b1 = b0 + rowBytes, b2 = b1 + rowBytes, b3 = b2 + rowBytes, b4 = b3 + rowBytes, b5 = b4 + rowBytes, b6 = b5 + rowBytes, b7 = b6 + rowBytes;
+            FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
             for (int k = 0; k < blocks; k++) {
                 long d = (long) k * BLOCK_BYTES;
-                int xk = xOff + k * BLOCK;
-                s0 = blockDot(w, b0 + d + 2, x, xk).fma(FloatVector.broadcast(F, scale(w, b0 + d)), s0);
-                s1 = blockDot(w, b1 + d + 2, x, xk).fma(FloatVector.broadcast(F, scale(w, b1 + d)), s1);
-                s2 = blockDot(w, b2 + d + 2, x, xk).fma(FloatVector.broadcast(F, scale(w, b2 + d)), s2);
-                s3 = blockDot(w, b3 + d + 2, x, xk).fma(FloatVector.broadcast(F, scale(w, b3 + d)), s3);
+                FloatVector x0 = FloatVector.fromArray(F, x, xOff + k * BLOCK), x1 = FloatVector.fromArray(F, x, xOff + k * BLOCK + 16);
+                IntVector q0 = (IntVector) ByteVector.fromMemorySegment(B, w, b0 + d + 2, LE).convertShape(VectorOperators.B2I, Vectors.I, 0);
+                s0 = ((FloatVector) q0.lanewise(VectorOperators.ASHR, 4).and(0xf).sub(8).convert(VectorOperators.I2F, 0)).fma(x1,
+                        ((FloatVector) q0.and(0xf).sub(8).convert(VectorOperators.I2F, 0)).mul(x0))
+                        .fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16, b0 + d))), s0);
+                IntVector q1 = (IntVector) ByteVector.fromMemorySegment(B, w, b1 + d + 2, LE).convertShape(VectorOperators.B2I, Vectors.I, 0);
+                s1 = ((FloatVector) q1.lanewise(VectorOperators.ASHR, 4).and(0xf).sub(8).convert(VectorOperators.I2F, 0)).fma(x1,
+                        ((FloatVector) q1.and(0xf).sub(8).convert(VectorOperators.I2F, 0)).mul(x0))
+                        .fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16, b1 + d))), s1);
+                IntVector q2 = (IntVector) ByteVector.fromMemorySegment(B, w, b2 + d + 2, LE).convertShape(VectorOperators.B2I, Vectors.I, 0);
+                s2 = ((FloatVector) q2.lanewise(VectorOperators.ASHR, 4).and(0xf).sub(8).convert(VectorOperators.I2F, 0)).fma(x1,
+                        ((FloatVector) q2.and(0xf).sub(8).convert(VectorOperators.I2F, 0)).mul(x0))
+                        .fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16, b2 + d))), s2);
+                IntVector q3 = (IntVector) ByteVector.fromMemorySegment(B, w, b3 + d + 2, LE).convertShape(VectorOperators.B2I, Vectors.I, 0);
+                s3 = ((FloatVector) q3.lanewise(VectorOperators.ASHR, 4).and(0xf).sub(8).convert(VectorOperators.I2F, 0)).fma(x1,
+                        ((FloatVector) q3.and(0xf).sub(8).convert(VectorOperators.I2F, 0)).mul(x0))
+                        .fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16, b3 + d))), s3);
+                IntVector q4 = (IntVector) ByteVector.fromMemorySegment(B, w, b4 + d + 2, LE).convertShape(VectorOperators.B2I, Vectors.I, 0);
+                s4 = ((FloatVector) q4.lanewise(VectorOperators.ASHR, 4).and(0xf).sub(8).convert(VectorOperators.I2F, 0)).fma(x1,
+                        ((FloatVector) q4.and(0xf).sub(8).convert(VectorOperators.I2F, 0)).mul(x0))
+                        .fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16, b4 + d))), s4);
+                IntVector q5 = (IntVector) ByteVector.fromMemorySegment(B, w, b5 + d + 2, LE).convertShape(VectorOperators.B2I, Vectors.I, 0);
+                s5 = ((FloatVector) q5.lanewise(VectorOperators.ASHR, 4).and(0xf).sub(8).convert(VectorOperators.I2F, 0)).fma(x1,
+                        ((FloatVector) q5.and(0xf).sub(8).convert(VectorOperators.I2F, 0)).mul(x0))
+                        .fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16, b5 + d))), s5);
+                IntVector q6 = (IntVector) ByteVector.fromMemorySegment(B, w, b6 + d + 2, LE).convertShape(VectorOperators.B2I, Vectors.I, 0);
+                s6 = ((FloatVector) q6.lanewise(VectorOperators.ASHR, 4).and(0xf).sub(8).convert(VectorOperators.I2F, 0)).fma(x1,
+                        ((FloatVector) q6.and(0xf).sub(8).convert(VectorOperators.I2F, 0)).mul(x0))
+                        .fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16, b6 + d))), s6);
+                IntVector q7 = (IntVector) ByteVector.fromMemorySegment(B, w, b7 + d + 2, LE).convertShape(VectorOperators.B2I, Vectors.I, 0);
+                s7 = ((FloatVector) q7.lanewise(VectorOperators.ASHR, 4).and(0xf).sub(8).convert(VectorOperators.I2F, 0)).fma(x1,
+                        ((FloatVector) q7.and(0xf).sub(8).convert(VectorOperators.I2F, 0)).mul(x0))
+                        .fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16, b7 + d))), s7);
             }
             out[outOff + o] = s0.reduceLanes(VectorOperators.ADD);
             out[outOff + o + 1] = s1.reduceLanes(VectorOperators.ADD);
             out[outOff + o + 2] = s2.reduceLanes(VectorOperators.ADD);
             out[outOff + o + 3] = s3.reduceLanes(VectorOperators.ADD);
+            out[outOff + o + 4] = s4.reduceLanes(VectorOperators.ADD);
+            out[outOff + o + 5] = s5.reduceLanes(VectorOperators.ADD);
+            out[outOff + o + 6] = s6.reduceLanes(VectorOperators.ADD);
+            out[outOff + o + 7] = s7.reduceLanes(VectorOperators.ADD);
         }
         for (; o < rowEnd; o++) {
             long b = o * rowBytes;
             FloatVector s = FloatVector.zero(F);
             for (int k = 0; k < blocks; k++) {
-                long d = b + (long) k * BLOCK_BYTES;
-                s = blockDot(w, d + 2, x, xOff + k * BLOCK).fma(FloatVector.broadcast(F, scale(w, d)), s);
+                long d = (long) k * BLOCK_BYTES;
+                FloatVector x0 = FloatVector.fromArray(F, x, xOff + k * BLOCK), x1 = FloatVector.fromArray(F, x, xOff + k * BLOCK + 16);
+                IntVector q0 = (IntVector) ByteVector.fromMemorySegment(B, w, b + d + 2, LE).convertShape(VectorOperators.B2I, Vectors.I, 0);
+                s = ((FloatVector) q0.lanewise(VectorOperators.ASHR, 4).and(0xf).sub(8).convert(VectorOperators.I2F, 0)).fma(x1,
+                        ((FloatVector) q0.and(0xf).sub(8).convert(VectorOperators.I2F, 0)).mul(x0))
+                        .fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16, b + d))), s);
             }
             out[outOff + o] = s.reduceLanes(VectorOperators.ADD);
         }
@@ -95,8 +118,9 @@ final class Q4RowKernels implements RowKernels {
                 for (int p = 0; p < BYTE_PARTS; p++) {
                     IntVector packed = (IntVector) q.convertShape(VectorOperators.B2I, Vectors.I, p);
                     int e = o + j + p * L;
-                    low(packed).mul(d).intoArray(dst, e);
-                    high(packed).mul(d).intoArray(dst, e + HALF);
+                    ((FloatVector) packed.and(0xf).sub(8).convert(VectorOperators.I2F, 0)).mul(d).intoArray(dst, e);
+                    ((FloatVector) packed.lanewise(VectorOperators.ASHR, 4).and(0xf).sub(8).convert(VectorOperators.I2F, 0))
+                            .mul(d).intoArray(dst, e + HALF);
                 }
             }
         }

@@ -14,15 +14,23 @@ sealed interface RowKernels permits F32RowKernels, F16RowKernels, Bf16RowKernels
 
     /**
      * {@code out[outOff + o] = Σ_i W[o, i] · x[xOff + i]} for {@code rowStart ≤ o < rowEnd}, where W has
-     * {@code cols} columns.
+     * {@code cols} columns and x is laid out by {@link #reorder} if {@link #reordersActivation()}. {@code buf}
+     * is scratch of at least {@link DecodedRows#SCRATCH} floats.
      */
-    void matVec(MemorySegment w, int cols, float[] x, int xOff, float[] out, int outOff, int rowStart, int rowEnd);
+    void matVec(MemorySegment w, int cols, float[] x, int xOff, float[] out, int outOff, int rowStart, int rowEnd,
+                float[] buf);
 
     /**
      * {@code dst[dstOff + j] = W[row, col + j]} for {@code j < count}. For quantized formats {@code col} is a
      * multiple of the block size and {@code count} is too.
      */
     void decode(MemorySegment w, int cols, int row, int col, int count, float[] dst, int dstOff);
+
+    /** Whether {@link #matVec} reads the activation row in a reordered layout, written by {@link #reorder}. */
+    default boolean reordersActivation() { return false; }
+
+    /** Writes activation row {@code x[xOff .. xOff+cols)} to {@code dst[0 .. cols)} in the layout {@link #matVec} reads. */
+    default void reorder(float[] x, int xOff, int cols, float[] dst) { System.arraycopy(x, xOff, dst, 0, cols); }
 
     static RowKernels of(DType type) {
         return switch (type) {

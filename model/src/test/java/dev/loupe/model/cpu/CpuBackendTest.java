@@ -133,6 +133,35 @@ class CpuBackendTest {
     }
 
     @Test
+    void rowCountsBeyondOnePass() {
+        WeightTensor w = TestTensors.random(DType.BF16, 13, 35, 21);
+        int rows = PromptMatMul.ROWS_PER_PASS + 9;
+        float[] x = TestTensors.randomFloats(rows * 35, 22);
+        float[] out = new float[rows * 13];
+        backend.matmul(w, x, rows, out);
+        assertClose("matmul, two passes", referenceNk(w, x, 0, rows), out, 0);
+
+        WeightTensor kn = TestTensors.random(DType.F32, 35, 70, 23);
+        int knRows = KnMatMul.ROWS_PER_PASS + 3;
+        float[] xk = TestTensors.randomFloats(knRows * 35, 24);
+        float[] outK = new float[knRows * 70];
+        backend.matmulKn(kn, xk, 0, knRows, outK, 0);
+        assertClose("matmulKn, two passes", referenceKn(kn, xk, 0, knRows), outK, 0);
+    }
+
+    /** The decode-then-dot product is the fallback for quantized formats on machines without 16-lane vectors. */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F16", "Q8_0", "Q4_0"})
+    void decodedRowsMatchScalarReference(DType type) {
+        int cols = type.quantized() ? 1088 : 1091;   // three decode chunks, the last short (and ragged for F16)
+        WeightTensor w = TestTensors.random(type, 21, cols, 11);
+        float[] x = TestTensors.randomFloats(4 + cols, 12);
+        float[] out = new float[21];
+        DecodedRows.matVec(RowKernels.of(type), w.data(), cols, x, 4, out, 0, 0, 21, new float[DecodedRows.SCRATCH]);
+        assertClose(type + " decoded rows", referenceNk(w, x, 4, 1), out, 0);
+    }
+
+    @Test
     void singleThreadBackendGivesTheSameResults() {
         try (CpuBackend one = new CpuBackend(1)) {
             WeightTensor w = TestTensors.random(DType.BF16, 77, 131, 9);
