@@ -30,6 +30,9 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--cache", paramLabel = "GLOB", description = "hook point name or glob to cache (repeatable), e.g. 'blocks.*.hook_resid_post'")
     List<String> cache = new ArrayList<>();
 
+    @Option(names = "--stop-after", paramLabel = "L", description = "run blocks 0..L only (no logits); for reading early hook points fast")
+    Integer stopAfter;
+
     @Option(names = "--cache-dir", paramLabel = "DIR", description = "where cached hooks go, one <hook name>.npy each (default: .)")
     Path cacheDir = Path.of(".");
 
@@ -39,6 +42,10 @@ final class RunCommand implements Callable<Integer> {
         try (Gemma2 m = model.load()) {
             RunOptions opts = RunOptions.caching(cache.toArray(String[]::new))
                     .withLogits(logits == null ? RunOptions.Logits.NONE : RunOptions.Logits.ALL);
+            if (stopAfter != null) {
+                if (logits != null) throw new IllegalArgumentException("--logits needs the whole model; drop --stop-after");
+                opts = opts.stopAfter(stopAfter);
+            }
             RunResult r = m.run(ids, opts);
             if (logits != null) {
                 Npy.writeFloats(logits, r.logits(), ids.length, m.config().vocabSize());

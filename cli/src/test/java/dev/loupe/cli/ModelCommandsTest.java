@@ -37,6 +37,20 @@ class ModelCommandsTest {
     }
 
     @Test
+    void runCanStopAfterALayer() throws Exception {
+        Cli.Result r = Cli.run("run", "--model", Fixtures.tinyA().resolve("hf").toString(), "--token-ids", tokenCsv(),
+                "--cache", "blocks.1.hook_resid_post", "--stop-after", "1", "--cache-dir", dir.toString());
+        assertEquals(0, r.exit(), r.err());
+        Npy.Array l1 = Npy.read(dir.resolve("blocks.1.hook_resid_post.npy"));
+        Npy.Array lout = Fixtures.npy(Fixtures.tinyA().resolve("llama_l_out.npy"));
+        for (int i = 0; i < 40 * 64; i++) assertEquals(lout.data()[40 * 64 + i], l1.data()[i], 5e-3f);
+        Cli.Result late = Cli.run("run", "--model", Fixtures.tinyA().resolve("hf").toString(), "--token-ids", "2,3",
+                "--cache", "blocks.3.hook_resid_post", "--stop-after", "1", "--cache-dir", dir.toString());
+        assertEquals(0, late.exit(), late.err());
+        assertFalse(late.out().contains("blocks.3"), "a hook after the stop never fires");
+    }
+
+    @Test
     void badInputGivesOneLineErrors() {
         Path hf = Fixtures.tinyA().resolve("hf");
         Cli.Result unknown = Cli.run("run", "--model", hf.toString(), "--token-ids", "2,5", "--cache", "blocks.1.hook_resid_pots");
