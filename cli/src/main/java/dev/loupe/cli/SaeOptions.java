@@ -1,9 +1,7 @@
 package dev.loupe.cli;
 
 import dev.loupe.hooks.Activation;
-import dev.loupe.hooks.HookPoints;
 import dev.loupe.model.Gemma2;
-import dev.loupe.model.RunOptions;
 import dev.loupe.sae.Sae;
 import dev.loupe.sae.SaeCompatibility;
 import picocli.CommandLine.Option;
@@ -34,12 +32,5 @@ final class SaeOptions {
     }
 
     /** The activation at the SAE's hook for {@code ids}, running the model only as far as that hook. */
-    static Activation activation(Gemma2 model, Sae sae, int[] ids) {
-        String hook = sae.hookName();
-        HookPoints points = model.hookPoints();
-        int layer = points.layerOf(points.id(hook));
-        RunOptions opts = RunOptions.caching(hook);
-        if (layer < points.layers()) opts = opts.stopAfter(Math.max(0, layer));
-        return model.run(ids, opts.withLogits(RunOptions.Logits.NONE)).cache().get(hook);
-    }
+    static Activation activation(Gemma2 model, Sae sae, int[] ids) { return model.activation(ids, sae.hookName()); }
 }

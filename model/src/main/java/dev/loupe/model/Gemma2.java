@@ -1,5 +1,6 @@
 package dev.loupe.model;
 
+import dev.loupe.hooks.Activation;
 import dev.loupe.hooks.ActivationCache;
 import dev.loupe.hooks.BoundHooks;
 import dev.loupe.hooks.HookPoints;
@@ -102,6 +103,17 @@ public final class Gemma2 implements AutoCloseable {
         };
         float[] logits = newSession().process(tokens, bound, options.stopAfterLayer(), logitRows);
         return new RunResult(logits, logits == null ? 0 : logitRows, tokens.length, config().vocabSize(), cache);
+    }
+
+    /**
+     * The activation at one hook point, running only the blocks that hook needs (no logits unless it is past
+     * the last block). {@code hook_embed} still runs block 0: a run always includes at least one block.
+     */
+    public Activation activation(int[] tokens, String hook) {
+        int layer = points.layerOf(points.id(hook));
+        RunOptions options = RunOptions.caching(hook).withLogits(RunOptions.Logits.NONE);
+        if (layer < config().numLayers()) options = options.stopAfter(Math.max(0, layer));
+        return run(tokens, options).cache().get(hook);
     }
 
     /** Tokenizes (with {@code <bos>}) and runs. */

@@ -1,9 +1,7 @@
 package dev.loupe.sae.fit;
 
 import dev.loupe.hooks.Activation;
-import dev.loupe.hooks.HookPoints;
 import dev.loupe.model.Gemma2;
-import dev.loupe.model.RunOptions;
 
 import java.util.Arrays;
 import java.util.List;
@@ -39,18 +37,14 @@ public record HookSample(String hook, int width, float[] data, int[] tokens, int
      */
     public static HookSample collect(Gemma2 model, String hook, List<int[]> sequences, Set<Integer> ignoredTokens, int maxRows) {
         if (maxRows < 1) throw new IllegalArgumentException("the sample needs room for at least one row, got " + maxRows);
-        HookPoints points = model.hookPoints();
-        int layer = points.layerOf(points.id(hook));
-        RunOptions options = RunOptions.caching(hook).withLogits(RunOptions.Logits.NONE);
-        if (layer < points.layers()) options = options.stopAfter(Math.max(0, layer));
+        model.hookPoints().id(hook);  // an unknown name fails before any compute
         int width = -1, rows = 0;
         float[] data = new float[0];
         int[] tokens = new int[0], documents = new int[0], positions = new int[0];
         for (int doc = 0; doc < sequences.size() && rows < maxRows; doc++) {
             int[] seq = sequences.get(doc);
             if (seq.length == 0) continue;
-            Activation a = model.run(seq, options).cache().get(hook);
-            if (a == null) throw new IllegalStateException("the model never reached " + hook);
+            Activation a = model.activation(seq, hook);
             int w = a.data().length / a.positions();
             if (width < 0) width = w;
             for (int p = 0; p < seq.length && rows < maxRows; p++) {
