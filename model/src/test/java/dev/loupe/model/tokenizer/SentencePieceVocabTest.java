@@ -56,6 +56,20 @@ class SentencePieceVocabTest {
     }
 
     @Test
+    void theGgufVocabularyGivesTheSameTokenizer() throws Exception {
+        Tokenizer gguf = Tokenizers.load(Fixtures.tinyA().resolve("tiny-a-f32.gguf"));
+        assertEquals(384, gguf.vocabSize());
+        assertEquals(2, gguf.bosId());
+        assertEquals(1, gguf.eosId());
+        assertArrayEquals(new int[] {2, 314}, gguf.encode(" ab"));
+        assertArrayEquals(new int[] {2, 4 + 0xC3, 4 + 0xA9}, gguf.encode("é"));
+        for (String text : new String[] {"hello world", " a  b\tc", "<bos>x", "Ünïcödé 😀"}) {
+            assertArrayEquals(tinyA.encode(text), gguf.encode(text), text);
+            assertEquals("<bos>" + text, gguf.decode(gguf.encode(text)), text);
+        }
+    }
+
+    @Test
     void tinyADecodes() {
         assertEquals("<bos> ab ct", tinyA.decode(new int[] {2, 314, 263, 306}));
         assertEquals(" ab ct", tinyA.decode(new int[] {2, 314, 263, 306}, true));
