@@ -40,10 +40,10 @@ final class TokenizeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        Tokenizer tok = Tokenizers.load(tokenizer);
         PrintWriter out = spec.commandLine().getOut();
         StringBuilder line = new StringBuilder();
         try (BufferedReader in = Files.newBufferedReader(jsonl, StandardCharsets.UTF_8)) {
+            Tokenizer tok = Tokenizers.load(tokenizer);
             int number = 0;
             for (String input = in.readLine(); input != null; input = in.readLine()) {
                 number++;

@@ -69,10 +69,17 @@ class TokenizeCommandTest {
     }
 
     @Test
-    void missingFilesAreOneLine() {
+    void missingFilesAreOneLine() throws Exception {
         Path nope = dir.resolve("nope");
-        Cli.Result r = Cli.run("tokenize", "--tokenizer", nope.toString(), "--jsonl", dir.resolve("in.jsonl").toString());
+        Path in = dir.resolve("in.jsonl");
+        Cli.Result r = Cli.run("tokenize", "--tokenizer", tokenizerJson().toString(), "--jsonl", in.toString());
+        assertEquals(1, r.exit());
+        assertEquals("loupe tokenize: no such file: " + in + "\n", r.err());
+
+        Files.writeString(in, "{\"text\": \"a\"}\n");
+        r = Cli.run("tokenize", "--tokenizer", nope.toString(), "--jsonl", in.toString());
         assertEquals(1, r.exit());
         assertEquals("loupe tokenize: no such file: " + nope + "\n", r.err());
+        assertEquals("", r.out());
     }
 }

@@ -66,7 +66,7 @@ final class JsonValue {
 
     boolean isText() { return value instanceof String; }
 
-    boolean isInt() { return value instanceof Integer || value instanceof Long; }
+    private boolean isInt() { return value instanceof Integer || value instanceof Long; }
 
     /** The member {@code name} of an object, or {@link #MISSING}. */
     JsonValue get(String name) {
@@ -83,10 +83,6 @@ final class JsonValue {
     @SuppressWarnings("unchecked")
     List<JsonValue> elements() { return value instanceof List<?> l ? (List<JsonValue>) l : List.of(); }
 
-    /** The members of an object; empty for anything else. */
-    @SuppressWarnings("unchecked")
-    Map<String, JsonValue> members() { return value instanceof Map<?, ?> m ? (Map<String, JsonValue>) m : Map.of(); }
-
     String text(String otherwise) { return value instanceof String s ? s : otherwise; }
 
     boolean bool(boolean otherwise) { return value instanceof Boolean b ? b : otherwise; }
@@ -97,8 +93,6 @@ final class JsonValue {
         long v = ((Number) value).longValue();
         return v >= 0 && v <= Integer.MAX_VALUE ? (int) v : -1;
     }
-
-    double number(double otherwise) { return value instanceof Number n ? n.doubleValue() : otherwise; }
 
     @Override
     public String toString() {

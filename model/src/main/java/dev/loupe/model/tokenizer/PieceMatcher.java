@@ -22,6 +22,7 @@ final class PieceMatcher {
     }
 
     private final Node root = new Node();
+    private final java.util.BitSet firstChars = new java.util.BitSet(1 << 16);
     private boolean empty = true;
 
     /** A matcher for every entry of {@code pieces} (piece → id); empty pieces are ignored. */
@@ -33,6 +34,7 @@ final class PieceMatcher {
 
     private void add(String piece, int id) {
         if (piece.isEmpty()) return;
+        firstChars.set(piece.charAt(0));
         Node n = root;
         for (int i = 0; i < piece.length(); i++) n = n.children.computeIfAbsent(piece.charAt(i), c -> new Node());
         n.id = id;
@@ -46,6 +48,10 @@ final class PieceMatcher {
         }
         int segmentStart = 0, i = 0, n = text.length();
         while (i < n) {
+            if (!firstChars.get(text.charAt(i))) {
+                i++;
+                continue;
+            }
             int matchEnd = -1, matchId = -1;
             Node node = root;
             for (int j = i; j < n; j++) {

@@ -30,7 +30,7 @@ final class PieceTokenizer implements Tokenizer {
 
     @Override
     public int[] encode(String text, boolean addBos) {
-        Objects.requireNonNull(text, "text");
+        text = withoutLoneSurrogates(Objects.requireNonNull(text, "text"));
         IntList out = new IntList(text.length() / 3 + 2);
         if (addBos) {
             if (vocab.bos < 0) throw new IllegalStateException("this tokenizer has no <bos> token");
@@ -47,6 +47,26 @@ final class PieceTokenizer implements Tokenizer {
             @Override public void piece(int id) { out.add(id); }
         });
         return out.toArray();
+    }
+
+    /**
+     * A Java string may hold half of a surrogate pair, which is no character and has no UTF-8 bytes;
+     * it becomes U+FFFD, as a UTF-8 encoder (JavaScript's TextEncoder, Python's "replace") makes it.
+     */
+    private static String withoutLoneSurrogates(String text) {
+        StringBuilder fixed = null;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (!Character.isSurrogate(c)) continue;
+            boolean paired = Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1));
+            if (paired) {
+                i++;
+                continue;
+            }
+            if (fixed == null) fixed = new StringBuilder(text);
+            fixed.setCharAt(i, '\uFFFD');
+        }
+        return fixed == null ? text : fixed.toString();
     }
 
     @Override public String decode(int[] ids, boolean skipSpecial) { return decoder.decode(vocab, ids, skipSpecial); }

@@ -16,7 +16,7 @@ class ChatTemplateTest {
     static Tokenizer tok;
 
     @BeforeAll
-    static void load() throws Exception { tok = Tokenizers.load(TokenizerCases.gemmaTokenizerJson()); }
+    static void load() { tok = TokenizerCases.gemma(); }
 
     @Test
     void singleTurnPrompt() {

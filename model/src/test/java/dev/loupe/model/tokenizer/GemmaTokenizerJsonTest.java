@@ -22,11 +22,7 @@ class GemmaTokenizerJsonTest {
     static Tokenizer tok;
 
     @BeforeAll
-    static void load() throws Exception {
-        long t0 = System.nanoTime();
-        tok = Tokenizers.load(TokenizerCases.gemmaTokenizerJson());
-        System.out.printf("gemma tokenizer.json loaded in %d ms%n", (System.nanoTime() - t0) / 1_000_000);
-    }
+    static void load() { tok = TokenizerCases.gemma(); }
 
     @TestFactory
     Stream<DynamicTest> encodesEveryCaseAsTheReference() {
@@ -105,6 +101,13 @@ class GemmaTokenizerJsonTest {
     void decodesBrokenUtf8AsReplacementCharacters() {
         // <0xF0><0x93> starts a 4-byte character that never ends: one U+FFFD per byte.
         assertEquals("a\uFFFD\uFFFDb", tok.decode(new int[] {235250, 457, 364, 235268}));
+    }
+
+    @Test
+    void loneSurrogatesBecomeReplacementCharacters() {
+        assertArrayEquals(tok.encode("a\uFFFDb"), tok.encode("a\uD800b"));
+        assertArrayEquals(new int[] {2, 236193}, tok.encode("\uDC00"));
+        assertArrayEquals(tok.encode("😀"), tok.encode("\uD83D\uDE00")); // a proper pair is left alone
     }
 
     @Test

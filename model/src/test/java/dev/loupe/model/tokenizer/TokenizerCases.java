@@ -19,6 +19,22 @@ public final class TokenizerCases {
 
     public static Path gemmaTokenizerJson() { return Fixtures.testData("gemma-tokenizer/tokenizer.json"); }
 
+    private static Tokenizer gemma;
+
+    /** The real Gemma tokenizer, loaded once for all test classes (tokenizers are immutable). */
+    public static synchronized Tokenizer gemma() {
+        if (gemma == null) {
+            try {
+                long t0 = System.nanoTime();
+                gemma = Tokenizers.load(gemmaTokenizerJson());
+                System.out.printf("gemma tokenizer.json loaded in %d ms%n", (System.nanoTime() - t0) / 1_000_000);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return gemma;
+    }
+
     public static JsonNode root() {
         try {
             return new ObjectMapper().readTree(Fixtures.root().resolve("tokenizer/gemma_tokenizer_cases.json").toFile());
