@@ -101,6 +101,12 @@ public final class Gemma2 implements AutoCloseable {
             case LAST -> 1;
             case NONE -> 0;
         };
+        long logitBytes = 4L * logitRows * config().vocabSize();
+        if (logitBytes > Runtime.getRuntime().maxMemory() / 2) {
+            throw new IllegalArgumentException(String.format("logits for all %d positions need %,d MB but the heap is %,d MB:"
+                    + " ask for Logits.LAST or NONE, run shorter sequences, or raise -Xmx", logitRows, logitBytes >> 20,
+                    Runtime.getRuntime().maxMemory() >> 20));
+        }
         float[] logits = newSession().process(tokens, bound, options.stopAfterLayer(), logitRows);
         return new RunResult(logits, logits == null ? 0 : logitRows, tokens.length, config().vocabSize(), cache);
     }
