@@ -1,5 +1,6 @@
 package dev.loupe.sae;
 
+import dev.loupe.model.ReferenceBackend;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.model.Fixtures;
@@ -29,7 +30,7 @@ final class SaeFixture {
 
     static Sae load() {
         try {
-            return Sae.load(dir(), HOOK, new ScalarBackend());
+            return Sae.load(dir(), HOOK, new ReferenceBackend());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

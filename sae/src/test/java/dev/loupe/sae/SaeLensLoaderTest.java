@@ -1,5 +1,6 @@
 package dev.loupe.sae;
 
+import dev.loupe.model.ReferenceBackend;
 import dev.loupe.model.tensor.DType;
 import dev.loupe.model.tensor.Floats;
 import dev.loupe.model.weights.SafetensorsWriter;
@@ -117,7 +118,7 @@ class SaeLensLoaderTest {
     }
 
     private void check(Path dir, double[][] ref, String hook) throws IOException {
-        try (Sae sae = Sae.load(dir, new ScalarBackend())) {
+        try (Sae sae = Sae.load(dir, new ReferenceBackend())) {
             assertEquals(hook, sae.hookName());
             SparseFeatures f = sae.encode(x, ROWS);
             float[] dense = f.dense();
@@ -145,7 +146,7 @@ class SaeLensLoaderTest {
                 DType.BF16, Map.of());
         double[][] ref = reference("topk", 4, false, "none", null, DType.BF16, true);
         check(dir, ref, "blocks.0.hook_mlp_out");
-        try (Sae sae = Sae.load(dir, new ScalarBackend())) {
+        try (Sae sae = Sae.load(dir, new ReferenceBackend())) {
             for (int l : sae.encode(x, ROWS).l0()) assertTrue(l <= 4);
         }
     }
@@ -178,7 +179,7 @@ class SaeLensLoaderTest {
                  "normalize_activations": "expected_average_only_in", "norm_scaling_factor": 2.0}""", DType.F32, Map.of());
         float[] x2 = x.clone();
         for (int i = 0; i < x2.length; i++) x2[i] *= 2;
-        try (Sae p = Sae.load(plain, new ScalarBackend()); Sae s = Sae.load(scaled, new ScalarBackend())) {
+        try (Sae p = Sae.load(plain, new ReferenceBackend()); Sae s = Sae.load(scaled, new ReferenceBackend())) {
             assertArrayEquals(p.encode(x2, ROWS).dense(), s.encode(x, ROWS).dense(), 1e-5f);
             float[] rp = p.reconstruct(x2, ROWS), rs = s.reconstruct(x, ROWS);
             for (int i = 0; i < rp.length; i++) assertEquals(rp[i] / 2, rs[i], 1e-5f);
@@ -188,17 +189,17 @@ class SaeLensLoaderTest {
     @Test void mismatchesAreOneLineErrors() throws IOException {
         Path dir = write("bad", """
                 {"d_in": 13, "d_sae": 40, "architecture": "standard", "hook_name": "h"}""", DType.F32, Map.of());
-        Exception e = assertThrows(Exception.class, () -> Sae.load(dir, new ScalarBackend()));
+        Exception e = assertThrows(Exception.class, () -> Sae.load(dir, new ReferenceBackend()));
         assertTrue(e.getMessage().contains("b_dec") || e.getMessage().contains("W_enc"), e.getMessage());
         assertTrue(!e.getMessage().contains("\n"));
         Path noThr = write("nothr", """
                 {"d_in": 12, "d_sae": 40, "architecture": "jumprelu", "hook_name": "h"}""", DType.F32, Map.of());
-        IOException t = assertThrows(IOException.class, () -> Sae.load(noThr, new ScalarBackend()));
+        IOException t = assertThrows(IOException.class, () -> Sae.load(noThr, new ReferenceBackend()));
         assertTrue(t.getMessage().contains("threshold"), t.getMessage());
         Path noWeights = tmp.resolve("empty");
         Files.createDirectories(noWeights);
         Files.writeString(noWeights.resolve("cfg.json"), "{\"d_in\": 12, \"d_sae\": 40}");
-        IOException w = assertThrows(IOException.class, () -> Sae.load(noWeights, new ScalarBackend()));
+        IOException w = assertThrows(IOException.class, () -> Sae.load(noWeights, new ReferenceBackend()));
         assertTrue(w.getMessage().contains("sae_weights.safetensors"), w.getMessage());
     }
 }

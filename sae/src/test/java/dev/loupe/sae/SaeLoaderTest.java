@@ -1,5 +1,6 @@
 package dev.loupe.sae;
 
+import dev.loupe.model.ReferenceBackend;
 import dev.loupe.sae.io.NpzWriter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -33,12 +34,12 @@ class SaeLoaderTest {
     @Test void hookComesFromTheFolderAndCanBeOverridden() throws IOException {
         Path dir = tmp.resolve("gemma-scope-2b-pt-mlp/layer_4/width_16/average_l0_3");
         writeSae(dir, 8, 16, new long[]{16, 8}, "W_enc");
-        try (Sae sae = Sae.load(dir, new ScalarBackend())) {
+        try (Sae sae = Sae.load(dir, new ReferenceBackend())) {
             assertEquals("blocks.4.hook_mlp_out", sae.hookName());
             assertFalse(sae.encoderTransposed());
             assertEquals("blocks.1.hook_resid_post", sae.withHook("blocks.1.hook_resid_post").hookName());
         }
-        try (Sae sae = Sae.load(dir.resolve("params.npz"), "blocks.0.hook_resid_pre", new ScalarBackend())) {
+        try (Sae sae = Sae.load(dir.resolve("params.npz"), "blocks.0.hook_resid_pre", new ReferenceBackend())) {
             assertEquals("blocks.0.hook_resid_pre", sae.hookName());
         }
     }
@@ -46,7 +47,7 @@ class SaeLoaderTest {
     @Test void viewsShareTheFilesAndClosingIsIdempotent() throws IOException {
         Path dir = tmp.resolve("layer_3/width_16/v");
         writeSae(dir, 8, 16, new long[]{16, 8}, "W_enc");
-        Sae sae = Sae.load(dir, new ScalarBackend());
+        Sae sae = Sae.load(dir, new ReferenceBackend());
         Sae view = sae.withHook("blocks.0.hook_resid_post");
         assertEquals(16, view.encode(new float[8], 1).dSae());
         view.close();
@@ -58,7 +59,7 @@ class SaeLoaderTest {
     @Test void lowercaseNamesAreAccepted() throws IOException {
         Path dir = tmp.resolve("layer_2/width_16/x");
         writeSae(dir, 8, 16, new long[]{16, 8}, "w_enc");
-        try (Sae sae = Sae.load(dir, new ScalarBackend())) {
+        try (Sae sae = Sae.load(dir, new ReferenceBackend())) {
             assertEquals(16, sae.dSae());
             assertEquals("blocks.2.hook_resid_post", sae.hookName());
         }
@@ -67,7 +68,7 @@ class SaeLoaderTest {
     @Test void unknownHookIsAOneLineErrorOnlyWhenNeeded() throws IOException {
         Path dir = tmp.resolve("plain");
         writeSae(dir, 8, 16, new long[]{16, 8}, "W_enc");
-        try (Sae sae = Sae.load(dir, new ScalarBackend())) {
+        try (Sae sae = Sae.load(dir, new ReferenceBackend())) {
             assertFalse(sae.hasHookName());
             IllegalStateException e = assertThrows(IllegalStateException.class, sae::hookName);
             assertTrue(e.getMessage().contains("plain") && !e.getMessage().contains("\n"), e.getMessage());
@@ -78,14 +79,14 @@ class SaeLoaderTest {
     @Test void shapeMismatchNamesFileAndArray() throws IOException {
         Path dir = tmp.resolve("bad");
         writeSae(dir, 8, 16, new long[]{16, 9}, "W_enc");
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Sae.load(dir, "hook_embed", new ScalarBackend()));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Sae.load(dir, "hook_embed", new ReferenceBackend()));
         assertTrue(e.getMessage().contains("W_dec") && e.getMessage().contains("[16, 9]") && e.getMessage().contains("[16, 8]"), e.getMessage());
     }
 
     @Test void widthMismatchWithFolderName() throws IOException {
         Path dir = tmp.resolve("layer_1/width_16k/average_l0_5");
         writeSae(dir, 8, 16, new long[]{16, 8}, "W_enc");
-        IOException e = assertThrows(IOException.class, () -> Sae.load(dir, new ScalarBackend()));
+        IOException e = assertThrows(IOException.class, () -> Sae.load(dir, new ReferenceBackend()));
         assertTrue(e.getMessage().contains("16384") && e.getMessage().contains("16 features"), e.getMessage());
     }
 
@@ -96,11 +97,11 @@ class SaeLoaderTest {
             w.add("W_enc", new long[]{2, 2}, (s, c, n) -> {});
             w.finish();
         }
-        IOException e = assertThrows(IOException.class, () -> Sae.load(dir, "hook_embed", new ScalarBackend()));
+        IOException e = assertThrows(IOException.class, () -> Sae.load(dir, "hook_embed", new ReferenceBackend()));
         assertTrue(e.getMessage().contains("W_dec"), e.getMessage());
-        IOException none = assertThrows(IOException.class, () -> Sae.load(tmp.resolve("nope"), new ScalarBackend()));
+        IOException none = assertThrows(IOException.class, () -> Sae.load(tmp.resolve("nope"), new ReferenceBackend()));
         assertTrue(none.getMessage().contains("nope"), none.getMessage());
-        IOException empty = assertThrows(IOException.class, () -> Sae.load(tmp, new ScalarBackend()));
+        IOException empty = assertThrows(IOException.class, () -> Sae.load(tmp, new ReferenceBackend()));
         assertTrue(empty.getMessage().contains("params.npz"), empty.getMessage());
     }
 
@@ -112,7 +113,7 @@ class SaeLoaderTest {
         writeSae(plain, 16, 16, new long[]{16, 16}, "W_enc");
         float[] x = new float[2 * 16];
         for (int i = 0; i < x.length; i++) x[i] = (i % 5) - 1.5f;
-        try (Sae e = Sae.load(emb, new ScalarBackend()); Sae p = Sae.load(plain, new ScalarBackend())) {
+        try (Sae e = Sae.load(emb, new ReferenceBackend()); Sae p = Sae.load(plain, new ReferenceBackend())) {
             assertEquals("hook_embed", e.hookName());
             float[] preE = e.preActivations(x, 2), preP = p.preActivations(x, 2);
             float[] bEnc = p.bEnc();

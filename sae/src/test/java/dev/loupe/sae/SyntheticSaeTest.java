@@ -1,5 +1,6 @@
 package dev.loupe.sae;
 
+import dev.loupe.model.ReferenceBackend;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -19,7 +20,7 @@ class SyntheticSaeTest {
         SyntheticSae.write(dir, 32, 1024, 40, 7);
         assertTrue(Files.isRegularFile(dir.resolve("params.npz")));
         assertFalse(Files.exists(dir.resolve("params.npz.partial")));
-        try (Sae sae = Sae.load(dir, "blocks.0.hook_resid_post", new ScalarBackend())) {
+        try (Sae sae = Sae.load(dir, "blocks.0.hook_resid_post", new ReferenceBackend())) {
             assertEquals(32, sae.dIn());
             assertEquals(1024, sae.dSae());
             for (long f : new long[]{0, 17, 1023}) {
