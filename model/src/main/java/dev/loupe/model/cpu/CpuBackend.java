@@ -39,15 +39,8 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void matmul(WeightTensor w, float[] x, int xOff, int rows, float[] out, int outOff) {
-        requireMatrix("matmul", w);
         int outDim = w.rows(), inDim = w.cols();
-        requireRows("matmul", w, "x", x, xOff, rows, inDim);
-        requireRows("matmul", w, "out", out, outOff, rows, outDim);
-        if (rows == 0 || outDim == 0) return;
-        if (inDim == 0) {
-            Arrays.fill(out, outOff, outOff + rows * outDim, 0f);
-            return;
-        }
+        if (nothingToCompute("matmul", w, inDim, outDim, x, xOff, rows, out, outOff)) return;
         RowKernels kernels = RowKernels.of(w.dtype());
         execute(w, (par, s) -> {
             if (rows == 1) MatVec.run(par, s, kernels, w.data(), outDim, inDim, x, xOff, out, outOff);
@@ -57,15 +50,8 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void matmulKn(WeightTensor w, float[] x, int xOff, int rows, float[] out, int outOff) {
-        requireMatrix("matmulKn", w);
         int inDim = w.rows(), outDim = w.cols();
-        requireRows("matmulKn", w, "x", x, xOff, rows, inDim);
-        requireRows("matmulKn", w, "out", out, outOff, rows, outDim);
-        if (rows == 0 || outDim == 0) return;
-        if (inDim == 0) {
-            Arrays.fill(out, outOff, outOff + rows * outDim, 0f);
-            return;
-        }
+        if (nothingToCompute("matmulKn", w, inDim, outDim, x, xOff, rows, out, outOff)) return;
         RowKernels kernels = RowKernels.of(w.dtype());
         execute(w, (par, s) -> {
             if (rows < PanelKernels.MR) KnMatVec.run(par, s, kernels, w.data(), inDim, outDim, x, xOff, rows, out, outOff);
@@ -111,6 +97,23 @@ public final class CpuBackend implements Backend {
         } finally {
             pool.unlock();
         }
+    }
+
+    /**
+     * Checks the operands of a product of {@code rows} inputs of width {@code inDim} into outputs of width
+     * {@code outDim}; true when there is no arithmetic to do (empty shapes; an empty sum writes zeros).
+     */
+    private static boolean nothingToCompute(String op, WeightTensor w, int inDim, int outDim, float[] x, int xOff, int rows,
+                                            float[] out, int outOff) {
+        requireMatrix(op, w);
+        requireRows(op, w, "x", x, xOff, rows, inDim);
+        requireRows(op, w, "out", out, outOff, rows, outDim);
+        if (rows == 0 || outDim == 0) return true;
+        if (inDim == 0) {
+            Arrays.fill(out, outOff, outOff + rows * outDim, 0f);
+            return true;
+        }
+        return false;
     }
 
     private static void requireMatrix(String op, WeightTensor w) {
