@@ -20,6 +20,16 @@ public interface Backend extends AutoCloseable {
     default void matmul(WeightTensor w, float[] x, int rows, float[] out) { matmul(w, x, 0, rows, out, 0); }
 
     /**
+     * {@link #matmul} of one input by several weights of the same input width (q/k/v, gate/up): {@code outs[j]}
+     * gets {@code rows × ws[j].rows()} values, starting at 0. A backend may run them as one pass, reading the
+     * input once and synchronising once.
+     */
+    default void matmulEach(WeightTensor[] ws, float[] x, int rows, float[][] outs) {
+        if (ws.length != outs.length) throw new IllegalArgumentException("matmulEach: " + ws.length + " weights but " + outs.length + " outputs");
+        for (int j = 0; j < ws.length; j++) matmul(ws[j], x, 0, rows, outs[j], 0);
+    }
+
+    /**
      * {@code out[r, o] = Σ_i x[r, i] · W[i, o]} for {@code r < rows}, where W is {@code [inDim, outDim]}
      * (the Gemma Scope {@code W_enc} convention).
      */

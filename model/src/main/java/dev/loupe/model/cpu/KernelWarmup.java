@@ -108,6 +108,8 @@ final class KernelWarmup {
                 MatVec.run(Parallel.INLINE, scratch, k, w[t], rows, cols[t], x, 0, out, 0);
                 k.decode(w[t], cols[t], call % rows, 0, cols[t], out, 0);
                 if (call % 8 == 0) {
+                    MatVec.runEach(Parallel.INLINE, scratch, new RowKernels[]{k, k}, new MemorySegment[]{w[t], w[t]},
+                            new int[]{rows, rows}, cols[t], x, 0, new float[][]{out, out});
                     PromptMatMul.run(Parallel.INLINE, scratch, k, w[t], rows, cols[t], x, 0, PROMPT_ROWS, out, 0);
                     KnMatMul.run(Parallel.INLINE, scratch, k, w[t], rows, cols[t], x, 0, 4 * PanelKernels.MR + 1, out, 0);
                     KnMatVec.run(Parallel.INLINE, scratch, k, w[t], rows, cols[t], x, 0, 2, out, 0);

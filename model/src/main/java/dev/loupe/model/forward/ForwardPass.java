@@ -5,6 +5,7 @@ import dev.loupe.hooks.BoundHooks;
 import dev.loupe.hooks.HookPoints;
 import dev.loupe.model.Gemma2Config;
 import dev.loupe.model.backend.Backend;
+import dev.loupe.model.tensor.WeightTensor;
 import dev.loupe.model.weights.Gemma2Weights;
 import dev.loupe.model.weights.LayerWeights;
 
@@ -103,9 +104,7 @@ public final class ForwardPass {
         fire(hooks, points.blockId(l, RESID_PRE), x, d, p0);
 
         rowsParallel(t -> VecOps.rmsNorm(x, t * d, lw.inputNorm(), c.rmsNormEps(), xn, t * d, d));
-        be.matmul(lw.q(), xn, rows, q);
-        be.matmul(lw.k(), xn, rows, k);
-        be.matmul(lw.v(), xn, rows, v);
+        be.matmulEach(new WeightTensor[]{lw.q(), lw.k(), lw.v()}, xn, rows, new float[][]{q, k, v});
         fire(hooks, points.blockId(l, Q), q, c.qDim(), p0);
         fire(hooks, points.blockId(l, K), k, c.kvDim(), p0);
         fire(hooks, points.blockId(l, V), v, c.kvDim(), p0);
@@ -129,8 +128,7 @@ public final class ForwardPass {
         fire(hooks, points.blockId(l, RESID_MID), x, d, p0);
 
         rowsParallel(t -> VecOps.rmsNorm(x, t * d, lw.preFeedforwardNorm(), c.rmsNormEps(), xn, t * d, d));
-        be.matmul(lw.gate(), xn, rows, gate);
-        be.matmul(lw.up(), xn, rows, up);
+        be.matmulEach(new WeightTensor[]{lw.gate(), lw.up()}, xn, rows, new float[][]{gate, up});
         fire(hooks, points.blockId(l, MLP_PRE), gate, inter, p0);
         rowsParallel(t -> VecOps.gegluInPlace(gate, up, t * inter, inter));
         fire(hooks, points.blockId(l, MLP_POST), gate, inter, p0);

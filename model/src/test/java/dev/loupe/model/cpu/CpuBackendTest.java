@@ -111,6 +111,33 @@ class CpuBackendTest {
         }
     }
 
+    /** One pass over several matrices of mixed types (as a K-quant mixture has) against the scalar reference of each. */
+    @Test
+    void matmulEachMatchesScalarReferenceOfEveryMatrix() {
+        long seed = 500;
+        for (int cols : new int[]{64, 96, 544}) {
+            List<DType> types = List.of(DType.values());
+            WeightTensor[] ws = new WeightTensor[types.size() + 1];
+            float[][] outs = new float[ws.length][];
+            for (int j = 0; j < ws.length; j++) {
+                ws[j] = TestTensors.random(types.get(j % types.size()), 13 + 40 * j, cols, seed++);
+                outs[j] = new float[ws[j].rows()];
+            }
+            for (int rows : new int[]{1, 3}) {
+                float[] x = TestTensors.randomFloats(rows * cols, seed++);
+                for (int j = 0; j < ws.length; j++) outs[j] = new float[rows * ws[j].rows()];
+                backend.matmulEach(ws, x, rows, outs);
+                for (int j = 0; j < ws.length; j++) {
+                    assertClose("matmulEach " + ws[j].dtype() + " " + ws[j].rows() + "x" + cols + " rows=" + rows,
+                            referenceNk(ws[j], x, 0, rows), outs[j], 0);
+                }
+            }
+        }
+        WeightTensor a = TestTensors.random(DType.BF16, 8, 64, 1), b = TestTensors.random(DType.BF16, 8, 32, 2);
+        assertThrows(IllegalArgumentException.class, () -> backend.matmulEach(new WeightTensor[]{a, b}, new float[64], 1,
+                new float[][]{new float[8], new float[8]}));
+    }
+
     @ParameterizedTest
     @EnumSource(DType.class)
     void matmulKnMatchesScalarReference(DType type) {
