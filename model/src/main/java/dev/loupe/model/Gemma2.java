@@ -6,8 +6,8 @@ import dev.loupe.hooks.BoundHooks;
 import dev.loupe.hooks.HookPoints;
 import dev.loupe.hooks.HookSet;
 import dev.loupe.model.backend.Backend;
+import dev.loupe.model.backend.Backends;
 import dev.loupe.model.generate.Sampler;
-import dev.loupe.model.cpu.CpuBackend;
 import dev.loupe.model.tokenizer.Tokenizer;
 import dev.loupe.model.tokenizer.Tokenizers;
 import dev.loupe.model.weights.Checkpoints;
@@ -41,7 +41,10 @@ public final class Gemma2 implements AutoCloseable {
     }
 
     /** Loads an HF folder or a .gguf file, running on the Vector API CPU backend with {@code threads} threads. */
-    public static Gemma2 load(Path path, int threads) { return load(path, new CpuBackend(threads)); }
+    public static Gemma2 load(Path path, int threads) { return load(path, Backends.byName(Backends.CPU, threads)); }
+
+    /** Loads onto the backend called {@code backend} ("cpu" or "tornado", see {@link Backends#byName}) with {@code threads} threads. */
+    public static Gemma2 load(Path path, String backend, int threads) { return load(path, Backends.byName(backend, threads)); }
 
     /** Loads with all cores. */
     public static Gemma2 load(Path path) { return load(path, Runtime.getRuntime().availableProcessors()); }
