@@ -15,12 +15,16 @@ import dev.loupe.model.weights.GgufCheckpoint;
 import dev.loupe.model.weights.GgufFile;
 import dev.loupe.model.weights.HfCheckpoint;
 import dev.loupe.model.weights.Gemma2Weights;
+import dev.loupe.model.weights.LayerWeights;
+import dev.loupe.model.tensor.WeightTensor;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.function.IntConsumer;
 
 /**
@@ -38,6 +42,13 @@ public final class Gemma2 implements AutoCloseable {
         this.tokenizer = tokenizer;
         this.backend = backend;
         this.points = new HookPoints(weights.config().numLayers());
+        List<WeightTensor> matrices = new ArrayList<>(List.of(weights.embedding()));
+        List<float[]> vectors = new ArrayList<>(List.of(weights.finalNorm()));
+        for (LayerWeights l : weights.layers()) {
+            matrices.addAll(List.of(l.q(), l.k(), l.v(), l.o(), l.gate(), l.up(), l.down()));
+            vectors.addAll(List.of(l.inputNorm(), l.postAttentionNorm(), l.preFeedforwardNorm(), l.postFeedforwardNorm()));
+        }
+        backend.prepare(matrices, vectors);
     }
 
     /** Loads an HF folder or a .gguf file, running on the Vector API CPU backend with {@code threads} threads. */

@@ -2,6 +2,7 @@ package dev.loupe.model.backend;
 
 import dev.loupe.model.tensor.WeightTensor;
 
+import java.util.List;
 import java.util.function.IntConsumer;
 
 /**
@@ -36,6 +37,12 @@ public interface Backend extends AutoCloseable {
 
     /** Runs {@code body(i)} for {@code i < count}, split across this backend's threads; returns when all are done. */
     void parallelFor(int count, IntConsumer body);
+
+    /**
+     * Announces the weights that operations will name: a device backend uploads them now, once, and keeps them
+     * there; heap backends read weights where they lie and ignore this. Called when a model is built.
+     */
+    default void prepare(List<WeightTensor> matrices, List<float[]> vectors) {}
 
     // ---- buffers ----
 
