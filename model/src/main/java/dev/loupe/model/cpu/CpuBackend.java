@@ -1,6 +1,6 @@
 package dev.loupe.model.cpu;
 
-import dev.loupe.model.backend.Backend;
+import dev.loupe.model.backend.ActivationBuffer;
 import dev.loupe.model.tensor.WeightTensor;
 
 import java.lang.foreign.MemorySegment;
@@ -8,7 +8,7 @@ import java.util.Arrays;
 import java.util.function.IntConsumer;
 
 /**
- * The Vector API backend. Weights are read in their stored precision straight from their (memory-mapped)
+ * The Vector API backend: the activation operations of {@link HeapBackend} plus these matrix products. Weights are read in their stored precision straight from their (memory-mapped)
  * segments: one activation row is a bandwidth-bound matrix-vector product ({@link MatVec}), many rows a
  * blocked matrix-matrix product that decodes each weight once ({@link PromptMatMul}, {@link KnMatMul}).
  *
@@ -25,7 +25,7 @@ import java.util.function.IntConsumer;
  * <p>The first backend starts a background warmup that gets every kernel compiled before real shapes reach
  * it ({@link KernelWarmup}); the first kernel call waits for it (about a second, usually hidden by loading).
  */
-public final class CpuBackend implements Backend {
+public final class CpuBackend extends HeapBackend {
     private final WorkerPool pool;
     private final Scratch scratch;
 
@@ -49,13 +49,20 @@ public final class CpuBackend implements Backend {
         });
     }
 
+    /** One row: a single pass over all the matrices ({@link MatVec#runEach}); more rows: one blocked product each. */
     @Override
-    public void matmulEach(WeightTensor[] ws, float[] x, int rows, float[][] outs) {
+    public void matmulEach(WeightTensor[] ws, ActivationBuffer x, int rows, ActivationBuffer[] outs) {
+        if (ws.length != outs.length) throw new IllegalArgumentException("matmulEach: " + ws.length + " weights but " + outs.length + " outputs");
+        float[][] outArrays = new float[outs.length][];
+        for (int j = 0; j < outs.length; j++) outArrays[j] = array(outs[j]);
+        matmulEachArrays(ws, array(x), rows, outArrays);
+    }
+
+    private void matmulEachArrays(WeightTensor[] ws, float[] x, int rows, float[][] outs) {
         if (rows != 1 || ws.length < 2) {
-            Backend.super.matmulEach(ws, x, rows, outs);
+            for (int j = 0; j < ws.length; j++) matmul(ws[j], x, 0, rows, outs[j], 0);
             return;
         }
-        if (ws.length != outs.length) throw new IllegalArgumentException("matmulEach: " + ws.length + " weights but " + outs.length + " outputs");
         int inDim = ws[0].cols();
         RowKernels[] kernels = new RowKernels[ws.length];
         MemorySegment[] data = new MemorySegment[ws.length];
@@ -68,7 +75,7 @@ public final class CpuBackend implements Backend {
                         + ", expected a matrix of " + inDim + " columns like " + ws[0].describe());
             }
             if (nothingToCompute("matmulEach", w, inDim, w.rows(), x, 0, 1, outs[j], 0)) {
-                Backend.super.matmulEach(ws, x, rows, outs);
+                for (int i = 0; i < ws.length; i++) matmul(ws[i], x, 0, rows, outs[i], 0);
                 return;
             }
             kernels[j] = RowKernels.of(w.dtype());

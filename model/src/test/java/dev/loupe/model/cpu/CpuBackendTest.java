@@ -1,5 +1,7 @@
 package dev.loupe.model.cpu;
 
+import dev.loupe.model.backend.ActivationBuffer;
+import dev.loupe.model.backend.HostBuffer;
 import dev.loupe.model.tensor.DType;
 import dev.loupe.model.tensor.WeightTensor;
 import org.junit.jupiter.api.AfterAll;
@@ -126,7 +128,9 @@ class CpuBackendTest {
             for (int rows : new int[]{1, 3}) {
                 float[] x = TestTensors.randomFloats(rows * cols, seed++);
                 for (int j = 0; j < ws.length; j++) outs[j] = new float[rows * ws[j].rows()];
-                backend.matmulEach(ws, x, rows, outs);
+                ActivationBuffer[] bufs = new ActivationBuffer[ws.length];
+                for (int j = 0; j < ws.length; j++) bufs[j] = new HostBuffer(outs[j]);
+                backend.matmulEach(ws, new HostBuffer(x), rows, bufs);
                 for (int j = 0; j < ws.length; j++) {
                     assertClose("matmulEach " + ws[j].dtype() + " " + ws[j].rows() + "x" + cols + " rows=" + rows,
                             referenceNk(ws[j], x, 0, rows), outs[j], 0);
@@ -134,8 +138,8 @@ class CpuBackendTest {
             }
         }
         WeightTensor a = TestTensors.random(DType.BF16, 8, 64, 1), b = TestTensors.random(DType.BF16, 8, 32, 2);
-        assertThrows(IllegalArgumentException.class, () -> backend.matmulEach(new WeightTensor[]{a, b}, new float[64], 1,
-                new float[][]{new float[8], new float[8]}));
+        assertThrows(IllegalArgumentException.class, () -> backend.matmulEach(new WeightTensor[]{a, b}, new HostBuffer(64), 1,
+                new ActivationBuffer[]{new HostBuffer(8), new HostBuffer(8)}));
     }
 
     @ParameterizedTest
