@@ -1,5 +1,6 @@
 package dev.loupe.model.forward;
 
+import dev.loupe.model.cpu.Tanh;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 

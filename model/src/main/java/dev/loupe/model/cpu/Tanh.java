@@ -1,4 +1,4 @@
-package dev.loupe.model.forward;
+package dev.loupe.model.cpu;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
@@ -16,7 +16,7 @@ import jdk.incubator.vector.VectorSpecies;
  * otherwise {@code 1 − 2/(e^{2|x|} + 1)}, e^y by Cody-Waite reduction to |r| ≤ ln2/2 and a degree-7 Taylor
  * polynomial; the sign is restored at the end. Within 3 ulp of {@code Math.tanh}.
  */
-final class Tanh {
+public final class Tanh {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final float SMALL = 0.625f;
     private static final float Q0 = -0.3333333432674408f, Q1 = 0.13333310186862946f, Q2 = -0.05396048352122307f,
@@ -30,7 +30,7 @@ final class Tanh {
 
     private Tanh() {}
 
-    static float of(float x) {
+    public static float of(float x) {
         float a = Math.abs(x);
         float t;
         if (a < SMALL) {
@@ -48,7 +48,7 @@ final class Tanh {
         return x < 0 ? -t : t;
     }
 
-    static FloatVector of(FloatVector x) {
+    public static FloatVector of(FloatVector x) {
         FloatVector a = x.abs();
         FloatVector x2 = a.mul(a);
         FloatVector q = x2.fma(Q5, Q4).fma(x2, FloatVector.broadcast(S, Q3)).fma(x2, FloatVector.broadcast(S, Q2))
