@@ -23,7 +23,9 @@ record SaeLensConfig(String hookName, int dIn, int dSae, SaeArchitecture archite
         try {
             root = JSON.readTree(Files.readString(cfgFile));
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IOException(cfgFile + ": not valid JSON (" + e.getOriginalMessage() + ")");
+            throw new IOException(cfgFile + ": not valid JSON (" + String.valueOf(e.getOriginalMessage()).replace('\n', ' ') + ")");
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new IOException(cfgFile + ": not UTF-8 text (a binary file?)");
         }
         if (root == null || !root.isObject()) throw new IOException(cfgFile + ": expected a JSON object");
         return parse(root, cfgFile.toString());
@@ -50,6 +52,7 @@ record SaeLensConfig(String hookName, int dIn, int dSae, SaeArchitecture archite
         if (archName == null) arch = "topk".equals(activation) ? SaeArchitecture.TOPK : SaeArchitecture.RELU;
         else arch = SaeArchitecture.fromSaeLens(archName, where);
         if (arch == SaeArchitecture.TOPK && k <= 0) throw new IOException(where + ": topk SAE without k");
+        if (arch == SaeArchitecture.TOPK && k > dSae) throw new IOException(where + ": k = " + k + ", expected at most d_sae = " + dSae);
 
         boolean applyBDec = root.path("apply_b_dec_to_input").asBoolean(true);
         JsonNode normNode = root.path("normalize_activations");
@@ -64,6 +67,9 @@ record SaeLensConfig(String hookName, int dIn, int dSae, SaeArchitecture archite
                         + " norm_scaling_factor (SAELens takes it from its pretrained-SAE directory; add it to cfg.json)");
             }
             factor = (float) f.asDouble();
+            if (!(factor > 0 && factor < Float.POSITIVE_INFINITY)) {
+                throw new IOException(where + ": norm_scaling_factor = " + f + ", expected a positive finite number");
+            }
         }
         boolean rescale = root.path("rescale_acts_by_decoder_norm").asBoolean(false);
         String dtype = text(root, "dtype");
