@@ -40,8 +40,9 @@ public final class Session {
             // How the JVM reports a fault in a memory-mapped file: the checkpoint was truncated or replaced under us.
             if (!String.valueOf(e.getMessage()).contains("unsafe memory access")) throw e;
             java.nio.file.Path file = model.weights().embedding().source();
-            throw new java.io.UncheckedIOException(new java.io.IOException((file == null ? "a weight file" : file + " (or another weight file of this model)")
-                    + " was truncated or replaced while the model was reading it", e));
+            String m = (file == null ? "a weight file" : file + " (or another weight file of this model)")
+                    + " was truncated or replaced while the model was reading it";
+            throw new java.io.UncheckedIOException(m, new java.io.IOException(m, e));
         }
     }
 
