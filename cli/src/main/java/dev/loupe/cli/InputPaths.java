@@ -35,7 +35,7 @@ final class InputPaths {
      */
     static Path requireFile(Path file, String option) throws IOException {
         if (Files.isRegularFile(file)) return file;
-        if (!Files.exists(file)) throw new IOException(option + " " + file + ": no such file");
+        if (!Files.exists(file)) throw new java.nio.file.NoSuchFileException(file.toString());
         if (Files.isDirectory(file)) throw new IOException(option + " " + file + ": is a folder, expected a file");
         throw new IOException(option + " " + file + ": not a regular file (a FIFO, socket or device?)");
     }
