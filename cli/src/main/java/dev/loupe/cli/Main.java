@@ -41,8 +41,9 @@ public final class Main implements Runnable {
         cl.setParameterExceptionHandler((ex, badArgs) -> {
             CommandLine cmd = ex.getCommandLine();
             if (Boolean.getBoolean("loupe.trace")) ex.printStackTrace();
-            cmd.getErr().println("loupe " + cmd.getCommandName() + ": " + Errors.oneLine(ex)
-                    + " (see 'loupe " + qualifiedName(cmd) + " --help')");
+            String hint = ex instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()
+                    ? "; did you mean " + String.join(" or ", u.getSuggestions()) + "?" : "";
+            cmd.getErr().println(qualifiedName(cmd) + ": " + Errors.oneLine(ex) + hint + " (see '" + qualifiedName(cmd) + " --help')");
             cmd.getErr().flush();
             return cmd.getCommandSpec().exitCodeOnInvalidInput();
         });
@@ -58,7 +59,7 @@ public final class Main implements Runnable {
 
     private static int fail(CommandLine cmd, Throwable t) {
         if (Boolean.getBoolean("loupe.trace")) t.printStackTrace();
-        cmd.getErr().println("loupe " + cmd.getCommandName() + ": " + Errors.oneLine(t, InputPaths.of(cmd)));
+        cmd.getErr().println(qualifiedName(cmd) + ": " + Errors.oneLine(t, InputPaths.of(cmd)));
         cmd.getErr().flush();
         return 1;
     }
@@ -68,8 +69,6 @@ public final class Main implements Runnable {
         return r.commandSpec().commandLine();
     }
 
-    private static String qualifiedName(CommandLine cmd) {
-        String q = cmd.getCommandSpec().qualifiedName(" ");
-        return q.startsWith("loupe ") ? q.substring("loupe ".length()) : q;
-    }
+    /** "loupe run", or "loupe" for the top level. */
+    private static String qualifiedName(CommandLine cmd) { return cmd.getCommandSpec().qualifiedName(" "); }
 }

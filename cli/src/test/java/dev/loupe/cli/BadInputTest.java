@@ -81,6 +81,8 @@ class BadInputTest {
     @Test void badPicocliValuesGiveOneLineAndAHelpHint() {
         assertOneLine(Cli.run("run", "--model", hf(), "--token-ids", "2", "--stop-after", "abc"), "loupe run:", "--stop-after", "'loupe run --help'");
         assertOneLine(Cli.run("bench", "--model", hf(), "--bogus"), "loupe bench:", "--bogus", "--help");
+        assertTrue(assertOneLine(Cli.run("--bogus"), "--bogus").startsWith("loupe: "));
+        assertOneLine(Cli.run("rnu", "--model", hf()), "loupe: ", "rnu", "'loupe --help'");
         assertOneLine(Cli.run("generate", "--model", hf()), "loupe generate:", "--prompt", "--help");
         assertOneLine(Cli.run("steer", "--model", gguf(), "--sae", sae(), "--feature", "1", "--strength", "1", "--prompt", "a", "--mode", "shove"),
                 "--mode", "--help");
