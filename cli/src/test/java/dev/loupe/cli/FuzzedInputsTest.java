@@ -113,7 +113,7 @@ class FuzzedInputsTest {
 
     @Test @Timeout(value = 180, unit = TimeUnit.SECONDS)
     void damagedInputsGiveOneLineOrStillWork() throws IOException {
-        int seeds = Integer.getInteger("loupe.fuzz.seeds", 270);
+        int seeds = Integer.getInteger("loupe.fuzz.seeds", 180);
         Integer only = Integer.getInteger("loupe.fuzz.seed");
         int failures = 0, runs = 0;
         long start = System.nanoTime();
