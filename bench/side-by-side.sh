@@ -44,19 +44,27 @@ echo "logs in $log; load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 # The loupe CLI builds itself on first use; do that before timing anything.
 "$loupe" --version >/dev/null 2>&1 || true
 
-for ((r = 1; r <= rounds; r++)); do
+# Stopping it (Ctrl-C; or kill to the script, which lets the running command finish) still prints the
+# summary of the rounds completed so far.
+done_rounds=0
+trap 'stopped=1' INT TERM
+stopped=0
+for ((r = 1; r <= rounds && !stopped; r++)); do
   echo "round $r/$rounds" >&2
   /usr/bin/time -v -o "$log/llama-$r.time" \
     "$llama" -m "$model" -p "$prompt" -n "$gen" -t "$threads" -r 1 -o json >"$log/llama-$r.json" 2>"$log/llama-$r.err" \
-    || { echo "side-by-side: llama-bench failed, see $log/llama-$r.err" >&2; exit 1; }
+    || { [[ $stopped == 1 ]] && break; echo "side-by-side: llama-bench failed, see $log/llama-$r.err" >&2; exit 1; }
   /usr/bin/time -v -o "$log/loupe-$r.time" \
     "$loupe" bench --model "$model" --threads "$threads" --prompt-tokens "$prompt" --gen-tokens "$gen" --repetitions 1 --json \
     >"$log/loupe-$r.json" 2>"$log/loupe-$r.err" \
-    || { echo "side-by-side: loupe bench failed, see $log/loupe-$r.err" >&2; exit 1; }
+    || { [[ $stopped == 1 ]] && break; echo "side-by-side: loupe bench failed, see $log/loupe-$r.err" >&2; exit 1; }
+  done_rounds=$r
 done
+trap - INT TERM
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+[[ $done_rounds -gt 0 ]] || { echo "side-by-side: no round completed" >&2; exit 1; }
 
-python3 - "$log" "$rounds" "$prompt" "$gen" "$threads" "$llama_commit" <<'PY'
+python3 - "$log" "$done_rounds" "$prompt" "$gen" "$threads" "$llama_commit" <<'PY'
 import json, re, statistics, sys
 log, rounds, prompt, gen, threads, given_commit = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
 
