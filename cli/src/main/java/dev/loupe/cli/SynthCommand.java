@@ -84,6 +84,10 @@ public final class SynthCommand implements Callable<Integer> {
         Path file = out.toAbsolutePath();
         if (Files.isDirectory(file)) throw new IllegalArgumentException("--out " + out + " is a folder; --format gguf writes a file");
         Path folder = file.resolveSibling(file.getFileName() + ".hf.partial");
+        long h = config.hiddenSize(), params = (long) config.vocabSize() * h + h + (long) config.numLayers()
+                * (2L * config.qDim() * h + 2L * config.kvDim() * h + 3L * config.intermediateSize() * h + 4 * h);
+        // The folder and the file exist together until the conversion is done.
+        dev.loupe.model.io.DiskSpace.require(file.getParent(), 2 * type.bytesFor(params), "the " + type + " folder and its GGUF copy");
         try {
             SyntheticCheckpoint.write(config, type, folder, seed, threads);
             try (Gemma2Weights w = HfCheckpoint.load(folder)) {
