@@ -93,6 +93,7 @@ public record WeightTensor(String name, DType dtype, long[] shape, MemorySegment
                 int q = within < 16 ? (b & 0x0f) : (b >>> 4);
                 yield d * (q - 8);
             }
+            case Q4_K, Q5_K, Q6_K -> KQuants.value(dtype, data, index);
         };
     }
 
