@@ -111,7 +111,9 @@ final class KernelWarmup {
                 RowKernels k = RowKernels.of(types[t]);
                 MatVec.run(Parallel.INLINE, scratch, k, w[t], rows, cols[t], x, 0, out, 0);
                 k.decode(w[t], cols[t], call % rows, 0, cols[t], out, 0);
-                if (call % 8 == 0) {
+                // The multi-row paths share everything but decode (called above every time), so the wider
+                // super-block types take them less often, keeping the warmup short.
+                if (call % (cols[t] > quantCols ? 32 : 8) == 0) {
                     PromptMatMul.run(Parallel.INLINE, scratch, k, w[t], rows, cols[t], x, 0, PROMPT_ROWS, out, 0);
                     KnMatMul.run(Parallel.INLINE, scratch, k, w[t], rows, cols[t], x, 0, 4 * PanelKernels.MR + 1, out, 0);
                     KnMatVec.run(Parallel.INLINE, scratch, k, w[t], rows, cols[t], x, 0, 2, out, 0);

@@ -87,4 +87,39 @@ public final class KQuants {
             default -> throw new IllegalArgumentException(type + " is not a k-quant type");
         };
     }
+
+    /**
+     * Values {@code first .. first+count)} into {@code dst[off..]}, where {@code first} and {@code count} are multiples
+     * of 32: the same floats as {@link #value}, with each sub-block's scale and min read once.
+     */
+    static void dequantize(DType type, MemorySegment w, long first, int count, float[] dst, int off) {
+        for (int s0 = 0; s0 < count; s0 += SUB) {
+            long v0 = first + s0;
+            long block = v0 / BLOCK * type.blockBytes();
+            int v = (int) (v0 % BLOCK), s = v / SUB;
+            switch (type) {
+                case Q4_K, Q5_K -> {
+                    float d = half(w, block) * scale(w, block + Q4K_SCALES, s);
+                    float m = half(w, block + 2) * min(w, block + Q4K_SCALES, s);
+                    long qs = block + (type == DType.Q4_K ? Q4K_QS : Q5K_QS) + 32 * (s / 2);
+                    int shift = 4 * (s % 2);
+                    for (int l = 0; l < SUB; l++) {
+                        int q = u8(w, qs + l) >>> shift & 0xf;
+                        if (type == DType.Q5_K) q |= (u8(w, block + Q5K_QH + l) >>> s & 1) << 4;
+                        dst[off + s0 + l] = d * q - m;
+                    }
+                }
+                case Q6_K -> {
+                    int h = s / 4, t = s % 4;
+                    long ql = block + 64 * h + 32 * (t % 2), qh = block + Q6K_QH + 32 * h;
+                    float dBlock = half(w, block + Q6K_D);
+                    for (int l = 0; l < SUB; l++) {
+                        int q = (u8(w, ql + l) >>> 4 * (t / 2) & 0xf) | (u8(w, qh + l) >>> 2 * t & 3) << 4;
+                        dst[off + s0 + l] = dBlock * q6Scale(w, block, (v + l) / 16) * (q - 32);
+                    }
+                }
+                default -> throw new IllegalArgumentException(type + " is not a k-quant type");
+            }
+        }
+    }
 }

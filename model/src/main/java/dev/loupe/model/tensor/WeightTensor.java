@@ -103,6 +103,7 @@ public record WeightTensor(String name, DType dtype, long[] shape, MemorySegment
         long base = (long) row * cols;
         switch (dtype) {
             case F32 -> MemorySegment.copy(data, F32, base * 4, dst, off, cols);
+            case Q4_K, Q5_K, Q6_K -> KQuants.dequantize(dtype, data, base, cols, dst, off);
             default -> {
                 for (int i = 0; i < cols; i++) dst[off + i] = get(base + i);
             }
