@@ -7,6 +7,7 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 import static dev.loupe.model.cpu.Vectors.B;
 import static dev.loupe.model.cpu.Vectors.BYTE_PARTS;
@@ -25,6 +26,8 @@ import static dev.loupe.model.cpu.Vectors.LE;
 final class Q4KRowKernels implements RowKernels {
     static final Q4KRowKernels INSTANCE = new Q4KRowKernels();
     static final int BLOCK_BYTES = 144;
+    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);
+    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
     private static final int SUB = KQuants.SUB;
     private static final int SCALES = KQuants.Q4K_SCALES, QS = KQuants.Q4K_QS;
 
@@ -61,11 +64,16 @@ final class Q4KRowKernels implements RowKernels {
      */
     static float scales(MemorySegment w, long block, float[] sums, int s0, float[] sc, int off) {
         float d = KQuants.half(w, block), dmin = KQuants.half(w, block + 2);
-        long packed = block + KQuants.Q4K_SCALES;
+        // All eight 6-bit scales (and mins) gathered into the bytes of one long with a few word-wide operations,
+        // rather than eight two-byte extractions each: this runs once per row and block, beside only ~90 vector ops.
+        long packed = w.get(LONG, block + KQuants.Q4K_SCALES);
+        long high = w.get(INT, block + KQuants.Q4K_SCALES + 8) & 0xffffffffL;
+        long scales = packed & 0x3f3f3f3fL | ((high & 0x0f0f0f0fL) | (packed >>> 2 & 0x30303030L)) << 32;
+        long mins = packed >>> 32 & 0x3f3f3f3fL | ((high >>> 4 & 0x0f0f0f0fL) | (packed >>> 34 & 0x30303030L)) << 32;
         float m = 0;
         for (int s = 0; s < 8; s++) {
-            sc[off + s] = d * KQuants.scale(w, packed, s);
-            m += KQuants.min(w, packed, s) * sums[SCALE_SCRATCH + s0 + s];
+            sc[off + s] = d * (int) (scales >>> 8 * s & 0xff);
+            m += (int) (mins >>> 8 * s & 0xff) * sums[SCALE_SCRATCH + s0 + s];
         }
         return dmin * m;
     }
