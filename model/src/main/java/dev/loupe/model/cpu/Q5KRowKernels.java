@@ -42,8 +42,8 @@ final class Q5KRowKernels implements RowKernels {
         long rowBytes = (long) blocks * BLOCK_BYTES;
         float[] sums = Q4KRowKernels.subBlockSums(x, xOff, cols, buf);
         int o = rowStart;
-        // Each pass is its own method: one method with both would be too large for C2 to inline every
-        // vector operation, and the ones left as calls box their vectors (100 times slower).
+        // Each pass is its own method, small enough for both JIT tiers: with both passes in one method, C1 gave
+        // up on it, C2 had not compiled it by the end of the warmup, and it ran with boxed vectors (100× slower).
         for (; o + 4 <= rowEnd; o += 4) rows4(w, rowBytes, blocks, x, xOff, out, outOff, o, sums, sums);
         for (; o < rowEnd; o++) row1(w, rowBytes, blocks, x, xOff, out, outOff, o, sums, sums);
     }
