@@ -46,8 +46,9 @@ class ModelCommandsTest {
         for (int i = 0; i < 40 * 64; i++) assertEquals(lout.data()[40 * 64 + i], l1.data()[i], 5e-3f);
         Cli.Result late = Cli.run("run", "--model", Fixtures.tinyA().resolve("hf").toString(), "--token-ids", "2,3",
                 "--cache", "blocks.3.hook_resid_post", "--stop-after", "1", "--cache-dir", dir.toString());
-        assertEquals(0, late.exit(), late.err());
-        assertFalse(late.out().contains("blocks.3"), "a hook after the stop never fires");
+        assertEquals(1, late.exit(), "a hook after the stop would never fire: refused before compute");
+        assertTrue(late.err().contains("blocks.3.hook_resid_post"), late.err());
+        assertFalse(late.out().contains("blocks.3"));
     }
 
     @Test
@@ -91,6 +92,7 @@ class ModelCommandsTest {
                 "--repetitions", "1", "--json");
         assertEquals(0, r.exit(), r.err());
         var node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out());
+        JsonKeys.assertSnakeCase(node);
         assertTrue(node.get("prompt_tokens_per_s").asDouble() > 0);
         assertTrue(node.get("gen_tokens_per_s").asDouble() > 0);
         assertTrue(node.get("peak_rss_mb").asLong() > 0);

@@ -18,6 +18,19 @@ public final class GgufCheckpoint {
     /** llama.cpp treats a 46-layer Gemma 2 as the 27B model and scales queries by (hidden/heads)^-0.5. */
     private static final int LAYERS_27B = 46;
 
+    /** Hugging Face config field → the gemma2.* GGUF key holding the same value, for error messages. */
+    private static final java.util.Map<String, String> GGUF_KEYS = java.util.Map.of(
+            "rope_theta", "rope.freq_base",
+            "rms_norm_eps", "attention.layer_norm_rms_epsilon",
+            "attn_logit_softcapping", "attn_logit_softcapping",
+            "final_logit_softcapping", "final_logit_softcapping",
+            "max_position_embeddings", "context_length",
+            "sliding_window", "attention.sliding_window",
+            "num_hidden_layers", "block_count",
+            "intermediate_size", "feed_forward_length",
+            "num_key_value_heads", "attention.head_count_kv",
+            "head_dim", "attention.key_length");
+
     private GgufCheckpoint() {}
 
     /** Opens the file and builds the weights; closing the weights closes the file. */
@@ -38,8 +51,11 @@ public final class GgufCheckpoint {
     public static Gemma2Weights load(GgufFile f) throws IOException {
         Gemma2Config c = config(f);
         WeightTensor embedding = f.tensor("token_embd.weight").requireShape(c.vocabSize(), c.hiddenSize());
-        List<LayerWeights> layers = new ArrayList<>(c.numLayers());
+        // No presized list: a corrupt block_count must fail on its first missing tensor, not allocate first.
+        List<LayerWeights> layers = new ArrayList<>();
         for (int l = 0; l < c.numLayers(); l++) layers.add(layer(f, c, l));
+        CheckpointLayers.requireNoneBeyond(f.tensorInfos().stream().map(GgufFile.TensorInfo::name).toList(), "blk.", c.numLayers(),
+                f.path() + ": gemma2.block_count is " + c.numLayers() + " but the file");
         float[] finalNorm = norm(f, "output_norm.weight", c.hiddenSize());
         return new Gemma2Weights(c, embedding, List.copyOf(layers), finalNorm, f);
     }
@@ -75,13 +91,19 @@ public final class GgufCheckpoint {
                     f.getInt(k + "attention.sliding_window", 4096),
                     f.getFloat(k + "attn_logit_softcapping", 50f),
                     f.getFloat(k + "final_logit_softcapping", 30f),
-                    (float) Math.sqrt(hidden),
+                    Gemma2Config.embeddingScale(hidden),
                     f.getInt(k + "context_length", 8192),
                     f.getInt("tokenizer.ggml.bos_token_id", 2),
                     f.getInt("tokenizer.ggml.eos_token_id", 1));
         } catch (IllegalArgumentException e) {
             String m = e.getMessage();
-            throw new IOException(m.startsWith(f.path().toString()) ? m : f.path() + ": " + m.replaceFirst("^config: ", ""));
+            if (!m.startsWith(f.path().toString())) {
+                m = m.replaceFirst("^config: ", "");
+                // Name the GGUF key the value came from, not the Hugging Face field it corresponds to.
+                for (var key : GGUF_KEYS.entrySet()) m = m.replace("invalid " + key.getKey() + " ", "invalid " + k + key.getValue() + " ");
+                m = f.path() + ": " + m;
+            }
+            throw new IOException(m);
         }
     }
 
@@ -94,7 +116,13 @@ public final class GgufCheckpoint {
         if (f.has(key)) {
             double s = f.getFloat(key);
             if (!(s > 0) || Double.isInfinite(s)) throw new IOException(f.path() + ": " + key + " = " + s + " must be positive");
-            return (float) (1.0 / (s * s));
+            double qpas = 1.0 / (s * s);
+            // The float32 scale of an integer qpas (24, 144, 256) does not invert to that integer exactly (1/sqrt(24)
+            // comes back as 23.999998); take the integer when it gives back this very scale, so a GGUF and its HF
+            // folder scale scores identically.
+            long whole = Math.round(qpas);
+            if (whole > 0 && (float) (1.0 / Math.sqrt(whole)) == (float) s) return whole;
+            return (float) qpas;
         }
         return layers == LAYERS_27B ? (float) hidden / heads : headDim;
     }

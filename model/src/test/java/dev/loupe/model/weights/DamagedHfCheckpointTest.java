@@ -3,7 +3,6 @@ package dev.loupe.model.weights;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.model.Fixtures;
 import dev.loupe.model.Gemma2Config;
-import dev.loupe.model.tensor.DType;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -20,6 +19,7 @@ import java.util.Map;
 
 import static dev.loupe.model.weights.Damage.assertOneLineError;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Damaged copies of the tiny-a HF folder: safetensors, config.json and sharded index errors. */
 class DamagedHfCheckpointTest {
@@ -205,6 +205,41 @@ class DamagedHfCheckpointTest {
         assertOneLineError(() -> Checkpoints.load(folder), config.toString(), "num_key_value_heads");
     }
 
+    /** Values that used to run silently into all-NaN logits (or quietly drop softcapping, or fail later unnamed). */
+    @ParameterizedTest
+    @ValueSource(strings = {"rms_norm_eps=-1", "rms_norm_eps=0", "rope_theta=0", "rope_theta=-10000", "rope_theta=1e999",
+            "attn_logit_softcapping=-50", "final_logit_softcapping=-30", "max_position_embeddings=0", "query_pre_attn_scalar=1e999",
+            "bos_token_id=-1", "eos_token_id=384"})
+    void nonsenseValuesNameTheFileFieldAndExpectation(String assignment) throws IOException {
+        String field = assignment.substring(0, assignment.indexOf('='));
+        String value = assignment.substring(assignment.indexOf('=') + 1);
+        Files.writeString(config, Files.readString(config).replaceFirst("\"" + field + "\":\\s*[^,}\\s]+", "\"" + field + "\": " + value));
+        assertTrue(Files.readString(config).contains("\"" + field + "\": " + value), "field present in the fixture");
+        assertOneLineError(() -> Checkpoints.load(folder), config.toString(), field, "expected");
+    }
+
+    @Test
+    void fewerLayersInTheConfigThanInTheWeights() throws IOException {
+        Damage.rewriteJson(config, c -> c.put("num_hidden_layers", 2));
+        assertOneLineError(() -> Checkpoints.load(folder), config.toString(), "num_hidden_layers is 2", file.toString(),
+                "model.layers.2.* to model.layers.3.*");
+    }
+
+    @Test
+    void overlappingOrAliasedTensorDataIsRefused() throws IOException {
+        Path copy = Damage.copyFile(file, tmp.resolve("copy.safetensors"));
+        // Two norm vectors of 64 floats: point the second at the first's bytes.
+        String a = "model.layers.0.input_layernorm.weight", b = "model.layers.0.post_attention_layernorm.weight";
+        Damage.rewriteSafetensorsHeader(file, h -> ((ObjectNode) h.get(b)).set("data_offsets", h.get(a).get("data_offsets").deepCopy()));
+        assertOneLineError(() -> Checkpoints.load(folder), file.toString(), a, b, "overlap");
+        // Shifted by half a tensor: a partial overlap.
+        Damage.rewriteSafetensorsHeader(copy, h -> {
+            long begin = h.get(a).get("data_offsets").get(0).longValue() + 128;
+            ((ObjectNode) h.get(b)).putArray("data_offsets").add(begin).add(begin + 256);
+        });
+        assertOneLineError(() -> SafetensorsFile.open(copy), copy.toString(), b, "overlap");
+    }
+
     @Test
     void extraKeysListEosAndNullSoftcapsAreAccepted() throws IOException {
         Damage.rewriteJson(config, c -> {
@@ -223,7 +258,7 @@ class DamagedHfCheckpointTest {
     @Test
     void absentFieldsTakeTransformersDefaults() throws IOException {
         Files.writeString(config, "{\"model_type\": \"gemma2\"}");
-        Gemma2Config c = HfConfig.read(config, DType.BF16);
+        Gemma2Config c = HfConfig.read(config);
         assertEquals(256000, c.vocabSize());
         assertEquals(2304, c.hiddenSize());
         assertEquals(9216, c.intermediateSize());
@@ -243,14 +278,14 @@ class DamagedHfCheckpointTest {
         assertEquals(48f, c.embeddingScale());
     }
 
-    /** HF casts sqrt(hidden) to the model dtype: sqrt(3584) = 59.866 is 59.75 in bf16 (8-bit mantissa, step 0.25 in [32, 64)). */
+    /**
+     * Loupe computes in float32, so the factor is float32 sqrt(hidden) even for a bf16 checkpoint: HF in bf16 would
+     * use 59.75 for sqrt(3584) = 59.8665 (8-bit mantissa, step 0.25 in [32, 64)), which moved logits by 4.6.
+     */
     @Test
-    void embeddingScaleIsRoundedToTheStoredDtype() {
-        assertEquals(59.75f, HfConfig.embeddingScale(3584, DType.BF16));
-        assertEquals((float) Math.sqrt(3584), HfConfig.embeddingScale(3584, DType.F32));
-        // f16 has a 10-bit mantissa: step 1/32 in [32, 64); 59.866 -> 59.875.
-        assertEquals(59.875f, HfConfig.embeddingScale(3584, DType.F16));
-        assertEquals(48f, HfConfig.embeddingScale(2304, DType.BF16));
+    void embeddingScaleIsFloat32WhateverTheStoredDtype() throws IOException {
+        Files.writeString(config, "{\"model_type\": \"gemma2\", \"hidden_size\": 3584, \"torch_dtype\": \"bfloat16\"}");
+        assertEquals(59.8665181f, HfConfig.read(config).embeddingScale(), 1e-5f);
     }
 
     // ---- sharded ----------------------------------------------------------------------------------------
