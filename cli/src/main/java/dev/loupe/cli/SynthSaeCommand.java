@@ -72,6 +72,10 @@ public final class SynthSaeCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "compute threads when fitting (default: all cores)")
     int threads = Runtime.getRuntime().availableProcessors();
 
+    @Option(names = "--backend", defaultValue = "cpu", paramLabel = "NAME",
+            description = "where to compute: cpu (Vector API) or tornado (TornadoVM; default: ${DEFAULT-VALUE})")
+    String backend;
+
     @Override public Integer call() throws Exception {
         long start = System.nanoTime();
         PrintWriter o = spec.commandLine().getOut();
@@ -100,7 +104,7 @@ public final class SynthSaeCommand implements Callable<Integer> {
         if (width < 1 || l0 < 1 || l0 > width) throw new IllegalArgumentException("--width must be positive and --l0 in [1, " + width + "]");
         List<String> docs = InputPaths.readLines(fitCorpus, "--fit-corpus").stream().map(String::strip).filter(s -> !s.isEmpty()).toList();
         if (docs.isEmpty()) throw new IllegalArgumentException(fitCorpus + ": no text (expected one document per line)");
-        try (Gemma2 m = Gemma2.load(fitModel, threads)) {
+        try (Gemma2 m = Gemma2.load(fitModel, backend, threads)) {
             Tokenizer tok = m.tokenizer();
             List<int[]> seqs = new ArrayList<>();
             for (String d : docs) {

@@ -6,8 +6,8 @@ import dev.loupe.hooks.BoundHooks;
 import dev.loupe.hooks.HookPoints;
 import dev.loupe.hooks.HookSet;
 import dev.loupe.model.backend.Backend;
+import dev.loupe.model.backend.Backends;
 import dev.loupe.model.generate.Sampler;
-import dev.loupe.model.cpu.CpuBackend;
 import dev.loupe.model.tokenizer.Tokenizer;
 import dev.loupe.model.tokenizer.Tokenizers;
 import dev.loupe.model.weights.Checkpoints;
@@ -15,12 +15,16 @@ import dev.loupe.model.weights.GgufCheckpoint;
 import dev.loupe.model.weights.GgufFile;
 import dev.loupe.model.weights.HfCheckpoint;
 import dev.loupe.model.weights.Gemma2Weights;
+import dev.loupe.model.weights.LayerWeights;
+import dev.loupe.model.tensor.WeightTensor;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.function.IntConsumer;
 
 /**
@@ -38,10 +42,20 @@ public final class Gemma2 implements AutoCloseable {
         this.tokenizer = tokenizer;
         this.backend = backend;
         this.points = new HookPoints(weights.config().numLayers());
+        List<WeightTensor> matrices = new ArrayList<>(List.of(weights.embedding()));
+        List<float[]> vectors = new ArrayList<>(List.of(weights.finalNorm()));
+        for (LayerWeights l : weights.layers()) {
+            matrices.addAll(List.of(l.q(), l.k(), l.v(), l.o(), l.gate(), l.up(), l.down()));
+            vectors.addAll(List.of(l.inputNorm(), l.postAttentionNorm(), l.preFeedforwardNorm(), l.postFeedforwardNorm()));
+        }
+        backend.prepare(matrices, vectors);
     }
 
     /** Loads an HF folder or a .gguf file, running on the Vector API CPU backend with {@code threads} threads. */
-    public static Gemma2 load(Path path, int threads) { return load(path, new CpuBackend(threads)); }
+    public static Gemma2 load(Path path, int threads) { return load(path, Backends.byName(Backends.CPU, threads)); }
+
+    /** Loads onto the backend called {@code backend} ("cpu" or "tornado", see {@link Backends#byName}) with {@code threads} threads. */
+    public static Gemma2 load(Path path, String backend, int threads) { return load(path, Backends.byName(backend, threads)); }
 
     /** Loads with all cores. */
     public static Gemma2 load(Path path) { return load(path, Runtime.getRuntime().availableProcessors()); }

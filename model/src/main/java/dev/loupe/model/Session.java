@@ -15,7 +15,7 @@ public final class Session {
 
     Session(Gemma2 model) {
         this.model = model;
-        this.cache = new KvCache(model.config());
+        this.cache = new KvCache(model.config(), model.backend());
         this.pass = new ForwardPass(model.weights(), model.backend(), model.hookPoints());
     }
 

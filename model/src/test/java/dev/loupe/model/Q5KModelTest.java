@@ -1,7 +1,7 @@
 package dev.loupe.model;
 
 import dev.loupe.hooks.BoundHooks;
-import dev.loupe.model.cpu.CpuBackend;
+import dev.loupe.model.backend.Backends;
 import dev.loupe.model.tensor.DType;
 import dev.loupe.model.tensor.WeightTensor;
 import dev.loupe.model.weights.Gemma2Weights;
@@ -70,7 +70,7 @@ class Q5KModelTest {
         try (Gemma2 source = Gemma2.load(Fixtures.tinyK().resolve("tiny-k-q6_k.gguf"), 1)) {
             Gemma2Weights[] converted = convertAll(source.weights());
             assertEquals(DType.Q5_K, converted[0].layers().get(1).down().dtype());
-            try (Gemma2 a = new Gemma2(converted[0], null, new CpuBackend(2)); Gemma2 b = new Gemma2(converted[1], null, new CpuBackend(2))) {
+            try (Gemma2 a = new Gemma2(converted[0], null, Backends.byName(Backends.CPU, 2)); Gemma2 b = new Gemma2(converted[1], null, Backends.byName(Backends.CPU, 2))) {
                 float[] batchedQ5 = a.run(tokens, RunOptions.caching()).logits();
                 float[] batchedF32 = b.run(tokens, RunOptions.caching()).logits();
                 float[] stepQ5 = stepwise(a, tokens), stepF32 = stepwise(b, tokens);
