@@ -65,15 +65,15 @@ public final class CorpusIndexer {
         long started = System.nanoTime();
         for (IndexJob.RunSae s : job.saes()) SaeCompatibility.require(s.sae(), job.model());
         Resume resume = prepareFolder();
-        long tokens = resume.tokens;
         try (BufferAllocator allocator = new RootAllocator()) {
             if (!resume.complete) {
                 progress.phase(resume.shards > 0 ? "resume" : "index");
-                tokens = new Pass(allocator, resume).run(documents);
+                new Pass(allocator, resume).run(documents);
             }
             progress.phase("summarise");
-            Finisher f = new Finisher(job, layout, identity, allocator, progress);
-            return f.finish(started);
+            IndexResult r = new Finisher(job, layout, identity, allocator, progress).finish(started);
+            long resumed = resume.complete ? r.tokens() : resume.tokens;
+            return new IndexResult(r.runDir(), r.documents(), r.tokens(), resumed, r.activeRows(), r.shardBytes(), r.shards(), r.seconds());
         }
     }
 
