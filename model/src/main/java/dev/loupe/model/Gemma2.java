@@ -103,6 +103,7 @@ public final class Gemma2 implements AutoCloseable {
         ActivationCache cache = new ActivationCache();
         HookSet hooks = options.hooks().with(cache.hooksFor(options.cache()));
         BoundHooks bound = hooks.bind(points);
+        if (options.stopAfterLayer() >= 0) requireCachedBeforeStop(options.cache(), options.stopAfterLayer());
         int logitRows = switch (options.logits()) {
             case ALL -> tokens.length;
             case LAST -> 1;
@@ -116,6 +117,18 @@ public final class Gemma2 implements AutoCloseable {
         }
         float[] logits = newSession().process(tokens, bound, options.stopAfterLayer(), logitRows);
         return new RunResult(logits, logits == null ? 0 : logitRows, tokens.length, config().vocabSize(), cache);
+    }
+
+    /** A cached hook point past the last block run would silently stay empty: refuse it before any compute. */
+    private void requireCachedBeforeStop(java.util.List<String> cache, int stop) {
+        for (String pattern : cache) {
+            int first = Integer.MAX_VALUE;
+            for (int id : points.matching(pattern)) first = Math.min(first, points.layerOf(id));
+            if (first > stop) {
+                throw new IllegalArgumentException("cache " + pattern + ": " + (first >= config().numLayers() ? "ln_final comes after the last block"
+                        : "its hook point is in layer " + first) + " but the run stops after layer " + stop);
+            }
+        }
     }
 
     /**
@@ -141,7 +154,8 @@ public final class Gemma2 implements AutoCloseable {
         BoundHooks bound = hooks.bind(points);
         Session s = newSession();
         Sampler sampler = new Sampler(g);
-        int[] out = new int[g.maxTokens()];
+        // The loop stops at the context length, so never allocate for more than fits in it.
+        int[] out = new int[Math.max(0, Math.min(g.maxTokens(), config().maxPositions() - prompt.length + 1))];
         int count = 0, stopped = -1;
         float[] logits = s.process(prompt, bound, -1, 1);
         while (count < g.maxTokens()) {

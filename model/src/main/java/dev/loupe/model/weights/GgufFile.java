@@ -187,7 +187,22 @@ public final class GgufFile implements Closeable {
                 throw new IOException(where + ": duplicate tensor name");
             }
         }
+        requireDisjoint(path, tensors.values());
         return new GgufFile(path, version, alignment, Collections.unmodifiableMap(metadata), Collections.unmodifiableMap(tensors), arena, seg);
+    }
+
+    /** Tensors sharing bytes mean a corrupt header: one tensor's values would silently alias another's. */
+    private static void requireDisjoint(Path path, java.util.Collection<TensorInfo> infos) throws IOException {
+        List<TensorInfo> sized = new ArrayList<>();
+        for (TensorInfo t : infos) if (t.byteSize > 0) sized.add(t);
+        sized.sort(java.util.Comparator.comparingLong(TensorInfo::offset));
+        for (int i = 1; i < sized.size(); i++) {
+            TensorInfo prev = sized.get(i - 1), cur = sized.get(i);
+            if (cur.offset < prev.offset + prev.byteSize) {
+                throw new IOException(path + ": tensor " + cur.name + " (data at byte " + cur.offset + ") overlaps tensor " + prev.name
+                        + " [" + prev.offset + ", " + (prev.offset + prev.byteSize) + ") (corrupt header)");
+            }
+        }
     }
 
     private static long alignUp(long x, long alignment) { return (x + alignment - 1) / alignment * alignment; }
