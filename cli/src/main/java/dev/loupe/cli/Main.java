@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
                 EvalSaeCommand.class,
                 SynthSaeCommand.class,
                 BenchSaeCommand.class,
+                ServeCommand.class,
         })
 public final class Main implements Runnable {
 

@@ -7,13 +7,13 @@ import dev.loupe.model.Generation;
 import dev.loupe.model.tokenizer.ChatTemplate;
 import dev.loupe.model.tokenizer.Tokenizer;
 import dev.loupe.sae.Sae;
+import dev.loupe.sae.SaeCompatibility;
 import dev.loupe.sae.SaeSplice;
 import dev.loupe.sae.SparseFeatures;
 import dev.loupe.sae.Steering;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,9 +34,7 @@ final class LiveModel implements AutoCloseable {
         if (!model.hasTokenizer()) {
             throw new IllegalArgumentException(modelPath + ": the model has no tokenizer (an HF folder needs tokenizer.json); the live pages need one");
         }
-        if (sae.dIn() != model.config().hiddenSize()) {
-            throw new IllegalArgumentException("the SAE reads vectors of width " + sae.dIn() + " but the model's residual width is " + model.config().hiddenSize());
-        }
+        SaeCompatibility.require(sae, model);
         this.model = model;
         this.sae = sae;
         this.modelPath = modelPath;
@@ -75,6 +73,18 @@ final class LiveModel implements AutoCloseable {
             throw ApiException.badRequest(e.getMessage(), field);
         }
         return checkTokens(tokenizer().encode(rendered, false), field);
+    }
+
+    /** An array of token ids, each in the vocabulary, within the prompt limit. */
+    int[] tokenIds(com.fasterxml.jackson.databind.JsonNode list, String field) {
+        if (list == null || !list.isArray() || list.isEmpty()) throw ApiException.badRequest("'" + field + "' must be a non-empty array of token ids", field);
+        if (list.size() > limits.maxPromptTokens()) {
+            throw ApiException.tooLarge("'" + field + "' holds " + list.size() + " tokens; the server takes prompts of at most " + limits.maxPromptTokens() + " tokens", field);
+        }
+        int vocab = model.config().vocabSize();
+        int[] ids = new int[list.size()];
+        for (int i = 0; i < ids.length; i++) ids[i] = Json.toInt(list.get(i), field + "[" + i + "]", 0, vocab - 1);
+        return ids;
     }
 
     private void checkChars(String text, String field) {
@@ -122,46 +132,6 @@ final class LiveModel implements AutoCloseable {
             out.add(new InspectedToken(p, ids[p], tok.tokenText(ids[p]), feature == null ? null : f.get(p, feature), top));
         }
         return new Inspection(sae.hookName(), feature, out);
-    }
-
-    record TokenText(int index, int id, String text) {}
-
-    /** A feature found by search via inference: its peak on the text and its activation at every token. */
-    record SearchHit(int feature, float maxActivation, int maxIndex, float[] values) {}
-
-    record SearchResult(String hook, List<TokenText> tokens, List<SearchHit> features) {}
-
-    /**
-     * Neuronpedia's search via inference: the features with the highest activation anywhere in the text. The
-     * {@code <bos>} position is left out, as Neuronpedia does: many features fire hugely and meaninglessly there.
-     */
-    SearchResult search(int[] ids, int k) {
-        SparseFeatures f = features(ids);
-        Map<Integer, float[]> peaks = new LinkedHashMap<>();   // feature → {max, index}
-        int first = ids.length > 1 && ids[0] == tokenizer().bosId() ? 1 : 0;
-        for (int p = first; p < ids.length; p++) {
-            int[] fs = f.ids(p);
-            float[] vs = f.values(p);
-            for (int i = 0; i < fs.length; i++) {
-                float[] peak = peaks.computeIfAbsent(fs[i], x -> new float[]{Float.NEGATIVE_INFINITY, -1});
-                if (vs[i] > peak[0]) {
-                    peak[0] = vs[i];
-                    peak[1] = p;
-                }
-            }
-        }
-        List<Map.Entry<Integer, float[]>> ranked = new ArrayList<>(peaks.entrySet());
-        ranked.sort(Comparator.comparingDouble((Map.Entry<Integer, float[]> e) -> -e.getValue()[0]).thenComparing(Map.Entry::getKey));
-        List<SearchHit> hits = new ArrayList<>();
-        for (Map.Entry<Integer, float[]> e : ranked.subList(0, Math.min(k, ranked.size()))) {
-            float[] values = new float[ids.length];
-            for (int p = 0; p < ids.length; p++) values[p] = f.get(p, e.getKey());
-            hits.add(new SearchHit(e.getKey(), e.getValue()[0], (int) e.getValue()[1], values));
-        }
-        Tokenizer tok = tokenizer();
-        List<TokenText> tokens = new ArrayList<>();
-        for (int p = 0; p < ids.length; p++) tokens.add(new TokenText(p, ids[p], tok.tokenText(ids[p])));
-        return new SearchResult(sae.hookName(), tokens, hits);
     }
 
     // ---- generation ------------------------------------------------------------------------------------

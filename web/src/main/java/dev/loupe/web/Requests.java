@@ -5,6 +5,7 @@ import dev.loupe.model.Generation;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.IntFunction;
 
@@ -20,7 +21,7 @@ final class Requests {
 
     /**
      * Sampling from {@code temperature} (0–2), {@code top_p} (0–1; 0 means greedy), {@code top_k} (≥ 0),
-     * {@code seed} (random when absent) and the length field {@code maxField} (1..limit).
+     * {@code seed} (random when absent), {@code ignore_eos} and the length field {@code maxField} (1..limit).
      */
     static Generation generation(JsonNode body, String maxField, int defaultMax, int maxLimit, double defaultTemperature) {
         int max = Json.optInt(body, maxField, Math.min(defaultMax, maxLimit), 1, maxLimit);
@@ -34,7 +35,9 @@ final class Requests {
         Long seed = Json.optLong(body, "seed");
         if (topP == 0) temperature = 0;   // nothing but the most likely token is left
         long s = seed != null ? seed : ThreadLocalRandom.current().nextLong();
-        return new Generation(max, (float) temperature, topK, topP == 0 ? 1f : (float) topP, s, Generation.GEMMA_STOPS);
+        // llama-server's ignore_eos: run to the length limit through <eos> and <end_of_turn>.
+        Set<Integer> stops = Json.optBoolean(body, "ignore_eos", false) ? Set.of() : Generation.GEMMA_STOPS;
+        return new Generation(max, (float) temperature, topK, topP == 0 ? 1f : (float) topP, s, stops);
     }
 
     /**
