@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The Loupe server: the pages, the JSON API under {@code /api/} (described by {@code /api/openapi.json}) and
@@ -34,13 +35,15 @@ public final class LoupeServer implements AutoCloseable {
     private final LiveModel live;
     private final Sae browseSae;
     private final String host;
+    private final AtomicLong clientsGone;
 
-    private LoupeServer(Javalin app, FeatureStore store, LiveModel live, Sae browseSae, String host) {
+    private LoupeServer(Javalin app, FeatureStore store, LiveModel live, Sae browseSae, String host, AtomicLong clientsGone) {
         this.app = app;
         this.store = store;
         this.live = live;
         this.browseSae = browseSae;
         this.host = host;
+        this.clientsGone = clientsGone;
     }
 
     /** Opens the run (and model and SAE when there are), binds and starts serving. */
@@ -88,9 +91,10 @@ public final class LoupeServer implements AutoCloseable {
             if (model != null) {
                 live = new LiveModel(model, sae, modelPath, options.limits());
             }
-            Javalin app = build(options, store, live, sae, log);
+            AtomicLong clientsGone = new AtomicLong();
+            Javalin app = build(options, store, live, sae, log, clientsGone);
             app.start(options.host(), options.port());
-            return new LoupeServer(app, store, live, live == null ? sae : null, options.host());
+            return new LoupeServer(app, store, live, live == null ? sae : null, options.host(), clientsGone);
         } catch (IOException | RuntimeException e) {
             if (live != null) live.close();
             else {
@@ -115,6 +119,9 @@ public final class LoupeServer implements AutoCloseable {
 
     public int port() { return app.port(); }
 
+    /** Streams that stopped because their client disconnected (their generation stopped with them). */
+    long clientsGone() { return clientsGone.get(); }
+
     /** Whether the live pages (a model and SAE) are served. */
     public boolean live() { return live != null; }
 
@@ -131,7 +138,7 @@ public final class LoupeServer implements AutoCloseable {
 
     record Info(RunInfo run, String sae, String hook, int features, boolean live, String liveModel, LimitsView limits) {}
 
-    private static Javalin build(ServerOptions options, FeatureStore store, LiveModel live, Sae sae, PrintStream log) {
+    private static Javalin build(ServerOptions options, FeatureStore store, LiveModel live, Sae sae, PrintStream log, AtomicLong clientsGone) {
         Limits limits = options.limits();
         BrowseApi browse = new BrowseApi(store, sae);
         WorkQueue queue = new WorkQueue(limits.concurrency(), limits.queueCapacity(), Duration.ofSeconds(5));
@@ -182,7 +189,7 @@ public final class LoupeServer implements AutoCloseable {
             config.routes.exception(HttpResponseException.class, (e, ctx) -> {
                 if (!ctx.res().isCommitted()) Errors.write(ctx, fromJavalin(e));
             });
-            config.routes.exception(SseStream.ClientGone.class, (e, ctx) -> { /* the client left; its generation has stopped */ });
+            config.routes.exception(SseStream.ClientGone.class, (e, ctx) -> clientsGone.incrementAndGet());
             config.routes.exception(IllegalArgumentException.class, (e, ctx) -> {
                 if (!ctx.res().isCommitted()) Errors.write(ctx, ApiException.badRequest(e.getMessage()));
             });
