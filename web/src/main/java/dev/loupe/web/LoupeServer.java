@@ -66,16 +66,16 @@ public final class LoupeServer implements AutoCloseable {
             store = FeatureStore.open(runDir, options.saeId(), model != null && model.hasTokenizer() ? model.tokenizer() : null);
             RunInfo.SaeEntry entry = store.sae();
             Path modelPath = options.model();
-            if (model == null && entry != null && store.info().model() != null) {
-                Path named = Path.of(store.info().model());
-                if (Files.exists(named)) {
+            if (model == null && store.info().model() != null) {
+                Path named = named(runDir, store.info().model());
+                if (named != null) {
                     model = Gemma2.load(named, options.threads());
                     modelPath = named;
                 }
             }
             Path saePath = options.sae();
             if (saePath != null) requireExists(saePath, "--sae");
-            else if (entry.path() != null && Files.exists(Path.of(entry.path()))) saePath = Path.of(entry.path());
+            else if (entry.path() != null) saePath = named(runDir, entry.path());
             String hook = options.hook() != null ? options.hook() : entry.hook();
             if (saePath != null) {
                 sae = model != null ? Sae.load(saePath, hook, model.backend()) : Sae.load(saePath, hook);
@@ -104,6 +104,17 @@ public final class LoupeServer implements AutoCloseable {
             if (store != null) store.close();
             throw e;
         }
+    }
+
+    /** A path run.json names, as written or relative to the run folder, when it exists here; else null. */
+    private static Path named(Path runDir, String path) {
+        if (path == null || path.isBlank()) return null;
+        try {
+            for (Path p : new Path[]{Path.of(path), runDir.resolve(path)}) if (Files.exists(p)) return p;
+        } catch (java.nio.file.InvalidPathException e) {
+            // not a path on this system
+        }
+        return null;
     }
 
     private static void requireExists(Path p, String option) {

@@ -24,11 +24,11 @@ final class Requests {
      * {@code seed} (random when absent), {@code ignore_eos} and the length field {@code maxField} (1..limit).
      */
     static Generation generation(JsonNode body, String maxField, int defaultMax, int maxLimit, double defaultTemperature) {
-        int max = Json.optInt(body, maxField, Math.min(defaultMax, maxLimit), 1, maxLimit);
         JsonNode asked = body.get(maxField);
         if (asked != null && asked.isNumber() && asked.doubleValue() > maxLimit) {
             throw ApiException.tooLarge("'" + maxField + "' is " + asked.asText() + "; the server generates at most " + maxLimit + " tokens", maxField);
         }
+        int max = Json.optInt(body, maxField, Math.min(defaultMax, maxLimit), 1, maxLimit);
         double temperature = Json.optNumber(body, "temperature", defaultTemperature, 0, 2);
         double topP = Json.optNumber(body, "top_p", 1, 0, 1);
         int topK = Json.optInt(body, "top_k", 0, 0, Integer.MAX_VALUE);

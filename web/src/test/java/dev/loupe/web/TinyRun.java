@@ -2,6 +2,7 @@ package dev.loupe.web;
 
 import dev.loupe.analysis.CorpusIndexer;
 import dev.loupe.analysis.Document;
+import dev.loupe.analysis.IndexJob;
 import dev.loupe.analysis.IndexOptions;
 import dev.loupe.analysis.IndexProgress;
 import dev.loupe.model.Gemma2;
@@ -54,11 +55,21 @@ final class TinyRun {
             Path dir = Path.of("target", "tiny-a-run-" + ProcessHandle.current().pid());
             if (Files.exists(dir)) deleteTree(dir);
             try (Gemma2 model = Gemma2.load(MODEL, 1); Sae sae = Sae.load(SAE, HOOK, model.backend())) {
-                CorpusIndexer.index(model, MODEL.toString(), List.of(sae), List.of(SAE.toString()), corpus().iterator(),
-                        new CorpusIndexer.CorpusId("tiny-corpus", "0".repeat(64)), dir,
-                        IndexOptions.defaults().withContext(CONTEXT).withShardTokens(128), IndexProgress.NONE);
+                IndexJob job = new IndexJob(model, MODEL.toString(), List.of(new IndexJob.RunSae(sae, SAE.toString())),
+                        new IndexJob.CorpusId("tiny-corpus", "0".repeat(64)), dir,
+                        IndexOptions.defaults().withContext(CONTEXT).withShardTokens(128));
+                CorpusIndexer.index(job, corpus().iterator(), IndexProgress.NONE);
             }
             run = dir;
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    deleteTree(dir);
+                    Path moved = Path.of("target", "tiny-a-run-moved-" + ProcessHandle.current().pid());
+                    if (Files.exists(moved)) deleteTree(moved);
+                } catch (IOException e) {
+                    // left for mvn clean
+                }
+            }));
             return run;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -89,7 +100,7 @@ final class TinyRun {
             }
         }
         com.fasterxml.jackson.databind.node.ObjectNode json = (com.fasterxml.jackson.databind.node.ObjectNode) Json.MAPPER.readTree(dir.resolve("run.json").toFile());
-        json.put("model", "/nonexistent/model.gguf");
+        ((com.fasterxml.jackson.databind.node.ObjectNode) json.get("model")).put("path", "/nonexistent/model.gguf");
         for (var sae : json.withArray("saes")) ((com.fasterxml.jackson.databind.node.ObjectNode) sae).put("path", "/nonexistent/sae");
         Files.writeString(dir.resolve("run.json"), Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(json));
         return dir;
