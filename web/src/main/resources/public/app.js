@@ -124,10 +124,16 @@ const Loupe = (() => {
     return d >= 0.01 ? (100 * d).toFixed(2) + "%" : (100 * d).toPrecision(2) + "%";
   }
 
-  /** How a token shows: spaces kept, newlines as a visible mark. */
+  /** How a token shows in running text: spaces kept, newlines and tabs as visible marks. */
   function tokenLabel(text) {
     if (text === undefined || text === null) return "";
     return text.replace(/\n/g, "↵\n").replace(/\t/g, "⇥");
+  }
+
+  /** How a token shows on its own (a chip): also its spaces made visible, so a bare space is not an empty box. */
+  function chipLabel(text) {
+    if (text === undefined || text === null) return "";
+    return text.replace(/ /g, "␣").replace(/\n/g, "↵").replace(/\t/g, "⇥");
   }
 
   /** Background for an activation: orange scaled by value/max (negative values, e.g. suppressed logits, blue). */
@@ -189,6 +195,6 @@ const Loupe = (() => {
     });
   }
 
-  return { el, api, stream, serverInfo, header, requireLive, showError, fmt, fmtInt, fmtDensity, tokenLabel, shade,
+  return { el, api, stream, serverInfo, header, requireLive, showError, fmt, fmtInt, fmtDensity, tokenLabel, chipLabel, shade,
            tokenStrip, featureLink, param, submitOnCtrlEnter, hideTip };
 })();

@@ -11,7 +11,7 @@
 
   function logitRows(tbody, list, cls) {
     tbody.replaceChildren(...list.map(t => el("tr", {},
-      el("td", {}, el("span", { class: "chip " + cls }, tokenLabel(t.text))),
+      el("td", {}, el("span", { class: "chip " + cls }, Loupe.chipLabel(t.text))),
       el("td", { class: "num" }, fmt(t.value)))));
   }
 

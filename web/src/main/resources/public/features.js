@@ -40,7 +40,7 @@
       el("td", { class: "num" }, fmt(r.max_activation)),
       el("td", { class: "num" }, fmt(r.mean_activation)),
       el("td", { class: "num" }, fmtInt(r.fire_count)),
-      el("td", {}, r.top_promoted.slice(0, 6).map(t => el("span", { class: "chip pos", title: "logit " + fmt(t.value) }, Loupe.tokenLabel(t.text)))))));
+      el("td", {}, r.top_promoted.slice(0, 6).map(t => el("span", { class: "chip pos", title: "logit " + fmt(t.value) }, Loupe.chipLabel(t.text)))))));
     const last = Math.min(page.total, offset + page.rows.length);
     $("status").textContent = page.total === 0 ? "No feature matches." : `${fmtInt(page.total)} features match; showing ${fmtInt(offset + 1)}–${fmtInt(last)}.`;
     $("page-label").textContent = page.total ? `${fmtInt(offset + 1)}–${fmtInt(last)} of ${fmtInt(page.total)}` : "";

@@ -19,7 +19,7 @@
     strip.children[selected] && strip.children[selected].classList.add("sel");
     const tok = r.tokens[Math.min(selected, r.tokens.length - 1)];
     const side = el("div", { class: "card", id: "token-features" },
-      el("h2", { style: "margin-top:0" }, "Token ", el("span", { class: "chip" }, tokenLabel(tok.text)), ` (position ${tok.index})`),
+      el("h2", { style: "margin-top:0" }, "Token ", el("span", { class: "chip" }, Loupe.chipLabel(tok.text)), ` (position ${tok.index})`),
       tok.top.length ? el("ul", { class: "toplist" }, tok.top.map(x => el("li", {},
         el("span", {}, featureLink(x.feature, "Feature " + x.feature), " ",
           el("button", { type: "button", class: "secondary", style: "padding:1px 8px;font-size:.8rem", onclick: () => { $("feature").value = x.feature; run(); } }, "shade")),
@@ -29,7 +29,7 @@
       el("thead", {}, el("tr", {}, el("th", {}, "#"), el("th", {}, "Token"), shadeBy === null ? null : el("th", { class: "num" }, "Feature " + shadeBy), el("th", {}, "Top features"))),
       el("tbody", {}, r.tokens.map(t => el("tr", {},
         el("td", { class: "num" }, t.index),
-        el("td", {}, el("span", { class: "chip" }, tokenLabel(t.text))),
+        el("td", {}, el("span", { class: "chip" }, Loupe.chipLabel(t.text))),
         shadeBy === null ? null : el("td", { class: "num" }, fmt(t.value)),
         el("td", {}, t.top.map(x => el("span", { style: "margin-right:10px;white-space:nowrap" }, featureLink(x.feature, "#" + x.feature), el("span", { class: "muted" }, " " + fmt(x.activation)))))))));
     $("out").replaceChildren(

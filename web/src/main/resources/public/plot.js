@@ -30,7 +30,7 @@ const Plot = (() => {
    * with their lower edges. opts: {width, height, title, color}.
    */
   function histogram(container, edges, counts, opts = {}) {
-    const W = opts.width || 560, H = opts.height || 170, L = 46, R = 10, T = 10, B = 34;
+    const W = opts.width || Math.max(320, container.clientWidth || 560), H = opts.height || 170, L = 46, R = 10, T = 10, B = 34;
     const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": opts.title || "histogram" });
     svg.append(s("title", {}, opts.title || "histogram"));
     const n = counts.length;
@@ -61,7 +61,7 @@ const Plot = (() => {
    * title, xLabel, yLabel}.
    */
   function lines(container, series, opts = {}) {
-    const W = opts.width || 640, H = opts.height || 200, L = 46, R = 12, T = 10, B = 34;
+    const W = opts.width || Math.max(320, container.clientWidth || 640), H = opts.height || 200, L = 46, R = 12, T = 10, B = 34;
     const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": opts.title || "plot" });
     svg.append(s("title", {}, opts.title || "plot"));
     const n = Math.max(2, ...series.map(x => x.values.length));

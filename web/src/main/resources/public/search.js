@@ -30,11 +30,11 @@
           el("td", { class: "num" }, i + 1),
           el("td", {}, featureLink(f.feature_id, "Feature " + f.feature_id)),
           el("td", { class: "num" }, fmt(f.activation)),
-          el("td", {}, peak ? el("span", { class: "chip" }, tokenLabel(peak.t.text)) : "–"),
+          el("td", {}, peak ? el("span", { class: "chip" }, Loupe.chipLabel(peak.t.text)) : "–"),
           el("td", { class: "top-tokens" }, ""),
           el("td", {}, el("button", { type: "button", class: "secondary", onclick: () => shadeBy(text, f.feature_id, shaded) }, "Show in text")));
         api("/api/features/" + f.feature_id + "/logits").then(l => {
-          tr.querySelector(".top-tokens").replaceChildren(...l.top_promoted.slice(0, 4).map(t => el("span", { class: "chip pos" }, tokenLabel(t.text))));
+          tr.querySelector(".top-tokens").replaceChildren(...l.top_promoted.slice(0, 4).map(t => el("span", { class: "chip pos" }, Loupe.chipLabel(t.text))));
         }).catch(() => {});
         return tr;
       });
