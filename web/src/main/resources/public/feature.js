@@ -36,7 +36,8 @@
     const s = card.summary;
     corpusMax = s.max_activation;
     $("stats").replaceChildren(stat("density", fmtDensity(s.density)), stat("fires on tokens", fmtInt(s.fire_count)),
-      stat("max activation", fmt(s.max_activation)), stat("mean when firing", fmt(s.mean_activation)), stat("hook", card.hook));
+      stat("max activation", fmt(s.max_activation)), stat("mean when firing", fmt(s.mean_activation)));
+    $("subtitle").textContent = "A feature of the SAE at " + card.hook + ".";
     if (card.histogram && card.histogram.counts.length) {
       Plot.histogram($("hist"), card.histogram.edges, card.histogram.counts, { title: `Activation histogram of feature ${id}` });
     } else {

@@ -1,5 +1,6 @@
 package dev.loupe.web;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.hooks.HookSet;
@@ -50,7 +51,8 @@ final class ChatCompletions {
 
     record Message(String role, String content) {}
 
-    record Choice(int index, Message message, String finishReason, Object logprobs) {}
+    /** {@code logprobs} and a chunk's {@code finish_reason} are written as null, as OpenAI and llama-server do. */
+    record Choice(int index, Message message, String finishReason, @JsonInclude(JsonInclude.Include.ALWAYS) Object logprobs) {}
 
     record Usage(int promptTokens, int completionTokens, int totalTokens) {}
 
@@ -58,7 +60,7 @@ final class ChatCompletions {
 
     record Delta(String role, String content) {}
 
-    record ChunkChoice(int index, Delta delta, String finishReason) {}
+    record ChunkChoice(int index, Delta delta, @JsonInclude(JsonInclude.Include.ALWAYS) String finishReason) {}
 
     record Chunk(String id, String object, long created, String model, List<ChunkChoice> choices, Usage usage) {}
 
