@@ -3,7 +3,6 @@ package dev.loupe.analysis;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import dev.loupe.hooks.Activation;
 import dev.loupe.hooks.ActivationCache;
 import dev.loupe.model.Gemma2;
 import dev.loupe.model.RunOptions;
@@ -66,15 +65,15 @@ public final class CorpusIndexer {
         long started = System.nanoTime();
         for (IndexJob.RunSae s : job.saes()) SaeCompatibility.require(s.sae(), job.model());
         Resume resume = prepareFolder();
-        long tokens = resume.tokens;
         try (BufferAllocator allocator = new RootAllocator()) {
             if (!resume.complete) {
                 progress.phase(resume.shards > 0 ? "resume" : "index");
-                tokens = new Pass(allocator, resume).run(documents);
+                new Pass(allocator, resume).run(documents);
             }
             progress.phase("summarise");
-            Finisher f = new Finisher(job, layout, identity, allocator, progress);
-            return f.finish(started);
+            IndexResult r = new Finisher(job, layout, identity, allocator, progress).finish(started);
+            long resumed = resume.complete ? r.tokens() : resume.tokens;
+            return new IndexResult(r.runDir(), r.documents(), r.tokens(), resumed, r.activeRows(), r.shardBytes(), r.shards(), r.seconds());
         }
     }
 
@@ -158,7 +157,8 @@ public final class CorpusIndexer {
             } catch (IOException e) {
                 throw new IllegalArgumentException(runJson + ": not valid JSON; refusing to reuse " + dir);
             }
-            String diff = difference(JSON.valueToTree(identity), old);
+            // Through text, so that numbers compare by value whatever Java type wrote them.
+            String diff = difference(JSON.readTree(JSON.writeValueAsString(identity)), old);
             if (diff != null) {
                 throw new IllegalArgumentException(dir + " holds a different corpus run (" + diff + "); refusing to overwrite it: choose another --out");
             }
@@ -346,13 +346,12 @@ public final class CorpusIndexer {
                 SparseFeatures[] feats = new SparseFeatures[job.saes().size()];
                 for (int s = 0; s < feats.length; s++) {
                     Sae sae = job.saes().get(s).sae();
-                    Activation act = cache.get(sae.hookName());
-                    int width = act.width();
-                    float[] x = Arrays.copyOfRange(act.data(), skip * width, (skip + b - a) * width);
-                    feats[s] = sae.encode(x, b - a);
+                    // The whole window, <bos> row included, is encoded: the rows then equal encode() of the window's
+                    // tokens exactly (blocked kernels group rows by count, so a sliced input could round differently).
+                    feats[s] = sae.encode(cache.get(sae.hookName()));
                 }
                 if (open == null) open = new Shard(shard, tokens);
-                open.add(docId, source, a, ids, b - a, feats);
+                open.add(docId, source, a, ids, b - a, skip, feats);
                 tokens += b - a;
                 progress.tokens(tokens, o.maxTokens() > 0 ? o.maxTokens() : -1);
                 if (open.tokens >= o.shardTokens()) closeShard(docId, w + 1);
@@ -394,7 +393,7 @@ public final class CorpusIndexer {
                 }
             }
 
-            void add(int docId, String source, int start, int[] ids, int n, SparseFeatures[] feats) throws IOException {
+            void add(int docId, String source, int start, int[] ids, int n, int skip, SparseFeatures[] feats) throws IOException {
                 Map<String, Object> doc = docs.isEmpty() ? null : docs.getLast();
                 if (doc == null || (int) doc.get("doc_id") != docId) {
                     doc = new LinkedHashMap<>();
@@ -412,10 +411,10 @@ public final class CorpusIndexer {
                     tokenPart.endToken();
                     for (int s = 0; s < feats.length; s++) {
                         SparseFeatures f = feats[s];
-                        int l0 = f.l0(r);
+                        int l0 = f.l0(r + skip);
                         if (scratch.length < l0) scratch = new long[Math.max(l0, scratch.length * 2)];
-                        int[] fid = f.ids(r);
-                        float[] val = f.values(r);
+                        int[] fid = f.ids(r + skip);
+                        float[] val = f.values(r + skip);
                         // Rows of a token in feature-id order: a stable layout whatever order the encoder used.
                         for (int i = 0; i < l0; i++) scratch[i] = ((long) fid[i] << 32) | (Float.floatToRawIntBits(val[i]) & 0xffffffffL);
                         Arrays.sort(scratch, 0, l0);
