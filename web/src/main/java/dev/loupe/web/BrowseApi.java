@@ -17,8 +17,8 @@ import io.javalin.http.Context;
 import java.util.List;
 
 /**
- * The browsing half of the API: answered from the corpus run's files alone (plus the SAE's decoder for
- * neighbours), with no forward pass, so it needs no work slot.
+ * The browsing half of the API: answered from the corpus run's files alone, with no forward pass, so it needs no
+ * work slot; decoder neighbours, which stream the SAE's whole decoder, take one.
  */
 final class BrowseApi {
     static final int MAX_PAGE = 500;
@@ -27,10 +27,14 @@ final class BrowseApi {
 
     private final FeatureStore store;
     private final Sae sae;   // the run's SAE for decoder neighbours, or null when its folder is not at hand
+    private final WorkQueue queue;
+    private final Limits limits;
 
-    BrowseApi(FeatureStore store, Sae sae) {
+    BrowseApi(FeatureStore store, Sae sae, WorkQueue queue, Limits limits) {
         this.store = store;
         this.sae = sae;
+        this.queue = queue;
+        this.limits = limits;
     }
 
     FeatureStore store() { return store; }
@@ -105,7 +109,12 @@ final class BrowseApi {
         if (sae == null) {
             throw ApiException.notAvailable("decoder neighbours need the run's SAE, and its folder was not found; start the server with --sae DIR");
         }
-        ctx.json(new Neighbours(f, store.nearestByDecoder(sae, f, k)));
+        // Streams all of W_dec (gigabytes for a 1M-wide SAE): heavy work, so it waits its turn like a forward pass.
+        List<Neighbour> nn;
+        try (WorkQueue.Slot ignored = queue.acquire(System.nanoTime() + limits.requestTimeout().toNanos())) {
+            nn = store.nearestByDecoder(sae, f, k);
+        }
+        ctx.json(new Neighbours(f, nn));
     }
 
     int feature(Context ctx) { return QueryParams.feature(ctx, store.featureCount()); }

@@ -151,8 +151,8 @@ public final class LoupeServer implements AutoCloseable {
 
     private static Javalin build(ServerOptions options, FeatureStore store, LiveModel live, Sae sae, PrintStream log, AtomicLong clientsGone) {
         Limits limits = options.limits();
-        BrowseApi browse = new BrowseApi(store, sae);
         WorkQueue queue = new WorkQueue(limits.concurrency(), limits.queueCapacity(), Duration.ofSeconds(5));
+        BrowseApi browse = new BrowseApi(store, sae, queue, limits);
         LiveApi liveApi = live == null ? null : new LiveApi(live, queue);
         SteerStream steer = live == null ? null : new SteerStream(live, queue, limits, browse::maxActivation);
         ChatCompletions chat = live == null ? null : new ChatCompletions(live, queue, limits, browse::maxActivation);
