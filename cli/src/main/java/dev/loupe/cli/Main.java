@@ -19,6 +19,9 @@ import picocli.CommandLine.Command;
                 EvalSaeCommand.class,
                 SynthSaeCommand.class,
                 BenchSaeCommand.class,
+                IndexCommand.class,
+                FeaturesCommand.class,
+                ServeCommand.class,
         })
 public final class Main implements Runnable {
 
@@ -37,6 +40,8 @@ public final class Main implements Runnable {
 
     /** Runs {@code args} on a command tree built from {@link Main} (tests add subcommands to it). */
     static int execute(CommandLine cl, String... args) {
+        // Arrow logs through SLF4J; without a binding SLF4J prints a warning on every start.
+        if (System.getProperty("slf4j.internal.verbosity") == null) System.setProperty("slf4j.internal.verbosity", "ERROR");
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> fail(cmd, ex));
         cl.setParameterExceptionHandler((ex, badArgs) -> {
             CommandLine cmd = ex.getCommandLine();

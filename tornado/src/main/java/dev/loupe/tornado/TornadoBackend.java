@@ -219,9 +219,18 @@ public final class TornadoBackend implements Backend {
 
     synchronized int claim(DeviceBuffer b, int size) {
         requirePrepared();
-        Map.Entry<Integer, Integer> hit = null;
-        for (Map.Entry<Integer, Integer> e : free.entrySet()) {
-            if (e.getValue() >= size) { hit = e; break; }
+        Map.Entry<Integer, Integer> hit = firstFit(size);
+        for (int attempt = 0; hit == null && attempt < 20; attempt++) {
+            // Regions come back when their buffers are collected (per-call logits and scores); the arena is off the
+            // heap, so nothing else makes the collector run.
+            System.gc();
+            try {
+                wait(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            hit = firstFit(size);
         }
         if (hit == null) {
             throw new IllegalStateException("TornadoVM backend: the device arena of " + (arenaFloats >> 18)
@@ -237,6 +246,13 @@ public final class TornadoBackend implements Backend {
         return at;
     }
 
+    private Map.Entry<Integer, Integer> firstFit(int size) {
+        for (Map.Entry<Integer, Integer> e : free.entrySet()) {
+            if (e.getValue() >= size) return e;
+        }
+        return null;
+    }
+
     private synchronized void release(int at, int size) {
         Integer next = free.get(at + size);
         int len = size;
@@ -247,6 +263,7 @@ public final class TornadoBackend implements Backend {
         } else {
             free.put(at, len);
         }
+        notifyAll();
     }
 
     synchronized void upload(float[] values, int offset) {

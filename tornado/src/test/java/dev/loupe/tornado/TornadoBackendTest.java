@@ -144,6 +144,24 @@ class TornadoBackendTest {
         assertTrue(device.toLowerCase(java.util.Locale.ROOT).contains("pthread") || !device.isBlank(), device);
     }
 
+    @Test
+    void longRunsRecycleTheArenaRegionsOfPerStepBuffers() {
+        // 80k floats: the KV cache for 256 positions (65 536), the step's buffers and room for ~35 logits buffers;
+        // 200 steps only fit when the regions of collected logits buffers come back.
+        try (Gemma2 small = Gemma2.load(Fixtures.tinyA().resolve("hf"), new TornadoBackend(1, 80_000, false))) {
+            Session s = small.newSession();
+            Session ref = cpu.newSession();
+            BoundHooks none = HookSet.empty().bind(small.hookPoints());
+            float[] last = null, lastRef = null;
+            for (int t = 0; t < 200; t++) {
+                int token = tokens[t % tokens.length];
+                last = s.process(new int[]{token}, none, -1, 1);
+                lastRef = ref.process(new int[]{token}, HookSet.empty().bind(cpu.hookPoints()), -1, 1);
+            }
+            assertClose(lastRef, last, CPU_TOL_SCALED, "logits after 200 steps");
+        }
+    }
+
     static float maxAbsDiff(float[] a, float[] b) {
         float m = 0;
         for (int i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));

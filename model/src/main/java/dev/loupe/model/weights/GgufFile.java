@@ -536,13 +536,13 @@ public final class GgufFile implements Closeable {
         return t;
     }
 
-    /** The tensor as a view of the mapping (F32, F16, BF16, Q8_0, Q4_0). Valid until the file is closed. */
+    /** The tensor as a view of the mapping (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K). Valid until the file is closed. */
     public WeightTensor tensor(String name) {
         TensorInfo t = tensorInfo(name);
         DType dtype = t.dtype();
         if (dtype == null) {
             throw new IllegalArgumentException(path + ": tensor " + name + " has type " + t.typeName()
-                    + ", supported: F32, F16, BF16, Q8_0, Q4_0");
+                    + ", supported: " + GgmlType.supported());
         }
         MemorySegment data = t.byteSize == 0 ? MemorySegment.ofArray(new byte[0]) : file.asSlice(t.offset, t.byteSize);
         return new WeightTensor(name, dtype, t.shape, data, path);

@@ -147,8 +147,12 @@ class DamagedGgufTest {
     void unsupportedTensorType() throws IOException {
         // blk.1.attn_q.weight: n_dims, ne0, ne1, then the type.
         long at = Damage.afterGgufString(file, "blk.1.attn_q.weight") + 4 + 16;
+        Damage.writeU32(file, at, 10);
+        assertOneLineError(() -> Checkpoints.load(file), file.toString(), "blk.1.attn_q.weight", "Q2_K (10)",
+                "supported: F32, F16, Q4_0, Q8_0, Q4_K, Q5_K, Q6_K, BF16");
+        // A readable type whose super-blocks do not fit the row.
         Damage.writeU32(file, at, 12);
-        assertOneLineError(() -> Checkpoints.load(file), file.toString(), "blk.1.attn_q.weight", "Q4_K (12)");
+        assertOneLineError(() -> Checkpoints.load(file), file.toString(), "blk.1.attn_q.weight", "Q4_K", "multiple of 256");
         Damage.writeU32(file, at, 5000);
         assertOneLineError(() -> Checkpoints.load(file), file.toString(), "blk.1.attn_q.weight", "5000");
     }

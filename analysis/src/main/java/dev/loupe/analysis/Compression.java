@@ -1,0 +1,20 @@
+package dev.loupe.analysis;
+
+/** Arrow IPC body compression of the files a run writes ({@code --compression}). */
+public enum Compression {
+    ZSTD("zstd"),
+    LZ4("lz4"),
+    NONE("none");
+
+    private final String flag;
+
+    Compression(String flag) { this.flag = flag; }
+
+    public String flag() { return flag; }
+
+    public static Compression parse(String s) {
+        for (Compression c : values()) if (c.flag.equalsIgnoreCase(s) || c.name().equalsIgnoreCase(s)) return c;
+        if ("lz4_frame".equalsIgnoreCase(s)) return LZ4;
+        throw new IllegalArgumentException("--compression: expected zstd, lz4 or none, got '" + s + "'");
+    }
+}
