@@ -65,6 +65,9 @@ public record Trace(int[] ids, List<String> tokens, boolean[] special, SparseFea
         return a;
     }
 
+    /** {@code feature}'s largest activation on an ordinary (not special) token, 0 when it does not fire. */
+    public float max(int feature) { return scale(activations(feature)); }
+
     /** The prompt shaded by {@code feature}'s activation, full colour at its largest value on an ordinary token. */
     public Html shade(int feature) {
         float[] a = activations(feature);
