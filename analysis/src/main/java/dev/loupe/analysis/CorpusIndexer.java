@@ -1,36 +1,463 @@
 package dev.loupe.analysis;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.loupe.hooks.ActivationCache;
 import dev.loupe.model.Gemma2;
+import dev.loupe.model.RunOptions;
 import dev.loupe.sae.Sae;
+import dev.loupe.sae.SaeCompatibility;
+import dev.loupe.sae.SparseFeatures;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
 
 /**
  * Runs documents through a model and one or more SAEs and writes a corpus run: the library form of
- * {@code loupe index}. One forward pass per window to the deepest SAE's hook (no logits); activation shards
- * written under a temporary name and renamed; then the per-feature summaries. No global state: a distributed
- * engine can run one per partition into its own folder.
+ * {@code loupe index}. Each window runs the model once, to the deepest SAE's hook, without logits. Activation
+ * shards (and the matching token parts) are written under a temporary name and renamed; a shard counts as complete
+ * once its marker in {@code .partial/} exists. When every document is done, the per-feature summaries are computed
+ * from the shards themselves, so a resumed run and an uninterrupted one end with the same bytes. No global state:
+ * a distributed engine can run one indexer per partition, each into its own folder.
  */
 public final class CorpusIndexer {
+    static final String LOUPE_VERSION = "0.1.0";
+    static final int FORMAT_VERSION = 1;
+    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-    /**
-     * What a run is over, for {@code run.json} and to recognise a run folder when resuming: the corpus path
-     * as given (or a partition name) and a hash of its content (the same documents must give the same hash).
-     */
-    public record CorpusId(String path, String sha256) {}
+    private final IndexJob job;
+    private final IndexProgress progress;
+    private final RunLayout layout;
+    private final Map<String, Object> identity;
 
-    private CorpusIndexer() {}
-
-    /**
-     * Indexes {@code documents} into {@code runDir}. When {@code runDir} holds an interrupted run of the same
-     * model, SAEs, corpus and options, it resumes after its last complete shard (skipping the documents that
-     * shard covers); when it holds a different run, it fails without touching it.
-     */
-    public static IndexResult index(Gemma2 model, String modelPath, List<Sae> saes, List<String> saePaths, Iterator<Document> documents,
-                                    CorpusId corpus, Path runDir, IndexOptions options, IndexProgress progress) throws IOException {
-        throw new UnsupportedOperationException("analysis API skeleton");
+    private CorpusIndexer(IndexJob job, IndexProgress progress) {
+        this.job = job;
+        this.progress = progress == null ? IndexProgress.NONE : progress;
+        this.layout = new RunLayout(job.runDir(), saeIds(job.saes()));
+        this.identity = identity(job, layout);
     }
+
+    /**
+     * Indexes {@code documents} into the job's run folder. When that folder holds an interrupted run of the same
+     * model, SAEs, corpus and options, it resumes after its last complete shard (skipping the documents already
+     * done); when it holds a different run, it fails with one line without touching it.
+     */
+    public static IndexResult index(IndexJob job, Iterator<Document> documents, IndexProgress progress) throws IOException {
+        return new CorpusIndexer(job, progress).run(documents);
+    }
+
+    private IndexResult run(Iterator<Document> documents) throws IOException {
+        long started = System.nanoTime();
+        for (IndexJob.RunSae s : job.saes()) SaeCompatibility.require(s.sae(), job.model());
+        Resume resume = prepareFolder();
+        try (BufferAllocator allocator = new RootAllocator()) {
+            if (!resume.complete) {
+                progress.phase(resume.shards > 0 ? "resume" : "index");
+                new Pass(allocator, resume).run(documents);
+            }
+            progress.phase("summarise");
+            IndexResult r = new Finisher(job, layout, identity, allocator, progress).finish(started);
+            long resumed = resume.complete ? r.tokens() : resume.tokens;
+            return new IndexResult(r.runDir(), r.documents(), r.tokens(), resumed, r.activeRows(), r.shardBytes(), r.shards(), r.seconds());
+        }
+    }
+
+    // ---- identity and resume -------------------------------------------------------------------------
+
+    private static List<String> saeIds(List<IndexJob.RunSae> saes) {
+        List<String> ids = new ArrayList<>();
+        Set<String> seen = new LinkedHashSet<>();
+        for (IndexJob.RunSae s : saes) {
+            String name = Path.of(s.path()).normalize().getFileName() == null ? "sae" : Path.of(s.path()).normalize().getFileName().toString();
+            String base = name.replaceAll("[^A-Za-z0-9._-]", "_");
+            if (base.isEmpty() || base.startsWith(".")) base = "sae" + base;
+            String hook = s.sae().hookName().replaceAll("[^A-Za-z0-9._-]", "_");
+            String id = saes.size() == 1 ? base : hook + "-" + base;
+            for (int k = 2; !seen.add(id); k++) id = hook + "-" + base + "-" + k;
+            ids.add(id);
+        }
+        return ids;
+    }
+
+    /** What makes two runs the same run: compared on resume, written at the head of run.json. */
+    private static Map<String, Object> identity(IndexJob job, RunLayout layout) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("format", "loupe-corpus-run");
+        m.put("format_version", FORMAT_VERSION);
+        Map<String, Object> model = new LinkedHashMap<>();
+        model.put("path", job.modelPath());
+        Path mp = Path.of(job.modelPath()).normalize().getFileName();
+        model.put("name", mp == null ? job.modelPath() : mp.toString());
+        model.put("layers", job.model().config().numLayers());
+        model.put("d_model", job.model().config().hiddenSize());
+        model.put("vocab_size", job.model().config().vocabSize());
+        m.put("model", model);
+        List<Object> saes = new ArrayList<>();
+        for (int i = 0; i < job.saes().size(); i++) {
+            Sae s = job.saes().get(i).sae();
+            Map<String, Object> e = new LinkedHashMap<>();
+            e.put("id", layout.saeIds().get(i));
+            e.put("dir", layout.saeDirName(i));
+            e.put("path", job.saes().get(i).path());
+            e.put("hook", s.hookName());
+            e.put("d_sae", s.dSae());
+            e.put("d_model", s.dIn());
+            e.put("architecture", s.architecture().saeLensName());
+            saes.add(e);
+        }
+        m.put("saes", saes);
+        m.put("hooks", job.saes().stream().map(s -> s.sae().hookName()).distinct().toList());
+        Map<String, Object> corpus = new LinkedHashMap<>();
+        corpus.put("path", job.corpus().path());
+        corpus.put("sha256", job.corpus().sha256());
+        m.put("corpus", corpus);
+        IndexOptions o = job.options();
+        Map<String, Object> opts = new LinkedHashMap<>();
+        opts.put("context", o.context());
+        opts.put("max_tokens", o.maxTokens());
+        opts.put("compression", o.compression().flag());
+        opts.put("shard_tokens", o.shardTokens());
+        opts.put("batch_tokens", o.batchTokens());
+        opts.put("top_k", o.topK());
+        opts.put("quantiles", o.quantiles());
+        opts.put("per_quantile", o.perQuantile());
+        opts.put("seed", o.seed());
+        opts.put("skip_bad_lines", o.skipBadLines());
+        opts.put("features_per_batch", Finisher.FEATURES_PER_BATCH);
+        m.put("options", opts);
+        return m;
+    }
+
+    /** Where an earlier attempt stopped. */
+    private record Resume(int shards, long tokens, int nextDoc, int nextWindow, boolean complete) {}
+
+    private Resume prepareFolder() throws IOException {
+        Path dir = job.runDir();
+        Path runJson = layout.runJson();
+        if (Files.exists(dir) && !Files.isDirectory(dir)) throw new IllegalArgumentException(dir + ": exists and is not a folder");
+        if (Files.isRegularFile(runJson)) {
+            JsonNode old;
+            try {
+                old = JSON.readTree(runJson.toFile());
+            } catch (IOException e) {
+                throw new IllegalArgumentException(runJson + ": not valid JSON; refusing to reuse " + dir);
+            }
+            // Through text, so that numbers compare by value whatever Java type wrote them.
+            String diff = difference(JSON.readTree(JSON.writeValueAsString(identity)), old);
+            if (diff != null) {
+                throw new IllegalArgumentException(dir + " holds a different corpus run (" + diff + "); refusing to overwrite it: choose another --out");
+            }
+            if (old.path("complete").asBoolean(false)) return new Resume(0, old.path("tokens").asLong(), 0, 0, true);
+            return scanShards();
+        }
+        if (Files.isDirectory(dir)) {
+            try (Stream<Path> s = Files.list(dir)) {
+                if (s.findAny().isPresent()) throw new IllegalArgumentException(dir + " is not empty and holds no run.json; refusing to write a corpus run into it");
+            }
+        }
+        Files.createDirectories(dir);
+        Map<String, Object> head = new LinkedHashMap<>(identity);
+        head.put("loupe_version", LOUPE_VERSION);
+        head.put("complete", false);
+        writeJson(runJson, head);
+        return new Resume(0, 0, 0, 0, false);
+    }
+
+    /** The first identity field that differs between this job and an existing run.json, or null. */
+    private static String difference(JsonNode want, JsonNode have) {
+        for (var it = want.properties().iterator(); it.hasNext(); ) {
+            var e = it.next();
+            JsonNode h = have.get(e.getKey());
+            if (h == null) return "its run.json has no '" + e.getKey() + "'";
+            if (!e.getValue().equals(h)) {
+                if (e.getValue().isObject() && h.isObject()) {
+                    String inner = difference(e.getValue(), h);
+                    if (inner != null) return e.getKey() + "." + inner;
+                }
+                return e.getKey() + ": " + brief(h) + ", this run: " + brief(e.getValue());
+            }
+        }
+        return null;
+    }
+
+    private static String brief(JsonNode n) {
+        String s = n.toString();
+        return s.length() > 120 ? s.substring(0, 117) + "..." : s;
+    }
+
+    /** Finds the complete shards of an interrupted run and deletes whatever a crash left after them. */
+    private Resume scanShards() throws IOException {
+        int shards = 0;
+        long tokens = 0;
+        int nextDoc = 0, nextWindow = 0;
+        while (Files.isRegularFile(layout.marker(shards))) {
+            JsonNode m = JSON.readTree(layout.marker(shards).toFile());
+            tokens = m.path("first_token").asLong() + m.path("tokens").asLong();
+            nextDoc = m.path("next_doc").asInt();
+            nextWindow = m.path("next_window").asInt();
+            shards++;
+        }
+        // Files of the shard that was being written (and stray temporaries) go; complete shards stay as they are.
+        Files.createDirectories(layout.partial());
+        for (int i = 0; i < layout.saeIds().size(); i++) {
+            Path d = layout.saeDir(i);
+            if (!Files.isDirectory(d)) continue;
+            try (Stream<Path> s = Files.list(d)) {
+                for (Path p : s.toList()) {
+                    String n = p.getFileName().toString();
+                    if (n.endsWith(".tmp")) Files.delete(p);
+                    else if (n.startsWith("activations-") && n.endsWith(".arrow") && shardNumber(n) >= shards) Files.delete(p);
+                }
+            }
+        }
+        try (Stream<Path> s = Files.list(layout.partial())) {
+            for (Path p : s.toList()) {
+                String n = p.getFileName().toString();
+                if (n.endsWith(".tmp") || (n.startsWith("tokens-") && shardNumber(n) >= shards)) Files.delete(p);
+            }
+        }
+        return new Resume(shards, tokens, nextDoc, nextWindow, false);
+    }
+
+    private static int shardNumber(String name) {
+        try {
+            return Integer.parseInt(name.replaceAll("\\D", ""));
+        } catch (NumberFormatException e) {
+            return Integer.MAX_VALUE;
+        }
+    }
+
+    static void writeJson(Path file, Object value) throws IOException {
+        Path tmp = ArrowFiles.temporary(file);
+        Files.writeString(tmp, JSON.writeValueAsString(value) + "\n", StandardCharsets.UTF_8);
+        ArrowFiles.publish(tmp, file);
+    }
+
+    // ---- the pass over the corpus -----------------------------------------------------------------------
+
+    /** One pass over the documents: windows through the model, rows into shards. */
+    private final class Pass {
+        private final BufferAllocator allocator;
+        private final IndexOptions o = job.options();
+        private final int bos;
+        private final int vocab;
+        private final int stopAfter;
+        private final String[] hooks;
+        private final Map<String, String> metadataBase;
+        private int shard;
+        private long tokens;
+        private Shard open;
+
+        Pass(BufferAllocator allocator, Resume resume) {
+            this.allocator = allocator;
+            this.shard = resume.shards;
+            this.tokens = resume.tokens;
+            this.bos = job.model().config().bosId();
+            this.vocab = job.model().config().vocabSize();
+            int layers = job.model().config().numLayers();
+            int deepest = -1;
+            Set<String> hs = new LinkedHashSet<>();
+            for (IndexJob.RunSae s : job.saes()) {
+                String h = s.sae().hookName();
+                hs.add(h);
+                deepest = Math.max(deepest, job.model().hookPoints().layerOf(job.model().hookPoints().id(h)));
+            }
+            this.hooks = hs.toArray(String[]::new);
+            this.stopAfter = deepest >= layers ? -1 : Math.max(0, deepest);
+            this.metadataBase = new LinkedHashMap<>();
+            this.resume = resume;
+        }
+
+        private final Resume resume;
+
+        long run(Iterator<Document> documents) throws IOException {
+            long total = o.maxTokens() > 0 ? o.maxTokens() : -1;
+            progress.tokens(tokens, total);
+            int docId = -1;
+            try {
+                while (documents.hasNext() && !budgetSpent()) {
+                    Document d = documents.next();
+                    docId++;
+                    if (docId < resume.nextDoc) continue;
+                    int[] ids = tokens(d);
+                    int first = docId == resume.nextDoc ? resume.nextWindow : 0;
+                    indexDocument(docId, d.source(), ids, first);
+                }
+                if (open != null) closeShard(docId + 1, 0);
+            } finally {
+                if (open != null) open.abandon();
+            }
+            return tokens;
+        }
+
+        private boolean budgetSpent() { return o.maxTokens() > 0 && tokens >= o.maxTokens(); }
+
+        private int[] tokens(Document d) {
+            int[] ids;
+            if (d.tokens() != null) {
+                ids = d.tokens();
+                if (ids.length == 0 || ids[0] != bos) {
+                    int[] withBos = new int[ids.length + 1];
+                    withBos[0] = bos;
+                    System.arraycopy(ids, 0, withBos, 1, ids.length);
+                    ids = withBos;
+                }
+                for (int i = 0; i < ids.length; i++) {
+                    if (ids[i] < 0 || ids[i] >= vocab) {
+                        throw new IllegalArgumentException(d.source() + ": token id " + ids[i] + " is outside the model's vocabulary [0, " + vocab + ")");
+                    }
+                }
+            } else {
+                ids = job.model().tokenizer().encode(d.text(), true);
+            }
+            return ids;
+        }
+
+        /** Windows {@code first...} of one document. Window 0 is tokens [0, C); window j ≥ 1 is {@code <bos>} + the next C-1 tokens. */
+        private void indexDocument(int docId, String source, int[] ids, int firstWindow) throws IOException {
+            int c = o.context();
+            for (int w = firstWindow; ; w++) {
+                int a = windowStart(w, c);
+                if (a >= ids.length || budgetSpent()) return;
+                int b = Math.min(ids.length, w == 0 ? c : a + c - 1);
+                if (o.maxTokens() > 0) b = (int) Math.min(b, a + (o.maxTokens() - tokens));
+                int skip = w == 0 ? 0 : 1;
+                int[] input = new int[b - a + skip];
+                if (skip == 1) input[0] = bos;
+                System.arraycopy(ids, a, input, skip, b - a);
+                RunOptions ro = RunOptions.caching(hooks).withLogits(RunOptions.Logits.NONE);
+                if (stopAfter >= 0) ro = ro.stopAfter(stopAfter);
+                ActivationCache cache = job.model().run(input, ro).cache();
+                SparseFeatures[] feats = new SparseFeatures[job.saes().size()];
+                for (int s = 0; s < feats.length; s++) {
+                    Sae sae = job.saes().get(s).sae();
+                    // The whole window, <bos> row included, is encoded: the rows then equal encode() of the window's
+                    // tokens exactly (blocked kernels group rows by count, so a sliced input could round differently).
+                    feats[s] = sae.encode(cache.get(sae.hookName()));
+                }
+                if (open == null) open = new Shard(shard, tokens);
+                open.add(docId, source, a, ids, b - a, skip, feats);
+                tokens += b - a;
+                progress.tokens(tokens, o.maxTokens() > 0 ? o.maxTokens() : -1);
+                if (open.tokens >= o.shardTokens()) closeShard(docId, w + 1);
+            }
+        }
+
+        private void closeShard(int nextDoc, int nextWindow) throws IOException {
+            open.finish(nextDoc, nextWindow);
+            open = null;
+            shard++;
+        }
+
+        /** The shard being written: one activation file per SAE plus the token part and, last, its marker. */
+        private final class Shard {
+            final int index;
+            final long firstToken;
+            long tokens;
+            final RowsWriter tokenPart;
+            final RowsWriter[] activations;
+            final List<Map<String, Object>> docs = new ArrayList<>();
+            private long[] scratch = new long[64];
+
+            Shard(int index, long firstToken) throws IOException {
+                this.index = index;
+                this.firstToken = firstToken;
+                Files.createDirectories(layout.partial());
+                this.tokenPart = new RowsWriter(layout.tokenPart(index), ArrowFiles.tokensSchema(Finisher.metadata(job, -1)),
+                        Compression.NONE, allocator, o.batchTokens());
+                this.activations = new RowsWriter[job.saes().size()];
+                try {
+                    for (int s = 0; s < activations.length; s++) {
+                        Files.createDirectories(layout.saeDir(s));
+                        activations[s] = new RowsWriter(layout.shard(s, index), ArrowFiles.activationsSchema(Finisher.metadata(job, s)),
+                                o.compression(), allocator, o.batchTokens());
+                    }
+                } catch (IOException | RuntimeException e) {
+                    abandon();
+                    throw e;
+                }
+            }
+
+            void add(int docId, String source, int start, int[] ids, int n, int skip, SparseFeatures[] feats) throws IOException {
+                Map<String, Object> doc = docs.isEmpty() ? null : docs.getLast();
+                if (doc == null || (int) doc.get("doc_id") != docId) {
+                    doc = new LinkedHashMap<>();
+                    doc.put("doc_id", docId);
+                    doc.put("source", source);
+                    doc.put("first_pos", start);
+                    doc.put("token_offset", firstToken + tokens);
+                    doc.put("tokens", 0);
+                    docs.add(doc);
+                }
+                doc.put("tokens", (int) doc.get("tokens") + n);
+                for (int r = 0; r < n; r++) {
+                    int pos = start + r;
+                    tokenPart.add(docId, pos, ids[pos], 0f);
+                    tokenPart.endToken();
+                    for (int s = 0; s < feats.length; s++) {
+                        SparseFeatures f = feats[s];
+                        int l0 = f.l0(r + skip);
+                        if (scratch.length < l0) scratch = new long[Math.max(l0, scratch.length * 2)];
+                        int[] fid = f.ids(r + skip);
+                        float[] val = f.values(r + skip);
+                        // Rows of a token in feature-id order: a stable layout whatever order the encoder used.
+                        for (int i = 0; i < l0; i++) scratch[i] = ((long) fid[i] << 32) | (Float.floatToRawIntBits(val[i]) & 0xffffffffL);
+                        Arrays.sort(scratch, 0, l0);
+                        for (int i = 0; i < l0; i++) {
+                            activations[s].add(docId, pos, (int) (scratch[i] >>> 32), Float.intBitsToFloat((int) scratch[i]));
+                        }
+                        activations[s].endToken();
+                    }
+                }
+                tokens += n;
+            }
+
+            /** Publishes the activation files, then the token part, then the marker that makes the shard count. */
+            void finish(int nextDoc, int nextWindow) throws IOException {
+                for (RowsWriter w : activations) w.finish();
+                tokenPart.finish();
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("shard", index);
+                m.put("first_token", firstToken);
+                m.put("tokens", tokens);
+                m.put("next_doc", nextDoc);
+                m.put("next_window", nextWindow);
+                List<Long> rows = new ArrayList<>();
+                for (RowsWriter w : activations) rows.add(w.rows());
+                m.put("rows", rows);
+                m.put("documents", docs);
+                writeJson(layout.marker(index), m);
+                for (RowsWriter w : activations) w.close();
+                tokenPart.close();
+            }
+
+            void abandon() throws IOException {
+                for (RowsWriter w : activations) if (w != null) w.close();
+                tokenPart.close();
+            }
+        }
+    }
+
+    /** First document position of window {@code w} for context {@code c}. */
+    static int windowStart(int w, int c) { return w == 0 ? 0 : c + (w - 1) * (c - 1); }
+
+    /** The window holding document position {@code pos}. */
+    static int windowOf(int pos, int c) { return pos < c ? 0 : 1 + (pos - c) / (c - 1); }
+
+    static String describe(long n) { return String.format(Locale.ROOT, "%,d", n); }
 }

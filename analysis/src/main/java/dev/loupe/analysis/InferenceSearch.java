@@ -3,6 +3,9 @@ package dev.loupe.analysis;
 import dev.loupe.model.Gemma2;
 import dev.loupe.sae.Sae;
 
+import dev.loupe.sae.SparseFeatures;
+
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -19,7 +22,11 @@ public final class InferenceSearch {
         this.sae = sae;
     }
 
-    public static InferenceSearch of(Gemma2 model, Sae sae) { return new InferenceSearch(model, sae); }
+    /** Fails with one line when the SAE cannot read its hook point on this model. */
+    public static InferenceSearch of(Gemma2 model, Sae sae) {
+        dev.loupe.sae.SaeCompatibility.require(sae, model);
+        return new InferenceSearch(model, sae);
+    }
 
     /** One token of the text and its strongest features. */
     public record TokenFeatures(int pos, int tokenId, String text, List<FeatureActivation> features) {
@@ -35,8 +42,29 @@ public final class InferenceSearch {
     }
 
     /** Tokenizes {@code text} (with {@code <bos>}) and searches; {@code k} features per token and overall. */
-    public Result search(String text, int k) { throw new UnsupportedOperationException("analysis API skeleton"); }
+    public Result search(String text, int k) { return search(model.tokenizer().encode(text, true), k); }
 
     /** As {@link #search(String, int)} for token ids. */
-    public Result search(int[] tokens, int k) { throw new UnsupportedOperationException("analysis API skeleton"); }
+    public Result search(int[] tokens, int k) {
+        if (tokens.length == 0) throw new IllegalArgumentException("search needs at least one token");
+        if (k < 1) throw new IllegalArgumentException("k must be at least 1, got " + k);
+        SparseFeatures f = sae.encode(model.activation(tokens, sae.hookName()));
+        List<TokenFeatures> perToken = new ArrayList<>(tokens.length);
+        float[] best = new float[sae.dSae()];
+        boolean bos = tokens[0] == model.config().bosId();
+        for (int p = 0; p < tokens.length; p++) {
+            List<FeatureActivation> top = new ArrayList<>();
+            for (SparseFeatures.Feature ft : f.topK(p, k)) top.add(new FeatureActivation(ft.id(), ft.value()));
+            String text = model.hasTokenizer() ? model.tokenizer().tokenText(tokens[p]) : "<" + tokens[p] + ">";
+            perToken.add(new TokenFeatures(p, tokens[p], text, top));
+            if (p == 0 && bos && tokens.length > 1) continue;
+            int[] ids = f.ids(p);
+            float[] vals = f.values(p);
+            for (int i = 0; i < ids.length; i++) if (vals[i] > best[ids[i]]) best[ids[i]] = vals[i];
+        }
+        List<FeatureActivation> overall = new ArrayList<>();
+        for (int id = 0; id < best.length; id++) if (best[id] > 0) overall.add(new FeatureActivation(id, best[id]));
+        overall.sort((a, b) -> a.activation() != b.activation() ? Float.compare(b.activation(), a.activation()) : Integer.compare(a.featureId(), b.featureId()));
+        return new Result(perToken, overall.size() > k ? overall.subList(0, k) : overall);
+    }
 }

@@ -19,6 +19,8 @@ import picocli.CommandLine.Command;
                 EvalSaeCommand.class,
                 SynthSaeCommand.class,
                 BenchSaeCommand.class,
+                IndexCommand.class,
+                FeaturesCommand.class,
         })
 public final class Main implements Runnable {
 
@@ -30,6 +32,8 @@ public final class Main implements Runnable {
 
     /** Runs the command line and returns its exit code (tests call this instead of main). */
     public static int execute(String... args) {
+        // Arrow logs through SLF4J; without a binding SLF4J prints a warning on every start.
+        if (System.getProperty("slf4j.internal.verbosity") == null) System.setProperty("slf4j.internal.verbosity", "ERROR");
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             if (Boolean.getBoolean("loupe.trace")) ex.printStackTrace();

@@ -78,7 +78,7 @@ final class Bf16RowKernels implements RowKernels {
                 IntVector p7 = IntVector.fromMemorySegment(I, w, b7 + d, LE);
                 s7 = p7.and(0xffff0000).reinterpretAsFloats().fma(xo, p7.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, s7));
             }
-            float r0 = s0.reduceLanes(VectorOperators.ADD), r1 = s1.reduceLanes(VectorOperators.ADD), r2 = s2.reduceLanes(VectorOperators.ADD), r3 = s3.reduceLanes(VectorOperators.ADD), r4 = s4.reduceLanes(VectorOperators.ADD), r5 = s5.reduceLanes(VectorOperators.ADD), r6 = s6.reduceLanes(VectorOperators.ADD), r7 = s7.reduceLanes(VectorOperators.ADD);
+            float r0 = Vectors.sumLanes(s0), r1 = Vectors.sumLanes(s1), r2 = Vectors.sumLanes(s2), r3 = Vectors.sumLanes(s3), r4 = Vectors.sumLanes(s4), r5 = Vectors.sumLanes(s5), r6 = Vectors.sumLanes(s6), r7 = Vectors.sumLanes(s7);
             for (int i = vecEnd; i < cols; i++) {
                 float xi = x[xOff + i];
                 long d = 2L * i;
@@ -108,7 +108,7 @@ final class Bf16RowKernels implements RowKernels {
                 FloatVector xe = FloatVector.fromArray(F, x, xOff + i), xo = FloatVector.fromArray(F, x, xOff + i + L);
                 s = p.and(0xffff0000).reinterpretAsFloats().fma(xo, p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, s));
             }
-            float r = s.reduceLanes(VectorOperators.ADD);
+            float r = Vectors.sumLanes(s);
             for (int i = vecEnd; i < cols; i++) r += x[xOff + i] * scalar(w, b + 2L * i);
             out[outOff + o] = r;
         }

@@ -64,14 +64,14 @@ final class DecodedRows {
                     r6 += xi * buf[6 * CHUNK + j];
                     r7 += xi * buf[7 * CHUNK + j];
                 }
-                r0 += s0.reduceLanes(VectorOperators.ADD);
-                r1 += s1.reduceLanes(VectorOperators.ADD);
-                r2 += s2.reduceLanes(VectorOperators.ADD);
-                r3 += s3.reduceLanes(VectorOperators.ADD);
-                r4 += s4.reduceLanes(VectorOperators.ADD);
-                r5 += s5.reduceLanes(VectorOperators.ADD);
-                r6 += s6.reduceLanes(VectorOperators.ADD);
-                r7 += s7.reduceLanes(VectorOperators.ADD);
+                r0 += Vectors.sumLanes(s0);
+                r1 += Vectors.sumLanes(s1);
+                r2 += Vectors.sumLanes(s2);
+                r3 += Vectors.sumLanes(s3);
+                r4 += Vectors.sumLanes(s4);
+                r5 += Vectors.sumLanes(s5);
+                r6 += Vectors.sumLanes(s6);
+                r7 += Vectors.sumLanes(s7);
             }
             out[outOff + o] = r0;
             out[outOff + o + 1] = r1;
@@ -92,7 +92,7 @@ final class DecodedRows {
                 FloatVector s = FloatVector.zero(F);
                 for (; j < vecEnd; j += L) s = FloatVector.fromArray(F, buf, j).fma(FloatVector.fromArray(F, x, xOff + c0 + j), s);
                 for (; j < width; j++) r += x[xOff + c0 + j] * buf[j];
-                r += s.reduceLanes(VectorOperators.ADD);
+                r += Vectors.sumLanes(s);
             }
             out[outOff + o] = r;
         }

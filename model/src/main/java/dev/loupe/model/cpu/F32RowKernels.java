@@ -38,7 +38,7 @@ final class F32RowKernels implements RowKernels {
                 s6 = FloatVector.fromMemorySegment(F, w, b6 + d, LE).fma(xv, s6);
                 s7 = FloatVector.fromMemorySegment(F, w, b7 + d, LE).fma(xv, s7);
             }
-            float r0 = s0.reduceLanes(VectorOperators.ADD), r1 = s1.reduceLanes(VectorOperators.ADD), r2 = s2.reduceLanes(VectorOperators.ADD), r3 = s3.reduceLanes(VectorOperators.ADD), r4 = s4.reduceLanes(VectorOperators.ADD), r5 = s5.reduceLanes(VectorOperators.ADD), r6 = s6.reduceLanes(VectorOperators.ADD), r7 = s7.reduceLanes(VectorOperators.ADD);
+            float r0 = Vectors.sumLanes(s0), r1 = Vectors.sumLanes(s1), r2 = Vectors.sumLanes(s2), r3 = Vectors.sumLanes(s3), r4 = Vectors.sumLanes(s4), r5 = Vectors.sumLanes(s5), r6 = Vectors.sumLanes(s6), r7 = Vectors.sumLanes(s7);
             for (int i = vecEnd; i < cols; i++) {
                 float xi = x[xOff + i];
                 long d = 4L * i;
@@ -66,7 +66,7 @@ final class F32RowKernels implements RowKernels {
             for (int i = 0; i < vecEnd; i += L) {
                 s = FloatVector.fromMemorySegment(F, w, b + 4L * i, LE).fma(FloatVector.fromArray(F, x, xOff + i), s);
             }
-            float r = s.reduceLanes(VectorOperators.ADD);
+            float r = Vectors.sumLanes(s);
             for (int i = vecEnd; i < cols; i++) r += x[xOff + i] * w.get(F32, b + 4L * i);
             out[outOff + o] = r;
         }

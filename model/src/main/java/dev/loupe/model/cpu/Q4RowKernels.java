@@ -82,14 +82,14 @@ final class Q4RowKernels implements RowKernels {
                         ((FloatVector) q7.and(0xf).sub(8).convert(VectorOperators.I2F, 0)).mul(x0))
                         .fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16, b7 + d))), s7);
             }
-            out[outOff + o] = s0.reduceLanes(VectorOperators.ADD);
-            out[outOff + o + 1] = s1.reduceLanes(VectorOperators.ADD);
-            out[outOff + o + 2] = s2.reduceLanes(VectorOperators.ADD);
-            out[outOff + o + 3] = s3.reduceLanes(VectorOperators.ADD);
-            out[outOff + o + 4] = s4.reduceLanes(VectorOperators.ADD);
-            out[outOff + o + 5] = s5.reduceLanes(VectorOperators.ADD);
-            out[outOff + o + 6] = s6.reduceLanes(VectorOperators.ADD);
-            out[outOff + o + 7] = s7.reduceLanes(VectorOperators.ADD);
+            out[outOff + o] = Vectors.sumLanes(s0);
+            out[outOff + o + 1] = Vectors.sumLanes(s1);
+            out[outOff + o + 2] = Vectors.sumLanes(s2);
+            out[outOff + o + 3] = Vectors.sumLanes(s3);
+            out[outOff + o + 4] = Vectors.sumLanes(s4);
+            out[outOff + o + 5] = Vectors.sumLanes(s5);
+            out[outOff + o + 6] = Vectors.sumLanes(s6);
+            out[outOff + o + 7] = Vectors.sumLanes(s7);
         }
         for (; o < rowEnd; o++) {
             long b = o * rowBytes;
@@ -102,7 +102,7 @@ final class Q4RowKernels implements RowKernels {
                         ((FloatVector) q0.and(0xf).sub(8).convert(VectorOperators.I2F, 0)).mul(x0))
                         .fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16, b + d))), s);
             }
-            out[outOff + o] = s.reduceLanes(VectorOperators.ADD);
+            out[outOff + o] = Vectors.sumLanes(s);
         }
     }
 

@@ -15,6 +15,19 @@ import java.nio.ByteOrder;
 final class Vectors {
     private Vectors() {}
 
+    /**
+     * Lane sum in a fixed (lane) order. {@code reduceLanes(ADD)} adds in lane order when interpreted and as a tree
+     * once C2 compiles it, so a process's results changed in the last bits after warm-up; a corpus run resumed in
+     * a fresh JVM must compute the same floats as one that ran through.
+     */
+    static float sumLanes(FloatVector v) {
+        float[] lanes = new float[L];
+        v.intoArray(lanes, 0);
+        float sum = 0;
+        for (int i = 0; i < L; i++) sum += lanes[i];
+        return sum;
+    }
+
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.length() <= 16
             ? FloatVector.SPECIES_PREFERRED : FloatVector.SPECIES_512;
     /** Float lanes per vector. */

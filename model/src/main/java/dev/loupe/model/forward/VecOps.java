@@ -84,14 +84,14 @@ final class VecOps {
         for (int bound = S.loopBound(n); i < bound; i += S.length()) {
             FloatVector x = FloatVector.fromArray(S, gate, off + i);
             FloatVector inner = x.mul(x).mul(x).fma(k, x).mul(c);
-            FloatVector g = x.mul(half).mul(inner.lanewise(VectorOperators.TANH).add(one));
+            FloatVector g = x.mul(half).mul(Tanh.tanh(inner).add(one));
             g.mul(FloatVector.fromArray(S, up, off + i)).intoArray(gate, off + i);
         }
         for (; i < n; i++) gate[off + i] = gelu(gate[off + i]) * up[off + i];
     }
 
     static float gelu(float x) {
-        return (float) (0.5 * x * (1 + Math.tanh(GELU_C * (x + 0.044715 * x * x * x))));
+        return 0.5f * x * (1f + Tanh.tanh(GELU_C * (x + 0.044715f * x * x * x)));
     }
 
     /** {@code x = cap · tanh(x / cap)} over a range; cap 0 leaves x alone. */
@@ -101,9 +101,9 @@ final class VecOps {
         FloatVector inv = FloatVector.broadcast(S, 1f / cap);
         int i = 0;
         for (int bound = S.loopBound(n); i < bound; i += S.length()) {
-            FloatVector.fromArray(S, x, off + i).mul(inv).lanewise(VectorOperators.TANH).mul(vc).intoArray(x, off + i);
+            Tanh.tanh(FloatVector.fromArray(S, x, off + i).mul(inv)).mul(vc).intoArray(x, off + i);
         }
-        for (; i < n; i++) x[off + i] = (float) (cap * Math.tanh(x[off + i] / cap));
+        for (; i < n; i++) x[off + i] = cap * Tanh.tanh(x[off + i] * (1f / cap));
     }
 
     static void scale(float[] x, int off, int n, float s) {

@@ -1,0 +1,165 @@
+package dev.loupe.analysis;
+
+import org.apache.arrow.compression.CommonsCompressionFactory;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.compression.CompressionUtil;
+import org.apache.arrow.vector.ipc.ArrowFileReader;
+import org.apache.arrow.vector.ipc.ArrowFileWriter;
+import org.apache.arrow.vector.ipc.message.IpcOption;
+import org.apache.arrow.vector.types.FloatingPointPrecision;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.FieldType;
+import org.apache.arrow.vector.types.pojo.Schema;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.Map;
+
+/** The column types, schemas and the write-to-temporary-then-rename discipline shared by every run file. */
+final class ArrowFiles {
+    private ArrowFiles() {}
+
+    static final ArrowType INT32 = new ArrowType.Int(32, true);
+    static final ArrowType INT64 = new ArrowType.Int(64, true);
+    static final ArrowType FLOAT32 = new ArrowType.FloatingPoint(FloatingPointPrecision.SINGLE);
+    static final ArrowType FLOAT64 = new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE);
+
+    static Field column(String name, ArrowType type) { return new Field(name, FieldType.notNullable(type), null); }
+
+    static Field listOf(String name, ArrowType type) {
+        return new Field(name, FieldType.notNullable(ArrowType.List.INSTANCE), List.of(new Field("item", FieldType.notNullable(type), null)));
+    }
+
+    static Field utf8(String name) { return column(name, ArrowType.Utf8.INSTANCE); }
+
+    static Schema schema(Map<String, String> metadata, Field... fields) { return new Schema(List.of(fields), metadata); }
+
+    static Schema tokensSchema(Map<String, String> md) {
+        return schema(md, column("doc_id", INT32), column("pos", INT32), column("token_id", INT32));
+    }
+
+    static Schema activationsSchema(Map<String, String> md) {
+        return schema(md, column("doc_id", INT32), column("pos", INT32), column("feature_id", INT32), column("activation", FLOAT32));
+    }
+
+    static Schema documentsSchema(Map<String, String> md) {
+        return schema(md, column("doc_id", INT32), column("token_offset", INT64), column("token_count", INT32), utf8("source"));
+    }
+
+    static Schema featuresSchema(Map<String, String> md) {
+        return schema(md, column("feature_id", INT32), column("fire_count", INT64), column("density", FLOAT64),
+                column("max_activation", FLOAT32), column("mean_activation", FLOAT32),
+                listOf("hist_edges", FLOAT32), listOf("hist_counts", INT64),
+                listOf("top_promoted_ids", INT32), listOf("top_promoted_values", FLOAT32), listOf("top_promoted_tokens", ArrowType.Utf8.INSTANCE),
+                listOf("top_suppressed_ids", INT32), listOf("top_suppressed_values", FLOAT32), listOf("top_suppressed_tokens", ArrowType.Utf8.INSTANCE));
+    }
+
+    static Schema examplesSchema(Map<String, String> md) {
+        return schema(md, column("feature_id", INT32), utf8("kind"), column("rank", INT32), column("doc_id", INT32),
+                column("pos", INT32), column("activation", FLOAT32));
+    }
+
+    /** The temporary name a file is written under before it is renamed into place. */
+    static Path temporary(Path file) { return file.resolveSibling(file.getFileName() + ".tmp"); }
+
+    /**
+     * Renames a finished temporary file into place (atomically where the file system can). No fsync: a killed
+     * process leaves its written pages to the kernel, which is the failure resumption handles; surviving power
+     * loss would cost a sync per shard file.
+     */
+    static void publish(Path tmp, Path file) throws IOException {
+        try {
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    /**
+     * An Arrow IPC file being written under its temporary name: fill {@link #root()}, call {@link #writeBatch(int)},
+     * then {@link #finish()} renames it into place. Closing an unfinished writer deletes the temporary file.
+     */
+    static final class Writer implements AutoCloseable {
+        private final Path file, tmp;
+        private final VectorSchemaRoot root;
+        private final FileChannel channel;
+        private final ArrowFileWriter writer;
+        private boolean finished;
+
+        Writer(Path file, Schema schema, Compression compression, BufferAllocator allocator) throws IOException {
+            this.file = file;
+            this.tmp = temporary(file);
+            this.root = VectorSchemaRoot.create(schema, allocator);
+            this.channel = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
+            CompressionUtil.CodecType codec = switch (compression) {
+                case ZSTD -> CompressionUtil.CodecType.ZSTD;
+                case LZ4 -> CompressionUtil.CodecType.LZ4_FRAME;
+                case NONE -> CompressionUtil.CodecType.NO_COMPRESSION;
+            };
+            this.writer = compression == Compression.NONE
+                    ? new ArrowFileWriter(root, null, channel, null, IpcOption.DEFAULT)
+                    : new ArrowFileWriter(root, null, channel, null, IpcOption.DEFAULT, CommonsCompressionFactory.INSTANCE, codec);
+            writer.start();
+        }
+
+        VectorSchemaRoot root() { return root; }
+
+        @SuppressWarnings("unchecked")
+        <V extends FieldVector> V vector(String name) { return (V) root.getVector(name); }
+
+        /** Writes the first {@code rows} rows of the root as one record batch. */
+        void writeBatch(int rows) throws IOException {
+            root.setRowCount(rows);
+            writer.writeBatch();
+        }
+
+        /** Ends the file and renames it into place. */
+        void finish() throws IOException {
+            writer.end();
+            writer.close();
+            channel.close();
+            publish(tmp, file);
+            finished = true;
+        }
+
+        Path file() { return file; }
+
+        @Override public void close() throws IOException {
+            try {
+                if (!finished) {
+                    try {
+                        writer.close();
+                    } catch (RuntimeException ignored) {
+                        // the temporary file is deleted below whatever state the writer was left in
+                    }
+                    channel.close();
+                    Files.deleteIfExists(tmp);
+                }
+            } finally {
+                root.close();
+            }
+        }
+    }
+
+    /** Opens an Arrow IPC file for random access to its record batches (compressed or not). */
+    static ArrowFileReader open(Path file, BufferAllocator allocator) throws IOException {
+        FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
+        try {
+            ArrowFileReader r = new ArrowFileReader(ch, allocator, CommonsCompressionFactory.INSTANCE);
+            r.initialize();
+            return r;
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw new IOException(file + ": not a readable Arrow IPC file (" + e.getMessage() + ")", e);
+        }
+    }
+}

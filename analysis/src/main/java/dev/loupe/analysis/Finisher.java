@@ -1,0 +1,350 @@
+package dev.loupe.analysis;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.loupe.model.tokenizer.Tokenizer;
+import dev.loupe.sae.Sae;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.BigIntVector;
+import org.apache.arrow.vector.Float4Vector;
+import org.apache.arrow.vector.Float8Vector;
+import org.apache.arrow.vector.IntVector;
+import org.apache.arrow.vector.VarCharVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.complex.ListVector;
+import org.apache.arrow.vector.complex.impl.UnionListWriter;
+import org.apache.arrow.vector.ipc.ArrowFileReader;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * Turns complete shards into a finished run: {@code tokens.arrow} and {@code documents.arrow} from the token parts
+ * and markers, each SAE's {@code features.arrow} and {@code top_examples.arrow} from its shards, then
+ * {@code run.json} marked complete. Reads only files, so it gives the same bytes after any interruption.
+ */
+final class Finisher {
+    /** Rows of features.arrow per record batch, and features of top_examples.arrow per batch: the unit of random access. */
+    static final int FEATURES_PER_BATCH = 1024;
+    static final int LOGIT_TOKENS = 10;
+
+    private final IndexJob job;
+    private final RunLayout layout;
+    private final Map<String, Object> identity;
+    private final BufferAllocator allocator;
+    private final IndexProgress progress;
+
+    Finisher(IndexJob job, RunLayout layout, Map<String, Object> identity, BufferAllocator allocator, IndexProgress progress) {
+        this.job = job;
+        this.layout = layout;
+        this.identity = identity;
+        this.allocator = allocator;
+        this.progress = progress;
+    }
+
+    /** Schema metadata: the model, the SAE (or all of them, for files shared by the SAEs) and the hook. */
+    static Map<String, String> metadata(IndexJob job, int sae) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("loupe_version", CorpusIndexer.LOUPE_VERSION);
+        m.put("model", job.modelPath());
+        if (sae >= 0) {
+            m.put("sae", job.saes().get(sae).path());
+            m.put("hook", job.saes().get(sae).sae().hookName());
+        } else {
+            m.put("sae", String.join(",", job.saes().stream().map(IndexJob.RunSae::path).toList()));
+            m.put("hook", String.join(",", job.saes().stream().map(s -> s.sae().hookName()).distinct().toList()));
+        }
+        return m;
+    }
+
+    IndexResult finish(long startedNanos) throws IOException {
+        JsonNode old = CorpusIndexer.JSON.readTree(layout.runJson().toFile());
+        if (old.path("complete").asBoolean(false)) {
+            deletePartial();
+            return result(old, 0, startedNanos, old.path("tokens").asLong());
+        }
+        List<JsonNode> markers = new ArrayList<>();
+        for (int s = 0; Files.isRegularFile(layout.marker(s)); s++) markers.add(CorpusIndexer.JSON.readTree(layout.marker(s).toFile()));
+        long tokens = 0;
+        List<Map<String, Object>> shards = new ArrayList<>();
+        for (JsonNode m : markers) {
+            Map<String, Object> e = new LinkedHashMap<>();
+            e.put("file", RunLayout.shardName(m.path("shard").asInt()));
+            e.put("first_token", m.path("first_token").asLong());
+            e.put("tokens", m.path("tokens").asLong());
+            List<Long> rows = new ArrayList<>();
+            m.path("rows").forEach(r -> rows.add(r.asLong()));
+            e.put("rows", rows);
+            shards.add(e);
+            tokens += m.path("tokens").asLong();
+        }
+        int documents = writeDocuments(markers);
+        writeTokens(markers.size());
+        long activeRows = 0;
+        long shardBytes = 0;
+        Tokenizer tok = job.model().hasTokenizer() ? job.model().tokenizer() : null;
+        for (int s = 0; s < job.saes().size(); s++) {
+            List<Path> files = new ArrayList<>();
+            for (int i = 0; i < markers.size(); i++) {
+                files.add(layout.shard(s, i));
+                shardBytes += Files.size(layout.shard(s, i));
+            }
+            for (JsonNode m : markers) activeRows += m.path("rows").path(s).asLong();
+            Sae sae = job.saes().get(s).sae();
+            FeatureStats stats = new FeatureStats(sae.dSae(), job.options());
+            stats.compute(files, allocator);
+            LogitTables logits = LogitTables.compute(job.model(), sae, LOGIT_TOKENS, progress);
+            writeFeatures(s, stats, logits, tokens, tok);
+            writeExamples(s, stats);
+        }
+        Map<String, Object> run = new LinkedHashMap<>(identity);
+        run.put("loupe_version", CorpusIndexer.LOUPE_VERSION);
+        run.put("complete", true);
+        run.put("documents", documents);
+        run.put("tokens", tokens);
+        run.put("active_rows", activeRows);
+        run.put("shards", shards);
+        Map<String, Object> files = new LinkedHashMap<>();
+        files.put("tokens", RunLayout.TOKENS);
+        files.put("documents", RunLayout.DOCUMENTS);
+        files.put("features", RunLayout.FEATURES);
+        files.put("top_examples", RunLayout.EXAMPLES);
+        files.put("activations", "activations-NNNNN.arrow");
+        run.put("files", files);
+        CorpusIndexer.writeJson(layout.runJson(), run);
+        deletePartial();
+        return new IndexResult(job.runDir(), documents, tokens, 0, activeRows, shardBytes, markers.size(),
+                (System.nanoTime() - startedNanos) / 1e9);
+    }
+
+    private IndexResult result(JsonNode run, long resumed, long startedNanos, long tokens) {
+        return new IndexResult(job.runDir(), run.path("documents").asLong(), tokens, tokens, run.path("active_rows").asLong(), 0,
+                run.path("shards").size(), (System.nanoTime() - startedNanos) / 1e9);
+    }
+
+    private void deletePartial() throws IOException {
+        Path p = layout.partial();
+        if (!Files.isDirectory(p)) return;
+        try (Stream<Path> s = Files.list(p)) {
+            for (Path f : s.toList()) Files.delete(f);
+        }
+        Files.delete(p);
+    }
+
+    private int writeDocuments(List<JsonNode> markers) throws IOException {
+        // A document that spans shards appears in each; its pieces are joined here.
+        List<long[]> docs = new ArrayList<>();   // doc_id, token_offset, token_count
+        List<String> sources = new ArrayList<>();
+        for (JsonNode m : markers) {
+            for (JsonNode d : m.path("documents")) {
+                int id = d.path("doc_id").asInt();
+                if (!docs.isEmpty() && docs.getLast()[0] == id) {
+                    docs.getLast()[2] += d.path("tokens").asLong();
+                } else {
+                    docs.add(new long[]{id, d.path("token_offset").asLong(), d.path("tokens").asLong()});
+                    sources.add(d.path("source").asText());
+                }
+            }
+        }
+        try (ArrowFiles.Writer w = new ArrowFiles.Writer(layout.runDir().resolve(RunLayout.DOCUMENTS),
+                ArrowFiles.documentsSchema(metadata(job, -1)), Compression.NONE, allocator)) {
+            IntVector id = w.vector("doc_id");
+            BigIntVector off = w.vector("token_offset");
+            IntVector count = w.vector("token_count");
+            VarCharVector src = w.vector("source");
+            int batch = 4096;
+            for (int start = 0; start < docs.size() || start == 0; start += batch) {
+                int n = Math.min(batch, docs.size() - start);
+                id.allocateNew(n);
+                off.allocateNew(n);
+                count.allocateNew(n);
+                src.allocateNew(n);
+                for (int i = 0; i < n; i++) {
+                    long[] d = docs.get(start + i);
+                    id.set(i, (int) d[0]);
+                    off.set(i, d[1]);
+                    count.set(i, Math.toIntExact(d[2]));
+                    src.setSafe(i, sources.get(start + i).getBytes(StandardCharsets.UTF_8));
+                }
+                id.setValueCount(n);
+                off.setValueCount(n);
+                count.setValueCount(n);
+                src.setValueCount(n);
+                w.writeBatch(n);
+                if (docs.isEmpty()) break;
+            }
+            w.finish();
+        }
+        return docs.size();
+    }
+
+    /** Joins the token parts into tokens.arrow, in batches of exactly batch_tokens rows (the last fewer). */
+    private void writeTokens(int parts) throws IOException {
+        int batch = job.options().batchTokens();
+        try (ArrowFiles.Writer w = new ArrowFiles.Writer(layout.runDir().resolve(RunLayout.TOKENS),
+                ArrowFiles.tokensSchema(metadata(job, -1)), job.options().compression(), allocator)) {
+            IntVector doc = w.vector("doc_id"), pos = w.vector("pos"), tok = w.vector("token_id");
+            int[] bd = new int[batch], bp = new int[batch], bt = new int[batch];
+            int n = 0, batches = 0;
+            for (int s = 0; s < parts; s++) {
+                try (ArrowFileReader r = ArrowFiles.open(layout.tokenPart(s), allocator)) {
+                    VectorSchemaRoot root = r.getVectorSchemaRoot();
+                    while (r.loadNextBatch()) {
+                        IntVector d = (IntVector) root.getVector("doc_id"), p = (IntVector) root.getVector("pos"),
+                                t = (IntVector) root.getVector("token_id");
+                        for (int i = 0; i < root.getRowCount(); i++) {
+                            bd[n] = d.get(i);
+                            bp[n] = p.get(i);
+                            bt[n] = t.get(i);
+                            if (++n == batch) {
+                                writeIntBatch(w, n, new IntVector[]{doc, pos, tok}, bd, bp, bt);
+                                batches++;
+                                n = 0;
+                            }
+                        }
+                    }
+                }
+            }
+            if (n > 0 || batches == 0) writeIntBatch(w, n, new IntVector[]{doc, pos, tok}, bd, bp, bt);
+            w.finish();
+        }
+    }
+
+    private static void writeIntBatch(ArrowFiles.Writer w, int n, IntVector[] vs, int[]... cols) throws IOException {
+        for (int c = 0; c < vs.length; c++) {
+            vs[c].allocateNew(n);
+            for (int i = 0; i < n; i++) vs[c].set(i, cols[c][i]);
+            vs[c].setValueCount(n);
+        }
+        w.writeBatch(n);
+    }
+
+    private void writeFeatures(int s, FeatureStats st, LogitTables lt, long tokens, Tokenizer tok) throws IOException {
+        Path file = layout.saeDir(s).resolve(RunLayout.FEATURES);
+        try (ArrowFiles.Writer w = new ArrowFiles.Writer(file, ArrowFiles.featuresSchema(metadata(job, s)), Compression.NONE, allocator)) {
+            IntVector id = w.vector("feature_id");
+            BigIntVector fire = w.vector("fire_count");
+            Float8Vector density = w.vector("density");
+            Float4Vector max = w.vector("max_activation"), mean = w.vector("mean_activation");
+            ListVector edges = w.vector("hist_edges"), counts = w.vector("hist_counts");
+            ListVector pIds = w.vector("top_promoted_ids"), pVals = w.vector("top_promoted_values"), pToks = w.vector("top_promoted_tokens");
+            ListVector sIds = w.vector("top_suppressed_ids"), sVals = w.vector("top_suppressed_values"), sToks = w.vector("top_suppressed_tokens");
+            for (int f0 = 0; f0 < st.dSae; f0 += FEATURES_PER_BATCH) {
+                int n = Math.min(FEATURES_PER_BATCH, st.dSae - f0);
+                w.root().clear();
+                w.root().allocateNew();
+                UnionListWriter we = edges.getWriter(), wc = counts.getWriter(), wpi = pIds.getWriter(), wpv = pVals.getWriter(),
+                        wpt = pToks.getWriter(), wsi = sIds.getWriter(), wsv = sVals.getWriter(), wst = sToks.getWriter();
+                for (int i = 0; i < n; i++) {
+                    int f = f0 + i;
+                    id.setSafe(i, f);
+                    fire.setSafe(i, st.fireCount[f]);
+                    density.setSafe(i, tokens == 0 ? 0 : (double) st.fireCount[f] / tokens);
+                    max.setSafe(i, st.max[f]);
+                    mean.setSafe(i, st.fireCount[f] == 0 ? 0f : (float) (st.sum[f] / st.fireCount[f]));
+                    int lo = 0, hi = -1;
+                    for (int b = 0; b < FeatureStats.BINS; b++) {
+                        if (st.hist[f * FeatureStats.BINS + b] != 0) {
+                            if (hi < 0) lo = b;
+                            hi = b;
+                        }
+                    }
+                    we.setPosition(i);
+                    we.startList();
+                    if (hi >= 0) for (int b = lo; b <= hi + 1; b++) we.float4().writeFloat4(FeatureStats.edge(b));
+                    we.endList();
+                    wc.setPosition(i);
+                    wc.startList();
+                    if (hi >= 0) for (int b = lo; b <= hi; b++) wc.bigInt().writeBigInt(st.hist[f * FeatureStats.BINS + b]);
+                    wc.endList();
+                    tokenList(wpi, wpv, wpt, i, lt.promotedIds, lt.promotedValues, f * lt.n, lt.n, tok);
+                    tokenList(wsi, wsv, wst, i, lt.suppressedIds, lt.suppressedValues, f * lt.n, lt.n, tok);
+                }
+                for (ListVector l : new ListVector[]{edges, counts, pIds, pVals, pToks, sIds, sVals, sToks}) l.setValueCount(n);
+                id.setValueCount(n);
+                fire.setValueCount(n);
+                density.setValueCount(n);
+                max.setValueCount(n);
+                mean.setValueCount(n);
+                w.writeBatch(n);
+            }
+            w.finish();
+        }
+    }
+
+    private static void tokenList(UnionListWriter ids, UnionListWriter vals, UnionListWriter texts, int row,
+                                  int[] idArr, float[] valArr, int off, int n, Tokenizer tok) {
+        ids.setPosition(row);
+        vals.setPosition(row);
+        texts.setPosition(row);
+        ids.startList();
+        vals.startList();
+        texts.startList();
+        for (int i = 0; i < n; i++) {
+            ids.integer().writeInt(idArr[off + i]);
+            vals.float4().writeFloat4(valArr[off + i]);
+            texts.varChar().writeVarChar(tokenText(tok, idArr[off + i]));
+        }
+        ids.endList();
+        vals.endList();
+        texts.endList();
+    }
+
+    static String tokenText(Tokenizer tok, int id) {
+        if (tok == null) return "<" + id + ">";
+        return tok.tokenText(id);
+    }
+
+    private void writeExamples(int s, FeatureStats st) throws IOException {
+        Path file = layout.saeDir(s).resolve(RunLayout.EXAMPLES);
+        try (ArrowFiles.Writer w = new ArrowFiles.Writer(file, ArrowFiles.examplesSchema(metadata(job, s)), Compression.NONE, allocator)) {
+            IntVector fid = w.vector("feature_id"), rank = w.vector("rank"), doc = w.vector("doc_id"), pos = w.vector("pos");
+            VarCharVector kind = w.vector("kind");
+            Float4Vector act = w.vector("activation");
+            byte[] top = "top".getBytes(StandardCharsets.UTF_8);
+            byte[][] qNames = new byte[st.quantiles][];
+            for (int q = 0; q < st.quantiles; q++) qNames[q] = ("quantile_" + (q + 1)).getBytes(StandardCharsets.UTF_8);
+            for (int f0 = 0; f0 < st.dSae; f0 += FEATURES_PER_BATCH) {
+                int fEnd = Math.min(st.dSae, f0 + FEATURES_PER_BATCH);
+                w.root().clear();
+                w.root().allocateNew();
+                int row = 0;
+                for (int f = f0; f < fEnd; f++) {
+                    int[] order = st.topOrder(f);
+                    for (int r = 0; r < order.length; r++) {
+                        int i = order[r];
+                        fid.setSafe(row, f);
+                        kind.setSafe(row, top);
+                        rank.setSafe(row, r);
+                        doc.setSafe(row, st.topDoc[i]);
+                        pos.setSafe(row, st.topPos[i]);
+                        act.setSafe(row, st.topValue[i]);
+                        row++;
+                    }
+                    for (int q = 0; q < st.quantiles; q++) {
+                        int[] so = st.sampleOrder(f, q);
+                        for (int r = 0; r < so.length; r++) {
+                            int i = so[r];
+                            fid.setSafe(row, f);
+                            kind.setSafe(row, qNames[q]);
+                            rank.setSafe(row, r);
+                            doc.setSafe(row, st.sampleDoc[i]);
+                            pos.setSafe(row, st.samplePos[i]);
+                            act.setSafe(row, st.sampleValue[i]);
+                            row++;
+                        }
+                    }
+                }
+                w.root().setRowCount(row);
+                w.writeBatch(row);
+            }
+            w.finish();
+        }
+    }
+}

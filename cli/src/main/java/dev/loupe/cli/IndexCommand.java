@@ -1,0 +1,174 @@
+package dev.loupe.cli;
+
+import dev.loupe.analysis.Compression;
+import dev.loupe.analysis.Corpus;
+import dev.loupe.analysis.Document;
+import dev.loupe.analysis.IndexJob;
+import dev.loupe.analysis.IndexOptions;
+import dev.loupe.analysis.IndexProgress;
+import dev.loupe.analysis.IndexResult;
+import dev.loupe.analysis.CorpusIndexer;
+import dev.loupe.model.Gemma2;
+import dev.loupe.sae.Sae;
+import dev.loupe.sae.SaeCompatibility;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** {@code loupe index}: a corpus run (SAE feature activations of every token in Arrow files, and per-feature summaries). */
+@Command(name = "index", mixinStandardHelpOptions = true,
+        description = {"Run a corpus through the model and one or more SAEs; write activation shards, tokens, per-feature",
+                "summaries and top examples as Arrow IPC files in RUN_DIR. Rerunning the same command after an interruption",
+                "resumes after the last complete shard."})
+final class IndexCommand implements Callable<Integer> {
+    @Mixin ModelOptions model;
+
+    @Option(names = "--sae", required = true, paramLabel = "DIR",
+            description = "Gemma Scope folder (params.npz) or SAELens folder (cfg.json); repeat for several SAEs in one pass")
+    List<Path> saes;
+
+    @Option(names = "--hook", paramLabel = "NAME", description = "hook point the SAEs read (default: from each folder)")
+    String hook;
+
+    @Option(names = "--corpus", required = true, paramLabel = "FILE",
+            description = ".txt (one document per line), .jsonl (\"text\" or \"tokens\" field), or a folder of them")
+    Path corpus;
+
+    @Option(names = "--out", required = true, paramLabel = "RUN_DIR", description = "run folder (created; an interrupted run there is resumed)")
+    Path out;
+
+    @Option(names = "--context", paramLabel = "N", description = "tokens per window (default: ${DEFAULT-VALUE}, as Gemma Scope)")
+    int context = 1024;
+
+    @Option(names = "--max-tokens", paramLabel = "N", description = "stop after N corpus tokens (default: all)")
+    long maxTokens;
+
+    @Option(names = "--compression", paramLabel = "zstd|lz4|none", description = "Arrow body compression of the shards (default: ${DEFAULT-VALUE})")
+    String compression = "zstd";
+
+    @Option(names = "--shard-tokens", paramLabel = "N", description = "tokens per activation shard (default: ${DEFAULT-VALUE})")
+    int shardTokens = IndexOptions.defaults().shardTokens();
+
+    @Option(names = "--skip-bad-lines", description = "skip malformed corpus lines (with a warning) instead of stopping")
+    boolean skipBadLines;
+
+    @Option(names = "--quiet", description = "no progress bar")
+    boolean quiet;
+
+    @Override public Integer call() throws Exception {
+        IndexOptions options = IndexOptions.defaults().withContext(context).withMaxTokens(maxTokens)
+                .withCompression(Compression.parse(compression)).withShardTokens(shardTokens).withSkipBadLines(skipBadLines);
+        Corpus.files(corpus);   // a missing or unreadable corpus fails here, before the model loads
+        PrintStream err = System.err;
+        try (Gemma2 m = model.load()) {
+            List<Sae> loaded = new ArrayList<>();
+            try {
+                List<IndexJob.RunSae> runSaes = new ArrayList<>();
+                for (Path p : saes) {
+                    Sae s = Sae.load(p, hook, m.backend());
+                    loaded.add(s);
+                    SaeCompatibility.require(s, m);
+                    runSaes.add(new IndexJob.RunSae(s, p.toString()));
+                }
+                IndexJob job = new IndexJob(m, model.model.toString(), runSaes,
+                        new IndexJob.CorpusId(corpus.toString(), Corpus.sha256(corpus)), out, options);
+                long total = quiet ? -1 : countTokens(m, options);
+                Bar bar = new Bar(err, quiet, total);
+                Iterator<Document> docs = Corpus.read(corpus, skipBadLines, bar);
+                IndexResult r = CorpusIndexer.index(job, docs, bar);
+                bar.done();
+                long computed = r.tokens() - r.resumedTokens();
+                double bytesPerToken = r.tokens() == 0 ? 0 : (double) r.shardBytes() / r.tokens() / runSaes.size();
+                System.out.printf(Locale.ROOT, "indexed %,d documents, %,d tokens%s in %.1f s (%.1f tokens/s); %,d active rows (mean L0 %.1f), "
+                                + "%.1f shard bytes/token/SAE (%s) -> %s%n",
+                        r.documents(), r.tokens(), r.resumedTokens() > 0 ? String.format(Locale.ROOT, " (%,d resumed)", r.resumedTokens()) : "",
+                        r.seconds(), computed / Math.max(1e-9, r.seconds()), r.activeRows(),
+                        r.tokens() == 0 ? 0.0 : (double) r.activeRows() / r.tokens() / runSaes.size(), bytesPerToken,
+                        options.compression().flag(), out);
+            } finally {
+                for (Sae s : loaded) s.close();
+            }
+        }
+        return 0;
+    }
+
+    /** Corpus tokens (up to --max-tokens), for the progress bar's ETA: tokenizing is cheap next to the model. */
+    private long countTokens(Gemma2 m, IndexOptions o) throws Exception {
+        long n = 0;
+        Iterator<Document> it = Corpus.read(corpus, skipBadLines, IndexProgress.NONE);
+        while (it.hasNext()) {
+            Document d = it.next();
+            n += d.tokens() != null ? d.tokens().length + (d.tokens().length > 0 && d.tokens()[0] == m.config().bosId() ? 0 : 1)
+                    : m.tokenizer().encode(d.text(), true).length;
+            if (o.maxTokens() > 0 && n >= o.maxTokens()) return o.maxTokens();
+        }
+        return n;
+    }
+
+    /** The progress bar on stderr: tokens done, tokens/s, ETA; redrawn at most five times a second. */
+    private static final class Bar implements IndexProgress {
+        private final PrintStream err;
+        private final boolean quiet;
+        private final long total;
+        private final long started = System.nanoTime();
+        private long lastDraw, firstDone = -1;
+        private boolean drawn;
+
+        Bar(PrintStream err, boolean quiet, long total) {
+            this.err = err;
+            this.quiet = quiet;
+            this.total = total;
+        }
+
+        @Override public void phase(String name) {
+            if (quiet) return;
+            if (drawn) err.println();
+            drawn = false;
+            if (name.equals("summarise")) err.println("index: summarising features (statistics, examples, logit tables)...");
+            if (name.equals("resume")) err.println("index: resuming an interrupted run");
+        }
+
+        @Override public void warning(String message) { err.println("index: " + message); }
+
+        @Override public void tokens(long done, long ignored) {
+            if (quiet) return;
+            if (firstDone < 0) firstDone = done;
+            long now = System.nanoTime();
+            if (now - lastDraw < 200_000_000L && done != total) return;
+            lastDraw = now;
+            double secs = (now - started) / 1e9;
+            double rate = secs > 0 ? (done - firstDone) / secs : 0;
+            StringBuilder sb = new StringBuilder("\r");
+            if (total > 0) {
+                int width = 30;
+                int filled = (int) Math.min(width, width * done / total);
+                sb.append('[').append("#".repeat(filled)).append(" ".repeat(width - filled)).append("] ");
+                sb.append(String.format(Locale.ROOT, "%,d/%,d tokens", done, total));
+            } else {
+                sb.append(String.format(Locale.ROOT, "%,d tokens", done));
+            }
+            sb.append(String.format(Locale.ROOT, "  %.1f tok/s", rate));
+            if (total > 0 && rate > 0) {
+                long eta = (long) ((total - done) / rate);
+                sb.append(String.format(Locale.ROOT, "  ETA %d:%02d:%02d", eta / 3600, eta / 60 % 60, eta % 60));
+            }
+            sb.append("   ");
+            err.print(sb);
+            err.flush();
+            drawn = true;
+        }
+
+        void done() {
+            if (drawn && !quiet) err.println();
+            drawn = false;
+        }
+    }
+}
