@@ -91,6 +91,7 @@ class ModelCommandsTest {
                 "--repetitions", "1", "--json");
         assertEquals(0, r.exit(), r.err());
         var node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out());
+        JsonKeys.assertSnakeCase(node);
         assertTrue(node.get("prompt_tokens_per_s").asDouble() > 0);
         assertTrue(node.get("gen_tokens_per_s").asDouble() > 0);
         assertTrue(node.get("peak_rss_mb").asLong() > 0);

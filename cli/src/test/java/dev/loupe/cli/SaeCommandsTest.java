@@ -55,6 +55,7 @@ class SaeCommandsTest {
         Cli.Result json = Cli.run("trace", "--model", gguf(), "--sae", sae(), "--hook", HOOK, "--prompt", "hello world", "--top", "3", "--json");
         assertEquals(0, json.exit(), json.err());
         JsonNode root = new ObjectMapper().readTree(json.out());
+        JsonKeys.assertSnakeCase(root);
         assertEquals(HOOK, root.get("hook").asText());
         assertEquals(lines.length - 1, root.get("tokens").size());
         JsonNode first = root.get("tokens").get(0);
@@ -83,12 +84,25 @@ class SaeCommandsTest {
         Cli.Result r = Cli.run("eval-sae", "--model", gguf(), "--sae", sae(), "--hook", HOOK, "--corpus", corpus.toString(), "--json");
         assertEquals(0, r.exit(), r.err());
         JsonNode j = new ObjectMapper().readTree(r.out());
+        JsonKeys.assertSnakeCase(j);
         for (String k : new String[]{"l0", "mse", "explained_variance", "fvu", "ce_loss_without_sae", "ce_loss_with_sae",
                 "ce_loss_with_ablation", "ce_loss_score", "kl_div_with_sae", "kl_div_with_ablation", "kl_div_score"}) {
             assertTrue(j.has(k) && j.get(k).isNumber(), k + " in " + r.out());
         }
         assertEquals(2, j.get("documents").asInt());
         assertEquals(1.0, j.get("fvu").asDouble() + j.get("explained_variance").asDouble(), 1e-9);
+    }
+
+    @Test void benchSaeReportsThroughputWithSnakeCaseKeys() throws Exception {
+        Cli.Result r = Cli.run("bench-sae", "--sae", sae(), "--tokens", "32", "--batch", "16", "--repeats", "1", "--threads", "1", "--json");
+        assertEquals(0, r.exit(), r.err());
+        JsonNode j = new ObjectMapper().readTree(r.out());
+        JsonKeys.assertSnakeCase(j);
+        assertEquals(List.of("sae", "d_in", "d_sae", "tokens", "batch", "backend", "threads", "encode_tokens_per_s",
+                "decode_tokens_per_s", "mean_l0", "encode_gflops"), JsonKeys.names(j));
+        assertEquals(64, j.get("d_in").asInt());
+        assertEquals(256, j.get("d_sae").asInt());
+        assertTrue(j.get("encode_tokens_per_s").asDouble() > 0 && j.get("decode_tokens_per_s").asDouble() > 0, r.out());
     }
 
     @Test void synthSaeWritesALoadableArchive() throws Exception {

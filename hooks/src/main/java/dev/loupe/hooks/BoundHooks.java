@@ -2,26 +2,43 @@ package dev.loupe.hooks;
 
 import java.util.List;
 
-/** A {@link HookSet} resolved to hook-point ids: what the forward pass consults at every hook point. */
+/**
+ * A {@link HookSet} resolved against a registry of hook points (the model's, plus the children of any composite
+ * hooks in the set): what the forward pass consults at every hook point.
+ */
 public final class BoundHooks {
     private static final Hook[] NONE = new Hook[0];
     private final HookPoints points;
     private final Hook[][] byId;
-    private final int lastActiveLayer;
+    /** For each hook in {@link #byId} that is a {@link CompositeHook}, its children where it is attached; else null. */
+    private final ChildHooks[][] children;
 
     BoundHooks(HookPoints points, List<List<Hook>> byId) {
         this.points = points;
         this.byId = new Hook[byId.size()][];
-        int last = -2;
+        this.children = new ChildHooks[byId.size()][];
         for (int i = 0; i < byId.size(); i++) {
-            this.byId[i] = byId.get(i).isEmpty() ? NONE : byId.get(i).toArray(Hook[]::new);
-            if (this.byId[i].length > 0) last = Math.max(last, points.layerOf(i));
+            Hook[] hooks = byId.get(i).isEmpty() ? NONE : byId.get(i).toArray(Hook[]::new);
+            this.byId[i] = hooks;
+            for (int j = 0; j < hooks.length; j++) {
+                if (hooks[j] instanceof CompositeHook c) {
+                    if (children[i] == null) children[i] = new ChildHooks[hooks.length];
+                    children[i][j] = childrenOf(points.name(i), c);
+                }
+            }
         }
-        this.lastActiveLayer = last;
+    }
+
+    private ChildHooks childrenOf(String parent, CompositeHook c) {
+        List<String> suffixes = c.childPoints();
+        int[] ids = new int[suffixes.size()];
+        for (int k = 0; k < ids.length; k++) ids[k] = points.id(parent + "." + suffixes.get(k));
+        return new ChildHooks(this, parent, ids);
     }
 
     public static BoundHooks none(HookPoints points) { return HookSet.empty().bind(points); }
 
+    /** The registry these hooks were resolved against, spliced children included. */
     public HookPoints points() { return points; }
 
     /** True when something is attached at this id: only then does the engine build an {@link Activation}. */
@@ -29,9 +46,10 @@ public final class BoundHooks {
 
     /** Runs the hooks at this id in attachment order; each sees the previous one's changes. */
     public void fire(int id, Activation a) {
-        for (Hook h : byId[id]) h.apply(a);
+        Hook[] hooks = byId[id];
+        for (int j = 0; j < hooks.length; j++) {
+            if (children[id] != null && children[id][j] != null) ((CompositeHook) hooks[j]).apply(a, children[id][j]);
+            else hooks[j].apply(a);
+        }
     }
-
-    /** The deepest layer with a hook attached (-1 for hook_embed only, layers for ln_final, -2 for none). */
-    public int lastActiveLayer() { return lastActiveLayer; }
 }

@@ -2,75 +2,104 @@ package dev.loupe.hooks;
 
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.HashMap;
 
 /**
- * The hook-point names of one model shape, in the TransformerLens scheme, each with a dense id so the
- * forward pass can test "is anything attached here?" with an array lookup instead of string building.
+ * The one registry of hook-point names: a model's points in the TransformerLens scheme, each with a dense id so
+ * the forward pass can test "is anything attached here?" with an array lookup instead of string building, plus
+ * the child points of composite hooks (a spliced SAE's {@code <hook>.hook_sae_acts_post}, ...) after them.
+ * Immutable: {@link #with} returns a new registry.
  */
 public final class HookPoints {
     public static final String EMBED = "hook_embed";
     public static final String LN_FINAL = "ln_final.hook_normalized";
-
-    /** Per-block hook suffixes, in the order the forward pass reaches them. */
-    public static final List<String> BLOCK_SUFFIXES = List.of(
-            "hook_resid_pre",
-            "attn.hook_q", "attn.hook_k", "attn.hook_v",
-            "attn.hook_rot_q", "attn.hook_rot_k",
-            "attn.hook_attn_scores", "attn.hook_pattern", "attn.hook_z",
-            "hook_attn_out", "hook_resid_mid",
-            "mlp.hook_pre", "mlp.hook_post", "hook_mlp_out",
-            "hook_resid_post");
-
-    /** Indexes into {@link #BLOCK_SUFFIXES}, for {@link #blockId}. */
-    public static final int RESID_PRE = 0, Q = 1, K = 2, V = 3, ROT_Q = 4, ROT_K = 5, ATTN_SCORES = 6, PATTERN = 7,
-            Z = 8, ATTN_OUT = 9, RESID_MID = 10, MLP_PRE = 11, MLP_POST = 12, MLP_OUT = 13, RESID_POST = 14;
+    private static final int PER_BLOCK = BlockHook.values().length;
 
     private final int layers;
+    private final int modelPoints;
     private final List<String> names;
     private final Map<String, Integer> ids;
+    /** For each child id (index id − modelPoints), the id of the point it hangs from. */
+    private final int[] parents;
 
+    /** The hook points of a model with {@code layers} blocks. */
     public HookPoints(int layers) {
         if (layers <= 0) throw new IllegalArgumentException("layers must be positive, got " + layers);
-        this.layers = layers;
         List<String> all = new ArrayList<>();
         all.add(EMBED);
         for (int l = 0; l < layers; l++) {
-            for (String s : BLOCK_SUFFIXES) all.add(block(l, s));
+            for (BlockHook h : BlockHook.values()) all.add(h.at(l));
         }
         all.add(LN_FINAL);
-        this.names = Collections.unmodifiableList(all);
+        this(layers, all.size(), all, new int[0]);
+    }
+
+    private HookPoints(int layers, int modelPoints, List<String> names, int[] parents) {
+        this.layers = layers;
+        this.modelPoints = modelPoints;
+        this.names = Collections.unmodifiableList(names);
+        this.parents = parents;
         Map<String, Integer> m = new HashMap<>();
-        for (int i = 0; i < all.size(); i++) m.put(all.get(i), i);
+        for (int i = 0; i < names.size(); i++) m.put(names.get(i), i);
         this.ids = m;
     }
 
-    public static String block(int layer, String suffix) { return "blocks." + layer + "." + suffix; }
-    public static String residPre(int layer) { return block(layer, "hook_resid_pre"); }
-    public static String residMid(int layer) { return block(layer, "hook_resid_mid"); }
-    public static String residPost(int layer) { return block(layer, "hook_resid_post"); }
-    public static String attnOut(int layer) { return block(layer, "hook_attn_out"); }
-    public static String mlpOut(int layer) { return block(layer, "hook_mlp_out"); }
-    public static String pattern(int layer) { return block(layer, "attn.hook_pattern"); }
-    public static String attnZ(int layer) { return block(layer, "attn.hook_z"); }
+    /**
+     * This registry plus {@code <parent>.<suffix>} for each suffix (those already registered are kept once).
+     *
+     * @throws UnknownHookException when {@code parent} is not registered
+     */
+    public HookPoints with(String parent, List<String> childSuffixes) {
+        int parentId = id(parent);
+        List<String> all = new ArrayList<>(names);
+        List<Integer> newParents = new ArrayList<>();
+        for (String s : childSuffixes) {
+            String name = parent + "." + s;
+            if (!ids.containsKey(name) && !all.contains(name)) {
+                all.add(name);
+                newParents.add(parentId);
+            }
+        }
+        if (newParents.isEmpty()) return this;
+        int[] p = java.util.Arrays.copyOf(parents, parents.length + newParents.size());
+        for (int i = 0; i < newParents.size(); i++) p[parents.length + i] = newParents.get(i);
+        return new HookPoints(layers, modelPoints, all, p);
+    }
 
     public int layers() { return layers; }
+
+    /** Every registered point: the model's, then children in the order they were added. */
     public int size() { return names.size(); }
+
     public List<String> names() { return names; }
+
+    /** The model's own points (no children). */
+    public List<String> modelNames() { return names.subList(0, modelPoints); }
+
     public String name(int id) { return names.get(id); }
 
-    /** Id of a block hook: suffix index within BLOCK_SUFFIXES. */
-    public int blockId(int layer, int suffixIndex) { return 1 + layer * BLOCK_SUFFIXES.size() + suffixIndex; }
-    public int embedId() { return 0; }
-    public int lnFinalId() { return names.size() - 1; }
+    /** Id of a block hook point. */
+    public int blockId(int layer, BlockHook hook) { return 1 + layer * PER_BLOCK + hook.ordinal(); }
 
-    /** Layer of a hook id, or -1 for hook_embed, {@code layers} for ln_final. */
+    public int embedId() { return 0; }
+
+    public int lnFinalId() { return modelPoints - 1; }
+
+    /** True for a child of a composite hook. */
+    public boolean isChild(int id) { return id >= modelPoints; }
+
+    /** The id a child point hangs from; the id itself for a model point. */
+    public int parentOf(int id) { return isChild(id) ? parents[id - modelPoints] : id; }
+
+    /** Layer of a hook id (a child's is its parent's), or -1 for hook_embed, {@code layers} for ln_final. */
     public int layerOf(int id) {
+        id = parentOf(id);
+        while (isChild(id)) id = parentOf(id);
         if (id == 0) return -1;
-        if (id == names.size() - 1) return layers;
-        return (id - 1) / BLOCK_SUFFIXES.size();
+        if (id == modelPoints - 1) return layers;
+        return (id - 1) / PER_BLOCK;
     }
 
     /** The id of an exact name, or an {@link UnknownHookException} that lists the closest valid names. */
@@ -84,6 +113,8 @@ public final class HookPoints {
 
     /** All ids whose names match a glob ({@code *} any run of characters, {@code ?} one); an exact name matches itself. */
     public List<Integer> matching(String glob) {
+        Integer exact = ids.get(glob);
+        if (exact != null) return List.of(exact);
         Glob g = Glob.of(glob);
         List<Integer> out = new ArrayList<>();
         for (int i = 0; i < names.size(); i++) if (g.matches(names.get(i))) out.add(i);

@@ -36,13 +36,32 @@ public final class HookSet {
 
     public boolean isEmpty() { return bindings.isEmpty(); }
 
-    /** Resolves every pattern against a model's hook points; an unknown name fails here, before any compute. */
+    /**
+     * Resolves every pattern against {@link #points(HookPoints) the registry} of a model's hook points plus the
+     * children of this set's composite hooks; an unknown name fails here, before any compute, listing the closest
+     * valid names of either kind.
+     */
     public BoundHooks bind(HookPoints points) {
-        List<List<Hook>> byId = new ArrayList<>(points.size());
-        for (int i = 0; i < points.size(); i++) byId.add(new ArrayList<>());
+        HookPoints all = points(points);
+        List<List<Hook>> byId = new ArrayList<>(all.size());
+        for (int i = 0; i < all.size(); i++) byId.add(new ArrayList<>());
         for (Binding b : bindings) {
-            for (int id : points.matching(b.pattern())) byId.get(id).add(b.hook());
+            for (int id : all.matching(b.pattern())) byId.get(id).add(b.hook());
         }
-        return new BoundHooks(points, byId);
+        return new BoundHooks(all, byId);
+    }
+
+    /**
+     * The registry this set binds against: {@code model}'s points plus, for each {@link CompositeHook} (a spliced
+     * SAE), {@code <point>.<child>} at every point it is attached to. This is what a UI lists as attachable names.
+     */
+    public HookPoints points(HookPoints model) {
+        HookPoints all = model;
+        for (Binding b : bindings) {
+            if (b.hook() instanceof CompositeHook c) {
+                for (int id : all.matching(b.pattern())) all = all.with(all.name(id), c.childPoints());
+            }
+        }
+        return all;
     }
 }

@@ -79,7 +79,14 @@ public final class Gemma2 implements AutoCloseable {
     public Gemma2Config config() { return weights.config(); }
     public Gemma2Weights weights() { return weights; }
     public Backend backend() { return backend; }
+    /** The model's hook points. */
     public HookPoints hookPoints() { return points; }
+
+    /**
+     * The registry a run with {@code hooks} resolves names against: the model's points plus the points of the
+     * composite hooks in the set (a spliced SAE's {@code <hook>.hook_sae_acts_post}, ...), for listing in a UI.
+     */
+    public HookPoints hookPoints(HookSet hooks) { return hooks.points(points); }
 
     /** The tokenizer; fails with a clear message when the checkpoint has none. */
     public Tokenizer tokenizer() {

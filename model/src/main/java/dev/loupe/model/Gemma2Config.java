@@ -4,7 +4,7 @@ package dev.loupe.model;
  * The hyperparameters of one Gemma 2 model, whatever file they came from.
  *
  * @param queryPreAttnScalar attention scores are scaled by {@code queryPreAttnScalar^-0.5} (not head_dim)
- * @param embeddingScale     factor applied to embeddings: sqrt(hidden), rounded to the checkpoint's dtype as HF does
+ * @param embeddingScale     factor applied to embeddings: {@link #embeddingScale(int)} for every checkpoint
  * @param slidingWindow      key j is visible from query i on even layers iff {@code 0 <= i - j < slidingWindow}
  * @param attnSoftcap        scores become {@code c·tanh(s/c)} before masking; 0 disables
  * @param finalSoftcap       logits become {@code c·tanh(l/c)}; 0 disables
@@ -44,6 +44,13 @@ public record Gemma2Config(
         if (!ok) throw new IllegalArgumentException("config: invalid " + field + " = " + value);
     }
 
+    /**
+     * The factor embeddings are multiplied by: {@code sqrt(hidden)} in float32, whatever the stored dtype. HF rounds it
+     * to the dtype it computes in (bf16 makes sqrt(3584) = 59.866 into 59.75); Loupe computes in float32, as llama.cpp
+     * and HF in float32 do, so copies of the same weights in F32, BF16 and GGUF give the same activations.
+     */
+    public static float embeddingScale(int hidden) { return (float) Math.sqrt(hidden); }
+
     /** Even layers (0, 2, ...) attend within the sliding window; odd layers are global. */
     public boolean isSliding(int layer) { return layer % 2 == 0; }
 
@@ -64,7 +71,7 @@ public record Gemma2Config(
             case "gemma-2-9b" -> standard(3584, 14336, 42, 16, 8, 256, 256);
             case "gemma-2-27b" -> standard(4608, 36864, 46, 32, 16, 128, 144);
             case "tiny" -> new Gemma2Config(384, 64, 128, 4, 4, 2, 16, 16, 10000f, 1e-6f, 8, 50f, 30f,
-                    (float) Math.sqrt(64), 8192, 2, 1);
+                    embeddingScale(64), 8192, 2, 1);
             default -> throw new IllegalArgumentException("unknown shape '" + name
                     + "'; expected gemma-2-2b, gemma-2-9b, gemma-2-27b or tiny");
         };
@@ -72,6 +79,6 @@ public record Gemma2Config(
 
     private static Gemma2Config standard(int hidden, int inter, int layers, int heads, int kv, int headDim, int qpas) {
         return new Gemma2Config(256000, hidden, inter, layers, heads, kv, headDim, qpas, 10000f, 1e-6f, 4096,
-                50f, 30f, (float) Math.sqrt(hidden), 8192, 2, 1);
+                50f, 30f, embeddingScale(hidden), 8192, 2, 1);
     }
 }

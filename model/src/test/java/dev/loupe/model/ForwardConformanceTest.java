@@ -2,7 +2,7 @@ package dev.loupe.model;
 
 import dev.loupe.hooks.ActivationCache;
 import dev.loupe.hooks.BoundHooks;
-import dev.loupe.hooks.HookPoints;
+import dev.loupe.hooks.BlockHook;
 import dev.loupe.model.io.Npy;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -99,7 +99,7 @@ class ForwardConformanceTest {
     static void assertResiduals(Npy.Array ref, ActivationCache cache, String what) {
         int layers = ref.shape()[0], per = ref.shape()[1] * ref.shape()[2];
         for (int l = 0; l < layers; l++) {
-            float[] got = cache.get(HookPoints.residPost(l)).data();
+            float[] got = cache.get(BlockHook.RESID_POST.at(l)).data();
             float[] exp = java.util.Arrays.copyOfRange(ref.data(), l * per, (l + 1) * per);
             assertClose(new Npy.Array(new int[]{ref.shape()[1], ref.shape()[2]}, exp, null), got, what + " resid_post " + l);
         }

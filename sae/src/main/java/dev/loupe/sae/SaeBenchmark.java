@@ -1,6 +1,8 @@
 package dev.loupe.sae;
 
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * Measures SAE encode (and sparse decode) throughput on standard-normal inputs: positions are encoded in batches,
@@ -14,7 +16,24 @@ public final class SaeBenchmark {
      */
     public record Result(String sae, int dIn, int dSae, int tokens, int batch, String backend, int threads,
                          double encodeTokensPerSecond, double decodeTokensPerSecond, double meanL0,
-                         double encodeGflops) {}
+                         double encodeGflops) {
+        /** The fields under the snake_case names every {@code --json} output uses (llama-bench's convention). */
+        public Map<String, Object> asMap() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("sae", sae);
+            m.put("d_in", dIn);
+            m.put("d_sae", dSae);
+            m.put("tokens", tokens);
+            m.put("batch", batch);
+            m.put("backend", backend);
+            m.put("threads", threads);
+            m.put("encode_tokens_per_s", encodeTokensPerSecond);
+            m.put("decode_tokens_per_s", decodeTokensPerSecond);
+            m.put("mean_l0", meanL0);
+            m.put("encode_gflops", encodeGflops);
+            return m;
+        }
+    }
 
     private SaeBenchmark() {}
 

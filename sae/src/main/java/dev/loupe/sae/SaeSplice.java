@@ -1,12 +1,12 @@
 package dev.loupe.sae;
 
-import dev.loupe.hooks.Glob;
 import dev.loupe.hooks.Activation;
-import dev.loupe.hooks.Hook;
+import dev.loupe.hooks.ChildHooks;
+import dev.loupe.hooks.CompositeHook;
 import dev.loupe.hooks.HookSet;
 
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -15,44 +15,56 @@ import java.util.Map;
  * An SAE spliced into the forward pass at its hook point: the activation is replaced by the SAE's
  * reconstruction, optionally plus the error term {@code x − recon} (SAELens's {@code use_error_term}), so that
  * without edits the model computes exactly what it would without the SAE, and with edits it sees only the
- * edits' effect. Feature edits (clamp, ablate) apply after the SAE's own hooks.
+ * edits' effect. Feature edits (clamp, ablate) apply after the hooks on the SAE's own points.
  *
- * <p>Like SAELens's HookedSAETransformer, the splice exposes its internal hook points as
- * {@code <hook>.hook_sae_input}, {@code .hook_sae_acts_pre}, {@code .hook_sae_acts_post},
- * {@code .hook_sae_recons}, {@code .hook_sae_error} and {@code .hook_sae_output}. Attach hooks there with
- * {@link #withHook} or route a whole {@link HookSet} with {@link SaeHooks#splice}. As in SAELens, the error term
- * is computed from the unhooked input and features, so hooks on the SAE's internals change the output.
+ * <p>Like SAELens's HookedSAETransformer, the splice has hook points of its own ({@link Point}):
+ * {@code <hook>.hook_sae_input}, {@code .hook_sae_acts_pre}, {@code .hook_sae_acts_post}, {@code .hook_sae_recons},
+ * {@code .hook_sae_error} and {@code .hook_sae_output}. They join the model's registry when the splice is in a
+ * {@link HookSet}, so hooks attach there by name or glob like anywhere else:
+ * {@code splice.hookSet().with("blocks.20.hook_resid_post.hook_sae_acts_post", hook)}, and
+ * {@code splice.hookSet().points(model.hookPoints()).names()} lists them with the model's. As in SAELens, the error
+ * term is computed from the unhooked input and features, so hooks on the SAE's internals change the output.
  *
  * <p>Immutable; every {@code with...} returns a new splice. Fires in prompt processing and every generation step.
  */
-public final class SaeSplice implements Hook {
-    public static final String INPUT = "hook_sae_input";
-    public static final String ACTS_PRE = "hook_sae_acts_pre";
-    public static final String ACTS_POST = "hook_sae_acts_post";
-    public static final String RECONS = "hook_sae_recons";
-    public static final String ERROR = "hook_sae_error";
-    public static final String OUTPUT = "hook_sae_output";
-    /** Internal hook points in the order they fire. */
-    public static final List<String> INTERNAL = List.of(INPUT, ACTS_PRE, ACTS_POST, RECONS, ERROR, OUTPUT);
+public final class SaeSplice implements CompositeHook {
+    /** The splice's own hook points, in the order they fire. */
+    public enum Point {
+        INPUT("hook_sae_input"),
+        ACTS_PRE("hook_sae_acts_pre"),
+        ACTS_POST("hook_sae_acts_post"),
+        RECONS("hook_sae_recons"),
+        ERROR("hook_sae_error"),
+        OUTPUT("hook_sae_output");
+
+        private final String suffix;
+
+        Point(String suffix) { this.suffix = suffix; }
+
+        public String suffix() { return suffix; }
+
+        /** The full name under the hook the SAE is spliced at, e.g. {@code blocks.20.hook_resid_post.hook_sae_acts_post}. */
+        public String at(String hookName) { return hookName + "." + suffix; }
+    }
+
+    private static final List<String> SUFFIXES = Arrays.stream(Point.values()).map(Point::suffix).toList();
 
     private final Sae sae;
     private final String hookName;
     private final boolean errorTerm;
     private final List<FeatureEdit> edits;
-    private final Map<String, List<Hook>> internal;
 
-    private SaeSplice(Sae sae, boolean errorTerm, List<FeatureEdit> edits, Map<String, List<Hook>> internal) {
+    private SaeSplice(Sae sae, boolean errorTerm, List<FeatureEdit> edits) {
         this.sae = sae;
         this.hookName = sae.hookName();
         this.errorTerm = errorTerm;
         this.edits = List.copyOf(edits);
-        this.internal = internal;
     }
 
     /** Replaces the activation by the reconstruction (no error term), as SAELens does by default. */
-    public static SaeSplice of(Sae sae) { return new SaeSplice(sae, false, List.of(), Map.of()); }
+    public static SaeSplice of(Sae sae) { return new SaeSplice(sae, false, List.of()); }
 
-    public SaeSplice withErrorTerm(boolean keep) { return new SaeSplice(sae, keep, edits, internal); }
+    public SaeSplice withErrorTerm(boolean keep) { return new SaeSplice(sae, keep, edits); }
 
     public SaeSplice with(FeatureEdit edit) {
         if (edit.feature() < 0 || edit.feature() >= sae.dSae()) {
@@ -60,35 +72,12 @@ public final class SaeSplice implements Hook {
         }
         List<FeatureEdit> e = new ArrayList<>(edits);
         e.add(edit);
-        return new SaeSplice(sae, errorTerm, e, internal);
+        return new SaeSplice(sae, errorTerm, e);
     }
 
     public SaeSplice clamp(int feature, float value) { return with(FeatureEdit.clamp(feature, value)); }
 
     public SaeSplice ablate(int feature) { return with(FeatureEdit.ablate(feature)); }
-
-    /**
-     * Attaches {@code hook} at the internal points matching {@code pattern}: a full name
-     * ({@code blocks.2.hook_resid_post.hook_sae_acts_post}), a bare suffix ({@code hook_sae_acts_post}) or a glob.
-     */
-    public SaeSplice withHook(String pattern, Hook hook) {
-        Glob glob = Glob.of(pattern);
-        Map<String, List<Hook>> m = new HashMap<>();
-        internal.forEach((k, v) -> m.put(k, new ArrayList<>(v)));
-        boolean any = false;
-        for (String s : INTERNAL) {
-            if (glob.matches(hookName + "." + s) || glob.matches(s)) {
-                m.computeIfAbsent(s, k -> new ArrayList<>()).add(hook);
-                any = true;
-            }
-        }
-        if (!any) {
-            throw new IllegalArgumentException("no SAE hook point matches '" + pattern + "'; this splice has "
-                    + String.join(", ", internalHookNames()));
-        }
-        m.replaceAll((k, v) -> List.copyOf(v));
-        return new SaeSplice(sae, errorTerm, edits, Map.copyOf(m));
-    }
 
     public Sae sae() { return sae; }
 
@@ -98,37 +87,36 @@ public final class SaeSplice implements Hook {
 
     public List<FeatureEdit> edits() { return edits; }
 
-    /** The full names of this splice's internal hook points. */
-    public List<String> internalHookNames() {
-        return INTERNAL.stream().map(s -> hookName + "." + s).toList();
-    }
+    @Override public List<String> childPoints() { return SUFFIXES; }
 
-    /** This splice bound at its hook point. */
+    /** This splice bound at its hook point; add hooks on its points ({@link Point#at}) to the returned set. */
     public HookSet hookSet() { return HookSet.of(hookName, this); }
 
-    @Override public void apply(Activation a) {
+    @Override public void apply(Activation a, ChildHooks children) {
         sae.requireWidth(a);
-        if (errorTerm && edits.isEmpty() && internal.isEmpty()) return;
-        float[] out = compute(a);
+        if (errorTerm && edits.isEmpty() && !children.anyActive()) return;
+        float[] out = compute(a, children);
         System.arraycopy(out, 0, a.data(), 0, out.length);
     }
 
     /** What the splice writes back for this activation (the activation itself is left untouched). */
-    float[] compute(Activation a) {
+    private float[] compute(Activation a, ChildHooks children) {
         int rows = a.positions(), d = sae.dIn(), first = a.firstPosition();
         float[] x = a.data();
-        boolean inputHooked = has(INPUT), preHooked = has(ACTS_PRE), postHooked = has(ACTS_POST);
+        Fire fire = new Fire(children, rows, first);
+        boolean inputHooked = children.active(Point.INPUT.ordinal()), preHooked = children.active(Point.ACTS_PRE.ordinal()),
+                postHooked = children.active(Point.ACTS_POST.ordinal());
 
         float[] in = x;
         if (inputHooked) {
             in = x.clone();
-            fire(INPUT, new int[]{rows, d}, in, first);
+            fire.at(Point.INPUT, d, in);
         }
         SparseFeatures feats;
         if (preHooked) {
             PositionScaling[] sc = new PositionScaling[1];
             float[] pre = sae.encoderImpl().preActivations(in, 0, rows, sc);
-            fire(ACTS_PRE, new int[]{rows, sae.dSae()}, pre, first);
+            fire.at(Point.ACTS_PRE, sae.dSae(), pre);
             feats = sae.encoderImpl().activate(pre, rows, first, sc[0]);
         } else {
             feats = sae.encoderImpl().encode(in, 0, rows, first);
@@ -136,32 +124,32 @@ public final class SaeSplice implements Hook {
         SparseFeatures clean = inputHooked || preHooked ? null : feats;
         if (postHooked) {
             float[] dense = feats.dense();
-            fire(ACTS_POST, new int[]{rows, sae.dSae()}, dense, first);
+            fire.at(Point.ACTS_POST, sae.dSae(), dense);
             feats = SparseFeatures.fromDense(dense, rows, sae.dSae(), first).withScaling(feats.scaling());
         }
         SparseFeatures edited = applyEdits(feats);
 
         SaeDecoder dec = sae.decoderImpl();
         float[] recon = dec.decodeBeforeNormalization(edited);
-        fire(RECONS, new int[]{rows, d}, recon, first);
+        fire.at(Point.RECONS, d, recon);
         dec.unnormalize(recon, rows, edited.scaling());
         if (!errorTerm) {
-            fire(OUTPUT, new int[]{rows, d}, recon, first);
+            fire.at(Point.OUTPUT, d, recon);
             return recon;
         }
         if (clean == null) clean = sae.encoderImpl().encode(x, 0, rows, first);
         float[] cleanRecon = dec.decode(clean);
         float[] out = new float[recon.length];
-        if (has(ERROR)) {
+        if (children.active(Point.ERROR.ordinal())) {
             float[] err = new float[recon.length];
             for (int i = 0; i < err.length; i++) err[i] = x[i] - cleanRecon[i];
-            fire(ERROR, new int[]{rows, d}, err, first);
+            fire.at(Point.ERROR, d, err);
             for (int i = 0; i < out.length; i++) out[i] = recon[i] + err[i];
         } else {
             // x + (recon − cleanRecon) is bit-exact x wherever the edits change nothing.
             for (int i = 0; i < out.length; i++) out[i] = x[i] + (recon[i] - cleanRecon[i]);
         }
-        fire(OUTPUT, new int[]{rows, d}, out, first);
+        fire.at(Point.OUTPUT, d, out);
         return out;
     }
 
@@ -182,13 +170,11 @@ public final class SaeSplice implements Hook {
         return b.build(f.scaling());
     }
 
-    private boolean has(String point) { return internal.containsKey(point); }
-
-    private void fire(String point, int[] shape, float[] data, int first) {
-        List<Hook> hooks = internal.get(point);
-        if (hooks == null) return;
-        Activation act = new Activation(hookName + "." + point, shape, data, first);
-        for (Hook h : hooks) h.apply(act);
+    /** Fires one of the splice's points for this call's positions; builds the activation only when hooked. */
+    private record Fire(ChildHooks children, int rows, int first) {
+        void at(Point p, int width, float[] data) {
+            if (children.active(p.ordinal())) children.fire(p.ordinal(), new Activation(children.name(p.ordinal()), new int[]{rows, width}, data, first));
+        }
     }
 
     @Override public String toString() {

@@ -65,8 +65,9 @@ class SaeModelTest {
         float[] clean = run(HookSet.empty()).logits();
         List<int[]> shapes = new ArrayList<>();
         // The observer forces the full encode/decode path instead of the no-op shortcut.
-        SaeSplice splice = SaeSplice.of(sae).withErrorTerm(true).withHook(SaeSplice.ACTS_POST, a -> shapes.add(a.shape()));
-        float[] spliced = run(splice.hookSet()).logits();
+        HookSet splice = SaeSplice.of(sae).withErrorTerm(true).hookSet()
+                .with(SaeSplice.Point.ACTS_POST.at(SaeFixture.HOOK), a -> shapes.add(a.shape()));
+        float[] spliced = run(splice).logits();
         assertArrayEquals(clean, spliced, 1e-4f);
         assertEquals(1, shapes.size());
         assertArrayEquals(new int[]{tokens.length, 256}, shapes.getFirst());
@@ -147,7 +148,20 @@ class SaeModelTest {
         List<String> names = new ArrayList<>();
         HookSet user = HookSet.of(SaeFixture.HOOK + ".hook_sae_recons", a -> names.add(a.name()))
                 .with("blocks.0.hook_resid_post", a -> names.add(a.name()));
-        model.run(tokens, RunOptions.defaults().withHooks(SaeHooks.splice(points, user, SaeSplice.of(sae).withErrorTerm(true))));
+        model.run(tokens, RunOptions.defaults().withHooks(user.with(SaeSplice.of(sae).withErrorTerm(true).hookSet())));
         assertEquals(List.of("blocks.0.hook_resid_post", SaeFixture.HOOK + ".hook_sae_recons"), names);
+        assertTrue(model.hookPoints(SaeSplice.of(sae).hookSet()).names().containsAll(List.of(
+                SaeFixture.HOOK + ".hook_sae_acts_post", SaeFixture.HOOK + ".hook_sae_error", "blocks.3.hook_resid_post")));
+        assertEquals(points.size(), model.hookPoints().size());
+    }
+
+    /** The splice's points are in the registry the run's cache globs resolve against: the features cache by name. */
+    @Test void theSplicesFeaturesCacheByNameAndMatchTheFixture() {
+        String acts = SaeSplice.Point.ACTS_POST.at(SaeFixture.HOOK);
+        RunResult r = run(SaeSplice.of(sae).withErrorTerm(true).hookSet(), acts, "*.hook_sae_error");
+        Npy.Array expected = SaeFixture.npy("feature_acts.npy");
+        assertArrayEquals(expected.shape(), r.cache().get(acts).shape());
+        assertArrayEquals(expected.data(), r.cache().get(acts).data(), 5e-3f);
+        assertTrue(r.cache().contains(SaeFixture.HOOK + ".hook_sae_error"));
     }
 }

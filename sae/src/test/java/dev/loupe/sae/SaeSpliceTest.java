@@ -4,6 +4,8 @@ import dev.loupe.hooks.Activation;
 import dev.loupe.hooks.BoundHooks;
 import dev.loupe.hooks.HookPoints;
 import dev.loupe.hooks.HookSet;
+import dev.loupe.hooks.UnknownHookException;
+import dev.loupe.sae.SaeSplice.Point;
 import dev.loupe.model.io.Npy;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -17,8 +19,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The splice on the fixture's residual activations, without a model: what it writes back at its hook point. */
+/**
+ * The splice on the fixture's residual activations, without a model: what it writes back at its hook point. Every
+ * hook set is bound against a 4-layer model's registry and fired by id, as the forward pass does.
+ */
 class SaeSpliceTest {
+    private static final HookPoints POINTS = new HookPoints(4);
     private static Sae sae;
     private static Npy.Array x;
     private static int rows;
@@ -35,9 +41,15 @@ class SaeSpliceTest {
         return new Activation(SaeFixture.HOOK, new int[]{rows, 64}, x.data().clone(), 0);
     }
 
+    /** Binds {@code hooks} to the registry and fires the model point {@code a} is named after. */
+    private static void fire(HookSet hooks, Activation a) {
+        BoundHooks bound = hooks.bind(POINTS);
+        bound.fire(POINTS.id(a.name()), a);
+    }
+
     @Test void withoutErrorTermTheActivationBecomesTheReconstruction() {
         Activation a = activation();
-        SaeSplice.of(sae).apply(a);
+        fire(SaeSplice.of(sae).hookSet(), a);
         assertArrayEquals(SaeFixture.npy("reconstruction.npy").data(), a.data(), 5e-3f);
     }
 
@@ -45,7 +57,7 @@ class SaeSpliceTest {
         Activation a = activation();
         List<String> seen = new ArrayList<>();
         // An observer on the features forces the full encode/decode path.
-        SaeSplice.of(sae).withErrorTerm(true).withHook("hook_sae_acts_post", h -> seen.add(h.name())).apply(a);
+        fire(SaeSplice.of(sae).withErrorTerm(true).hookSet().with("*.hook_sae_acts_post", h -> seen.add(h.name())), a);
         assertArrayEquals(x.data(), a.data(), 0f);
         assertEquals(List.of(SaeFixture.HOOK + ".hook_sae_acts_post"), seen);
     }
@@ -55,7 +67,7 @@ class SaeSpliceTest {
         int feature = f.ids(0)[0];
         float value = 10f;
         Activation a = activation();
-        SaeSplice.of(sae).withErrorTerm(true).clamp(feature, value).apply(a);
+        fire(SaeSplice.of(sae).withErrorTerm(true).clamp(feature, value).hookSet(), a);
         float[] dir = sae.direction(feature);
         for (int p = 0; p < rows; p++) {
             float delta = value - f.get(p, feature);
@@ -69,7 +81,7 @@ class SaeSpliceTest {
         SparseFeatures f = sae.encode(x.data(), rows);
         int feature = f.ids(3)[0];
         Activation a = activation();
-        SaeSplice.of(sae).ablate(feature).apply(a);
+        fire(SaeSplice.of(sae).ablate(feature).hookSet(), a);
         float[] recon = sae.decode(f);
         float[] dir = sae.direction(feature);
         for (int p = 0; p < rows; p++) {
@@ -80,14 +92,14 @@ class SaeSpliceTest {
 
     @Test void internalHooksFireInOrderWithTheirShapesAndCanEditFeatures() {
         List<String> order = new ArrayList<>();
-        SaeSplice s = SaeSplice.of(sae).withErrorTerm(true);
-        for (String point : SaeSplice.INTERNAL) {
-            s = s.withHook(SaeFixture.HOOK + "." + point, a -> order.add(a.name().substring(SaeFixture.HOOK.length() + 1) + a.shape()[1]));
+        HookSet s = SaeSplice.of(sae).withErrorTerm(true).hookSet();
+        for (Point point : Point.values()) {
+            s = s.with(point.at(SaeFixture.HOOK), a -> order.add(a.name().substring(SaeFixture.HOOK.length() + 1) + a.shape()[1]));
         }
         // Zeroing every feature at acts_post leaves only b_dec plus the error term: x − recon_clean + b_dec.
-        s = s.withHook("*.hook_sae_acts_post", a -> java.util.Arrays.fill(a.data(), 0f));
+        s = s.with("*.hook_sae_acts_post", a -> java.util.Arrays.fill(a.data(), 0f));
         Activation a = activation();
-        s.apply(a);
+        fire(s, a);
         assertEquals(List.of("hook_sae_input64", "hook_sae_acts_pre256", "hook_sae_acts_post256", "hook_sae_recons64",
                 "hook_sae_error64", "hook_sae_output64"), order);
         float[] recon = SaeFixture.npy("reconstruction.npy").data();
@@ -96,25 +108,25 @@ class SaeSpliceTest {
     }
 
     @Test void unknownInternalHookIsRejected() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> SaeSplice.of(sae).withHook("hook_sae_nothing", a -> {}));
-        assertTrue(e.getMessage().contains("hook_sae_acts_post"), e.getMessage());
+        IllegalArgumentException e = assertThrows(UnknownHookException.class,
+                () -> SaeSplice.of(sae).hookSet().with(SaeFixture.HOOK + ".hook_sae_acts_psot", a -> {}).bind(POINTS));
+        assertTrue(e.getMessage().contains(SaeFixture.HOOK + ".hook_sae_acts_post"), e.getMessage());
     }
 
     @Test void widthMismatchIsOneLineError() {
         Activation a = new Activation(SaeFixture.HOOK, new int[]{2, 32}, new float[64], 0);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SaeSplice.of(sae).apply(a));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> fire(SaeSplice.of(sae).hookSet(), a));
         assertTrue(e.getMessage().contains("[positions, 64]") && e.getMessage().contains("[2, 32]"), e.getMessage());
     }
 
     @Test void hookSetsAreRoutedBetweenModelAndSplice() {
-        HookPoints points = new HookPoints(4);
+        HookPoints points = POINTS;
         List<String> seen = new ArrayList<>();
         HookSet user = HookSet.of(SaeFixture.HOOK + ".hook_sae_acts_post", a -> seen.add(a.name()))
                 .with("blocks.1.hook_resid_post", a -> seen.add(a.name()));
-        HookSet routed = SaeHooks.splice(points, user, SaeSplice.of(sae).withErrorTerm(true));
-        assertEquals(2, routed.bindings().size());
+        HookSet routed = user.with(SaeSplice.of(sae).withErrorTerm(true).hookSet());
         BoundHooks bound = routed.bind(points);
+        assertEquals(points.size() + Point.values().length, bound.points().size());
         Activation r1 = new Activation("blocks.1.hook_resid_post", new int[]{1, 64}, new float[64], 0);
         bound.fire(points.id("blocks.1.hook_resid_post"), r1);
         Activation a = activation();
@@ -123,10 +135,18 @@ class SaeSpliceTest {
         assertArrayEquals(x.data(), a.data(), 0f);
 
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> SaeHooks.splice(points, HookSet.of(SaeFixture.HOOK + ".hook_sae_act_post", h -> {}), SaeSplice.of(sae)));
+                () -> HookSet.of(SaeFixture.HOOK + ".hook_sae_act_post", h -> {}).with(SaeSplice.of(sae).hookSet()).bind(points));
         assertTrue(e.getMessage().contains(SaeFixture.HOOK + ".hook_sae_acts_post"), e.getMessage());
         IllegalArgumentException wrongHook = assertThrows(IllegalArgumentException.class,
-                () -> SaeHooks.splice(points, HookSet.empty(), SaeSplice.of(sae.withHook("blocks.9.hook_resid_post"))));
+                () -> SaeSplice.of(sae.withHook("blocks.9.hook_resid_post")).hookSet().bind(points));
         assertTrue(wrongHook.getMessage().contains("blocks.9.hook_resid_post"), wrongHook.getMessage());
+    }
+
+    @Test void theSplicesPointsAreListedWithTheModels() {
+        HookPoints all = SaeSplice.of(sae).hookSet().points(POINTS);
+        assertEquals(POINTS.names(), all.modelNames());
+        assertEquals(List.of(SaeFixture.HOOK + ".hook_sae_input", SaeFixture.HOOK + ".hook_sae_acts_pre",
+                SaeFixture.HOOK + ".hook_sae_acts_post", SaeFixture.HOOK + ".hook_sae_recons", SaeFixture.HOOK + ".hook_sae_error",
+                SaeFixture.HOOK + ".hook_sae_output"), all.names().subList(POINTS.size(), all.size()));
     }
 }

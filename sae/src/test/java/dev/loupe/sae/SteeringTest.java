@@ -1,6 +1,8 @@
 package dev.loupe.sae;
 
 import dev.loupe.hooks.Activation;
+import dev.loupe.hooks.HookPoints;
+import dev.loupe.hooks.HookSet;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -10,8 +12,12 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+/** Steering hooks bound against a 4-layer model's registry and fired by id, as the forward pass does. */
 class SteeringTest {
+    private static final HookPoints POINTS = new HookPoints(4);
     private static Sae sae;
+
+    private static void fire(HookSet hooks, Activation a) { hooks.bind(POINTS).fire(POINTS.id(a.name()), a); }
 
     @BeforeAll static void load() { sae = SaeFixture.load(); }
 
@@ -21,7 +27,7 @@ class SteeringTest {
         float[] data = new float[3 * 64];
         for (int i = 0; i < data.length; i++) data[i] = i * 0.01f;
         Activation a = new Activation(SaeFixture.HOOK, new int[]{3, 64}, data.clone(), 0);
-        Steering.add(sae, 11, 2.5f).apply(a);
+        fire(Steering.add(sae, 11, 2.5f).hookSet(), a);
         for (int p = 0; p < 3; p++) {
             for (int i = 0; i < 64; i++) {
                 assertEquals(data[p * 64 + i] + 2.5f * sae.decoderWeight().get(11L * 64 + i), a.data()[p * 64 + i], 1e-6f);
@@ -42,11 +48,11 @@ class SteeringTest {
     @Test void fromPositionSkipsEarlierRowsAcrossCalls() {
         Steering s = Steering.add(sae, 0, 1f).fromPosition(5);
         Activation prompt = new Activation(SaeFixture.HOOK, new int[]{6, 64}, new float[6 * 64], 0);
-        s.apply(prompt);
+        fire(s.hookSet(), prompt);
         for (int i = 0; i < 5 * 64; i++) assertEquals(0f, prompt.data()[i]);
         assertEquals(sae.direction(0)[3], prompt.data()[5 * 64 + 3]);
         Activation step = new Activation(SaeFixture.HOOK, new int[]{1, 64}, new float[64], 6);
-        s.apply(step);
+        fire(s.hookSet(), step);
         assertEquals(sae.direction(0)[3], step.data()[3]);
     }
 
@@ -58,8 +64,8 @@ class SteeringTest {
     }
 
     @Test void wrongWidthIsRejected() {
-        Activation a = new Activation("x", new int[]{1, 8}, new float[8], 0);
-        assertThrows(IllegalArgumentException.class, () -> Steering.add(sae, 0, 1f).apply(a));
+        Activation a = new Activation(SaeFixture.HOOK, new int[]{1, 8}, new float[8], 0);
+        assertThrows(IllegalArgumentException.class, () -> fire(Steering.add(sae, 0, 1f).hookSet(), a));
         assertThrows(IllegalArgumentException.class, () -> Steering.add(sae, 256, 1f));
     }
 }

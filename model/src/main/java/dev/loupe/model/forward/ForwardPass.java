@@ -8,7 +8,7 @@ import dev.loupe.model.backend.Backend;
 import dev.loupe.model.weights.Gemma2Weights;
 import dev.loupe.model.weights.LayerWeights;
 
-import static dev.loupe.hooks.HookPoints.*;
+import static dev.loupe.hooks.BlockHook.*;
 
 /**
  * The Gemma 2 forward pass over a chunk of positions: a whole prompt at once (matrix-matrix work) or

@@ -1,7 +1,7 @@
 package dev.loupe.model.forward;
 
+import dev.loupe.model.cpu.Tanh;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /** Element-wise and reduction kernels on activation rows (the small, non-matmul work of a layer). */
@@ -84,14 +84,16 @@ final class VecOps {
         for (int bound = S.loopBound(n); i < bound; i += S.length()) {
             FloatVector x = FloatVector.fromArray(S, gate, off + i);
             FloatVector inner = x.mul(x).mul(x).fma(k, x).mul(c);
-            FloatVector g = x.mul(half).mul(Tanh.tanh(inner).add(one));
+            FloatVector g = x.mul(half).mul(Tanh.of(inner).add(one));
             g.mul(FloatVector.fromArray(S, up, off + i)).intoArray(gate, off + i);
         }
         for (; i < n; i++) gate[off + i] = gelu(gate[off + i]) * up[off + i];
     }
 
+    /** The vector body's operations in the same order, so a row's tail rounds as its body does. */
     static float gelu(float x) {
-        return 0.5f * x * (1f + Tanh.tanh(GELU_C * (x + 0.044715f * x * x * x)));
+        float inner = Math.fma(x * x * x, 0.044715f, x) * GELU_C;
+        return x * 0.5f * (Tanh.of(inner) + 1f);
     }
 
     /** {@code x = cap · tanh(x / cap)} over a range; cap 0 leaves x alone. */
@@ -101,9 +103,10 @@ final class VecOps {
         FloatVector inv = FloatVector.broadcast(S, 1f / cap);
         int i = 0;
         for (int bound = S.loopBound(n); i < bound; i += S.length()) {
-            Tanh.tanh(FloatVector.fromArray(S, x, off + i).mul(inv)).mul(vc).intoArray(x, off + i);
+            Tanh.of(FloatVector.fromArray(S, x, off + i).mul(inv)).mul(vc).intoArray(x, off + i);
         }
-        for (; i < n; i++) x[off + i] = cap * Tanh.tanh(x[off + i] * (1f / cap));
+        float invCap = 1f / cap;
+        for (; i < n; i++) x[off + i] = Tanh.of(x[off + i] * invCap) * cap;
     }
 
     static void scale(float[] x, int off, int n, float s) {

@@ -75,7 +75,7 @@ public final class GgufCheckpoint {
                     f.getInt(k + "attention.sliding_window", 4096),
                     f.getFloat(k + "attn_logit_softcapping", 50f),
                     f.getFloat(k + "final_logit_softcapping", 30f),
-                    (float) Math.sqrt(hidden),
+                    Gemma2Config.embeddingScale(hidden),
                     f.getInt(k + "context_length", 8192),
                     f.getInt("tokenizer.ggml.bos_token_id", 2),
                     f.getInt("tokenizer.ggml.eos_token_id", 1));
@@ -94,7 +94,13 @@ public final class GgufCheckpoint {
         if (f.has(key)) {
             double s = f.getFloat(key);
             if (!(s > 0) || Double.isInfinite(s)) throw new IOException(f.path() + ": " + key + " = " + s + " must be positive");
-            return (float) (1.0 / (s * s));
+            double qpas = 1.0 / (s * s);
+            // The float32 scale of an integer qpas (24, 144, 256) does not invert to that integer exactly (1/sqrt(24)
+            // comes back as 23.999998); take the integer when it gives back this very scale, so a GGUF and its HF
+            // folder scale scores identically.
+            long whole = Math.round(qpas);
+            if (whole > 0 && (float) (1.0 / Math.sqrt(whole)) == (float) s) return whole;
+            return (float) qpas;
         }
         return layers == LAYERS_27B ? (float) hidden / heads : headDim;
     }

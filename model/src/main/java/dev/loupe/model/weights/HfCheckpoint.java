@@ -1,7 +1,6 @@
 package dev.loupe.model.weights;
 
 import dev.loupe.model.Gemma2Config;
-import dev.loupe.model.tensor.DType;
 import dev.loupe.model.tensor.WeightTensor;
 
 import java.io.IOException;
@@ -25,17 +24,16 @@ public final class HfCheckpoint {
         Path configJson = folder.resolve(CONFIG);
         if (!Files.isRegularFile(configJson)) throw new IOException(folder + ": no " + CONFIG + " (expected a Hugging Face model folder)");
         // Validate the config before mapping gigabytes of shards.
-        HfConfig.read(configJson, DType.F32);
+        Gemma2Config c = HfConfig.read(configJson);
         SafetensorsShards files = SafetensorsShards.open(folder);
         try {
             WeightTensor embedding = files.tensor("model.embed_tokens.weight");
-            Gemma2Config c = HfConfig.read(configJson, embedding.dtype());
             embedding.requireShape(c.vocabSize(), c.hiddenSize());
             List<LayerWeights> layers = new ArrayList<>(c.numLayers());
             for (int l = 0; l < c.numLayers(); l++) layers.add(layer(files, c, l));
             float[] finalNorm = normMultiplier(files.tensor("model.norm.weight"), c.hiddenSize());
             return new Gemma2Weights(c, embedding, List.copyOf(layers), finalNorm, files);
-        } catch (IOException | RuntimeException e) {
+        } catch (RuntimeException e) {
             files.close();
             throw e;
         }

@@ -3,8 +3,6 @@ package dev.loupe.model.weights;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.loupe.model.Gemma2Config;
-import dev.loupe.model.tensor.DType;
-import dev.loupe.model.tensor.Floats;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -19,10 +17,11 @@ public final class HfConfig {
     private HfConfig() {}
 
     /**
-     * @param embeddingDType stored type of the embedding table: HF multiplies embeddings by
-     *                       {@code torch.tensor(sqrt(hidden), dtype=activations)}, so the factor is rounded to it
+     * The config. The embedding factor is the float32 {@code sqrt(hidden_size)} whatever the checkpoint's dtype:
+     * HF rounds it to the dtype it computes in (59.75 for 9B in bf16), but Loupe computes in float32, as llama.cpp
+     * and HF in float32 do, so F32 and BF16 copies of the same weights give the same activations.
      */
-    public static Gemma2Config read(Path configJson, DType embeddingDType) throws IOException {
+    public static Gemma2Config read(Path configJson) throws IOException {
         JsonNode root = parse(configJson);
         Fields f = new Fields(configJson, root);
         String modelType = f.string("model_type", null);
@@ -46,7 +45,7 @@ public final class HfConfig {
                     f.integer("sliding_window", 4096),
                     f.softcap("attn_logit_softcapping", 50),
                     f.softcap("final_logit_softcapping", 30),
-                    embeddingScale(hidden, embeddingDType),
+                    Gemma2Config.embeddingScale(hidden),
                     f.integer("max_position_embeddings", 8192),
                     f.tokenId("bos_token_id", 2),
                     f.tokenId("eos_token_id", 1));
@@ -58,16 +57,6 @@ public final class HfConfig {
     /** The torch_dtype field ("bfloat16", "float32", ...) or null. */
     public static String torchDtype(Path configJson) throws IOException {
         return new Fields(configJson, parse(configJson)).string("torch_dtype", null);
-    }
-
-    /** sqrt(hidden) rounded to the dtype the embeddings are computed in. */
-    public static float embeddingScale(int hidden, DType dtype) {
-        float s = (float) Math.sqrt(hidden);
-        return switch (dtype) {
-            case BF16 -> Floats.bf16ToFloat(Floats.floatToBf16(s));
-            case F16 -> Floats.f16ToFloat(Floats.floatToF16(s));
-            default -> s;
-        };
     }
 
     private static JsonNode parse(Path configJson) throws IOException {

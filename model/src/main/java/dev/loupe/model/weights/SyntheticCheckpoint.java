@@ -186,7 +186,8 @@ public final class SyntheticCheckpoint {
         writeAtomically(file, json.writeValueAsBytes(root));
     }
 
-    private static void writeConfig(Path file, Gemma2Config c, DType dtype, long seed) throws IOException {
+    /** Also used by tests that write their own weights beside a transformers-style config. */
+    static void writeConfig(Path file, Gemma2Config c, DType dtype, long seed) throws IOException {
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode o = json.createObjectNode();
         o.putArray("architectures").add("Gemma2ForCausalLM");

@@ -3,7 +3,6 @@ package dev.loupe.model.weights;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.model.Fixtures;
 import dev.loupe.model.Gemma2Config;
-import dev.loupe.model.tensor.DType;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -223,7 +222,7 @@ class DamagedHfCheckpointTest {
     @Test
     void absentFieldsTakeTransformersDefaults() throws IOException {
         Files.writeString(config, "{\"model_type\": \"gemma2\"}");
-        Gemma2Config c = HfConfig.read(config, DType.BF16);
+        Gemma2Config c = HfConfig.read(config);
         assertEquals(256000, c.vocabSize());
         assertEquals(2304, c.hiddenSize());
         assertEquals(9216, c.intermediateSize());
@@ -243,14 +242,14 @@ class DamagedHfCheckpointTest {
         assertEquals(48f, c.embeddingScale());
     }
 
-    /** HF casts sqrt(hidden) to the model dtype: sqrt(3584) = 59.866 is 59.75 in bf16 (8-bit mantissa, step 0.25 in [32, 64)). */
+    /**
+     * Loupe computes in float32, so the factor is float32 sqrt(hidden) even for a bf16 checkpoint: HF in bf16 would
+     * use 59.75 for sqrt(3584) = 59.8665 (8-bit mantissa, step 0.25 in [32, 64)), which moved logits by 4.6.
+     */
     @Test
-    void embeddingScaleIsRoundedToTheStoredDtype() {
-        assertEquals(59.75f, HfConfig.embeddingScale(3584, DType.BF16));
-        assertEquals((float) Math.sqrt(3584), HfConfig.embeddingScale(3584, DType.F32));
-        // f16 has a 10-bit mantissa: step 1/32 in [32, 64); 59.866 -> 59.875.
-        assertEquals(59.875f, HfConfig.embeddingScale(3584, DType.F16));
-        assertEquals(48f, HfConfig.embeddingScale(2304, DType.BF16));
+    void embeddingScaleIsFloat32WhateverTheStoredDtype() throws IOException {
+        Files.writeString(config, "{\"model_type\": \"gemma2\", \"hidden_size\": 3584, \"torch_dtype\": \"bfloat16\"}");
+        assertEquals(59.8665181f, HfConfig.read(config).embeddingScale(), 1e-5f);
     }
 
     // ---- sharded ----------------------------------------------------------------------------------------

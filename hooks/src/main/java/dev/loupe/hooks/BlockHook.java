@@ -1,0 +1,38 @@
+package dev.loupe.hooks;
+
+/**
+ * The hook points of one transformer block, in the order the forward pass reaches them, with their TransformerLens
+ * suffixes: {@code blocks.{L}.<suffix>}.
+ */
+public enum BlockHook {
+    RESID_PRE("hook_resid_pre"),
+    Q("attn.hook_q"),
+    K("attn.hook_k"),
+    V("attn.hook_v"),
+    ROT_Q("attn.hook_rot_q"),
+    ROT_K("attn.hook_rot_k"),
+    /** {@code [heads, positions, keys]}: scaled and soft-capped, before the mask. */
+    ATTN_SCORES("attn.hook_attn_scores"),
+    /** {@code [heads, positions, keys]}: softmax weights, 0 where masked. */
+    PATTERN("attn.hook_pattern"),
+    Z("attn.hook_z"),
+    ATTN_OUT("hook_attn_out"),
+    RESID_MID("hook_resid_mid"),
+    MLP_PRE("mlp.hook_pre"),
+    MLP_POST("mlp.hook_post"),
+    MLP_OUT("hook_mlp_out"),
+    RESID_POST("hook_resid_post");
+
+    private final String suffix;
+
+    BlockHook(String suffix) { this.suffix = suffix; }
+
+    /** The TransformerLens suffix, e.g. {@code attn.hook_z}. */
+    public String suffix() { return suffix; }
+
+    /** The full name at a layer, e.g. {@code blocks.20.hook_resid_post}. */
+    public String at(int layer) { return "blocks." + layer + "." + suffix; }
+
+    /** True for the attention scores and pattern, which are {@code [heads, positions, keys]} rather than {@code [positions, width]}. */
+    public boolean perHead() { return this == ATTN_SCORES || this == PATTERN; }
+}
