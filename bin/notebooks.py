@@ -5,8 +5,13 @@
 
 Run by bin/test-notebooks and bin/update-notebooks with Debian's /usr/bin/python3 (nbclient, nbformat, jupyter_client)
 and JUPYTER_PATH set to the project's .cache/jupyter. A kernel that does not answer kernel_info within the start-up
-limit is killed and started again (the rapaio kernel hangs at start-up now and then); a cell that runs past the cell
-limit fails its notebook with a line saying so, and the kernel is killed, never left running.
+limit is killed and started again; a cell that runs past the cell limit fails its notebook with a line saying so, and
+the kernel is killed, never left running.
+
+Why restarts: with dev.loupe.cli.notebook.NotebookKernel's fix of rapaio's handler race, about 1 start in 7 to 12 on
+this busy 2-core machine still never answers: the client's TCP connection to the shell port is established and the
+JVM reads its bytes, but no message reaches rapaio's shell loop (the thread is alive, polling); reconnecting the
+client does not help, a new kernel does. A healthy start answers in 3 to 15 s, hence the 30 s limit.
 """
 import os
 import shutil
@@ -19,12 +24,12 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-NOTEBOOKS = os.path.join(ROOT, "notebooks")
+NOTEBOOKS = os.environ.get("LOUPE_NOTEBOOKS_DIR", os.path.join(ROOT, "notebooks"))
 OUT = os.path.join(ROOT, "target", "notebooks")
-KERNEL = "loupe-java"
+KERNEL = os.environ.get("LOUPE_NOTEBOOK_KERNEL", "loupe-java")
 CELL_TIMEOUT = int(os.environ.get("LOUPE_NOTEBOOK_CELL_TIMEOUT", "600"))
-STARTUP_TIMEOUT = int(os.environ.get("LOUPE_NOTEBOOK_STARTUP_TIMEOUT", "90"))
-STARTS = int(os.environ.get("LOUPE_NOTEBOOK_STARTS", "6"))
+STARTUP_TIMEOUT = int(os.environ.get("LOUPE_NOTEBOOK_STARTUP_TIMEOUT", "30"))
+STARTS = int(os.environ.get("LOUPE_NOTEBOOK_STARTS", "5"))
 
 
 class StartupFailed(Exception):
