@@ -42,7 +42,7 @@ public final class FeatureView {
                 s.fireCount(), s.density(), s.maxActivation(), s.meanActivation()));
         b.append("<div style=\"display:flex;gap:16px;align-items:flex-start;flex-wrap:wrap\"><div>");
         if (card.histogram().counts().length > 0) {
-            b.append(Plot.histogram(card.histogram().edges(), card.histogram().counts()).size(420, 220)
+            b.append(Plot.histogram(card.histogram().edges(), card.histogram().counts()).size(340, 210)
                     .title("non-zero activations").x("activation").svg());
         } else {
             b.append("<p>never fires in this run</p>");
