@@ -45,6 +45,8 @@ public final class Corpus {
             if (out.isEmpty()) throw new IllegalArgumentException(path + ": folder holds no .txt or .jsonl files");
             return out;
         }
+        // A FIFO or device would block the reader forever (or never end): only regular files are corpora.
+        if (!Files.isRegularFile(path)) throw new IllegalArgumentException("--corpus " + path + ": not a regular file or folder");
         if (!isCorpusFile(path)) throw new IllegalArgumentException(path + ": corpus must be a .txt or .jsonl file, or a folder of them");
         return List.of(path);
     }

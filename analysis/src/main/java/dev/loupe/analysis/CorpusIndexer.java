@@ -138,6 +138,7 @@ public final class CorpusIndexer {
         opts.put("per_quantile", o.perQuantile());
         opts.put("seed", o.seed());
         opts.put("skip_bad_lines", o.skipBadLines());
+        opts.put("logit_tables", o.logitTables());
         opts.put("features_per_batch", Finisher.FEATURES_PER_BATCH);
         m.put("options", opts);
         return m;

@@ -99,7 +99,7 @@ final class Finisher {
             Sae sae = job.saes().get(s).sae();
             FeatureStats stats = new FeatureStats(sae.dSae(), job.options());
             stats.compute(files, allocator);
-            LogitTables logits = LogitTables.compute(job.model(), sae, LOGIT_TOKENS, progress);
+            LogitTables logits = job.options().logitTables() ? LogitTables.compute(job.model(), sae, LOGIT_TOKENS, progress) : LogitTables.empty(sae.dSae());
             writeFeatures(s, stats, logits, tokens, tok);
             writeExamples(s, stats);
         }

@@ -15,9 +15,11 @@ package dev.loupe.analysis;
  * @param perQuantile   examples per quantile group
  * @param seed          seed of the quantile-example reservoirs
  * @param skipBadLines  skip malformed corpus lines (with a warning) instead of failing
+ * @param logitTables   compute the promoted/suppressed token tables ({@code W_dec · W_U}: for a 1M-wide SAE an hour of
+ *                      CPU); without them those list columns are empty
  */
 public record IndexOptions(int context, long maxTokens, Compression compression, int shardTokens, int batchTokens,
-                           int topK, int quantiles, int perQuantile, long seed, boolean skipBadLines) {
+                           int topK, int quantiles, int perQuantile, long seed, boolean skipBadLines, boolean logitTables) {
     public IndexOptions {
         if (context < 2) throw new IllegalArgumentException("--context must be at least 2, got " + context);
         if (maxTokens < 0) throw new IllegalArgumentException("--max-tokens must be >= 0, got " + maxTokens);
@@ -28,16 +30,18 @@ public record IndexOptions(int context, long maxTokens, Compression compression,
     }
 
     public static IndexOptions defaults() {
-        return new IndexOptions(1024, 0, Compression.ZSTD, 1 << 16, 256, 20, 5, 5, 42L, false);
+        return new IndexOptions(1024, 0, Compression.ZSTD, 1 << 16, 256, 20, 5, 5, 42L, false, true);
     }
 
-    public IndexOptions withContext(int c) { return new IndexOptions(c, maxTokens, compression, shardTokens, batchTokens, topK, quantiles, perQuantile, seed, skipBadLines); }
+    public IndexOptions withContext(int c) { return new IndexOptions(c, maxTokens, compression, shardTokens, batchTokens, topK, quantiles, perQuantile, seed, skipBadLines, logitTables); }
 
-    public IndexOptions withMaxTokens(long m) { return new IndexOptions(context, m, compression, shardTokens, batchTokens, topK, quantiles, perQuantile, seed, skipBadLines); }
+    public IndexOptions withMaxTokens(long m) { return new IndexOptions(context, m, compression, shardTokens, batchTokens, topK, quantiles, perQuantile, seed, skipBadLines, logitTables); }
 
-    public IndexOptions withCompression(Compression c) { return new IndexOptions(context, maxTokens, c, shardTokens, batchTokens, topK, quantiles, perQuantile, seed, skipBadLines); }
+    public IndexOptions withCompression(Compression c) { return new IndexOptions(context, maxTokens, c, shardTokens, batchTokens, topK, quantiles, perQuantile, seed, skipBadLines, logitTables); }
 
-    public IndexOptions withShardTokens(int s) { return new IndexOptions(context, maxTokens, compression, s, batchTokens, topK, quantiles, perQuantile, seed, skipBadLines); }
+    public IndexOptions withShardTokens(int s) { return new IndexOptions(context, maxTokens, compression, s, batchTokens, topK, quantiles, perQuantile, seed, skipBadLines, logitTables); }
 
-    public IndexOptions withSkipBadLines(boolean b) { return new IndexOptions(context, maxTokens, compression, shardTokens, batchTokens, topK, quantiles, perQuantile, seed, b); }
+    public IndexOptions withLogitTables(boolean b) { return new IndexOptions(context, maxTokens, compression, shardTokens, batchTokens, topK, quantiles, perQuantile, seed, skipBadLines, b); }
+
+    public IndexOptions withSkipBadLines(boolean b) { return new IndexOptions(context, maxTokens, compression, shardTokens, batchTokens, topK, quantiles, perQuantile, seed, b, logitTables); }
 }

@@ -25,6 +25,9 @@ final class LogitTables {
         suppressedValues = new float[dSae * n];
     }
 
+    /** No tables: every feature's lists are empty. */
+    static LogitTables empty(int dSae) { return new LogitTables(dSae, 0); }
+
     static LogitTables compute(Gemma2 model, Sae sae, int n, IndexProgress progress) {
         int dSae = sae.dSae(), d = sae.dIn();
         WeightTensor embedding = model.weights().embedding();

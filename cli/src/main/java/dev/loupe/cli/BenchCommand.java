@@ -36,8 +36,16 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (promptTokens < 1) throw new IllegalArgumentException("--prompt-tokens must be at least 1 (the <bos> token), got " + promptTokens);
+        if (genTokens < 1) throw new IllegalArgumentException("--gen-tokens must be at least 1, got " + genTokens);
+        if (repetitions < 1) throw new IllegalArgumentException("--repetitions must be at least 1, got " + repetitions);
         long t0 = System.nanoTime();
         try (Gemma2 m = model.load()) {
+            int context = m.config().maxPositions();
+            if ((long) promptTokens + genTokens > context) {
+                throw new IllegalArgumentException("--prompt-tokens " + promptTokens + " + --gen-tokens " + genTokens
+                        + " exceed the model's context of " + context + " positions");
+            }
             double loadSeconds = (System.nanoTime() - t0) / 1e9;
             long rssAfterLoad = ProcessMemory.rssBytes();
             int vocab = m.config().vocabSize();

@@ -1,7 +1,8 @@
 package dev.loupe.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.loupe.model.cpu.CpuBackend;
+import dev.loupe.model.backend.Backend;
+import dev.loupe.model.backend.Backends;
 import dev.loupe.sae.Sae;
 import dev.loupe.sae.SaeBenchmark;
 import picocli.CommandLine.Command;
@@ -30,12 +31,16 @@ final class BenchSaeCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "compute threads (default: all cores)")
     int threads = Runtime.getRuntime().availableProcessors();
 
+    @Option(names = "--backend", defaultValue = "cpu", paramLabel = "NAME",
+            description = "where to compute: cpu (Vector API) or tornado (TornadoVM; default: ${DEFAULT-VALUE})")
+    String backend;
+
     @Option(names = "--json", description = "print JSON")
     boolean json;
 
     @Override public Integer call() throws Exception {
         if (threads < 1) throw new IllegalArgumentException("--threads must be at least 1");
-        try (CpuBackend backend = new CpuBackend(threads); Sae s = Sae.load(sae, "bench", backend)) {
+        try (Backend be = Backends.byName(backend, threads); Sae s = Sae.load(sae, "bench", be)) {
             SaeBenchmark.Result r = SaeBenchmark.run(s, tokens, batch, repeats, 1);
             if (json) {
                 System.out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(r.asMap()));

@@ -29,6 +29,7 @@ final class EncodeCommand implements Callable<Integer> {
 
     @Override public Integer call() throws Exception {
         int[] ids = TokenIds.parse(tokenIds);
+        OutputPaths.requireFolder(out, "--out");
         try (Gemma2 m = model.load(); Sae sae = saeOptions.load(m)) {
             Activation x = SaeOptions.activation(m, sae, ids);
             SparseFeatures f = sae.encode(x);

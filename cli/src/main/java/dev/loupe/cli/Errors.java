@@ -1,21 +1,53 @@
 package dev.loupe.cli;
 
 import java.io.UncheckedIOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.List;
 
-/** Turns an exception into the one-line message the CLI prints. */
+/** Turns an exception (or a JVM error) into the one-line message the CLI prints. */
 final class Errors {
     private Errors() {}
 
-    static String oneLine(Throwable t) {
+    static String oneLine(Throwable t) { return oneLine(t, List.of()); }
+
+    /**
+     * @param inputs the files the command was reading (its --model, --sae, ...), named when a memory-mapped one
+     *               faulted, which is how a file truncated or replaced during the run shows up
+     */
+    static String oneLine(Throwable t, List<Path> inputs) {
         Throwable e = t;
         while ((e instanceof UncheckedIOException || e.getClass() == RuntimeException.class) && e.getCause() != null) {
             e = e.getCause();
         }
-        if (e instanceof NoSuchFileException n) return "no such file: " + n.getFile();
-        if (e instanceof OutOfMemoryError) return "out of memory: " + e.getMessage() + " (raise -Xmx via LOUPE_JAVA_OPTS)";
-        String m = e.getMessage();
-        if (m == null || m.isBlank()) m = e.getClass().getSimpleName();
-        return m.replace('\n', ' ');
+        String m = switch (e) {
+            case NoSuchFileException n -> "no such file: " + n.getFile();
+            case AccessDeniedException a -> a.getFile() + ": permission denied";
+            case FileSystemException f when f.getFile() != null -> f.getFile() + ": " + reason(f);
+            case OutOfMemoryError o -> "out of memory" + (o.getMessage() == null ? "" : " (" + o.getMessage() + ")")
+                    + ": the input is too large for the Java heap (raise -Xmx via LOUPE_JAVA_OPTS) or its sizes are corrupt";
+            case StackOverflowError s -> "input nested too deeply to process (stack overflow)";
+            case InternalError i when String.valueOf(i.getMessage()).contains("unsafe memory access") ->
+                    "a memory-mapped input file" + (inputs.isEmpty() ? "" : " (under " + join(inputs) + ")")
+                            + " was truncated or replaced while it was being read; rerun once it is complete";
+            default -> {
+                String msg = e.getMessage();
+                yield msg == null || msg.isBlank() ? e.getClass().getSimpleName() : msg;
+            }
+        };
+        return m.replace('\r', ' ').replace('\n', ' ');
+    }
+
+    private static String reason(FileSystemException f) {
+        String r = f.getReason();
+        return r == null || r.isBlank() ? f.getClass().getSimpleName() : r;
+    }
+
+    private static String join(List<Path> paths) {
+        StringBuilder b = new StringBuilder();
+        for (Path p : paths) b.append(b.isEmpty() ? "" : ", ").append(p);
+        return b.toString();
     }
 }

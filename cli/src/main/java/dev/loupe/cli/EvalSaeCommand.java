@@ -44,7 +44,7 @@ final class EvalSaeCommand implements Callable<Integer> {
 
     @Override public Integer call() throws Exception {
         if (maxTokens < 2 || context < 2) throw new IllegalArgumentException("--max-tokens and --context must be at least 2");
-        List<String> docs = Files.readAllLines(corpus).stream().map(String::strip).filter(s -> !s.isEmpty()).toList();
+        List<String> docs = InputPaths.readLines(corpus, "--corpus").stream().map(String::strip).filter(s -> !s.isEmpty()).toList();
         if (docs.isEmpty()) throw new IllegalArgumentException(corpus + ": no text (expected one document per line)");
         try (Gemma2 m = model.load(); Sae sae = saeOptions.load(m)) {
             Tokenizer tok = m.tokenizer();

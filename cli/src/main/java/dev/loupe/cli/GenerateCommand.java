@@ -31,6 +31,7 @@ final class GenerateCommand implements Callable<Integer> {
         try (Gemma2 m = model.load()) {
             Tokenizer tok = m.tokenizer();
             int[] ids = chat ? ChatTemplate.encode(tok, java.util.List.of(ChatTemplate.Turn.user(prompt)), true) : tok.encode(prompt);
+            sampling.requireWithinContext(m.config().maxPositions(), ids.length);
             TextStream out = new TextStream(tok, System.out);
             System.out.print(prompt);
             GenerationResult r = m.generate(ids, generation, HookSet.empty(), out::accept);

@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
                 BenchSaeCommand.class,
                 IndexCommand.class,
                 FeaturesCommand.class,
+                ServeCommand.class,
         })
 public final class Main implements Runnable {
 
@@ -30,16 +31,49 @@ public final class Main implements Runnable {
 
     public static void main(String[] args) { System.exit(execute(args)); }
 
-    /** Runs the command line and returns its exit code (tests call this instead of main). */
-    public static int execute(String... args) {
+    /**
+     * Runs the command line and returns its exit code (tests call this instead of main). Whatever goes wrong,
+     * including JVM errors (out of memory, a fault in a memory-mapped file, stack overflow), prints one line;
+     * {@code -Dloupe.trace=true} adds the stack trace.
+     */
+    public static int execute(String... args) { return execute(new CommandLine(new Main()), args); }
+
+    /** Runs {@code args} on a command tree built from {@link Main} (tests add subcommands to it). */
+    static int execute(CommandLine cl, String... args) {
         // Arrow logs through SLF4J; without a binding SLF4J prints a warning on every start.
         if (System.getProperty("slf4j.internal.verbosity") == null) System.setProperty("slf4j.internal.verbosity", "ERROR");
-        CommandLine cl = new CommandLine(new Main());
-        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> fail(cmd, ex));
+        cl.setParameterExceptionHandler((ex, badArgs) -> {
+            CommandLine cmd = ex.getCommandLine();
             if (Boolean.getBoolean("loupe.trace")) ex.printStackTrace();
-            cmd.getErr().println("loupe " + cmd.getCommandName() + ": " + Errors.oneLine(ex));
-            return 1;
+            String hint = ex instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()
+                    ? "; did you mean " + String.join(" or ", u.getSuggestions()) + "?" : "";
+            cmd.getErr().println(qualifiedName(cmd) + ": " + Errors.oneLine(ex) + hint + " (see '" + qualifiedName(cmd) + " --help')");
+            cmd.getErr().flush();
+            return cmd.getCommandSpec().exitCodeOnInvalidInput();
         });
-        return cl.execute(args);
+        try {
+            return cl.execute(args);
+        } catch (Throwable t) {
+            // picocli hands only Exceptions to the handler above; Errors (OutOfMemoryError, InternalError,
+            // StackOverflowError) propagate out of execute.
+            CommandLine cmd = cl.getParseResult() == null ? cl : deepest(cl.getParseResult());
+            return fail(cmd, t);
+        }
     }
+
+    private static int fail(CommandLine cmd, Throwable t) {
+        if (Boolean.getBoolean("loupe.trace")) t.printStackTrace();
+        cmd.getErr().println(qualifiedName(cmd) + ": " + Errors.oneLine(t, InputPaths.of(cmd)));
+        cmd.getErr().flush();
+        return 1;
+    }
+
+    private static CommandLine deepest(CommandLine.ParseResult r) {
+        while (r.hasSubcommand()) r = r.subcommand();
+        return r.commandSpec().commandLine();
+    }
+
+    /** "loupe run", or "loupe" for the top level. */
+    private static String qualifiedName(CommandLine cmd) { return cmd.getCommandSpec().qualifiedName(" "); }
 }

@@ -14,5 +14,12 @@ final class ModelOptions {
     @Option(names = "--threads", paramLabel = "N", description = "compute threads (default: all cores)")
     int threads = Runtime.getRuntime().availableProcessors();
 
-    Gemma2 load() { return Gemma2.load(model, threads); }
+    @Option(names = "--backend", defaultValue = "cpu", paramLabel = "NAME",
+            description = "where to compute: cpu (Vector API) or tornado (TornadoVM: GPUs and OpenCL devices; default: ${DEFAULT-VALUE})")
+    String backend;
+
+    Gemma2 load() {
+        if (threads < 1) throw new IllegalArgumentException("--threads must be at least 1");
+        return Gemma2.load(model, backend, threads);
+    }
 }

@@ -39,13 +39,16 @@ final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         int[] ids = TokenIds.parse(tokenIds);
+        if (logits != null) OutputPaths.requireFile(logits, "--logits");
+        if (!cache.isEmpty()) OutputPaths.requireFolder(cacheDir, "--cache-dir");
+        if (stopAfter != null) {
+            if (logits != null) throw new IllegalArgumentException("--logits needs the whole model; drop --stop-after");
+            if (stopAfter < 0) throw new IllegalArgumentException("--stop-after " + stopAfter + ": expected a layer number >= 0");
+        }
         try (Gemma2 m = model.load()) {
             RunOptions opts = RunOptions.caching(cache.toArray(String[]::new))
                     .withLogits(logits == null ? RunOptions.Logits.NONE : RunOptions.Logits.ALL);
-            if (stopAfter != null) {
-                if (logits != null) throw new IllegalArgumentException("--logits needs the whole model; drop --stop-after");
-                opts = opts.stopAfter(stopAfter);
-            }
+            if (stopAfter != null) opts = opts.stopAfter(stopAfter);
             RunResult r = m.run(ids, opts);
             if (logits != null) {
                 Npy.writeFloats(logits, r.logits(), ids.length, m.config().vocabSize());

@@ -20,5 +20,13 @@ final class SamplingOptions {
     @Option(names = "--seed", paramLabel = "S", description = "random seed for sampling (default: ${DEFAULT-VALUE})")
     long seed = 0;
 
+    /** The prompt and the tokens asked for must fit the model's context (max_position_embeddings). */
+    void requireWithinContext(int contextLength, int promptTokens) {
+        if (maxTokens > contextLength - promptTokens) {
+            throw new IllegalArgumentException("--max-tokens " + maxTokens + ": the prompt's " + promptTokens + " tokens leave room for at most "
+                    + Math.max(0, contextLength - promptTokens) + " more in the model's context of " + contextLength);
+        }
+    }
+
     Generation generation() { return new Generation(maxTokens, temperature, topK, topP, seed, Generation.GEMMA_STOPS); }
 }

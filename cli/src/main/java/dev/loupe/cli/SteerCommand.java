@@ -63,6 +63,7 @@ final class SteerCommand implements Callable<Integer> {
         try (Gemma2 m = model.load(); Sae sae = saeOptions.load(m)) {
             Tokenizer tok = m.tokenizer();
             int[] ids = chat ? ChatTemplate.encode(tok, List.of(ChatTemplate.Turn.user(prompt)), true) : tok.encode(prompt);
+            sampling.requireWithinContext(m.config().maxPositions(), ids.length);
             HookSet steering;
             if (mode == Mode.add) {
                 Steering s = Steering.add(sae, alphas);
@@ -95,11 +96,18 @@ final class SteerCommand implements Callable<Integer> {
             throw new IllegalArgumentException("give one --strength, or one per --feature (" + features.size() + " features, "
                     + strengths.size() + " strengths)");
         }
-        if (maxAct != null && !(maxAct > 0)) throw new IllegalArgumentException("--max-act must be positive, got " + maxAct);
+        if (maxAct != null && !(maxAct > 0 && Float.isFinite(maxAct))) {
+            throw new IllegalArgumentException("--max-act must be a positive finite number, got " + maxAct);
+        }
+        for (float s : strengths) {
+            if (!Float.isFinite(s)) throw new IllegalArgumentException("--strength must be a finite number, got " + s);
+        }
         Map<Integer, Float> out = new LinkedHashMap<>();
         for (int i = 0; i < features.size(); i++) {
             float s = strengths.get(strengths.size() == 1 ? 0 : i);
-            out.put(features.get(i), maxAct == null ? s : s * maxAct);
+            float a = maxAct == null ? s : s * maxAct;
+            if (!Float.isFinite(a)) throw new IllegalArgumentException("--strength " + s + " times --max-act " + maxAct + " overflows float32");
+            out.put(features.get(i), a);
         }
         return out;
     }

@@ -45,6 +45,7 @@ public final class SynthCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Gemma2Config config = Gemma2Config.shape(shape);
+        OutputPaths.requireFolder(out, "--out");
         if (tokenizer != null) config = config.withVocabSize(Tokenizers.load(tokenizer).vocabSize());
         DType type = switch (dtype.toLowerCase(Locale.ROOT)) {
             case "bf16" -> DType.BF16;

@@ -72,9 +72,14 @@ public final class SynthSaeCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "compute threads when fitting (default: all cores)")
     int threads = Runtime.getRuntime().availableProcessors();
 
+    @Option(names = "--backend", defaultValue = "cpu", paramLabel = "NAME",
+            description = "where to compute: cpu (Vector API) or tornado (TornadoVM; default: ${DEFAULT-VALUE})")
+    String backend;
+
     @Override public Integer call() throws Exception {
         long start = System.nanoTime();
         PrintWriter o = spec.commandLine().getOut();
+        OutputPaths.requireFolder(out, "--out");
         if (fitModel == null) {
             if (fitCorpus != null || hook != null) throw new IllegalArgumentException("--fit-corpus and --hook need --fit-model");
             if (dModel == null) throw new IllegalArgumentException("give --d-model for a random SAE, or --fit-model and --fit-corpus to fit one");
@@ -97,9 +102,9 @@ public final class SynthSaeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--out " + out + " names no layer (expected a Gemma Scope path such as .../layer_2/width_512/average_l0_20); give --hook");
         }
         if (width < 1 || l0 < 1 || l0 > width) throw new IllegalArgumentException("--width must be positive and --l0 in [1, " + width + "]");
-        List<String> docs = Files.readAllLines(fitCorpus).stream().map(String::strip).filter(s -> !s.isEmpty()).toList();
+        List<String> docs = InputPaths.readLines(fitCorpus, "--fit-corpus").stream().map(String::strip).filter(s -> !s.isEmpty()).toList();
         if (docs.isEmpty()) throw new IllegalArgumentException(fitCorpus + ": no text (expected one document per line)");
-        try (Gemma2 m = Gemma2.load(fitModel, threads)) {
+        try (Gemma2 m = Gemma2.load(fitModel, backend, threads)) {
             Tokenizer tok = m.tokenizer();
             List<int[]> seqs = new ArrayList<>();
             for (String d : docs) {

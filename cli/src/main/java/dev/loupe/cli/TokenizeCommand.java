@@ -42,6 +42,7 @@ final class TokenizeCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         StringBuilder line = new StringBuilder();
+        InputPaths.requireFile(jsonl, "--jsonl");
         try (BufferedReader in = Files.newBufferedReader(jsonl, StandardCharsets.UTF_8)) {
             Tokenizer tok = Tokenizers.load(tokenizer);
             int number = 0;

@@ -10,13 +10,16 @@ final class Cli {
 
     private Cli() {}
 
-    static synchronized Result run(String... args) {
+    static Result run(String... args) { return capture(() -> Main.execute(args)); }
+
+    /** Runs {@code main} (which returns an exit code) with stdout and stderr captured. */
+    static synchronized Result capture(java.util.function.IntSupplier main) {
         PrintStream oldOut = System.out, oldErr = System.err;
         ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
         try {
             System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
             System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int exit = Main.execute(args);
+            int exit = main.getAsInt();
             return new Result(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
         } finally {
             System.setOut(oldOut);

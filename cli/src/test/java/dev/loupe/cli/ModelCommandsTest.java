@@ -46,8 +46,9 @@ class ModelCommandsTest {
         for (int i = 0; i < 40 * 64; i++) assertEquals(lout.data()[40 * 64 + i], l1.data()[i], 5e-3f);
         Cli.Result late = Cli.run("run", "--model", Fixtures.tinyA().resolve("hf").toString(), "--token-ids", "2,3",
                 "--cache", "blocks.3.hook_resid_post", "--stop-after", "1", "--cache-dir", dir.toString());
-        assertEquals(0, late.exit(), late.err());
-        assertFalse(late.out().contains("blocks.3"), "a hook after the stop never fires");
+        assertEquals(1, late.exit(), "a hook after the stop would never fire: refused before compute");
+        assertTrue(late.err().contains("blocks.3.hook_resid_post"), late.err());
+        assertFalse(late.out().contains("blocks.3"));
     }
 
     @Test

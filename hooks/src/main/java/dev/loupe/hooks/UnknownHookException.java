@@ -5,6 +5,8 @@ import java.util.List;
 
 /** A hook name no model hook point carries; the message names the closest valid ones. */
 public final class UnknownHookException extends IllegalArgumentException {
+    /** Hook names are under 40 characters; longer input is compared by its start. */
+    private static final int MAX_COMPARED = 200;
     private final List<String> suggestions;
 
     private UnknownHookException(String message, List<String> suggestions) {
@@ -16,11 +18,16 @@ public final class UnknownHookException extends IllegalArgumentException {
 
     /** The error for {@code name}, suggesting the closest of {@code valid}. */
     public static UnknownHookException of(String name, List<String> valid) {
+        // Each distance once (not per comparison), on a bounded prefix: a pasted megabyte must not take minutes.
+        String probe = name.length() > MAX_COMPARED ? name.substring(0, MAX_COMPARED) : name;
+        java.util.Map<String, Integer> distance = new java.util.HashMap<>();
+        for (String v : valid) distance.put(v, editDistance(probe, v));
         List<String> closest = valid.stream()
-                .sorted(Comparator.comparingInt((String v) -> editDistance(name, v)).thenComparing(v -> v))
+                .sorted(Comparator.comparingInt((String v) -> distance.get(v)).thenComparing(v -> v))
                 .limit(3)
                 .toList();
-        return new UnknownHookException("unknown hook point '" + name + "'; closest valid names: "
+        String shown = name.length() > MAX_COMPARED ? probe + "..." : name;
+        return new UnknownHookException("unknown hook point '" + shown + "'; closest valid names: "
                 + String.join(", ", closest), closest);
     }
 

@@ -6,8 +6,8 @@ import dev.loupe.hooks.BoundHooks;
 import dev.loupe.hooks.HookPoints;
 import dev.loupe.hooks.HookSet;
 import dev.loupe.model.backend.Backend;
+import dev.loupe.model.backend.Backends;
 import dev.loupe.model.generate.Sampler;
-import dev.loupe.model.cpu.CpuBackend;
 import dev.loupe.model.tokenizer.Tokenizer;
 import dev.loupe.model.tokenizer.Tokenizers;
 import dev.loupe.model.weights.Checkpoints;
@@ -15,6 +15,8 @@ import dev.loupe.model.weights.GgufCheckpoint;
 import dev.loupe.model.weights.GgufFile;
 import dev.loupe.model.weights.HfCheckpoint;
 import dev.loupe.model.weights.Gemma2Weights;
+import dev.loupe.model.weights.LayerWeights;
+import dev.loupe.model.tensor.WeightTensor;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -40,10 +42,20 @@ public final class Gemma2 implements AutoCloseable {
         this.tokenizer = tokenizer;
         this.backend = backend;
         this.points = new HookPoints(weights.config().numLayers());
+        List<WeightTensor> matrices = new ArrayList<>(List.of(weights.embedding()));
+        List<float[]> vectors = new ArrayList<>(List.of(weights.finalNorm()));
+        for (LayerWeights l : weights.layers()) {
+            matrices.addAll(List.of(l.q(), l.k(), l.v(), l.o(), l.gate(), l.up(), l.down()));
+            vectors.addAll(List.of(l.inputNorm(), l.postAttentionNorm(), l.preFeedforwardNorm(), l.postFeedforwardNorm()));
+        }
+        backend.prepare(matrices, vectors);
     }
 
     /** Loads an HF folder or a .gguf file, running on the Vector API CPU backend with {@code threads} threads. */
-    public static Gemma2 load(Path path, int threads) { return load(path, new CpuBackend(threads)); }
+    public static Gemma2 load(Path path, int threads) { return load(path, Backends.byName(Backends.CPU, threads)); }
+
+    /** Loads onto the backend called {@code backend} ("cpu" or "tornado", see {@link Backends#byName}) with {@code threads} threads. */
+    public static Gemma2 load(Path path, String backend, int threads) { return load(path, Backends.byName(backend, threads)); }
 
     /** Loads with all cores. */
     public static Gemma2 load(Path path) { return load(path, Runtime.getRuntime().availableProcessors()); }
@@ -105,6 +117,7 @@ public final class Gemma2 implements AutoCloseable {
         ActivationCache cache = new ActivationCache();
         HookSet hooks = options.hooks().with(cache.hooksFor(options.cache()));
         BoundHooks bound = hooks.bind(points);
+        if (options.stopAfterLayer() >= 0) requireCachedBeforeStop(options.cache(), options.stopAfterLayer());
         int logitRows = switch (options.logits()) {
             case ALL -> tokens.length;
             case LAST -> 1;
@@ -118,6 +131,18 @@ public final class Gemma2 implements AutoCloseable {
         }
         float[] logits = newSession().process(tokens, bound, options.stopAfterLayer(), logitRows);
         return new RunResult(logits, logits == null ? 0 : logitRows, tokens.length, config().vocabSize(), cache);
+    }
+
+    /** A cached hook point past the last block run would silently stay empty: refuse it before any compute. */
+    private void requireCachedBeforeStop(java.util.List<String> cache, int stop) {
+        for (String pattern : cache) {
+            int first = Integer.MAX_VALUE;
+            for (int id : points.matching(pattern)) first = Math.min(first, points.layerOf(id));
+            if (first > stop) {
+                throw new IllegalArgumentException("cache " + pattern + ": " + (first >= config().numLayers() ? "ln_final comes after the last block"
+                        : "its hook point is in layer " + first) + " but the run stops after layer " + stop);
+            }
+        }
     }
 
     /**
@@ -143,7 +168,8 @@ public final class Gemma2 implements AutoCloseable {
         BoundHooks bound = hooks.bind(points);
         Session s = newSession();
         Sampler sampler = new Sampler(g);
-        int[] out = new int[g.maxTokens()];
+        // The loop stops at the context length, so never allocate for more than fits in it.
+        int[] out = new int[Math.max(0, Math.min(g.maxTokens(), config().maxPositions() - prompt.length + 1))];
         int count = 0, stopped = -1;
         float[] logits = s.process(prompt, bound, -1, 1);
         while (count < g.maxTokens()) {

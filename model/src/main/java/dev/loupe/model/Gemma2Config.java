@@ -36,9 +36,20 @@ public record Gemma2Config(
         require(numHeads > 0, "num_attention_heads", numHeads);
         require(numKvHeads > 0 && numHeads % numKvHeads == 0, "num_key_value_heads (must divide num_attention_heads)", numKvHeads);
         require(headDim > 0 && headDim % 2 == 0, "head_dim (must be even)", headDim);
-        require(queryPreAttnScalar > 0, "query_pre_attn_scalar", queryPreAttnScalar);
+        require(positiveFinite(queryPreAttnScalar), "query_pre_attn_scalar", queryPreAttnScalar, "a positive finite number");
         require(slidingWindow > 0, "sliding_window", slidingWindow);
+        // Each of these runs silently when nonsensical and turns every logit into NaN (or quietly drops softcapping).
+        require(positiveFinite(ropeTheta), "rope_theta", ropeTheta, "a positive finite number, e.g. 10000");
+        require(positiveFinite(rmsNormEps), "rms_norm_eps", rmsNormEps, "a positive finite number, e.g. 1e-6");
+        require(attnSoftcap >= 0 && Float.isFinite(attnSoftcap), "attn_logit_softcapping", attnSoftcap, "a finite number >= 0 (0 or null: off)");
+        require(finalSoftcap >= 0 && Float.isFinite(finalSoftcap), "final_logit_softcapping", finalSoftcap, "a finite number >= 0 (0 or null: off)");
+        require(positiveFinite(embeddingScale), "embedding scale", embeddingScale, "a positive finite number");
+        require(maxPositions > 0, "max_position_embeddings", maxPositions, "a positive context length, e.g. 8192");
+        require(bosId >= 0 && bosId < vocabSize, "bos_token_id", bosId, "a token id in [0, vocab_size = " + vocabSize + ")");
+        require(eosId >= 0 && eosId < vocabSize, "eos_token_id", eosId, "a token id in [0, vocab_size = " + vocabSize + ")");
     }
+
+    private static boolean positiveFinite(float x) { return x > 0 && x < Float.POSITIVE_INFINITY; }
 
     private static void require(boolean ok, String field, Object value) {
         if (!ok) throw new IllegalArgumentException("config: invalid " + field + " = " + value);
@@ -50,6 +61,10 @@ public record Gemma2Config(
      * and HF in float32 do, so copies of the same weights in F32, BF16 and GGUF give the same activations.
      */
     public static float embeddingScale(int hidden) { return (float) Math.sqrt(hidden); }
+
+    private static void require(boolean ok, String field, Object value, String expected) {
+        if (!ok) throw new IllegalArgumentException("config: invalid " + field + " = " + value + ", expected " + expected);
+    }
 
     /** Even layers (0, 2, ...) attend within the sliding window; odd layers are global. */
     public boolean isSliding(int layer) { return layer % 2 == 0; }

@@ -12,7 +12,10 @@ public record Generation(int maxTokens, float temperature, int topK, float topP,
 
     public Generation {
         if (maxTokens < 0) throw new IllegalArgumentException("max tokens must be >= 0, got " + maxTokens);
-        if (temperature < 0) throw new IllegalArgumentException("temperature must be >= 0, got " + temperature);
+        // NaN fails every comparison, so test for the valid range rather than the invalid one.
+        if (!(temperature >= 0 && temperature < Float.POSITIVE_INFINITY)) {
+            throw new IllegalArgumentException("temperature must be a finite number >= 0 (0 = greedy), got " + temperature);
+        }
         if (topK < 0) throw new IllegalArgumentException("top-k must be >= 0, got " + topK);
         if (!(topP > 0 && topP <= 1)) throw new IllegalArgumentException("top-p must be in (0, 1], got " + topP);
         stopTokens = Set.copyOf(stopTokens);

@@ -40,7 +40,10 @@ public record RunOptions(HookSet hooks, List<String> cache, int stopAfterLayer, 
 
     public RunOptions withHooks(HookSet more) { return new RunOptions(hooks.with(more), cache, stopAfterLayer, logits); }
 
-    public RunOptions stopAfter(int layer) { return new RunOptions(hooks, cache, layer, Logits.NONE); }
+    /** Runs blocks {@code 0..layer} only (no logits). */
+    public RunOptions stopAfter(int layer) {
+        if (layer < 0) throw new IllegalArgumentException("stop-after layer must be >= 0, got " + layer);
+        return new RunOptions(hooks, cache, layer, Logits.NONE); }
 
     public RunOptions withLogits(Logits l) { return new RunOptions(hooks, cache, stopAfterLayer, l); }
 }

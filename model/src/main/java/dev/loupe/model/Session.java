@@ -15,7 +15,7 @@ public final class Session {
 
     Session(Gemma2 model) {
         this.model = model;
-        this.cache = new KvCache(model.config());
+        this.cache = new KvCache(model.config(), model.backend());
         this.pass = new ForwardPass(model.weights(), model.backend(), model.hookPoints());
     }
 
@@ -34,7 +34,16 @@ public final class Session {
             throw new IllegalArgumentException("stop-after layer " + stopAfterLayer + " but the model has "
                     + model.config().numLayers() + " layers (0.." + (model.config().numLayers() - 1) + ")");
         }
-        return pass.forward(cache, tokens, hooks, stop, logitRows);
+        try {
+            return pass.forward(cache, tokens, hooks, stop, logitRows);
+        } catch (InternalError e) {
+            // How the JVM reports a fault in a memory-mapped file: the checkpoint was truncated or replaced under us.
+            if (!String.valueOf(e.getMessage()).contains("unsafe memory access")) throw e;
+            java.nio.file.Path file = model.weights().embedding().source();
+            String m = (file == null ? "a weight file" : file + " (or another weight file of this model)")
+                    + " was truncated or replaced while the model was reading it";
+            throw new java.io.UncheckedIOException(m, new java.io.IOException(m, e));
+        }
     }
 
     /** Forgets positions from {@code length} on. */

@@ -19,6 +19,9 @@ public final class Fixtures {
 
     public static Path tinyA() { return root().resolve("tiny-a"); }
 
+    /** The 3-layer model quantized by llama.cpp into k-quant types (Q4_K, Q6_K, the Q4_K_M mixture). */
+    public static Path tinyK() { return root().resolve("tiny-k"); }
+
     /** Test data fetched by bin/setup (never committed). */
     public static Path testData(String relative) {
         Path p = Path.of(System.getProperty("loupe.testdata", ".cache/testdata")).resolve(relative).toAbsolutePath().normalize();

@@ -1,12 +1,15 @@
 package dev.loupe.model;
 
-import dev.loupe.model.backend.Backend;
+import dev.loupe.model.cpu.HeapBackend;
 import dev.loupe.model.tensor.WeightTensor;
 
 import java.util.function.IntConsumer;
 
-/** A scalar, single-threaded backend that is obviously right: the oracle the fast kernels are checked against. */
-public final class ReferenceBackend implements Backend {
+/**
+ * Scalar, single-threaded matrix products that are obviously right: the oracle the fast kernels are checked against
+ * (the activation operations are the heap backend's, run serially).
+ */
+public final class ReferenceBackend extends HeapBackend {
     @Override
     public void matmul(WeightTensor w, float[] x, int xOff, int rows, float[] out, int outOff) {
         int in = w.cols(), outDim = w.rows();

@@ -2,7 +2,7 @@ package dev.loupe.sae;
 
 import dev.loupe.hooks.Activation;
 import dev.loupe.model.backend.Backend;
-import dev.loupe.model.cpu.CpuBackend;
+import dev.loupe.model.backend.Backends;
 import dev.loupe.model.tensor.WeightTensor;
 
 import java.io.IOException;
@@ -90,7 +90,7 @@ public final class Sae implements AutoCloseable {
 
     /** As {@link #load(Path)}, attached at {@code hook} instead of the hook the folder names. */
     public static Sae load(Path path, String hook) throws IOException {
-        Backend own = new CpuBackend(Runtime.getRuntime().availableProcessors());
+        Backend own = Backends.byName(Backends.CPU);
         try {
             Sae sae = SaeLoader.load(path, hook, own);
             AutoCloseable files = sae.files;
@@ -193,12 +193,10 @@ public final class Sae implements AutoCloseable {
         if (f < 0 || f >= config.dSae()) {
             throw new IllegalArgumentException(config.source() + ": feature " + f + " out of range [0, " + config.dSae() + ")");
         }
-        float[] out = new float[config.dIn()];
         float a = config.decoderScale();
         if (config.normalization() == Normalization.EXPECTED_AVERAGE_ONLY_IN) a /= config.normScalingFactor();
         if (decoderNorms != null) a /= decoderNorms[f];
-        dec.addRow(a, f, out, 0, null);
-        return out;
+        return dec.scaledRow(a, f);
     }
 
     /** Unmaps the weights (for every view of this SAE); idempotent. */

@@ -1,18 +1,16 @@
 package dev.loupe.sae;
 
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
-
-import java.util.PriorityQueue;
+import dev.loupe.model.backend.ActivationBuffer;
+import dev.loupe.model.backend.Backend;
+import dev.loupe.model.backend.HostBuffer;
+import dev.loupe.model.backend.SaeActivation;
+import dev.loupe.model.backend.SaeEncoding;
 
 /**
- * Activations → sparse features: input preprocessing, {@code x·W_enc} on the backend (a blocked
- * matrix-matrix product over all positions of a chunk), bias and activation function on the Vector API.
+ * Activations → sparse features: input preprocessing here, then {@code x·W_enc}, bias and activation function
+ * as one backend operation over all positions of a chunk (a blocked matrix-matrix product on the CPU).
  */
 final class SaeEncoder {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     /** Pre-activation buffer budget per chunk (floats): large chunks reuse each W_enc tile across more positions. */
     private static final int CHUNK_FLOATS = 16 << 20;
     private static final float LAYER_NORM_EPS = 1e-5f;
@@ -32,17 +30,35 @@ final class SaeEncoder {
     SparseFeatures encode(float[] x, int xOff, int rows, int firstPosition) {
         SparseFeatures.Builder b = new SparseFeatures.Builder(cfg.dSae(), firstPosition, rows);
         int chunk = chunkRows(rows);
-        float[] in = new float[chunk * cfg.dIn()];
-        float[] pre = new float[chunk * cfg.dSae()];
+        Backend be = sae.backend();
+        // The preprocessed input is staged on the host (the CPU's buffer is that array), the dense
+        // pre-activations stay with the backend: only the active features come back.
+        ActivationBuffer inBuf = be.allocate(chunk * cfg.dIn());
+        ActivationBuffer pre = be.allocate(chunk * cfg.dSae());
+        float[] in = inBuf.toHost();
+        SaeEncoding encoding = encoding();
         PositionScaling scaling = needsScaling() ? new PositionScaling(new float[rows], new float[rows]) : null;
         for (int r0 = 0; r0 < rows; r0 += chunk) {
             int n = Math.min(chunk, rows - r0);
             prepare(x, xOff + r0 * cfg.dIn(), n, in, scaling, r0);
-            project(in, n, pre);
+            inBuf.fromHost(in);
             int base = r0;
-            sae.backend().parallelFor(n, r -> activateRow(pre, r, b, base + r));
+            be.encodeSparse(encoding, inBuf, n, pre, (r, f, v) -> b.add(base + r, f, v));
         }
         return b.build(scaling);
+    }
+
+    /** The encoder as the backend sees it. */
+    SaeEncoding encoding() {
+        return new SaeEncoding(sae.encoderWeight(), sae.encoderTransposed(), sae.bEncArray(), activation());
+    }
+
+    private SaeActivation activation() {
+        return switch (cfg.architecture()) {
+            case JUMPRELU -> new SaeActivation.JumpRelu(sae.thresholdArray());
+            case RELU -> new SaeActivation.JumpRelu(null);
+            case TOPK -> new SaeActivation.TopK(cfg.k(), sae.decoderNormArray());
+        };
     }
 
     /**
@@ -67,8 +83,7 @@ final class SaeEncoder {
     /** Applies the activation function to dense pre-activations (which already include b_enc). */
     SparseFeatures activate(float[] pre, int rows, int firstPosition, PositionScaling scaling) {
         SparseFeatures.Builder b = new SparseFeatures.Builder(cfg.dSae(), firstPosition, rows);
-        float[] zeroBias = new float[0];
-        sae.backend().parallelFor(rows, r -> activateRow(pre, r, b, r, zeroBias));
+        sae.backend().activateSparse(activation(), new HostBuffer(pre), rows, cfg.dSae(), new float[0], b::add);
         return b.build(scaling);
     }
 
@@ -126,71 +141,5 @@ final class SaeEncoder {
     private void project(float[] in, int n, float[] pre) {
         if (sae.encoderTransposed()) sae.backend().matmul(sae.encoderWeight(), in, 0, n, pre, 0);
         else sae.backend().matmulKn(sae.encoderWeight(), in, 0, n, pre, 0);
-    }
-
-    private void activateRow(float[] pre, int r, SparseFeatures.Builder b, int outRow) {
-        activateRow(pre, r, b, outRow, sae.bEncArray());
-    }
-
-    /** Adds {@code bias} (unless empty) to row {@code r} of {@code pre} in place and collects its active features. */
-    private void activateRow(float[] pre, int r, SparseFeatures.Builder b, int outRow, float[] bias) {
-        int dSae = cfg.dSae();
-        int off = r * dSae;
-        if (bias.length > 0) addBias(pre, off, bias, dSae);
-        switch (cfg.architecture()) {
-            case JUMPRELU -> collectAbove(pre, off, sae.thresholdArray(), b, outRow);
-            case RELU -> collectAbove(pre, off, null, b, outRow);
-            case TOPK -> collectTopK(pre, off, b, outRow);
-        }
-    }
-
-    private static void addBias(float[] pre, int off, float[] bias, int n) {
-        int i = 0;
-        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
-            FloatVector.fromArray(S, pre, off + i).add(FloatVector.fromArray(S, bias, i)).intoArray(pre, off + i);
-        }
-        for (; i < n; i++) pre[off + i] += bias[i];
-    }
-
-    /** Features with {@code pre > 0} and, when given, {@code pre > threshold}. */
-    private void collectAbove(float[] pre, int off, float[] threshold, SparseFeatures.Builder b, int outRow) {
-        int n = cfg.dSae();
-        int i = 0;
-        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
-            FloatVector v = FloatVector.fromArray(S, pre, off + i);
-            VectorMask<Float> m = v.compare(VectorOperators.GT, 0f);
-            if (threshold != null) m = m.and(v.compare(VectorOperators.GT, FloatVector.fromArray(S, threshold, i)));
-            if (m.anyTrue()) {
-                long bits = m.toLong();
-                while (bits != 0) {
-                    int lane = Long.numberOfTrailingZeros(bits);
-                    b.add(outRow, i + lane, pre[off + i + lane]);
-                    bits &= bits - 1;
-                }
-            }
-        }
-        for (; i < n; i++) {
-            float v = pre[off + i];
-            if (v > 0f && (threshold == null || v > threshold[i])) b.add(outRow, i, v);
-        }
-    }
-
-    private void collectTopK(float[] pre, int off, SparseFeatures.Builder b, int outRow) {
-        int n = cfg.dSae(), k = cfg.k();
-        float[] norms = sae.decoderNormArray();
-        PriorityQueue<long[]> heap = new PriorityQueue<>(k, (p, q) -> Float.compare(Float.intBitsToFloat((int) p[0]), Float.intBitsToFloat((int) q[0])));
-        for (int i = 0; i < n; i++) {
-            float v = pre[off + i];
-            if (norms != null) v *= norms[i];
-            if (heap.size() < k) heap.add(new long[]{Float.floatToRawIntBits(v), i});
-            else if (v > Float.intBitsToFloat((int) heap.peek()[0])) {
-                heap.poll();
-                heap.add(new long[]{Float.floatToRawIntBits(v), i});
-            }
-        }
-        for (long[] e : heap) {
-            float v = Float.intBitsToFloat((int) e[0]);
-            if (v > 0f) b.add(outRow, (int) e[1], v);
-        }
     }
 }

@@ -23,7 +23,9 @@ record SaeLensConfig(String hookName, int dIn, int dSae, SaeArchitecture archite
         try {
             root = JSON.readTree(Files.readString(cfgFile));
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IOException(cfgFile + ": not valid JSON (" + e.getOriginalMessage() + ")");
+            throw new IOException(cfgFile + ": not valid JSON (" + String.valueOf(e.getOriginalMessage()).replace('\n', ' ') + ")");
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new IOException(cfgFile + ": not UTF-8 text (a binary file?)");
         }
         if (root == null || !root.isObject()) throw new IOException(cfgFile + ": expected a JSON object");
         return parse(root, cfgFile.toString());
@@ -50,9 +52,13 @@ record SaeLensConfig(String hookName, int dIn, int dSae, SaeArchitecture archite
         if (archName == null) arch = "topk".equals(activation) ? SaeArchitecture.TOPK : SaeArchitecture.RELU;
         else arch = SaeArchitecture.fromSaeLens(archName, where);
         if (arch == SaeArchitecture.TOPK && k <= 0) throw new IOException(where + ": topk SAE without k");
+        if (arch == SaeArchitecture.TOPK && k > dSae) throw new IOException(where + ": k = " + k + ", expected at most d_sae = " + dSae);
 
-        boolean applyBDec = root.path("apply_b_dec_to_input").asBoolean(true);
+        boolean applyBDec = bool(root, "apply_b_dec_to_input", true, where);
         JsonNode normNode = root.path("normalize_activations");
+        if (!normNode.isMissingNode() && !normNode.isNull() && !normNode.isBoolean() && !normNode.isTextual()) {
+            throw new IOException(where + ": normalize_activations = " + normNode + ", expected a string such as \"none\" (or a boolean)");
+        }
         Normalization norm;
         if (normNode.isBoolean()) norm = normNode.asBoolean() ? Normalization.EXPECTED_AVERAGE_ONLY_IN : Normalization.NONE;
         else norm = Normalization.fromSaeLens(normNode.isTextual() ? normNode.asText() : null, where);
@@ -64,8 +70,11 @@ record SaeLensConfig(String hookName, int dIn, int dSae, SaeArchitecture archite
                         + " norm_scaling_factor (SAELens takes it from its pretrained-SAE directory; add it to cfg.json)");
             }
             factor = (float) f.asDouble();
+            if (!(factor > 0 && factor < Float.POSITIVE_INFINITY)) {
+                throw new IOException(where + ": norm_scaling_factor = " + f + ", expected a positive finite number");
+            }
         }
-        boolean rescale = root.path("rescale_acts_by_decoder_norm").asBoolean(false);
+        boolean rescale = bool(root, "rescale_acts_by_decoder_norm", false, where);
         String dtype = text(root, "dtype");
         return new SaeLensConfig(hook, dIn, dSae, arch, arch == SaeArchitecture.TOPK ? k : 0, applyBDec, norm, factor,
                 rescale && arch == SaeArchitecture.TOPK, dtype);
@@ -79,6 +88,14 @@ record SaeLensConfig(String hookName, int dIn, int dSae, SaeArchitecture archite
     private static String text(JsonNode n, String field) {
         JsonNode v = n.path(field);
         return v.isTextual() ? v.asText() : null;
+    }
+
+    /** A boolean field; anything but true, false, null or absent is refused rather than read as the default. */
+    private static boolean bool(JsonNode n, String field, boolean dflt, String where) throws IOException {
+        JsonNode v = n.path(field);
+        if (v.isMissingNode() || v.isNull()) return dflt;
+        if (!v.isBoolean()) throw new IOException(where + ": " + field + " = " + v + ", expected true or false");
+        return v.booleanValue();
     }
 
     private static int requiredInt(JsonNode n, String field, String where) throws IOException {

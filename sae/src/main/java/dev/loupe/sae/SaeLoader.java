@@ -26,6 +26,9 @@ final class SaeLoader {
         if (Files.isRegularFile(path) && path.getFileName().toString().endsWith(".npz")) {
             return loadGemmaScope(path, path.getParent() == null ? path : path.getParent(), hook, backend);
         }
+        if (Files.exists(path) && !Files.isDirectory(path)) {
+            throw new IOException(path + ": not an SAE folder or params.npz file (expected a Gemma Scope folder with params.npz or a SAELens folder with cfg.json)");
+        }
         if (!Files.isDirectory(path)) {
             throw new IOException(path + ": no such SAE folder (expected a Gemma Scope folder with params.npz or a SAELens folder with cfg.json)");
         }
@@ -47,8 +50,11 @@ final class SaeLoader {
             if (encShape.length != 2) {
                 throw new IOException(wEnc.describe() + ": expected a matrix [d_model, d_sae], got shape " + wEnc.header());
             }
-            int dIn = Math.toIntExact(encShape[0]);
-            int dSae = Math.toIntExact(encShape[1]);
+            if (encShape[0] < 1 || encShape[1] < 1 || encShape[0] > Integer.MAX_VALUE || encShape[1] > Integer.MAX_VALUE) {
+                throw new IOException(wEnc.describe() + ": shape " + wEnc.header() + ", expected [d_model, d_sae] with both at least 1");
+            }
+            int dIn = (int) encShape[0];
+            int dSae = (int) encShape[1];
             if (wDec.header().fortranOrder() && wDec.header().shape().length == 2) {
                 throw new IOException(wDec.describe() + ": a Fortran-order W_dec is not supported (its rows would not be contiguous)");
             }

@@ -55,4 +55,19 @@ class SaeLensConfigTest {
         assertThrows(IOException.class, () -> parse("{\"d_in\": 4, \"d_sae\": 8, \"architecture\": \"topk\"}"));
         assertThrows(IOException.class, () -> parse("{\"d_in\": 4, \"d_sae\": 8, \"hook_head_index\": 3}"));
     }
+
+    /** Values of the wrong type used to be read as the field's default; nonsense numbers used to divide later. */
+    @Test void wrongTypesAndNonsenseValuesNameTheField() {
+        String[][] cases = {
+                {"\"apply_b_dec_to_input\": \"no\"", "apply_b_dec_to_input"},
+                {"\"rescale_acts_by_decoder_norm\": 1", "rescale_acts_by_decoder_norm"},
+                {"\"normalize_activations\": {\"a\": 1}", "normalize_activations"},
+                {"\"normalize_activations\": \"expected_average_only_in\", \"norm_scaling_factor\": 0", "norm_scaling_factor"},
+                {"\"normalize_activations\": \"expected_average_only_in\", \"norm_scaling_factor\": -2", "norm_scaling_factor"},
+                {"\"architecture\": \"topk\", \"k\": 9", "k = 9"}};
+        for (String[] c : cases) {
+            IOException e = assertThrows(IOException.class, () -> parse("{\"d_in\": 4, \"d_sae\": 8, " + c[0] + "}"), c[0]);
+            assertTrue(e.getMessage().contains(c[1]) && !e.getMessage().contains("\n"), e.getMessage());
+        }
+    }
 }

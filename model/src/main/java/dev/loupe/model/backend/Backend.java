@@ -2,13 +2,23 @@ package dev.loupe.model.backend;
 
 import dev.loupe.model.tensor.WeightTensor;
 
+import java.util.List;
 import java.util.function.IntConsumer;
 
 /**
- * The heavy kernels of a forward pass. The CPU implementation uses the Vector API; a TornadoVM one will
- * implement the same contract. Activations are row-major float arrays; weights stay in stored precision.
+ * Every kernel of a forward pass and of SAE encoding and decoding: the seam between the model and the hardware.
+ * The forward pass keeps its activations, the KV cache included, in {@link ActivationBuffer}s allocated here, and
+ * moves a buffer to the host only where a hook is attached or logits are asked for; so a device backend keeps
+ * them on the device between layers. Weights stay in stored precision; a device backend uploads each one once.
+ *
+ * <p>Buffers hold row-major tensors. {@code rows} is the number of positions in the chunk; widths come from
+ * the weights and the {@link AttentionShape}. Operations of one backend run one after the other, in call order.
+ * The CPU implementation uses the Vector API on heap arrays ({@link HostBuffer}); a TornadoVM one runs the same
+ * operations as OpenCL/PTX kernels.
  */
 public interface Backend extends AutoCloseable {
+
+    // ---- heap products (SAE fitting, benchmarks, callers that hold float arrays) ----
 
     /**
      * {@code out[r, o] = Σ_i x[r, i] · W[o, i]} for {@code r < rows}, where W is {@code [outDim, inDim]}
@@ -27,6 +37,93 @@ public interface Backend extends AutoCloseable {
 
     /** Runs {@code body(i)} for {@code i < count}, split across this backend's threads; returns when all are done. */
     void parallelFor(int count, IntConsumer body);
+
+    /**
+     * Announces the weights that operations will name: a device backend uploads them now, once, and keeps them
+     * there; heap backends read weights where they lie and ignore this. Called when a model is built.
+     */
+    default void prepare(List<WeightTensor> matrices, List<float[]> vectors) {}
+
+    // ---- buffers ----
+
+    /** A zeroed buffer of {@code floats} values. */
+    ActivationBuffer allocate(int floats);
+
+    /** {@code dst[dstOff + i] = src[srcOff + i]} for {@code i < n}. */
+    void copy(ActivationBuffer src, int srcOff, ActivationBuffer dst, int dstOff, int n);
+
+    // ---- forward-pass operations ----
+
+    /** {@code out[r] = E[tokens[r]] · scale}: embedding rows, scaled (Gemma's {@code sqrt(hidden)}). */
+    void embed(WeightTensor table, int[] tokens, float scale, ActivationBuffer out);
+
+    /** {@link #matmul(WeightTensor, float[], int, int, float[], int)} on buffers: input rows from {@code xRow}, output from row 0. */
+    void matmul(WeightTensor w, ActivationBuffer x, int xRow, int rows, ActivationBuffer out);
+
+    /**
+     * RMSNorm of each of {@code rows} rows of width {@code weight.length}: {@code out = x / sqrt(mean(x²) + eps) · weight},
+     * where weight is the full multiplier (already 1 + w for HF checkpoints). {@code out} may be {@code x}.
+     */
+    void rmsNorm(ActivationBuffer x, float[] weight, float eps, int rows, ActivationBuffer out);
+
+    /** Rotates, in place, every head of the {@code table.rows()} rows of {@code x} ({@code heads·headDim} wide). */
+    void rope(ActivationBuffer x, int heads, RotaryTable table);
+
+    /**
+     * Writes {@code rows} keys and values ({@code kvDim} wide) into the cache buffers at positions
+     * {@code [position, position + rows)}.
+     */
+    default void storeKv(ActivationBuffer k, ActivationBuffer v, int rows, int kvDim,
+                         ActivationBuffer keyCache, ActivationBuffer valueCache, int position) {
+        copy(k, 0, keyCache, position * kvDim, rows * kvDim);
+        copy(v, 0, valueCache, position * kvDim, rows * kvDim);
+    }
+
+    /**
+     * Attention of {@code rows} queries at positions {@code [p0, p0 + rows)} against cached keys {@code [0, p0 + rows)}:
+     * scaled, soft-capped, causally masked (and windowed) scores, softmax, weighted sum of values into {@code z}.
+     */
+    void attention(AttentionShape s, ActivationBuffer q, ActivationBuffer keys, ActivationBuffer values, int p0, int rows,
+                   ActivationBuffer z);
+
+    /** The first step of {@link #attention} made visible for hooks: scaled, soft-capped scores {@code [heads, rows, p0 + rows]}, unmasked. */
+    void attentionScores(AttentionShape s, ActivationBuffer q, ActivationBuffer keys, int p0, int rows, ActivationBuffer scores);
+
+    /** Masks (causal and window: zero outside) and softmaxes scores in place, giving the pattern. */
+    void attentionSoftmax(AttentionShape s, ActivationBuffer scores, int p0, int rows);
+
+    /** {@code z[t, h] = Σ_j pattern[h, t, j] · V[j, kvHead(h)]}. */
+    void attentionMix(AttentionShape s, ActivationBuffer pattern, ActivationBuffer values, int p0, int rows, ActivationBuffer z);
+
+    /** {@code gate = gelu_tanh(gate) · up} over {@code rows} rows of {@code width} (GeGLU, exact tanh formula). */
+    void geglu(ActivationBuffer gate, ActivationBuffer up, int rows, int width);
+
+    /** {@code dst += src} over the first {@code n} values (the residual add). */
+    void add(ActivationBuffer src, ActivationBuffer dst, int n);
+
+    /** {@code x = cap · tanh(x / cap)} over {@code rows} rows of {@code width}; cap 0 leaves x alone. */
+    void softcap(ActivationBuffer x, int rows, int width, float cap);
+
+    // ---- sparse autoencoders ----
+
+    /**
+     * Encodes {@code rows} rows of {@code x} ({@code dIn} wide, already preprocessed) and reports the active features
+     * to {@code sink}. {@code pre} ({@code rows·dSae} floats) is the backend's working space for the dense
+     * pre-activations; on a device they never leave it.
+     */
+    void encodeSparse(SaeEncoding e, ActivationBuffer x, int rows, ActivationBuffer pre, FeatureSink sink);
+
+    /**
+     * The activation function alone: adds {@code bias} (unless empty) to each of {@code rows} rows of {@code pre}
+     * ({@code dSae} wide) in place and reports the active features to {@code sink}.
+     */
+    void activateSparse(SaeActivation activation, ActivationBuffer pre, int rows, int dSae, float[] bias, FeatureSink sink);
+
+    /**
+     * {@code out[r] = (Σ_i coef_i · W_dec[id_i] + bias) · outScale} for every row of {@code f}, {@code W_dec} being
+     * {@code [dSae, dIn]}; {@code out} is {@code [rows, dIn]} on the heap.
+     */
+    void decodeSparse(WeightTensor decoder, SparseRows f, float[] bias, float outScale, float[] out);
 
     int threads();
 

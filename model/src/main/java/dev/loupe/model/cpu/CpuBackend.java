@@ -1,13 +1,12 @@
 package dev.loupe.model.cpu;
 
-import dev.loupe.model.backend.Backend;
 import dev.loupe.model.tensor.WeightTensor;
 
 import java.util.Arrays;
 import java.util.function.IntConsumer;
 
 /**
- * The Vector API backend. Weights are read in their stored precision straight from their (memory-mapped)
+ * The Vector API backend: the activation operations of {@link HeapBackend} plus these matrix products. Weights are read in their stored precision straight from their (memory-mapped)
  * segments: one activation row is a bandwidth-bound matrix-vector product ({@link MatVec}), many rows a
  * blocked matrix-matrix product that decodes each weight once ({@link PromptMatMul}, {@link KnMatMul}).
  *
@@ -24,7 +23,7 @@ import java.util.function.IntConsumer;
  * <p>The first backend starts a background warmup that gets every kernel compiled before real shapes reach
  * it ({@link KernelWarmup}); the first kernel call waits for it (about a second, usually hidden by loading).
  */
-public final class CpuBackend implements Backend {
+public final class CpuBackend extends HeapBackend {
     private final WorkerPool pool;
     private final Scratch scratch;
 

@@ -14,14 +14,21 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 
 /**
  * Measures the CPU kernels on Gemma 2 2B shapes with weights in a memory-mapped temporary file, as the model
  * sees them. Not a test: run it by hand, e.g.
  * {@code java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp model/target/classes
- * dev.loupe.model.cpu.KernelBench [--threads 1,2] [--seconds 2] [--dir /tmp] [--generation-step]}.
+ * dev.loupe.model.cpu.KernelBench [--threads 1,2] [--seconds 2] [--dir /tmp] [--generation-step]
+ * [--formats F32,F16,Q8_0,Q4_0,Q4_K,Q5_K,Q6_K] [--formats-only] [--rounds 1]}.
+ *
+ * <p>{@code --formats-only} times only the storage formats on the MLP shape; {@code --rounds N} repeats those
+ * timings N times, alternating the order of the formats from round to round, and ends with each format's median
+ * over the rounds, so that formats measured on a busy machine are compared in the same sitting.
  *
  * <p>Single-row products cycle through enough copies of each matrix to exceed the caches, so GB/s is the
  * bandwidth from memory. {@code --generation-step} also maps a full 2B layer stack plus unembedding
@@ -44,15 +51,21 @@ public final class KernelBench {
         int[] threads = {1, 2};
         double seconds = 2;
         Path dir = Path.of(System.getProperty("java.io.tmpdir"));
-        boolean generationStep = false;
+        boolean generationStep = false, formatsOnly = false;
+        int rounds = 1;
+        DType[] formatTypes = {DType.F32, DType.F16, DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q5_K, DType.Q6_K};
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--threads" -> threads = Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
                 case "--seconds" -> seconds = Double.parseDouble(args[++i]);
                 case "--dir" -> dir = Path.of(args[++i]);
                 case "--generation-step" -> generationStep = true;
+                case "--formats" -> formatTypes = Arrays.stream(args[++i].split(",")).map(DType::valueOf).toArray(DType[]::new);
+                case "--formats-only" -> formatsOnly = true;
+                case "--rounds" -> rounds = Integer.parseInt(args[++i]);
                 default -> {
-                    System.err.println("usage: KernelBench [--threads 1,2] [--seconds 2] [--dir DIR] [--generation-step]");
+                    System.err.println("usage: KernelBench [--threads 1,2] [--seconds 2] [--dir DIR] [--generation-step]"
+                            + " [--formats F32,...] [--formats-only] [--rounds N]");
                     System.exit(2);
                 }
             }
@@ -65,7 +78,7 @@ public final class KernelBench {
         try (Arena arena = Arena.ofShared()) {
             WeightFile file = new WeightFile(dir, arena);
             List<WeightTensor[]> copies = new ArrayList<>();
-            for (Shape s : SHAPES) {
+            for (Shape s : formatsOnly ? List.<Shape>of() : SHAPES) {
                 long bytes = DType.BF16.bytesFor((long) s.out * s.in);
                 int n = (int) Math.max(1, Math.min(8, CACHE_DEFEAT_BYTES / bytes));
                 WeightTensor[] ws = new WeightTensor[n];
@@ -73,17 +86,17 @@ public final class KernelBench {
                 copies.add(ws);
             }
             List<WeightTensor[]> formats = new ArrayList<>();
-            for (DType type : new DType[]{DType.F32, DType.F16, DType.Q8_0, DType.Q4_0}) {
+            for (DType type : formatTypes) {
                 long bytes = type.bytesFor(9216L * 2304);
                 WeightTensor[] ws = new WeightTensor[(int) Math.max(1, Math.min(8, CACHE_DEFEAT_BYTES / bytes))];
                 for (int c = 0; c < ws.length; c++) ws[c] = file.tensor("mlp up/gate  [9216, 2304]", type, 9216, 2304);
                 formats.add(ws);
             }
-            WeightTensor enc = file.tensor("sae W_enc [2304, 16384]", DType.F32, 2304, 16384);
+            WeightTensor enc = formatsOnly ? null : file.tensor("sae W_enc [2304, 16384]", DType.F32, 2304, 16384);
             for (int t : threads) {
                 try (CpuBackend backend = new CpuBackend(t)) {
                     System.out.printf(Locale.ROOT, "%n== %d thread(s)%n", t);
-                    for (int s = 0; s < SHAPES.size(); s++) {
+                    for (int s = 0; s < copies.size(); s++) {
                         WeightTensor[] ws = copies.get(s);
                         for (int rows : new int[]{1, 128}) {
                             if (rows > 1 && SHAPES.get(s).out > 10_000) continue;
@@ -91,13 +104,28 @@ public final class KernelBench {
                                     (x, out, c) -> backend.matmul(ws[c], x, rows, out), false);
                         }
                     }
-                    for (int f = 0; f < formats.size(); f++) {
-                        WeightTensor[] ws = formats.get(f);
-                        for (int rows : new int[]{1, 128}) {
-                            bench(ws[0].name() + " " + ws[0].dtype() + " rows=" + rows, seconds, ws.length, rows, ws[0],
-                                    (x, out, c) -> backend.matmul(ws[c], x, rows, out), false);
+                    Map<String, List<double[]>> byFormat = new LinkedHashMap<>();
+                    for (int round = 0; round < rounds; round++) {
+                        if (rounds > 1) System.out.printf(Locale.ROOT, "-- round %d%n", round + 1);
+                        for (int i = 0; i < formats.size(); i++) {
+                            WeightTensor[] ws = formats.get(round % 2 == 0 ? i : formats.size() - 1 - i);
+                            for (int rows : new int[]{1, 128}) {
+                                String label = ws[0].name() + " " + ws[0].dtype() + " rows=" + rows;
+                                byFormat.computeIfAbsent(label, k -> new ArrayList<>()).add(bench(label, seconds, ws.length, rows,
+                                        ws[0], (x, out, c) -> backend.matmul(ws[c], x, rows, out), false));
+                            }
                         }
                     }
+                    if (rounds > 1) {
+                        System.out.printf(Locale.ROOT, "-- medians over %d rounds (of each round's median run)%n", rounds);
+                        for (var e : byFormat.entrySet()) {
+                            double[] gflop = e.getValue().stream().mapToDouble(r -> r[0]).sorted().toArray();
+                            double[] gbs = e.getValue().stream().mapToDouble(r -> r[1]).sorted().toArray();
+                            System.out.printf(Locale.ROOT, "%-48s %7.1f GFLOP/s  %6.1f GB/s  (GB/s range %.1f-%.1f)%n", e.getKey(),
+                                    gflop[gflop.length / 2], gbs[gbs.length / 2], gbs[0], gbs[gbs.length - 1]);
+                        }
+                    }
+                    if (formatsOnly) continue;
                     for (int rows : new int[]{1, 256}) {
                         bench("sae W_enc [2304, 16384] F32 Kn rows=" + rows, seconds, 1, rows, enc,
                                 (x, out, c) -> backend.matmulKn(enc, x, 0, rows, out, 0), true);
@@ -113,7 +141,8 @@ public final class KernelBench {
         void run(float[] x, float[] out, int copy);
     }
 
-    private static void bench(String label, double seconds, int copies, int rows, WeightTensor w, Op op, boolean kn) {
+    /** Prints the best and median of five timed runs; returns the median's {GFLOP/s, GB/s}. */
+    private static double[] bench(String label, double seconds, int copies, int rows, WeightTensor w, Op op, boolean kn) {
         int in = kn ? w.rows() : w.cols(), out = kn ? w.cols() : w.rows();
         float[] x = new float[rows * in];
         for (int i = 0; i < x.length; i++) x[i] = ((i * 7919) % 1000) / 1000f - 0.5f;
@@ -136,6 +165,7 @@ public final class KernelBench {
         double best = perCall.getFirst(), median = perCall.get(perCall.size() / 2);
         System.out.printf(Locale.ROOT, "%-48s %9.3f ms  %7.1f GFLOP/s (%5.1f)  %6.1f GB/s (%5.1f)%n", label, best * 1e3,
                 flop / best / 1e9, flop / median / 1e9, bytes / best / 1e9, bytes / median / 1e9);
+        return new double[]{flop / median / 1e9, bytes / median / 1e9};
     }
 
     /** Round trip of an empty parallelFor, back to back (workers spinning) and after a pause (workers parked). */
@@ -217,6 +247,15 @@ public final class KernelBench {
                 case Q8_0, Q4_0 -> {
                     buf.putShort(Float.floatToFloat16(0.001f + Math.abs(next()) * 0.01f));
                     for (int j = 2; j < type.blockBytes(); j++) buf.put((byte) (next() * 5000));
+                }
+                case Q4_K, Q5_K -> {
+                    buf.putShort(Float.floatToFloat16(0.0001f + Math.abs(next()) * 0.001f));
+                    buf.putShort(Float.floatToFloat16(0.0001f + Math.abs(next()) * 0.001f));
+                    for (int j = 4; j < type.blockBytes(); j++) buf.put((byte) (next() * 5000));
+                }
+                case Q6_K -> {
+                    for (int j = 0; j < type.blockBytes() - 2; j++) buf.put((byte) (next() * 5000));
+                    buf.putShort(Float.floatToFloat16(0.0001f + Math.abs(next()) * 0.001f));
                 }
             }
         }

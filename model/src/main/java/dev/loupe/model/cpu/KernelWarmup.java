@@ -78,14 +78,18 @@ final class KernelWarmup {
     }
 
     private static void run(Arena arena) {
-        int quantCols = 128, floatCols = 99, rows = 35;
+        // Quantized rows of four 32-value blocks, or of two 256-value k-quant super-blocks (so that the loop over
+        // super-blocks runs more than once per row, as it does on real shapes).
+        int quantCols = 128, superBlockCols = 512, floatCols = 99, rows = 35;
         DType[] types = DType.values();
         MemorySegment[] w = new MemorySegment[types.length];
         int[] cols = new int[types.length];
         long total = 0;
+        int maxCols = 0;
         for (int t = 0; t < types.length; t++) {
-            cols[t] = types[t].quantized() ? quantCols : floatCols;
+            cols[t] = !types[t].quantized() ? floatCols : types[t].blockSize() > quantCols ? superBlockCols : quantCols;
             total += types[t].bytesFor((long) rows * cols[t]);
+            maxCols = Math.max(maxCols, cols[t]);
         }
         MemorySegment all = weights(arena, total);
         long at = 0;
@@ -94,9 +98,9 @@ final class KernelWarmup {
             w[t] = all.asSlice(at, size);
             at += size;
         }
-        float[] x = new float[PROMPT_ROWS * Math.max(quantCols, floatCols)];
+        float[] x = new float[PROMPT_ROWS * maxCols];
         for (int i = 0; i < x.length; i++) x[i] = (i % 7) * 0.25f - 0.75f;
-        float[] out = new float[PROMPT_ROWS * Math.max(quantCols, Math.max(floatCols, rows))];
+        float[] out = new float[PROMPT_ROWS * Math.max(maxCols, rows)];
         float[] a = new float[PanelKernels.MR * 32], b = new float[32 * 4 * Vectors.L], c = new float[PanelKernels.MR * 4 * Vectors.L];
         Scratch scratch = new Scratch(1);
         CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
@@ -107,7 +111,9 @@ final class KernelWarmup {
                 RowKernels k = RowKernels.of(types[t]);
                 MatVec.run(Parallel.INLINE, scratch, k, w[t], rows, cols[t], x, 0, out, 0);
                 k.decode(w[t], cols[t], call % rows, 0, cols[t], out, 0);
-                if (call % 8 == 0) {
+                // The multi-row paths share everything but decode (called above every time), so the wider
+                // super-block types take them less often, keeping the warmup short.
+                if (call % (cols[t] > quantCols ? 32 : 8) == 0) {
                     PromptMatMul.run(Parallel.INLINE, scratch, k, w[t], rows, cols[t], x, 0, PROMPT_ROWS, out, 0);
                     KnMatMul.run(Parallel.INLINE, scratch, k, w[t], rows, cols[t], x, 0, 4 * PanelKernels.MR + 1, out, 0);
                     KnMatVec.run(Parallel.INLINE, scratch, k, w[t], rows, cols[t], x, 0, 2, out, 0);

@@ -10,7 +10,8 @@ import java.lang.foreign.MemorySegment;
  * blocked matrix-matrix kernels. Each format has its own class with its own loops, so that every hot loop
  * is monomorphic and the Vector API calls in it are intrinsified.
  */
-sealed interface RowKernels permits F32RowKernels, F16RowKernels, Bf16RowKernels, Q8RowKernels, Q4RowKernels {
+sealed interface RowKernels permits F32RowKernels, F16RowKernels, Bf16RowKernels, Q8RowKernels, Q4RowKernels,
+        Q4KRowKernels, Q5KRowKernels, Q6KRowKernels {
 
     /**
      * {@code out[outOff + o] = Σ_i W[o, i] · x[xOff + i]} for {@code rowStart ≤ o < rowEnd}, where W has
@@ -21,8 +22,8 @@ sealed interface RowKernels permits F32RowKernels, F16RowKernels, Bf16RowKernels
                 float[] buf);
 
     /**
-     * {@code dst[dstOff + j] = W[row, col + j]} for {@code j < count}. For quantized formats {@code col} is a
-     * multiple of the block size and {@code count} is too.
+     * {@code dst[dstOff + j] = W[row, col + j]} for {@code j < count}. For quantized formats {@code col} and
+     * {@code count} are multiples of 32 (a Q8_0/Q4_0 block, a k-quant sub-block); callers' chunks and tiles are.
      */
     void decode(MemorySegment w, int cols, int row, int col, int count, float[] dst, int dstOff);
 
@@ -39,6 +40,9 @@ sealed interface RowKernels permits F32RowKernels, F16RowKernels, Bf16RowKernels
             case BF16 -> Bf16RowKernels.INSTANCE;
             case Q8_0 -> Q8RowKernels.INSTANCE;
             case Q4_0 -> Q4RowKernels.INSTANCE;
+            case Q4_K -> Q4KRowKernels.INSTANCE;
+            case Q5_K -> Q5KRowKernels.INSTANCE;
+            case Q6_K -> Q6KRowKernels.INSTANCE;
         };
     }
 }

@@ -4,7 +4,10 @@ import dev.loupe.hooks.Activation;
 import dev.loupe.hooks.BoundHooks;
 import dev.loupe.hooks.HookPoints;
 import dev.loupe.model.Gemma2Config;
+import dev.loupe.model.backend.ActivationBuffer;
+import dev.loupe.model.backend.AttentionShape;
 import dev.loupe.model.backend.Backend;
+import dev.loupe.model.backend.RotaryTable;
 import dev.loupe.model.weights.Gemma2Weights;
 import dev.loupe.model.weights.LayerWeights;
 
@@ -12,43 +15,47 @@ import static dev.loupe.hooks.BlockHook.*;
 
 /**
  * The Gemma 2 forward pass over a chunk of positions: a whole prompt at once (matrix-matrix work) or
- * one generated token. Keys and values go to a {@link KvCache}; every hook point is offered to the
- * bound hooks, and an {@link Activation} is built only where a hook is attached. Buffers are sized for
- * the chunk and kept between calls of the same size (every generation step), so a step allocates nothing.
- * Not thread-safe: one chunk at a time.
+ * one generated token, as a sequence of {@link Backend} operations on buffers that stay where the backend
+ * computes. Keys and values go to a {@link KvCache}; every hook point is offered to the bound hooks, and a
+ * buffer comes to the host (an {@link Activation}) only where a hook is attached; it goes back afterwards,
+ * so hooks that replace an activation work on every backend. Buffers are sized for the chunk and kept between
+ * calls of the same size (every generation step), so a step allocates nothing. Not thread-safe: one chunk at a time.
  */
 public final class ForwardPass {
     private final Gemma2Config c;
     private final Gemma2Weights w;
     private final Backend be;
     private final HookPoints points;
-    private final Rope rope;
-    private final Attention attention;
+    private final AttentionShape[] attention;
 
     private int n = -1;
-    private float[] x, xn, q, k, v, z, proj, gate, up;
+    private ActivationBuffer x, xn, q, k, v, z, proj, gate, up;
 
     public ForwardPass(Gemma2Weights weights, Backend backend, HookPoints points) {
         this.c = weights.config();
         this.w = weights;
         this.be = backend;
         this.points = points;
-        this.rope = new Rope(c.headDim(), c.ropeTheta());
-        this.attention = new Attention(c, backend);
+        float scale = (float) (1.0 / Math.sqrt(c.queryPreAttnScalar()));
+        this.attention = new AttentionShape[c.numLayers()];
+        for (int l = 0; l < attention.length; l++) {
+            int window = c.isSliding(l) ? c.slidingWindow() : Integer.MAX_VALUE;
+            attention[l] = new AttentionShape(c.numHeads(), c.numKvHeads(), c.headDim(), scale, c.attnSoftcap(), window);
+        }
     }
 
     private void size(int rows) {
         if (rows == n) return;
         n = rows;
-        x = new float[n * c.hiddenSize()];
-        xn = new float[n * c.hiddenSize()];
-        proj = new float[n * c.hiddenSize()];
-        q = new float[n * c.qDim()];
-        k = new float[n * c.kvDim()];
-        v = new float[n * c.kvDim()];
-        z = new float[n * c.qDim()];
-        gate = new float[n * c.intermediateSize()];
-        up = new float[n * c.intermediateSize()];
+        x = be.allocate(n * c.hiddenSize());
+        xn = be.allocate(n * c.hiddenSize());
+        proj = be.allocate(n * c.hiddenSize());
+        q = be.allocate(n * c.qDim());
+        k = be.allocate(n * c.kvDim());
+        v = be.allocate(n * c.kvDim());
+        z = be.allocate(n * c.qDim());
+        gate = be.allocate(n * c.intermediateSize());
+        up = be.allocate(n * c.intermediateSize());
     }
 
     /**
@@ -71,82 +78,97 @@ public final class ForwardPass {
         size(rows);
         int d = c.hiddenSize();
 
-        for (int t = 0; t < rows; t++) {
-            w.embedding().readRow(tokens[t], x, t * d);
-            VecOps.scale(x, t * d, d, c.embeddingScale());
-        }
+        be.embed(w.embedding(), tokens, c.embeddingScale(), x);
         fire(hooks, points.embedId(), x, d, p0);
 
-        float[][] cs = rope.tables(p0, rows);
+        RotaryTable rope = RotaryTable.of(c.headDim(), c.ropeTheta(), p0, rows);
         int last = Math.min(stopAfterLayer, c.numLayers() - 1);
         for (int l = 0; l <= last; l++) {
-            layer(l, w.layers().get(l), cache, hooks, p0, cs[0], cs[1]);
+            layer(l, w.layers().get(l), cache, hooks, p0, rope);
         }
         cache.advance(rows);
         if (last < c.numLayers() - 1) return null;
 
-        for (int t = 0; t < rows; t++) VecOps.rmsNorm(x, t * d, w.finalNorm(), c.rmsNormEps(), xn, t * d, d);
+        be.rmsNorm(x, w.finalNorm(), c.rmsNormEps(), rows, xn);
         fire(hooks, points.lnFinalId(), xn, d, p0);
         if (logitRows <= 0) return null;
         int lr = Math.min(logitRows, rows);
-        float[] logits = new float[lr * c.vocabSize()];
-        be.matmul(w.embedding(), xn, (rows - lr) * d, lr, logits, 0);
-        if (c.finalSoftcap() > 0) {
-            be.parallelFor(lr, r -> VecOps.softcap(logits, r * c.vocabSize(), c.vocabSize(), c.finalSoftcap()));
-        }
-        return logits;
+        ActivationBuffer logits = be.allocate(lr * c.vocabSize());
+        be.matmul(w.embedding(), xn, rows - lr, lr, logits);
+        be.softcap(logits, lr, c.vocabSize(), c.finalSoftcap());
+        return logits.toHost();
     }
 
-    private void layer(int l, LayerWeights lw, KvCache cache, BoundHooks hooks, int p0, float[] cos, float[] sin) {
+    private void layer(int l, LayerWeights lw, KvCache cache, BoundHooks hooks, int p0, RotaryTable rope) {
         int d = c.hiddenSize(), inter = c.intermediateSize();
         int rows = n;
         fire(hooks, points.blockId(l, RESID_PRE), x, d, p0);
 
-        rowsParallel(t -> VecOps.rmsNorm(x, t * d, lw.inputNorm(), c.rmsNormEps(), xn, t * d, d));
-        be.matmul(lw.q(), xn, rows, q);
-        be.matmul(lw.k(), xn, rows, k);
-        be.matmul(lw.v(), xn, rows, v);
+        be.rmsNorm(x, lw.inputNorm(), c.rmsNormEps(), rows, xn);
+        be.matmul(lw.q(), xn, 0, rows, q);
+        be.matmul(lw.k(), xn, 0, rows, k);
+        be.matmul(lw.v(), xn, 0, rows, v);
         fire(hooks, points.blockId(l, Q), q, c.qDim(), p0);
         fire(hooks, points.blockId(l, K), k, c.kvDim(), p0);
         fire(hooks, points.blockId(l, V), v, c.kvDim(), p0);
-        rowsParallel(t -> {
-            rope.rotate(q, t * c.qDim(), c.numHeads(), cos, sin, t);
-            rope.rotate(k, t * c.kvDim(), c.numKvHeads(), cos, sin, t);
-        });
+        be.rope(q, c.numHeads(), rope);
+        be.rope(k, c.numKvHeads(), rope);
         fire(hooks, points.blockId(l, ROT_Q), q, c.qDim(), p0);
         fire(hooks, points.blockId(l, ROT_K), k, c.kvDim(), p0);
 
-        System.arraycopy(k, 0, cache.keys(l), p0 * c.kvDim(), rows * c.kvDim());
-        System.arraycopy(v, 0, cache.values(l), p0 * c.kvDim(), rows * c.kvDim());
-        attention.compute(l, q, cache.keys(l), cache.values(l), p0, rows, z, hooks,
-                points.blockId(l, ATTN_SCORES), points.blockId(l, PATTERN), points);
+        be.storeKv(k, v, rows, c.kvDim(), cache.keys(l), cache.values(l), p0);
+        attend(l, cache, hooks, p0);
         fire(hooks, points.blockId(l, Z), z, c.qDim(), p0);
 
-        be.matmul(lw.o(), z, rows, proj);
-        rowsParallel(t -> VecOps.rmsNorm(proj, t * d, lw.postAttentionNorm(), c.rmsNormEps(), proj, t * d, d));
+        be.matmul(lw.o(), z, 0, rows, proj);
+        be.rmsNorm(proj, lw.postAttentionNorm(), c.rmsNormEps(), rows, proj);
         fire(hooks, points.blockId(l, ATTN_OUT), proj, d, p0);
-        VecOps.add(proj, 0, x, 0, rows * d);
+        be.add(proj, x, rows * d);
         fire(hooks, points.blockId(l, RESID_MID), x, d, p0);
 
-        rowsParallel(t -> VecOps.rmsNorm(x, t * d, lw.preFeedforwardNorm(), c.rmsNormEps(), xn, t * d, d));
-        be.matmul(lw.gate(), xn, rows, gate);
-        be.matmul(lw.up(), xn, rows, up);
+        be.rmsNorm(x, lw.preFeedforwardNorm(), c.rmsNormEps(), rows, xn);
+        be.matmul(lw.gate(), xn, 0, rows, gate);
+        be.matmul(lw.up(), xn, 0, rows, up);
         fire(hooks, points.blockId(l, MLP_PRE), gate, inter, p0);
-        rowsParallel(t -> VecOps.gegluInPlace(gate, up, t * inter, inter));
+        be.geglu(gate, up, rows, inter);
         fire(hooks, points.blockId(l, MLP_POST), gate, inter, p0);
-        be.matmul(lw.down(), gate, rows, proj);
-        rowsParallel(t -> VecOps.rmsNorm(proj, t * d, lw.postFeedforwardNorm(), c.rmsNormEps(), proj, t * d, d));
+        be.matmul(lw.down(), gate, 0, rows, proj);
+        be.rmsNorm(proj, lw.postFeedforwardNorm(), c.rmsNormEps(), rows, proj);
         fire(hooks, points.blockId(l, MLP_OUT), proj, d, p0);
-        VecOps.add(proj, 0, x, 0, rows * d);
+        be.add(proj, x, rows * d);
         fire(hooks, points.blockId(l, RESID_POST), x, d, p0);
     }
 
-    private void rowsParallel(java.util.function.IntConsumer body) {
-        if (n == 1) body.accept(0);
-        else be.parallelFor(n, body);
+    /**
+     * Attention into {@code z}. When a hook watches the scores or the pattern, the full {@code [heads, queries, keys]}
+     * tensors are materialised in three steps so the hook can read or replace them; otherwise one fused operation
+     * works over just each query's visible keys.
+     */
+    private void attend(int l, KvCache cache, BoundHooks hooks, int p0) {
+        AttentionShape s = attention[l];
+        int scoresId = points.blockId(l, ATTN_SCORES), patternId = points.blockId(l, PATTERN);
+        if (!hooks.active(scoresId) && !hooks.active(patternId)) {
+            be.attention(s, q, cache.keys(l), cache.values(l), p0, n, z);
+            return;
+        }
+        int nKeys = p0 + n;
+        int[] shape = {s.heads(), n, nKeys};
+        ActivationBuffer scores = be.allocate(s.heads() * n * nKeys);
+        be.attentionScores(s, q, cache.keys(l), p0, n, scores);
+        fire(hooks, scoresId, scores, shape, p0);
+        be.attentionSoftmax(s, scores, p0, n);
+        fire(hooks, patternId, scores, shape, p0);
+        be.attentionMix(s, scores, cache.values(l), p0, n, z);
     }
 
-    private void fire(BoundHooks hooks, int id, float[] data, int cols, int p0) {
-        if (hooks.active(id)) hooks.fire(id, new Activation(points.name(id), new int[]{n, cols}, data, p0));
+    private void fire(BoundHooks hooks, int id, ActivationBuffer data, int cols, int p0) {
+        if (hooks.active(id)) fire(hooks, id, data, new int[]{n, cols}, p0);
+    }
+
+    private void fire(BoundHooks hooks, int id, ActivationBuffer data, int[] shape, int p0) {
+        if (!hooks.active(id)) return;
+        float[] host = data.toHost();
+        hooks.fire(id, new Activation(points.name(id), shape, host, p0));
+        data.fromHost(host);
     }
 }

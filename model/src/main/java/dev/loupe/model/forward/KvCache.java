@@ -1,30 +1,32 @@
 package dev.loupe.model.forward;
 
 import dev.loupe.model.Gemma2Config;
-
-import java.util.Arrays;
+import dev.loupe.model.backend.ActivationBuffer;
+import dev.loupe.model.backend.Backend;
 
 /**
- * Keys (after RoPE) and values of every layer for the positions processed so far in one sequence.
- * Grows by doubling up to the model's context length, so a short prompt does not pay for 8k positions.
+ * Keys (after RoPE) and values of every layer for the positions processed so far in one sequence, in buffers
+ * of the backend (on its device for an accelerator). Grows by doubling up to the model's context length, so a
+ * short prompt does not pay for 8k positions.
  */
 public final class KvCache {
+    private final Backend backend;
     private final int layers;
     private final int kvDim;
     private final int maxPositions;
-    private final float[][] keys;
-    private final float[][] values;
+    private final ActivationBuffer[] keys;
+    private final ActivationBuffer[] values;
     private int capacity;
     private int length;
 
-    public KvCache(Gemma2Config c) {
+    public KvCache(Gemma2Config c, Backend backend) {
+        this.backend = backend;
         this.layers = c.numLayers();
         this.kvDim = c.kvDim();
         this.maxPositions = c.maxPositions();
-        this.keys = new float[layers][];
-        this.values = new float[layers][];
+        this.keys = new ActivationBuffer[layers];
+        this.values = new ActivationBuffer[layers];
         this.capacity = 0;
-        for (int l = 0; l < layers; l++) { keys[l] = new float[0]; values[l] = new float[0]; }
     }
 
     /** Positions held so far (= position of the next token). */
@@ -42,14 +44,20 @@ public final class KvCache {
         while (cap < end) cap *= 2;
         cap = Math.min(cap, maxPositions);
         for (int l = 0; l < layers; l++) {
-            keys[l] = Arrays.copyOf(keys[l], cap * kvDim);
-            values[l] = Arrays.copyOf(values[l], cap * kvDim);
+            keys[l] = grow(keys[l], cap);
+            values[l] = grow(values[l], cap);
         }
         capacity = cap;
     }
 
-    float[] keys(int layer) { return keys[layer]; }
-    float[] values(int layer) { return values[layer]; }
+    private ActivationBuffer grow(ActivationBuffer old, int positions) {
+        ActivationBuffer b = backend.allocate(positions * kvDim);
+        if (old != null && length > 0) backend.copy(old, 0, b, 0, length * kvDim);
+        return b;
+    }
+
+    ActivationBuffer keys(int layer) { return keys[layer]; }
+    ActivationBuffer values(int layer) { return values[layer]; }
 
     void advance(int n) { length += n; }
 

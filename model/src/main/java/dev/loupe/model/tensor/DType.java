@@ -11,7 +11,19 @@ public enum DType {
     /** 32 values: fp16 scale d, then 32 signed bytes q; value = d·q. */
     Q8_0(32, 34),
     /** 32 values: fp16 scale d, then 16 bytes; low nibbles are values 0..15, high nibbles 16..31; value = d·(q−8). */
-    Q4_0(32, 18);
+    Q4_0(32, 18),
+    /**
+     * 256 values in eight sub-blocks of 32: fp16 d and dmin, 12 bytes of packed 6-bit sub-block scales and mins,
+     * 128 bytes of nibbles; value = d·scale·q − dmin·min ({@link KQuants}).
+     */
+    Q4_K(256, 144),
+    /** As {@link #Q4_K}, plus 32 bytes holding each value's fifth bit: 176 bytes per 256 values. */
+    Q5_K(256, 176),
+    /**
+     * 256 values in sixteen sub-blocks of 16: 128 bytes of low nibbles, 64 bytes of high 2-bit pairs, 16 signed
+     * 8-bit scales, fp16 d; value = d·scale·(q − 32) ({@link KQuants}).
+     */
+    Q6_K(256, 210);
 
     private final int blockSize;
     private final int blockBytes;

@@ -93,6 +93,7 @@ public record WeightTensor(String name, DType dtype, long[] shape, MemorySegment
                 int q = within < 16 ? (b & 0x0f) : (b >>> 4);
                 yield d * (q - 8);
             }
+            case Q4_K, Q5_K, Q6_K -> KQuants.value(dtype, data, index);
         };
     }
 
@@ -102,6 +103,7 @@ public record WeightTensor(String name, DType dtype, long[] shape, MemorySegment
         long base = (long) row * cols;
         switch (dtype) {
             case F32 -> MemorySegment.copy(data, F32, base * 4, dst, off, cols);
+            case Q4_K, Q5_K, Q6_K -> KQuants.dequantize(dtype, data, base, cols, dst, off);
             default -> {
                 for (int i = 0; i < cols; i++) dst[off + i] = get(base + i);
             }

@@ -51,8 +51,7 @@ final class TokenizerJson {
         try (JsonParser p = JSON.createParser(file.toFile())) {
             json.readTopLevel(p);
         } catch (JsonProcessingException e) {
-            throw new IOException(file + ": malformed JSON at line " + e.getLocation().getLineNr()
-                    + ", column " + e.getLocation().getColumnNr() + ": " + e.getOriginalMessage().replace('\n', ' '));
+            throw new IOException(file + ": malformed JSON" + at(e) + ": " + e.getOriginalMessage().replace('\n', ' '));
         }
         JsonValue cfg = JsonValue.MISSING;
         if (config != null) {
@@ -60,11 +59,16 @@ final class TokenizerJson {
                 p.nextToken();
                 cfg = JsonValue.read(p);
             } catch (JsonProcessingException e) {
-                throw new IOException(config + ": malformed JSON at line " + e.getLocation().getLineNr()
-                        + ": " + e.getOriginalMessage().replace('\n', ' '));
+                throw new IOException(config + ": malformed JSON" + at(e) + ": " + e.getOriginalMessage().replace('\n', ' '));
             }
         }
         return json.build(cfg, config == null ? null : config.toString());
+    }
+
+    /** " at line L, column C", or nothing: some errors (nesting too deep, number too long) carry no location. */
+    private static String at(JsonProcessingException e) {
+        var loc = e.getLocation();
+        return loc == null || loc.getLineNr() < 0 ? "" : " at line " + loc.getLineNr() + ", column " + loc.getColumnNr();
     }
 
     private void readTopLevel(JsonParser p) throws IOException {

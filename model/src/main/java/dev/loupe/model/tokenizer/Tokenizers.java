@@ -30,6 +30,9 @@ public final class Tokenizers {
             if (!Files.isRegularFile(file)) throw new NoSuchFileException(path + ": no tokenizer.json in this folder");
         } else if (!Files.exists(path)) {
             throw new NoSuchFileException(path.toString());
+        } else if (!Files.isRegularFile(path)) {
+            // Opening a FIFO would block until something writes to it.
+            throw new IOException(path + ": not a regular file (a FIFO, socket or device?); expected a tokenizer.json");
         } else if (!path.getFileName().toString().endsWith(".json")) {
             throw new IllegalArgumentException(path + ": expected a tokenizer.json file or a folder containing one");
         }

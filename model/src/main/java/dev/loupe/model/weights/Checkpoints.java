@@ -19,6 +19,8 @@ public final class Checkpoints {
             throw new IOException(path + ": folder has no " + HfCheckpoint.CONFIG + " (expected a Hugging Face model folder or a .gguf file)");
         }
         if (!Files.exists(path)) throw new IOException(path + ": does not exist");
+        // Opening a FIFO blocks until something writes to it; a device or socket is no checkpoint either.
+        if (!Files.isRegularFile(path)) throw new IOException(path + ": not a regular file (a FIFO, socket or device?); expected a .gguf file or a model folder");
         if (path.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".gguf")) return Format.GGUF;
         throw new IOException(path + ": not a checkpoint (expected a Hugging Face model folder with config.json or a .gguf file)");
     }

@@ -25,8 +25,22 @@ final class GgmlType {
             case 1 -> DType.F16;
             case 2 -> DType.Q4_0;
             case 8 -> DType.Q8_0;
+            case 12 -> DType.Q4_K;
+            case 13 -> DType.Q5_K;
+            case 14 -> DType.Q6_K;
             case 30 -> DType.BF16;
             default -> null;
         };
+    }
+
+    /** The ggml types Loupe reads, for error messages: "F32, F16, ...". */
+    static String supported() {
+        StringBuilder sb = new StringBuilder();
+        for (int id = 0; id < NAMES.length; id++) {
+            if (dtype(id) == null) continue;
+            if (!sb.isEmpty()) sb.append(", ");
+            sb.append(NAMES[id]);
+        }
+        return sb.toString();
     }
 }

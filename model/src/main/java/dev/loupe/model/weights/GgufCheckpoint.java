@@ -18,6 +18,19 @@ public final class GgufCheckpoint {
     /** llama.cpp treats a 46-layer Gemma 2 as the 27B model and scales queries by (hidden/heads)^-0.5. */
     private static final int LAYERS_27B = 46;
 
+    /** Hugging Face config field → the gemma2.* GGUF key holding the same value, for error messages. */
+    private static final java.util.Map<String, String> GGUF_KEYS = java.util.Map.of(
+            "rope_theta", "rope.freq_base",
+            "rms_norm_eps", "attention.layer_norm_rms_epsilon",
+            "attn_logit_softcapping", "attn_logit_softcapping",
+            "final_logit_softcapping", "final_logit_softcapping",
+            "max_position_embeddings", "context_length",
+            "sliding_window", "attention.sliding_window",
+            "num_hidden_layers", "block_count",
+            "intermediate_size", "feed_forward_length",
+            "num_key_value_heads", "attention.head_count_kv",
+            "head_dim", "attention.key_length");
+
     private GgufCheckpoint() {}
 
     /** Opens the file and builds the weights; closing the weights closes the file. */
@@ -38,8 +51,11 @@ public final class GgufCheckpoint {
     public static Gemma2Weights load(GgufFile f) throws IOException {
         Gemma2Config c = config(f);
         WeightTensor embedding = f.tensor("token_embd.weight").requireShape(c.vocabSize(), c.hiddenSize());
-        List<LayerWeights> layers = new ArrayList<>(c.numLayers());
+        // No presized list: a corrupt block_count must fail on its first missing tensor, not allocate first.
+        List<LayerWeights> layers = new ArrayList<>();
         for (int l = 0; l < c.numLayers(); l++) layers.add(layer(f, c, l));
+        CheckpointLayers.requireNoneBeyond(f.tensorInfos().stream().map(GgufFile.TensorInfo::name).toList(), "blk.", c.numLayers(),
+                f.path() + ": gemma2.block_count is " + c.numLayers() + " but the file");
         float[] finalNorm = norm(f, "output_norm.weight", c.hiddenSize());
         return new Gemma2Weights(c, embedding, List.copyOf(layers), finalNorm, f);
     }
@@ -81,7 +97,13 @@ public final class GgufCheckpoint {
                     f.getInt("tokenizer.ggml.eos_token_id", 1));
         } catch (IllegalArgumentException e) {
             String m = e.getMessage();
-            throw new IOException(m.startsWith(f.path().toString()) ? m : f.path() + ": " + m.replaceFirst("^config: ", ""));
+            if (!m.startsWith(f.path().toString())) {
+                m = m.replaceFirst("^config: ", "");
+                // Name the GGUF key the value came from, not the Hugging Face field it corresponds to.
+                for (var key : GGUF_KEYS.entrySet()) m = m.replace("invalid " + key.getKey() + " ", "invalid " + k + key.getValue() + " ");
+                m = f.path() + ": " + m;
+            }
+            throw new IOException(m);
         }
     }
 

@@ -187,7 +187,22 @@ public final class GgufFile implements Closeable {
                 throw new IOException(where + ": duplicate tensor name");
             }
         }
+        requireDisjoint(path, tensors.values());
         return new GgufFile(path, version, alignment, Collections.unmodifiableMap(metadata), Collections.unmodifiableMap(tensors), arena, seg);
+    }
+
+    /** Tensors sharing bytes mean a corrupt header: one tensor's values would silently alias another's. */
+    private static void requireDisjoint(Path path, java.util.Collection<TensorInfo> infos) throws IOException {
+        List<TensorInfo> sized = new ArrayList<>();
+        for (TensorInfo t : infos) if (t.byteSize > 0) sized.add(t);
+        sized.sort(java.util.Comparator.comparingLong(TensorInfo::offset));
+        for (int i = 1; i < sized.size(); i++) {
+            TensorInfo prev = sized.get(i - 1), cur = sized.get(i);
+            if (cur.offset < prev.offset + prev.byteSize) {
+                throw new IOException(path + ": tensor " + cur.name + " (data at byte " + cur.offset + ") overlaps tensor " + prev.name
+                        + " [" + prev.offset + ", " + (prev.offset + prev.byteSize) + ") (corrupt header)");
+            }
+        }
     }
 
     private static long alignUp(long x, long alignment) { return (x + alignment - 1) / alignment * alignment; }
@@ -521,13 +536,13 @@ public final class GgufFile implements Closeable {
         return t;
     }
 
-    /** The tensor as a view of the mapping (F32, F16, BF16, Q8_0, Q4_0). Valid until the file is closed. */
+    /** The tensor as a view of the mapping (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K). Valid until the file is closed. */
     public WeightTensor tensor(String name) {
         TensorInfo t = tensorInfo(name);
         DType dtype = t.dtype();
         if (dtype == null) {
             throw new IllegalArgumentException(path + ": tensor " + name + " has type " + t.typeName()
-                    + ", supported: F32, F16, BF16, Q8_0, Q4_0");
+                    + ", supported: " + GgmlType.supported());
         }
         MemorySegment data = t.byteSize == 0 ? MemorySegment.ofArray(new byte[0]) : file.asSlice(t.offset, t.byteSize);
         return new WeightTensor(name, dtype, t.shape, data, path);

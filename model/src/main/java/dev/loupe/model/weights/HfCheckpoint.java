@@ -29,8 +29,11 @@ public final class HfCheckpoint {
         try {
             WeightTensor embedding = files.tensor("model.embed_tokens.weight");
             embedding.requireShape(c.vocabSize(), c.hiddenSize());
-            List<LayerWeights> layers = new ArrayList<>(c.numLayers());
+            // No presized list: a corrupt layer count must fail on its first missing tensor, not allocate first.
+            List<LayerWeights> layers = new ArrayList<>();
             for (int l = 0; l < c.numLayers(); l++) layers.add(layer(files, c, l));
+            CheckpointLayers.requireNoneBeyond(files.names(), "model.layers.", c.numLayers(),
+                    configJson + ": num_hidden_layers is " + c.numLayers() + " but " + String.join(", ", files.paths().stream().map(Object::toString).toList()));
             float[] finalNorm = normMultiplier(files.tensor("model.norm.weight"), c.hiddenSize());
             return new Gemma2Weights(c, embedding, List.copyOf(layers), finalNorm, files);
         } catch (RuntimeException e) {

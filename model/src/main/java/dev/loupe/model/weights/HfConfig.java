@@ -68,6 +68,8 @@ public final class HfConfig {
             throw new IOException(configJson + ": not valid JSON: " + StrictJson.describe(e));
         } catch (NoSuchFileException e) {
             throw new IOException(configJson + ": does not exist");
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new IOException(configJson + ": not UTF-8 text (a binary file?)");
         }
     }
 

@@ -112,7 +112,27 @@ public final class SafetensorsFile implements Closeable {
             }
             entries.put(name, parseEntry(path, name, node, dataSize));
         }
+        requireDisjoint(path, entries);
         return entries;
+    }
+
+    /**
+     * Two tensors sharing bytes mean a corrupt or hand-edited header (the reference implementation requires the
+     * entries to tile the data region); accepting them would silently alias one tensor's values to another's.
+     */
+    private static void requireDisjoint(Path path, Map<String, Entry> entries) throws IOException {
+        var byBegin = new java.util.ArrayList<Map.Entry<String, Entry>>();
+        for (var e : entries.entrySet()) if (e.getValue().end > e.getValue().begin) byBegin.add(e);
+        byBegin.sort(java.util.Comparator.comparingLong((Map.Entry<String, Entry> e) -> e.getValue().begin));
+        for (int i = 1; i < byBegin.size(); i++) {
+            var prev = byBegin.get(i - 1);
+            var cur = byBegin.get(i);
+            if (cur.getValue().begin < prev.getValue().end) {
+                throw new IOException(path + ": tensor " + cur.getKey() + " data_offsets [" + cur.getValue().begin + ", "
+                        + cur.getValue().end + "] overlap tensor " + prev.getKey() + " [" + prev.getValue().begin + ", "
+                        + prev.getValue().end + "] (corrupt header)");
+            }
+        }
     }
 
     private static Entry parseEntry(Path path, String name, JsonNode node, long dataSize) throws IOException {

@@ -89,6 +89,8 @@ public final class SafetensorsShards implements Closeable {
             throw new IOException(index + ": not valid JSON: " + StrictJson.describe(e));
         } catch (NoSuchFileException e) {
             throw new IOException(index + ": does not exist");
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new IOException(index + ": not UTF-8 text (a binary file?)");
         }
         JsonNode map = root == null ? null : root.get("weight_map");
         if (map == null || !map.isObject() || map.isEmpty()) {

@@ -55,8 +55,11 @@ public final class SyntheticCheckpoint {
     /** As {@link #write(Gemma2Config, DType, Path, long, int)} with another shard size (tests shard tiny models). */
     static List<Path> write(Gemma2Config config, DType dtype, Path out, long seed, int threads, long maxShardBytes) throws IOException {
         if (dtype.quantized()) throw new IllegalArgumentException("synthetic checkpoints are F32, F16 or BF16, not " + dtype);
-        Files.createDirectories(out);
         List<SafetensorsWriter.Tensor> tensors = tensors(config, dtype, seed);
+        long bytes = 0;
+        for (SafetensorsWriter.Tensor t : tensors) bytes += t.byteSize();
+        dev.loupe.model.io.DiskSpace.require(out, bytes, "the " + dtype + " weights");
+        Files.createDirectories(out);
         List<List<SafetensorsWriter.Tensor>> shards = shard(tensors, maxShardBytes);
         removeStaleWeights(out);
         Map<String, String> metadata = Map.of("format", "pt");

@@ -79,7 +79,11 @@ class CpuBackendTest {
 
     private static List<int[]> shapes(DType type) {
         List<int[]> s = new ArrayList<>();
-        if (type.quantized()) {
+        if (type.blockSize() == 256) {
+            s.add(new int[]{13, 256});
+            s.add(new int[]{53, 512});
+            s.add(new int[]{101, 768});   // two K-blocks
+        } else if (type.quantized()) {
             s.add(new int[]{13, 64});
             s.add(new int[]{53, 96});
             s.add(new int[]{101, 544});   // two K-blocks
@@ -114,7 +118,8 @@ class CpuBackendTest {
     @ParameterizedTest
     @EnumSource(DType.class)
     void matmulKnMatchesScalarReference(DType type) {
-        int[][] shapes = type.quantized()
+        int[][] shapes = type.blockSize() == 256 ? new int[][]{{35, 256}, {300, 512}, {70, 768}}
+                : type.quantized()
                 ? new int[][]{{35, 64}, {300, 96}, {260, 160}}
                 : new int[][]{{35, 70}, {300, 96}, {260, 131}};
         long seed = 100;
@@ -151,9 +156,10 @@ class CpuBackendTest {
 
     /** The decode-then-dot product is the fallback for quantized formats on machines without 16-lane vectors. */
     @ParameterizedTest
-    @EnumSource(value = DType.class, names = {"F16", "Q8_0", "Q4_0"})
+    @EnumSource(value = DType.class, names = {"F16", "Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"})
     void decodedRowsMatchScalarReference(DType type) {
-        int cols = type.quantized() ? 1088 : 1091;   // three decode chunks, the last short (and ragged for F16)
+        // three decode chunks, the last short (and ragged for F16)
+        int cols = type.blockSize() == 256 ? 1280 : type.quantized() ? 1088 : 1091;
         WeightTensor w = TestTensors.random(type, 21, cols, 11);
         float[] x = TestTensors.randomFloats(4 + cols, 12);
         float[] out = new float[21];

@@ -47,6 +47,19 @@ final class TestTensors {
                     for (int j = 0; j < 16; j++) data.set(ValueLayout.JAVA_BYTE, at + 2 + j, (byte) rnd.nextInt(256));
                 }
             }
+            case Q4_K, Q5_K, Q6_K -> {
+                // Random bytes everywhere (every scale, min, nibble and high-bit pattern), then plausible fp16 scales.
+                for (long i = 0; i < data.byteSize(); i++) data.set(ValueLayout.JAVA_BYTE, i, (byte) rnd.nextInt(256));
+                for (long b = 0; b < n / 256; b++) {
+                    long at = b * type.blockBytes();
+                    if (type == DType.Q6_K) {
+                        data.set(I16, at + 208, Floats.floatToF16(0.0005f + 0.002f * rnd.nextFloat()));
+                    } else {
+                        data.set(I16, at, Floats.floatToF16(0.002f + 0.01f * rnd.nextFloat()));
+                        data.set(I16, at + 2, Floats.floatToF16(0.002f + 0.01f * rnd.nextFloat()));
+                    }
+                }
+            }
         }
         return new WeightTensor("test." + type, type, new long[]{rows, cols}, data, null);
     }

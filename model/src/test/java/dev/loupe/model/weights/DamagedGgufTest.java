@@ -147,8 +147,12 @@ class DamagedGgufTest {
     void unsupportedTensorType() throws IOException {
         // blk.1.attn_q.weight: n_dims, ne0, ne1, then the type.
         long at = Damage.afterGgufString(file, "blk.1.attn_q.weight") + 4 + 16;
+        Damage.writeU32(file, at, 10);
+        assertOneLineError(() -> Checkpoints.load(file), file.toString(), "blk.1.attn_q.weight", "Q2_K (10)",
+                "supported: F32, F16, Q4_0, Q8_0, Q4_K, Q5_K, Q6_K, BF16");
+        // A readable type whose super-blocks do not fit the row.
         Damage.writeU32(file, at, 12);
-        assertOneLineError(() -> Checkpoints.load(file), file.toString(), "blk.1.attn_q.weight", "Q4_K (12)");
+        assertOneLineError(() -> Checkpoints.load(file), file.toString(), "blk.1.attn_q.weight", "Q4_K", "multiple of 256");
         Damage.writeU32(file, at, 5000);
         assertOneLineError(() -> Checkpoints.load(file), file.toString(), "blk.1.attn_q.weight", "5000");
     }
@@ -176,6 +180,53 @@ class DamagedGgufTest {
         Damage.writeU64(file, at + 4, 1L << 40);
         Damage.writeU64(file, at + 12, 1L << 40);
         assertOneLineError(() -> GgufFile.open(file), file.toString(), "blk.0.attn_k.weight");
+    }
+
+    @Test
+    void nonsenseMetadataValuesNameTheKey() throws IOException {
+        byte[] good = Files.readAllBytes(file);
+        String[][] cases = {
+                {"gemma2.attention.layer_norm_rms_epsilon", "-1"}, {"gemma2.attention.layer_norm_rms_epsilon", "0"},
+                {"gemma2.attn_logit_softcapping", "-50"}, {"gemma2.final_logit_softcapping", "-30"},
+                {"gemma2.final_logit_softcapping", "NaN"}};
+        for (String[] c : cases) {
+            Files.write(file, good);
+            // FLOAT32 keys: the u32 value type, then the value.
+            Damage.writeU32(file, Damage.afterGgufString(file, c[0]) + 4, Float.floatToRawIntBits(Float.parseFloat(c[1])));
+            assertOneLineError(() -> Checkpoints.load(file), file.toString(), c[0], "expected");
+        }
+        Files.write(file, good);
+        Damage.writeU32(file, Damage.afterGgufString(file, "gemma2.context_length") + 4, 0);
+        assertOneLineError(() -> Checkpoints.load(file), file.toString(), "gemma2.context_length", "positive");
+    }
+
+    /** The fixture has no rope.freq_base (llama.cpp's default applies), so build a file that has one. */
+    @ParameterizedTest
+    @ValueSource(floats = {0f, -10000f, Float.NaN, Float.POSITIVE_INFINITY})
+    void nonsenseRopeBase(float base) throws IOException {
+        Path p = new GgufBuilder().str("general.architecture", "gemma2")
+                .u32("gemma2.embedding_length", 64).u32("gemma2.attention.head_count", 4).u32("gemma2.block_count", 4)
+                .u32("gemma2.feed_forward_length", 128).f32("gemma2.attention.layer_norm_rms_epsilon", 1e-6f)
+                .f32("gemma2.rope.freq_base", base).strings("tokenizer.ggml.tokens", "a", "b", "c", "d")
+                .write(tmp.resolve("rope.gguf"));
+        try (GgufFile f = GgufFile.open(p)) {
+            assertOneLineError(() -> GgufCheckpoint.config(f), p.toString(), "gemma2.rope.freq_base", "positive");
+        }
+    }
+
+    @Test
+    void fewerBlocksInTheMetadataThanInTheFile() throws IOException {
+        Damage.writeU32(file, Damage.afterGgufString(file, "gemma2.block_count") + 4, 2);
+        assertOneLineError(() -> Checkpoints.load(file), file.toString(), "block_count is 2", "blk.2.* to blk.3.*");
+    }
+
+    @Test
+    void overlappingTensorDataIsRefused() throws IOException {
+        // Point blk.0.attn_v.weight at blk.0.attn_k.weight's data (same shape: an exact alias).
+        long k = Damage.afterGgufString(file, "blk.0.attn_k.weight") + 4 + 16 + 4;
+        long v = Damage.afterGgufString(file, "blk.0.attn_v.weight") + 4 + 16 + 4;
+        Damage.writeU64(file, v, Damage.readU64(file, k));
+        assertOneLineError(() -> GgufFile.open(file), file.toString(), "blk.0.attn_k.weight", "blk.0.attn_v.weight", "overlaps");
     }
 
     @Test

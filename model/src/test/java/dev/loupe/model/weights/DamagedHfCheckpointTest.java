@@ -19,6 +19,7 @@ import java.util.Map;
 
 import static dev.loupe.model.weights.Damage.assertOneLineError;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Damaged copies of the tiny-a HF folder: safetensors, config.json and sharded index errors. */
 class DamagedHfCheckpointTest {
@@ -202,6 +203,41 @@ class DamagedHfCheckpointTest {
     void invalidValuesNameTheConfigFile() throws IOException {
         Damage.rewriteJson(config, c -> c.put("num_key_value_heads", 3));
         assertOneLineError(() -> Checkpoints.load(folder), config.toString(), "num_key_value_heads");
+    }
+
+    /** Values that used to run silently into all-NaN logits (or quietly drop softcapping, or fail later unnamed). */
+    @ParameterizedTest
+    @ValueSource(strings = {"rms_norm_eps=-1", "rms_norm_eps=0", "rope_theta=0", "rope_theta=-10000", "rope_theta=1e999",
+            "attn_logit_softcapping=-50", "final_logit_softcapping=-30", "max_position_embeddings=0", "query_pre_attn_scalar=1e999",
+            "bos_token_id=-1", "eos_token_id=384"})
+    void nonsenseValuesNameTheFileFieldAndExpectation(String assignment) throws IOException {
+        String field = assignment.substring(0, assignment.indexOf('='));
+        String value = assignment.substring(assignment.indexOf('=') + 1);
+        Files.writeString(config, Files.readString(config).replaceFirst("\"" + field + "\":\\s*[^,}\\s]+", "\"" + field + "\": " + value));
+        assertTrue(Files.readString(config).contains("\"" + field + "\": " + value), "field present in the fixture");
+        assertOneLineError(() -> Checkpoints.load(folder), config.toString(), field, "expected");
+    }
+
+    @Test
+    void fewerLayersInTheConfigThanInTheWeights() throws IOException {
+        Damage.rewriteJson(config, c -> c.put("num_hidden_layers", 2));
+        assertOneLineError(() -> Checkpoints.load(folder), config.toString(), "num_hidden_layers is 2", file.toString(),
+                "model.layers.2.* to model.layers.3.*");
+    }
+
+    @Test
+    void overlappingOrAliasedTensorDataIsRefused() throws IOException {
+        Path copy = Damage.copyFile(file, tmp.resolve("copy.safetensors"));
+        // Two norm vectors of 64 floats: point the second at the first's bytes.
+        String a = "model.layers.0.input_layernorm.weight", b = "model.layers.0.post_attention_layernorm.weight";
+        Damage.rewriteSafetensorsHeader(file, h -> ((ObjectNode) h.get(b)).set("data_offsets", h.get(a).get("data_offsets").deepCopy()));
+        assertOneLineError(() -> Checkpoints.load(folder), file.toString(), a, b, "overlap");
+        // Shifted by half a tensor: a partial overlap.
+        Damage.rewriteSafetensorsHeader(copy, h -> {
+            long begin = h.get(a).get("data_offsets").get(0).longValue() + 128;
+            ((ObjectNode) h.get(b)).putArray("data_offsets").add(begin).add(begin + 256);
+        });
+        assertOneLineError(() -> SafetensorsFile.open(copy), copy.toString(), b, "overlap");
     }
 
     @Test

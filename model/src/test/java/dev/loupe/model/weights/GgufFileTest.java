@@ -107,6 +107,7 @@ class GgufFileTest {
                 .tensor("q.q8", 8, new long[]{32, 1}, q8)
                 .tensor("q.q4", 2, new long[]{32}, q4)
                 .tensor("q.k", 12, new long[]{256}, new byte[144])
+                .tensor("q.k2", 10, new long[]{256}, new byte[84])
                 .write(tmp.resolve("tensors.gguf"));
         try (GgufFile f = GgufFile.open(p)) {
             assertEquals(2, f.version());
@@ -128,7 +129,10 @@ class GgufFileTest {
                 assertEquals(0.25f * (15 - j - 8), q4t.get(16 + j));
             }
             assertEquals("Q4_K (12)", f.tensorInfo("q.k").typeName());
-            assertOneLineError(() -> f.tensor("q.k"), p.toString(), "q.k", "Q4_K");
+            assertEquals(DType.Q4_K, f.tensor("q.k").dtype());
+            assertArrayEquals(new float[256], f.tensor("q.k").toFloatArray());
+            assertEquals("Q2_K (10)", f.tensorInfo("q.k2").typeName());
+            assertOneLineError(() -> f.tensor("q.k2"), p.toString(), "q.k2", "Q2_K (10)", "Q4_K, Q5_K, Q6_K");
         }
     }
 

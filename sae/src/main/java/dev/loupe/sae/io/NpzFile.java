@@ -40,6 +40,8 @@ public final class NpzFile implements AutoCloseable {
     private static final int LOCAL_SIG = 0x04034b50;
     private static final int STORED = 0, DEFLATED = 8;
     private static final long MAX_WINDOW = 1L << 30;
+    /** zlib's documented worst-case expansion of deflate: about 1032 output bytes per input byte. */
+    private static final long MAX_DEFLATE_RATIO = 1032;
 
     /** Where one entry lives in the archive. */
     public record Entry(String fileName, int method, long compressedSize, long size, long crc, long localHeaderOffset) {}
@@ -206,47 +208,85 @@ public final class NpzFile implements AutoCloseable {
                     + " but the file has " + size + " bytes");
         }
         MemorySegment packed = file.asSlice(start, e.compressedSize);
-        return e.method == STORED ? packed : inflate(packed, e, where);
+        if (e.method != STORED) return inflate(packed, e, where);
+        // Stored entries are used in place, so nothing else would ever notice a flipped byte (Python's zipfile
+        // checks this CRC too). One parallel pass over the mapping, once per entry.
+        if (Crc32.of(packed) != e.crc) throw new IOException(where + ": CRC-32 mismatch (corrupt entry)");
+        return packed;
     }
 
     /** Streams a deflated entry into an off-heap buffer, checking its size and CRC. */
     private MemorySegment inflate(MemorySegment packed, Entry e, String where) throws IOException {
-        MemorySegment out = arena.allocate(Math.max(1, e.size), 64).asSlice(0, e.size);
+        return inflate(packed, e.size, e.crc, where, arena, MAX_WINDOW);
+    }
+
+    /**
+     * Inflates {@code packed} into a new segment of {@code size} bytes from {@code arena}, handing zlib at most
+     * {@code window} bytes of input or output per call (ByteBuffers are int-indexed, entries may exceed 2 GiB).
+     * The declared size is checked against what the compressed bytes can possibly hold before anything is
+     * allocated, so a corrupt header claiming terabytes fails with one line instead of an OutOfMemoryError.
+     */
+    static MemorySegment inflate(MemorySegment packed, long size, long expectedCrc, String where, Arena arena, long window) throws IOException {
+        long most = maxInflatedSize(packed.byteSize());
+        if (size > most) {
+            throw new IOException(where + ": the directory declares " + size + " bytes, but " + packed.byteSize()
+                    + " deflated bytes can hold at most " + most + " (corrupt header)");
+        }
+        MemorySegment out;
+        try {
+            out = arena.allocate(Math.max(1, size), 64).asSlice(0, size);
+        } catch (OutOfMemoryError | IllegalArgumentException ex) {
+            throw new IOException(where + ": cannot allocate " + size + " bytes to inflate this entry (" + ex.getMessage()
+                    + "; raise -XX:MaxDirectMemorySize or store the archive uncompressed)");
+        }
         Inflater inf = new Inflater(true);
         CRC32 crc = new CRC32();
+        ByteBuffer probe = ByteBuffer.allocate(1);
         try {
             long in = 0, done = 0;
             while (!inf.finished()) {
-                if (inf.needsInput()) {
-                    if (in >= packed.byteSize()) throw new IOException(where + ": truncated deflate stream");
-                    long n = Math.min(MAX_WINDOW, packed.byteSize() - in);
+                if (inf.needsInput() && in < packed.byteSize()) {
+                    long n = Math.min(window, packed.byteSize() - in);
                     inf.setInput(packed.asSlice(in, n).asByteBuffer());
                     in += n;
                 }
                 if (inf.needsDictionary()) throw new IOException(where + ": deflate stream needs a preset dictionary");
-                if (done >= e.size) {
+                if (done >= size) {
                     // Output is full: the stream must end here without producing more bytes.
-                    if (inf.inflate(ByteBuffer.allocate(1)) > 0) {
-                        throw new IOException(where + ": inflates to more than the " + e.size + " bytes the directory declares");
+                    if (inf.inflate(probe.clear()) > 0) {
+                        throw new IOException(where + ": inflates to more than the " + size + " bytes the directory declares");
                     }
-                    if (!inf.finished() && !inf.needsInput()) throw new IOException(where + ": corrupt deflate stream (no end after " + e.size + " bytes)");
+                    if (!inf.finished() && inf.needsInput() && in >= packed.byteSize()) {
+                        throw new IOException(where + ": truncated deflate stream (no end after " + size + " bytes)");
+                    }
                     continue;
                 }
-                ByteBuffer window = out.asSlice(done, Math.min(MAX_WINDOW, e.size - done)).asByteBuffer();
-                int n = inf.inflate(window);
+                int n = inf.inflate(out.asSlice(done, Math.min(window, size - done)).asByteBuffer());
                 if (n > 0) {
                     crc.update(out.asSlice(done, n).asByteBuffer());
                     done += n;
+                } else if (inf.needsInput() && in >= packed.byteSize() && !inf.finished()) {
+                    // Only now is the input really exhausted: zlib may hold pending output after consuming all of
+                    // it (a window that filled up), which the call above has just had room to deliver.
+                    throw new IOException(where + ": truncated deflate stream (" + done + " of " + size + " bytes)");
                 }
             }
-            if (done != e.size) throw new IOException(where + ": inflated to " + done + " bytes, directory declares " + e.size);
-            if (crc.getValue() != e.crc) throw new IOException(where + ": CRC mismatch (corrupt entry)");
+            if (done != size) throw new IOException(where + ": inflated to " + done + " bytes, directory declares " + size);
+            if (crc.getValue() != expectedCrc) throw new IOException(where + ": CRC-32 mismatch (corrupt entry)");
             return out;
         } catch (DataFormatException ex) {
             throw new IOException(where + ": corrupt deflate data (" + ex.getMessage() + ")");
         } finally {
             inf.end();
         }
+    }
+
+    /**
+     * The most a deflate stream of this many bytes can inflate to: zlib documents a limit of 1032:1 (a 258-byte
+     * match costs at least 2 bits); the constant covers the block headers of tiny streams.
+     */
+    static long maxInflatedSize(long deflatedBytes) {
+        return deflatedBytes > Long.MAX_VALUE / MAX_DEFLATE_RATIO - 1 ? Long.MAX_VALUE : deflatedBytes * MAX_DEFLATE_RATIO + 1024;
     }
 
     /** Parses the .npy header at the start of an entry and returns the array over the data that follows. */

@@ -1,6 +1,7 @@
 package dev.loupe.sae.fit;
 
-import dev.loupe.model.cpu.CpuBackend;
+import dev.loupe.model.backend.Backend;
+import dev.loupe.model.backend.Backends;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;
@@ -36,7 +37,7 @@ class SphericalKMeansTest {
 
     @Test void findsTheDirectionsOfSeparatedClustersWhateverTheNorms() {
         float[] x = clusters(new Random(1));
-        try (CpuBackend b = new CpuBackend(1)) {
+        try (Backend b = Backends.byName(Backends.CPU, 1)) {
             SphericalKMeans km = new SphericalKMeans(HeapTensor.of("x", x, 120, D), norms(x), b);
             float[] c = km.fit(3, 7, 10);
             boolean[] found = new boolean[D];
@@ -64,7 +65,7 @@ class SphericalKMeansTest {
         x[D] = 3;
         x[2 * D + 1] = 2;
         x[3 * D + 1] = 5;
-        try (CpuBackend b = new CpuBackend(1)) {
+        try (Backend b = Backends.byName(Backends.CPU, 1)) {
             SphericalKMeans km = new SphericalKMeans(HeapTensor.of("x", x, 4, D), norms(x), b);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> km.fit(3, 1, 5));
             assertTrue(e.getMessage().contains("only 2 distinct directions"), e.getMessage());

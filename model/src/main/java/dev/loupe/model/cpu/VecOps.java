@@ -1,12 +1,20 @@
-package dev.loupe.model.forward;
+package dev.loupe.model.cpu;
 
-import dev.loupe.model.cpu.Tanh;
+import dev.loupe.model.backend.FeatureSink;
+import dev.loupe.model.backend.RotaryTable;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 
 /** Element-wise and reduction kernels on activation rows (the small, non-matmul work of a layer). */
 final class VecOps {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final float GELU_C = (float) Math.sqrt(2.0 / Math.PI);
 
     private VecOps() {}
@@ -111,5 +119,66 @@ final class VecOps {
 
     static void scale(float[] x, int off, int n, float s) {
         for (int i = 0; i < n; i++) x[off + i] *= s;
+    }
+
+    static void softmax(float[] s, int off, int len) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < len; j++) max = Math.max(max, s[off + j]);
+        double sum = 0;
+        for (int j = 0; j < len; j++) {
+            float e = (float) Math.exp(s[off + j] - max);
+            s[off + j] = e;
+            sum += e;
+        }
+        float inv = (float) (1.0 / sum);
+        for (int j = 0; j < len; j++) s[off + j] *= inv;
+    }
+
+    /** Rotates every head of row t of {@code x} (heads·headDim wide, starting at off) in place. */
+    static void rotate(float[] x, int off, int heads, RotaryTable table, int t) {
+        int half = table.half(), hd = 2 * half, tb = t * half;
+        float[] cos = table.cos(), sin = table.sin();
+        for (int h = 0; h < heads; h++) {
+            int b = off + h * hd;
+            for (int i = 0; i < half; i++) {
+                float x1 = x[b + i], x2 = x[b + i + half];
+                float c = cos[tb + i], s = sin[tb + i];
+                x[b + i] = x1 * c - x2 * s;
+                x[b + i + half] = x2 * c + x1 * s;
+            }
+        }
+    }
+
+    /** Reports features of row {@code row} with {@code pre > 0} and, when given, {@code pre > threshold}. */
+    static void collectAbove(float[] pre, int off, int n, float[] threshold, int row, FeatureSink sink) {
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+            FloatVector v = FloatVector.fromArray(S, pre, off + i);
+            VectorMask<Float> m = v.compare(VectorOperators.GT, 0f);
+            if (threshold != null) m = m.and(v.compare(VectorOperators.GT, FloatVector.fromArray(S, threshold, i)));
+            if (m.anyTrue()) {
+                long bits = m.toLong();
+                while (bits != 0) {
+                    int lane = Long.numberOfTrailingZeros(bits);
+                    sink.add(row, i + lane, pre[off + i + lane]);
+                    bits &= bits - 1;
+                }
+            }
+        }
+        for (; i < n; i++) {
+            float v = pre[off + i];
+            if (v > 0f && (threshold == null || v > threshold[i])) sink.add(row, i, v);
+        }
+    }
+
+    /** {@code out[off..off+n) += a · w[byteOff..]} with w little-endian float32. */
+    static void axpy(float a, MemorySegment w, long byteOff, float[] out, int off, int n) {
+        int i = 0;
+        FloatVector av = FloatVector.broadcast(S, a);
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+            FloatVector.fromMemorySegment(S, w, byteOff + 4L * i, ByteOrder.LITTLE_ENDIAN)
+                    .fma(av, FloatVector.fromArray(S, out, off + i)).intoArray(out, off + i);
+        }
+        for (; i < n; i++) out[off + i] += a * w.get(F32, byteOff + 4L * i);
     }
 }

@@ -1,4 +1,4 @@
-package dev.loupe.model.forward;
+package dev.loupe.model.cpu;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;

@@ -1,0 +1,113 @@
+package dev.loupe.model;
+
+import dev.loupe.hooks.BoundHooks;
+import dev.loupe.model.backend.Backends;
+import dev.loupe.model.tensor.DType;
+import dev.loupe.model.tensor.WeightTensor;
+import dev.loupe.model.weights.Gemma2Weights;
+import dev.loupe.model.weights.LayerWeights;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Q5_K has no llama.cpp fixture, so a model is written in it here: tiny-k's weights (from its Q6_K file) are
+ * quantized to Q5_K by {@link KQuantPacker#quantizeQ5K}, which also gives the exact float each element stands for.
+ * The Q5_K model must then compute what an F32 copy of those exact floats computes (the F32 path is the one the
+ * llama.cpp conformance tests pin down), both batched (prompt kernels) and token by token (matrix-vector kernels).
+ */
+class Q5KModelTest {
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** Both models compute in float32 on the same floats: only summation order differs. */
+    private static final float TOL = 2e-4f;
+
+    private record Pair(WeightTensor q5, WeightTensor f32) {
+        WeightTensor pick(boolean wantQ5) { return wantQ5 ? q5 : f32; }
+    }
+
+    private static Pair convert(WeightTensor w) {
+        float[] source = w.toFloatArray();
+        KQuantPacker.Packed p = KQuantPacker.tensor(w.name(), DType.Q5_K, w.rows(), w.cols(), KQuantPacker.quantizeQ5K(source));
+        MemorySegment data = Arena.ofAuto().allocate(4L * p.values().length, 64);
+        MemorySegment.copy(p.values(), 0, data, F32, 0, p.values().length);
+        // The quantizer is a real one: every value lands within a grid step of its source.
+        double worst = 0;
+        for (int i = 0; i < source.length; i++) worst = Math.max(worst, Math.abs(source[i] - p.values()[i]));
+        assertTrue(worst < 0.1, w.name() + ": Q5_K values up to " + worst + " from the source");
+        return new Pair(p.tensor(), new WeightTensor(w.name(), DType.F32, w.shape(), data, null));
+    }
+
+    /** The source's matrices converted once: the Q5_K model and its F32 copy share the conversion. */
+    private static Gemma2Weights[] convertAll(Gemma2Weights src) {
+        Gemma2Weights[] out = new Gemma2Weights[2];
+        List<List<LayerWeights>> layers = List.of(new ArrayList<>(), new ArrayList<>());
+        for (LayerWeights l : src.layers()) {
+            Pair q = convert(l.q()), k = convert(l.k()), v = convert(l.v()), o = convert(l.o());
+            Pair gate = convert(l.gate()), up = convert(l.up()), down = convert(l.down());
+            for (int m = 0; m < 2; m++) {
+                boolean q5 = m == 0;
+                layers.get(m).add(new LayerWeights(l.inputNorm(), q.pick(q5), k.pick(q5), v.pick(q5), o.pick(q5),
+                        l.postAttentionNorm(), l.preFeedforwardNorm(), gate.pick(q5), up.pick(q5), down.pick(q5),
+                        l.postFeedforwardNorm()));
+            }
+        }
+        Pair embedding = convert(src.embedding());
+        for (int m = 0; m < 2; m++) out[m] = new Gemma2Weights(src.config(), embedding.pick(m == 0), layers.get(m), src.finalNorm(), null);
+        return out;
+    }
+
+    @Test
+    void q5kModelComputesWhatAnF32CopyOfItsExactValuesComputes() {
+        int[] tokens = Fixtures.npy(Fixtures.tinyK().resolve("tokens.npy")).ints();
+        try (Gemma2 source = Gemma2.load(Fixtures.tinyK().resolve("tiny-k-q6_k.gguf"), 1)) {
+            Gemma2Weights[] converted = convertAll(source.weights());
+            assertEquals(DType.Q5_K, converted[0].layers().get(1).down().dtype());
+            try (Gemma2 a = new Gemma2(converted[0], null, Backends.byName(Backends.CPU, 2)); Gemma2 b = new Gemma2(converted[1], null, Backends.byName(Backends.CPU, 2))) {
+                float[] batchedQ5 = a.run(tokens, RunOptions.caching()).logits();
+                float[] batchedF32 = b.run(tokens, RunOptions.caching()).logits();
+                float[] stepQ5 = stepwise(a, tokens), stepF32 = stepwise(b, tokens);
+                // The F32 model's own two paths (blocked prompt kernels, matrix-vector kernels) differ by float
+                // rounding, amplified by this deliberately sensitive model; the Q5_K model may differ from the F32
+                // one by no more than a small multiple of that.
+                float own = maxDiff(batchedF32, stepF32);
+                float tol = Math.max(TOL, 2 * own);
+                assertClose(batchedF32, batchedQ5, tol, "batched (F32 paths differ by " + own + ")");
+                assertClose(stepF32, stepQ5, tol, "token by token (F32 paths differ by " + own + ")");
+                int vocab = a.config().vocabSize();
+                for (int t = 0; t < tokens.length; t++) {
+                    assertEquals(ForwardConformanceTest.argmax(batchedF32, t * vocab, vocab),
+                            ForwardConformanceTest.argmax(batchedQ5, t * vocab, vocab), "argmax at " + t);
+                }
+            }
+        }
+    }
+
+    private static float[] stepwise(Gemma2 m, int[] tokens) {
+        Session s = m.newSession();
+        BoundHooks none = BoundHooks.none(m.hookPoints());
+        int vocab = m.config().vocabSize();
+        float[] logits = new float[tokens.length * vocab];
+        for (int t = 0; t < tokens.length; t++) System.arraycopy(s.process(new int[]{tokens[t]}, none, -1, 1), 0, logits, t * vocab, vocab);
+        return logits;
+    }
+
+    private static float maxDiff(float[] a, float[] b) {
+        assertEquals(a.length, b.length);
+        float worst = 0;
+        for (int i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+        return worst;
+    }
+
+    private static void assertClose(float[] want, float[] got, float tol, String what) {
+        float worst = maxDiff(want, got);
+        assertTrue(worst <= tol, what + ": max abs diff " + worst + " > " + tol);
+    }
+}

@@ -1,0 +1,473 @@
+package dev.loupe.tornado;
+
+import dev.loupe.model.backend.ActivationBuffer;
+import dev.loupe.model.backend.AttentionShape;
+import dev.loupe.model.backend.Backend;
+import dev.loupe.model.backend.Backends;
+import dev.loupe.model.backend.FeatureSink;
+import dev.loupe.model.backend.HostBuffer;
+import dev.loupe.model.backend.RotaryTable;
+import dev.loupe.model.backend.SaeActivation;
+import dev.loupe.model.backend.SaeEncoding;
+import dev.loupe.model.backend.SparseRows;
+import dev.loupe.model.tensor.WeightTensor;
+import uk.ac.manchester.tornado.api.DataRange;
+import uk.ac.manchester.tornado.api.GridScheduler;
+import uk.ac.manchester.tornado.api.ImmutableTaskGraph;
+import uk.ac.manchester.tornado.api.KernelContext;
+import uk.ac.manchester.tornado.api.TaskGraph;
+import uk.ac.manchester.tornado.api.TornadoExecutionPlan;
+import uk.ac.manchester.tornado.api.TornadoExecutionResult;
+import uk.ac.manchester.tornado.api.WorkerGrid1D;
+import uk.ac.manchester.tornado.api.enums.DataTransferMode;
+import uk.ac.manchester.tornado.api.enums.ProfilerMode;
+import uk.ac.manchester.tornado.api.enums.TornadoVMBackendType;
+import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+import uk.ac.manchester.tornado.api.types.arrays.IntArray;
+
+import java.lang.ref.Cleaner;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.IntConsumer;
+
+/**
+ * The forward pass and SAE encoding on a TornadoVM device (OpenCL or PTX), in FP32.
+ *
+ * <p>{@link #prepare} uploads every weight once: matrices packed by shape into a few pools (so one compiled matmul
+ * kernel serves every layer), norm vectors into one array. Activations and the KV cache live in one device arena
+ * that never comes back as a whole: every operation is a task graph of one execution plan that takes the arena from
+ * the graph before it ({@code consumeFromDevice}) and leaves it there ({@code persistOnDevice}); offsets and shapes
+ * travel in a small parameter array. A buffer crosses to the host only when {@link ActivationBuffer#toHost()} is
+ * called (a hook, the logits), as a partial copy of its region, and goes back through a staging array when a hook
+ * has written it.
+ *
+ * <p>SAE encoders get a plan of their own: {@code W_enc} uploaded once, {@code x·W_enc + b}, the JumpReLU and a
+ * per-row compaction on the device, so only the active features come back. TopK selection, the sparse decode and
+ * the heap-array products ({@link #matmul(WeightTensor, float[], int, int, float[], int)}) run on a CPU backend.
+ */
+public final class TornadoBackend implements Backend {
+    private static final int LOCAL = 64;
+    private static final int STAGE_FLOATS = 1 << 20;
+    /** Largest pool (floats): FloatArray sizes are ints. */
+    private static final long MAX_POOL = (1L << 30);
+    private static final Cleaner CLEANER = Cleaner.create();
+
+    private final Backend host;
+    private final int arenaFloats;
+    private final boolean profile;
+
+    // ---- the model program (built by prepare) ----
+    private FloatArray arena;
+    private final FloatArray stage = new FloatArray(STAGE_FLOATS);
+    private final IntArray ip = new IntArray(16);
+    private final FloatArray fp = new FloatArray(4);
+    private FloatArray vectors;
+    private final Map<float[], Integer> vectorOffsets = new IdentityHashMap<>();
+    private final Map<WeightTensor, int[]> matrixSlots = new IdentityHashMap<>();
+    private final Map<String, Integer> graphIndex = new LinkedHashMap<>();
+    private final Map<String, WorkerGrid1D> grids = new LinkedHashMap<>();
+    private TornadoExecutionPlan plan;
+    private TornadoExecutionResult lastResult;
+    private long kernelNanos;
+    private long launches;
+    private final TreeMap<Integer, Integer> free = new TreeMap<>();
+
+    private RotaryTable lastTable;
+    private DeviceBuffer lastTableBuffer;
+
+    private final Map<WeightTensor, SaeProgram> saePrograms = new IdentityHashMap<>();
+
+    /**
+     * @param threads     host threads for the CPU work (TopK, sparse decode, heap products)
+     * @param arenaFloats device arena for activations and KV cache, in floats
+     * @param profile     collect device kernel times ({@link #deviceKernelNanos()})
+     */
+    public TornadoBackend(int threads, int arenaFloats, boolean profile) {
+        this.host = Backends.byName(Backends.CPU, threads);
+        this.arenaFloats = arenaFloats;
+        this.profile = profile;
+    }
+
+    // ---- weights ----
+
+    @Override
+    public synchronized void prepare(List<WeightTensor> matrices, List<float[]> vectorList) {
+        if (plan != null) throw new IllegalStateException("the TornadoVM backend already holds a model; make one backend per model");
+        int total = 0;
+        for (float[] v : vectorList) if (!vectorOffsets.containsKey(v)) { vectorOffsets.put(v, total); total += v.length; }
+        vectors = new FloatArray(Math.max(1, total));
+        for (Map.Entry<float[], Integer> e : vectorOffsets.entrySet()) {
+            for (int i = 0; i < e.getKey().length; i++) vectors.set(e.getValue() + i, e.getKey()[i]);
+        }
+        List<FloatArray> pools = packMatrices(matrices);
+
+        arena = new FloatArray(arenaFloats);
+        free.put(0, arenaFloats);
+        List<ImmutableTaskGraph> graphs = new ArrayList<>();
+        KernelContext kc = new KernelContext();
+        graphs.add(new TaskGraph("init")
+                .transferToDevice(DataTransferMode.FIRST_EXECUTION, arena)
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, ip)
+                .task("t", Kernels::zero, kc, arena, ip)
+                .persistOnDevice(arena).snapshot());
+        register("init");
+        graphs.add(op("zero").task("t", Kernels::zero, kc, arena, ip).persistOnDevice(arena).snapshot());
+        graphs.add(op("upload").transferToDevice(DataTransferMode.EVERY_EXECUTION, stage)
+                .task("t", Kernels::upload, kc, arena, stage, ip).persistOnDevice(arena).snapshot());
+        graphs.add(op("copy").task("t", Kernels::copy, kc, arena, ip).persistOnDevice(arena).snapshot());
+        graphs.add(op("add").task("t", Kernels::add, kc, arena, ip).persistOnDevice(arena).snapshot());
+        graphs.add(op("softcap").task("t", Kernels::softcap, kc, arena, ip, fp).persistOnDevice(arena).snapshot());
+        graphs.add(op("geglu").task("t", Kernels::geglu, kc, arena, ip).persistOnDevice(arena).snapshot());
+        graphs.add(op("rmsnorm").transferToDevice(DataTransferMode.FIRST_EXECUTION, vectors)
+                .task("t", Kernels::rmsNorm, kc, arena, vectors, ip, fp).persistOnDevice(arena).snapshot());
+        graphs.add(op("rope").task("t", Kernels::rope, kc, arena, ip).persistOnDevice(arena).snapshot());
+        graphs.add(op("attention").task("t", Kernels::attention, kc, arena, ip, fp).persistOnDevice(arena).snapshot());
+        graphs.add(op("scores").task("t", Kernels::attentionScores, kc, arena, ip, fp).persistOnDevice(arena).snapshot());
+        graphs.add(op("softmax").task("t", Kernels::attentionSoftmax, kc, arena, ip).persistOnDevice(arena).snapshot());
+        graphs.add(op("mix").task("t", Kernels::attentionMix, kc, arena, ip).persistOnDevice(arena).snapshot());
+        for (int p = 0; p < pools.size(); p++) {
+            FloatArray pool = pools.get(p);
+            graphs.add(op("matmul" + p).transferToDevice(DataTransferMode.FIRST_EXECUTION, pool)
+                    .task("t", Kernels::matmul, kc, arena, pool, ip).persistOnDevice(arena).snapshot());
+        }
+        GridScheduler scheduler = new GridScheduler();
+        for (Map.Entry<String, WorkerGrid1D> g : grids.entrySet()) scheduler.addWorkerGrid(g.getKey() + ".t", g.getValue());
+        plan = new TornadoExecutionPlan(graphs.toArray(ImmutableTaskGraph[]::new)).withGridScheduler(scheduler);
+        exactMath(plan);
+        if (profile) plan.withProfiler(ProfilerMode.SILENT);
+        ip.set(0, 0);
+        ip.set(1, 0);
+        launch("init", 1);
+    }
+
+    /**
+     * TornadoVM compiles OpenCL kernels with {@code -cl-fast-relaxed-math} by default; its approximate exp and tanh
+     * put logits 1e-4 away from the CPU's. Interpretability wants the same numbers on every backend.
+     */
+    static void exactMath(TornadoExecutionPlan plan) {
+        plan.withCompilerFlags(TornadoVMBackendType.OPENCL, "-w");
+    }
+
+    /** A graph that continues from the arena the previous graph left on the device; registers its grid. */
+    private TaskGraph op(String name) {
+        register(name);
+        return new TaskGraph(name)
+                .consumeFromDevice(arena)
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, ip, fp);
+    }
+
+    private void register(String name) {
+        graphIndex.put(name, graphIndex.size());
+        WorkerGrid1D grid = new WorkerGrid1D(LOCAL);
+        grid.setLocalWork(LOCAL, 1, 1);
+        grids.put(name, grid);
+    }
+
+    /** Packs matrices of equal shape into pools, converting each to FP32 once; records (pool, offset) per matrix. */
+    private List<FloatArray> packMatrices(List<WeightTensor> matrices) {
+        Map<String, List<WeightTensor>> byShape = new LinkedHashMap<>();
+        for (WeightTensor w : matrices) {
+            if (matrixSlots.containsKey(w) || byShape.values().stream().anyMatch(l -> l.contains(w))) continue;
+            byShape.computeIfAbsent(w.rows() + "x" + w.cols(), k -> new ArrayList<>()).add(w);
+        }
+        List<FloatArray> pools = new ArrayList<>();
+        for (List<WeightTensor> group : byShape.values()) {
+            long each = (long) group.get(0).rows() * group.get(0).cols();
+            if (each > MAX_POOL) {
+                throw new IllegalArgumentException("TornadoVM backend: " + group.get(0).describe() + " has " + each
+                        + " values, more than one device array holds (" + MAX_POOL + ")");
+            }
+            int perPool = (int) Math.max(1, MAX_POOL / each);
+            for (int from = 0; from < group.size(); from += perPool) {
+                List<WeightTensor> part = group.subList(from, Math.min(group.size(), from + perPool));
+                FloatArray pool = new FloatArray((int) (each * part.size()));
+                float[] row = new float[group.get(0).cols()];
+                for (int m = 0; m < part.size(); m++) {
+                    WeightTensor w = part.get(m);
+                    int base = (int) (each * m);
+                    for (int r = 0; r < w.rows(); r++) {
+                        w.readRow(r, row, 0);
+                        int at = base + r * w.cols();
+                        for (int i = 0; i < row.length; i++) pool.set(at + i, row[i]);
+                    }
+                    matrixSlots.put(w, new int[]{pools.size(), base});
+                }
+                pools.add(pool);
+            }
+        }
+        return pools;
+    }
+
+    // ---- launching and moving data ----
+
+    private void launch(String graph, long work) {
+        if (work <= 0) return;
+        WorkerGrid1D grid = grids.get(graph);
+        grid.setGlobalWork((work + LOCAL - 1) / LOCAL * LOCAL, 1, 1);
+        lastResult = plan.withGraph(graphIndex.get(graph)).execute();
+        launches++;
+        if (profile) kernelNanos += lastResult.getProfilerResult().getDeviceKernelTime();
+    }
+
+    private void requirePrepared() {
+        if (plan == null) throw new IllegalStateException("the TornadoVM backend runs a model's operations only after prepare() (Gemma2.load does it)");
+    }
+
+    synchronized int claim(DeviceBuffer b, int size) {
+        requirePrepared();
+        Map.Entry<Integer, Integer> hit = firstFit(size);
+        for (int attempt = 0; hit == null && attempt < 20; attempt++) {
+            // Regions come back when their buffers are collected (per-call logits and scores); the arena is off the
+            // heap, so nothing else makes the collector run.
+            System.gc();
+            try {
+                wait(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            hit = firstFit(size);
+        }
+        if (hit == null) {
+            throw new IllegalStateException("TornadoVM backend: the device arena of " + (arenaFloats >> 18)
+                    + " MB is full; raise -Dloupe.tornado.arena.mb");
+        }
+        int at = hit.getKey();
+        free.remove(at);
+        if (hit.getValue() > size) free.put(at + size, hit.getValue() - size);
+        CLEANER.register(b, () -> release(at, size));
+        ip.set(0, at);
+        ip.set(1, size);
+        launch("zero", size);
+        return at;
+    }
+
+    private Map.Entry<Integer, Integer> firstFit(int size) {
+        for (Map.Entry<Integer, Integer> e : free.entrySet()) {
+            if (e.getValue() >= size) return e;
+        }
+        return null;
+    }
+
+    private synchronized void release(int at, int size) {
+        Integer next = free.get(at + size);
+        int len = size;
+        if (next != null) { free.remove(at + size); len += next; }
+        Map.Entry<Integer, Integer> prev = free.lowerEntry(at);
+        if (prev != null && prev.getKey() + prev.getValue() == at) {
+            free.put(prev.getKey(), prev.getValue() + len);
+        } else {
+            free.put(at, len);
+        }
+        notifyAll();
+    }
+
+    synchronized void upload(float[] values, int offset) {
+        for (int from = 0; from < values.length; from += STAGE_FLOATS) {
+            int n = Math.min(STAGE_FLOATS, values.length - from);
+            for (int i = 0; i < n; i++) stage.set(i, values[from + i]);
+            ip.set(0, 0);
+            ip.set(1, offset + from);
+            ip.set(2, n);
+            launch("upload", n);
+        }
+    }
+
+    synchronized void download(int offset, float[] into) {
+        lastResult.transferToHost(new DataRange(arena).withOffset(offset).withSize(into.length));
+        for (int i = 0; i < into.length; i++) into[i] = arena.get(offset + i);
+    }
+
+    private static DeviceBuffer dev(ActivationBuffer b) {
+        if (b instanceof DeviceBuffer d) return d;
+        throw new IllegalArgumentException("the TornadoVM backend got a " + b.getClass().getSimpleName() + ", not one of its buffers");
+    }
+
+    private void params(int... values) {
+        for (int i = 0; i < values.length; i++) ip.set(i, values[i]);
+    }
+
+    // ---- heap work on the CPU ----
+
+    @Override public void matmul(WeightTensor w, float[] x, int xOff, int rows, float[] out, int outOff) { host.matmul(w, x, xOff, rows, out, outOff); }
+
+    @Override public void matmulKn(WeightTensor w, float[] x, int xOff, int rows, float[] out, int outOff) { host.matmulKn(w, x, xOff, rows, out, outOff); }
+
+    @Override public void parallelFor(int count, IntConsumer body) { host.parallelFor(count, body); }
+
+    @Override public void decodeSparse(WeightTensor decoder, SparseRows f, float[] bias, float outScale, float[] out) {
+        host.decodeSparse(decoder, f, bias, outScale, out);
+    }
+
+    // ---- buffers ----
+
+    @Override public ActivationBuffer allocate(int floats) { return new DeviceBuffer(this, floats); }
+
+    @Override
+    public synchronized void copy(ActivationBuffer src, int srcOff, ActivationBuffer dst, int dstOff, int n) {
+        int s = dev(src).onDevice(), d = dev(dst).written();
+        params(s + srcOff, d + dstOff, n);
+        launch("copy", n);
+    }
+
+    // ---- forward pass ----
+
+    @Override
+    public synchronized void embed(WeightTensor table, int[] tokens, float scale, ActivationBuffer out) {
+        // A gather of a few rows: done on the host and sent, rather than keeping a second copy of the table.
+        int d = table.cols();
+        float[] x = new float[tokens.length * d];
+        for (int t = 0; t < tokens.length; t++) {
+            table.readRow(tokens[t], x, t * d);
+            for (int i = 0; i < d; i++) x[t * d + i] *= scale;
+        }
+        out.fromHost(x);
+    }
+
+    @Override
+    public synchronized void matmul(WeightTensor w, ActivationBuffer x, int xRow, int rows, ActivationBuffer out) {
+        int[] slot = matrixSlots.get(w);
+        if (slot == null) throw new IllegalArgumentException("TornadoVM backend: " + w.describe() + " was not uploaded by prepare()");
+        int xo = dev(x).onDevice() + xRow * w.cols();
+        int o = dev(out).written();
+        params(xo, o, rows, w.rows(), w.cols(), slot[1]);
+        launch("matmul" + slot[0], (long) rows * w.rows());
+    }
+
+    @Override
+    public synchronized void rmsNorm(ActivationBuffer x, float[] weight, float eps, int rows, ActivationBuffer out) {
+        Integer w = vectorOffsets.get(weight);
+        if (w == null) throw new IllegalArgumentException("TornadoVM backend: a norm weight was not uploaded by prepare()");
+        int xo = dev(x).onDevice(), o = dev(out).written();
+        params(xo, o, rows, weight.length, w);
+        fp.set(0, eps);
+        launch("rmsnorm", rows);
+    }
+
+    @Override
+    public synchronized void rope(ActivationBuffer x, int heads, RotaryTable table) {
+        if (table != lastTable) {
+            // one upload per forward pass, shared by q and k of every layer
+            float[] both = new float[2 * table.cos().length];
+            System.arraycopy(table.cos(), 0, both, 0, table.cos().length);
+            System.arraycopy(table.sin(), 0, both, table.cos().length, table.sin().length);
+            lastTableBuffer = new DeviceBuffer(this, both.length);
+            lastTableBuffer.fromHost(both);
+            lastTable = table;
+        }
+        int tab = lastTableBuffer.onDevice();
+        int xo = dev(x).written();
+        params(xo, tab, table.rows(), heads, table.half());
+        launch("rope", (long) table.rows() * heads * table.half());
+    }
+
+    @Override
+    public synchronized void attention(AttentionShape s, ActivationBuffer q, ActivationBuffer keys, ActivationBuffer values, int p0,
+                                       int rows, ActivationBuffer z) {
+        params(dev(q).onDevice(), dev(keys).onDevice(), dev(values).onDevice(), dev(z).written(), rows, p0, s.heads(), s.kvHeads(),
+                s.headDim(), s.window());
+        fp.set(0, s.scale());
+        fp.set(1, s.softcap());
+        launch("attention", (long) s.heads() * rows);
+    }
+
+    @Override
+    public synchronized void attentionScores(AttentionShape s, ActivationBuffer q, ActivationBuffer keys, int p0, int rows,
+                                             ActivationBuffer scores) {
+        params(dev(q).onDevice(), dev(keys).onDevice(), dev(scores).written(), rows, p0, s.heads(), s.kvHeads(), s.headDim());
+        fp.set(0, s.scale());
+        fp.set(1, s.softcap());
+        launch("scores", (long) s.heads() * rows * (p0 + rows));
+    }
+
+    @Override
+    public synchronized void attentionSoftmax(AttentionShape s, ActivationBuffer scores, int p0, int rows) {
+        params(dev(scores).written(), rows, p0, s.heads(), s.window());
+        launch("softmax", (long) s.heads() * rows);
+    }
+
+    @Override
+    public synchronized void attentionMix(AttentionShape s, ActivationBuffer pattern, ActivationBuffer values, int p0, int rows,
+                                          ActivationBuffer z) {
+        params(dev(pattern).onDevice(), dev(values).onDevice(), dev(z).written(), rows, p0, s.heads(), s.kvHeads(), s.headDim());
+        launch("mix", (long) s.heads() * rows * s.headDim());
+    }
+
+    @Override
+    public synchronized void geglu(ActivationBuffer gate, ActivationBuffer up, int rows, int width) {
+        int u = dev(up).onDevice();
+        params(dev(gate).written(), u, rows * width);
+        launch("geglu", (long) rows * width);
+    }
+
+    @Override
+    public synchronized void add(ActivationBuffer src, ActivationBuffer dst, int n) {
+        int s = dev(src).onDevice();
+        params(s, dev(dst).written(), n);
+        launch("add", n);
+    }
+
+    @Override
+    public synchronized void softcap(ActivationBuffer x, int rows, int width, float cap) {
+        if (cap <= 0) return;
+        params(dev(x).written(), rows * width);
+        fp.set(0, cap);
+        launch("softcap", (long) rows * width);
+    }
+
+    // ---- sparse autoencoders ----
+
+    @Override
+    public synchronized void encodeSparse(SaeEncoding e, ActivationBuffer x, int rows, ActivationBuffer pre, FeatureSink sink) {
+        SaeProgram p = saePrograms.get(e.encoder());
+        int capacity = Math.max(rows, pre.size() / e.dSae());
+        if (p == null || !p.fits(e, capacity)) {
+            if (p != null) p.close();
+            p = new SaeProgram(e, capacity, profile);
+            saePrograms.put(e.encoder(), p);
+        }
+        p.encode(x.toHost(), rows, sink, host);
+        kernelNanos += p.takeKernelNanos();
+        launches++;
+    }
+
+    @Override
+    public void activateSparse(SaeActivation activation, ActivationBuffer pre, int rows, int dSae, float[] bias, FeatureSink sink) {
+        ActivationBuffer h = pre instanceof HostBuffer ? pre : new HostBuffer(pre.toHost());
+        host.activateSparse(activation, h, rows, dSae, bias, sink);
+    }
+
+    // ---- about ----
+
+    /** Device kernel time summed over launches since creation (0 unless made with profiling). */
+    public synchronized long deviceKernelNanos() { return kernelNanos; }
+
+    /** Task-graph launches since creation. */
+    public synchronized long launches() { return launches; }
+
+    /** The device the plan runs on, e.g. the OpenCL device's name. */
+    public synchronized String deviceName() {
+        requirePrepared();
+        return plan.getDevice(0).getDeviceName();
+    }
+
+    @Override public int threads() { return host.threads(); }
+
+    @Override public String name() { return Backends.TORNADO; }
+
+    @Override
+    public synchronized void close() {
+        try {
+            for (SaeProgram p : saePrograms.values()) p.close();
+            if (plan != null) plan.close();
+        } catch (Exception e) {
+            throw new IllegalStateException("TornadoVM backend: closing the execution plan failed: " + e.getMessage(), e);
+        } finally {
+            host.close();
+        }
+    }
+}

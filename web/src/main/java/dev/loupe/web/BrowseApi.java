@@ -1,0 +1,130 @@
+package dev.loupe.web;
+
+import dev.loupe.analysis.Example;
+import dev.loupe.analysis.FeatureCard;
+import dev.loupe.analysis.FeatureColumn;
+import dev.loupe.analysis.FeaturePage;
+import dev.loupe.analysis.FeatureQuery;
+import dev.loupe.analysis.FeatureStore;
+import dev.loupe.analysis.FeatureSummary;
+import dev.loupe.analysis.Histogram;
+import dev.loupe.analysis.Neighbour;
+import dev.loupe.analysis.RunInfo;
+import dev.loupe.analysis.TokenValue;
+import dev.loupe.sae.Sae;
+import io.javalin.http.Context;
+
+import java.util.List;
+
+/**
+ * The browsing half of the API: answered from the corpus run's files alone, with no forward pass, so it needs no
+ * work slot; decoder neighbours, which stream the SAE's whole decoder, take one.
+ */
+final class BrowseApi {
+    static final int MAX_PAGE = 500;
+    static final int MAX_CONTEXT = 64;
+    static final int MAX_NEIGHBOURS = 100;
+
+    private final FeatureStore store;
+    private final Sae sae;   // the run's SAE for decoder neighbours, or null when its folder is not at hand
+    private final WorkQueue queue;
+    private final Limits limits;
+
+    BrowseApi(FeatureStore store, Sae sae, WorkQueue queue, Limits limits) {
+        this.store = store;
+        this.sae = sae;
+        this.queue = queue;
+        this.limits = limits;
+    }
+
+    FeatureStore store() { return store; }
+
+    record Page(int total, int offset, int limit, String sort, String order, List<FeatureSummary> rows) {}
+
+    void features(Context ctx) {
+        String sortName = ctx.queryParam("sort");
+        FeatureColumn sort;
+        try {
+            sort = sortName == null || sortName.isBlank() ? FeatureColumn.ID : FeatureColumn.parse(sortName.strip());
+        } catch (IllegalArgumentException e) {
+            throw ApiException.badRequest("query parameter 'sort': " + e.getMessage(), "sort");
+        }
+        String order = ctx.queryParam("order");
+        boolean descending;
+        if (order == null || order.isBlank()) descending = sort != FeatureColumn.ID;
+        else if (order.equalsIgnoreCase("desc")) descending = true;
+        else if (order.equalsIgnoreCase("asc")) descending = false;
+        else throw ApiException.badRequest("query parameter 'order' must be asc or desc, got \"" + QueryParams.clip(order) + "\"", "order");
+        int offset = QueryParams.intParam(ctx, "offset", 0, 0, Integer.MAX_VALUE);
+        int limit = QueryParams.intParam(ctx, "limit", 50, 0, MAX_PAGE);
+        double minDensity = QueryParams.doubleParam(ctx, "min_density", 0, 0, 1);
+        double maxDensity = QueryParams.doubleParam(ctx, "max_density", 1, 0, 1);
+        // Dead features have density exactly 0; the smallest positive density keeps every feature that fired once.
+        if (QueryParams.boolParam(ctx, "hide_dead", false)) minDensity = Math.max(minDensity, Double.MIN_VALUE);
+        String q = ctx.queryParam("q");
+        if (q != null && q.length() > 200) throw ApiException.badRequest("query parameter 'q' is longer than 200 characters", "q");
+        FeatureQuery query = FeatureQuery.all().sortBy(sort).densityBetween(minDensity, maxDensity).promotedTokenMatching(q).page(offset, limit);
+        query = descending ? query.descending() : query.ascending();
+        FeaturePage page = store.features(query);
+        ctx.json(new Page(page.total(), offset, limit, sort.column(), descending ? "desc" : "asc", page.rows()));
+    }
+
+    record Card(int feature, String hook, FeatureSummary summary, Histogram histogram, List<Example> examples) {}
+
+    void card(Context ctx) {
+        int f = feature(ctx);
+        FeatureCard card = store.card(f, QueryParams.intParam(ctx, "context", 8, 0, MAX_CONTEXT));
+        ctx.json(new Card(f, store.sae().hook(), card.summary(), card.histogram(), card.examples()));
+    }
+
+    record Examples(int feature, List<Example> examples) {}
+
+    void examples(Context ctx) {
+        int f = feature(ctx);
+        ctx.json(new Examples(f, store.examples(f, QueryParams.intParam(ctx, "context", 8, 0, MAX_CONTEXT))));
+    }
+
+    record HistogramView(int feature, Histogram histogram) {}
+
+    void histogram(Context ctx) {
+        int f = feature(ctx);
+        ctx.json(new HistogramView(f, store.histogram(f)));
+    }
+
+    void summary(Context ctx) { ctx.json(store.summary(feature(ctx))); }
+
+    record Logits(int feature, List<TokenValue> topPromoted, List<TokenValue> topSuppressed) {}
+
+    void logits(Context ctx) {
+        int f = feature(ctx);
+        FeatureSummary s = store.summary(f);
+        ctx.json(new Logits(f, s.topPromoted(), s.topSuppressed()));
+    }
+
+    record Neighbours(int feature, List<Neighbour> neighbours) {}
+
+    void neighbours(Context ctx) {
+        int f = feature(ctx);
+        int k = QueryParams.intParam(ctx, "k", 10, 1, MAX_NEIGHBOURS);
+        if (sae == null) {
+            throw ApiException.notAvailable("decoder neighbours need the run's SAE, and its folder was not found; start the server with --sae DIR");
+        }
+        // Streams all of W_dec (gigabytes for a 1M-wide SAE): heavy work, so it waits its turn like a forward pass.
+        List<Neighbour> nn;
+        try (WorkQueue.Slot ignored = queue.acquire(System.nanoTime() + limits.requestTimeout().toNanos())) {
+            nn = store.nearestByDecoder(sae, f, k);
+        }
+        ctx.json(new Neighbours(f, nn));
+    }
+
+    int feature(Context ctx) { return QueryParams.feature(ctx, store.featureCount()); }
+
+    /** A feature's max activation over the run, for clamping to a multiple of it; null when it never fired. */
+    Float maxActivation(int f) {
+        if (f < 0 || f >= store.featureCount()) return null;
+        FeatureSummary s = store.summary(f);
+        return s.fireCount() > 0 ? s.maxActivation() : null;
+    }
+
+    RunInfo info() { return store.info(); }
+}

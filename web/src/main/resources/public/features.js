@@ -1,0 +1,73 @@
+"use strict";
+(() => {
+  const { el, api, fmt, fmtInt, fmtDensity, featureLink, showError } = Loupe;
+  Loupe.header("index.html");
+  const $ = id => document.getElementById(id);
+  const tbody = document.querySelector("#features tbody");
+  let offset = 0;
+
+  // The URL holds the view, so a table state can be bookmarked and Back works.
+  const url = new URLSearchParams(location.search);
+  if (url.get("q")) $("q").value = url.get("q");
+  if (url.get("sort")) $("sort").value = url.get("sort");
+  if (url.get("order")) $("order").value = url.get("order");
+  if (url.get("hide_dead")) $("hide-dead").checked = url.get("hide_dead") === "true";
+  if (url.get("hide_dense")) $("hide-dense").checked = url.get("hide_dense") === "true";
+  if (url.get("limit")) $("limit").value = url.get("limit");
+  offset = Number(url.get("offset") || 0);
+
+  async function load() {
+    const limit = Number($("limit").value);
+    const p = new URLSearchParams({ sort: $("sort").value, order: $("order").value, offset, limit,
+      hide_dead: $("hide-dead").checked, hide_dense: $("hide-dense").checked });
+    if ($("q").value.trim()) p.set("q", $("q").value.trim());
+    history.replaceState(null, "", "?" + p);
+    const query = new URLSearchParams(p);
+    query.delete("hide_dense");
+    if ($("hide-dense").checked) query.set("max_density", "0.1");
+    $("status").textContent = "Loading…";
+    let page;
+    try {
+      page = await api("/api/features?" + query);
+    } catch (e) {
+      tbody.replaceChildren();
+      showError($("status"), e);
+      return;
+    }
+    tbody.replaceChildren(...page.rows.map(r => el("tr", {},
+      el("td", {}, featureLink(r.feature_id, "#" + r.feature_id)),
+      el("td", { class: "num" }, fmtDensity(r.density)),
+      el("td", { class: "num" }, fmt(r.max_activation)),
+      el("td", { class: "num" }, fmt(r.mean_activation)),
+      el("td", { class: "num" }, fmtInt(r.fire_count)),
+      el("td", {}, r.top_promoted.slice(0, 6).map(t => el("span", { class: "chip pos", title: "logit " + fmt(t.value) }, Loupe.chipLabel(t.text)))))));
+    const last = Math.min(page.total, offset + page.rows.length);
+    $("status").textContent = page.total === 0 ? "No feature matches." : `${fmtInt(page.total)} features match; showing ${fmtInt(offset + 1)}–${fmtInt(last)}.`;
+    $("page-label").textContent = page.total ? `${fmtInt(offset + 1)}–${fmtInt(last)} of ${fmtInt(page.total)}` : "";
+    $("prev").disabled = offset === 0;
+    $("next").disabled = last >= page.total;
+    document.querySelectorAll("th button.sort").forEach(b => {
+      const on = b.dataset.col === $("sort").value;
+      if (on) { b.setAttribute("aria-sort", $("order").value === "asc" ? "ascending" : "descending"); b.dataset.arrow = $("order").value === "asc" ? "▲" : "▼"; }
+      else b.removeAttribute("aria-sort");
+    });
+  }
+
+  $("filters").addEventListener("submit", e => {
+    e.preventDefault();
+    const g = $("goto").value.trim();
+    if (g !== "") { location.href = "feature.html?id=" + encodeURIComponent(g); return; }
+    offset = 0;
+    load();
+  });
+  for (const id of ["sort", "order", "hide-dead", "hide-dense", "limit"]) $(id).addEventListener("change", () => { offset = 0; load(); });
+  $("prev").addEventListener("click", () => { offset = Math.max(0, offset - Number($("limit").value)); load(); });
+  $("next").addEventListener("click", () => { offset += Number($("limit").value); load(); });
+  document.querySelectorAll("th button.sort").forEach(b => b.addEventListener("click", () => {
+    if ($("sort").value === b.dataset.col) $("order").value = $("order").value === "asc" ? "desc" : "asc";
+    else { $("sort").value = b.dataset.col; $("order").value = b.dataset.col === "feature_id" ? "asc" : "desc"; }
+    offset = 0;
+    load();
+  }));
+  load();
+})();

@@ -1,0 +1,55 @@
+"use strict";
+(() => {
+  const { el, api, fmt, fmtDensity, featureLink, showError, tokenStrip, tokenLabel } = Loupe;
+  Loupe.header("search.html");
+  const $ = id => document.getElementById(id);
+
+  async function shadeBy(text, feature, box) {
+    box.replaceChildren(el("p", { class: "muted spinner" }, "Shading by feature " + feature));
+    try {
+      const r = await api("/api/features/" + feature + "/activations", { text });
+      box.replaceChildren(el("h3", {}, "Where ", featureLink(feature, "feature " + feature), " fires"),
+        el("div", { class: "card" }, tokenStrip(r.tokens.map(t => ({ text: t.text, value: t.value })), Math.max(r.max, 1e-6), { label: "feature " + feature + ":" })));
+    } catch (e) { showError(box, e); }
+  }
+
+  async function run() {
+    const text = $("text").value;
+    if (!text.trim()) return;
+    $("run").disabled = true;
+    $("out").replaceChildren(el("p", { class: "muted spinner" }, "Running the model"));
+    try {
+      const r = await api("/api/search", { text, k: Number($("k").value || 10) });
+      const shaded = el("div", { id: "shaded" });
+      const rows = r.overall.map((f, i) => {
+        const peak = r.tokens.reduce((best, t) => {
+          const hit = t.features.find(x => x.feature_id === f.feature_id);
+          return hit && (!best || hit.activation > best.a) ? { a: hit.activation, t } : best;
+        }, null);
+        const tr = el("tr", {},
+          el("td", { class: "num" }, i + 1),
+          el("td", {}, featureLink(f.feature_id, "Feature " + f.feature_id)),
+          el("td", { class: "num" }, fmt(f.activation)),
+          el("td", {}, peak ? el("span", { class: "chip" }, Loupe.chipLabel(peak.t.text)) : "–"),
+          el("td", { class: "top-tokens" }, ""),
+          el("td", {}, el("button", { type: "button", class: "secondary", onclick: () => shadeBy(text, f.feature_id, shaded) }, "Show in text")));
+        api("/api/features/" + f.feature_id + "/logits").then(l => {
+          tr.querySelector(".top-tokens").replaceChildren(...l.top_promoted.slice(0, 4).map(t => el("span", { class: "chip pos" }, Loupe.chipLabel(t.text))));
+        }).catch(() => {});
+        return tr;
+      });
+      $("out").replaceChildren(
+        el("h2", {}, r.overall.length ? `Top ${r.overall.length} features` : "No feature fires on this text"),
+        el("table", { id: "results" },
+          el("thead", {}, el("tr", {}, el("th", { class: "num" }, "#"), el("th", {}, "Feature"), el("th", { class: "num" }, "Max act."),
+            el("th", {}, "At token"), el("th", {}, "Promotes"), el("th", {}, ""))),
+          el("tbody", {}, rows)),
+        shaded);
+      if (r.overall.length) shadeBy(text, r.overall[0].feature_id, shaded);
+    } catch (e) { showError($("out"), e); } finally { $("run").disabled = false; }
+  }
+
+  Loupe.requireLive($("out"), "Search via inference").then(live => { if (!live) $("run").disabled = true; });
+  Loupe.submitOnCtrlEnter($("text"), $("form"));
+  $("form").addEventListener("submit", e => { e.preventDefault(); run(); });
+})();
