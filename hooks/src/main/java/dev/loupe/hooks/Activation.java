@@ -41,6 +41,19 @@ public record Activation(String name, int[] shape, float[] data, int firstPositi
         }
     }
 
+    /** The L2 norm of every row of a 2-D activation ({@code [positions, dim]}), e.g. the residual stream's size per token. */
+    public double[] rowNorms() {
+        if (shape.length != 2) throw new IllegalArgumentException(name + ": row norms need [positions, dim], got rank " + shape.length);
+        int w = width();
+        double[] out = new double[shape[0]];
+        for (int r = 0; r < out.length; r++) {
+            double s = 0;
+            for (int i = 0; i < w; i++) s += (double) data[r * w + i] * data[r * w + i];
+            out[r] = Math.sqrt(s);
+        }
+        return out;
+    }
+
     /** A copy that owns its data (the engine reuses its buffers between calls). */
     public Activation copy() { return new Activation(name, shape.clone(), data.clone(), firstPosition); }
 

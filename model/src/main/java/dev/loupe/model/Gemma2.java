@@ -188,6 +188,22 @@ public final class Gemma2 implements AutoCloseable {
         return generate(tokenizer().encode(prompt), g, hooks, null);
     }
 
+    /** Tokenizes (with {@code <bos>}) and generates without hooks. */
+    public GenerationResult generate(String prompt, Generation g) { return generate(prompt, g, HookSet.empty()); }
+
+    /** The generated text after {@code prompt} under {@code hooks} (special tokens left out): a notebook's one-liner. */
+    public String complete(String prompt, Generation g, HookSet hooks) { return generate(prompt, g, hooks).text(tokenizer()); }
+
+    /** The generated text after {@code prompt}, without hooks. */
+    public String complete(String prompt, Generation g) { return complete(prompt, g, HookSet.empty()); }
+
+    /** How each token shows on its own ({@link Tokenizer#tokenText}), e.g. to label plots and tables. */
+    public List<String> tokenTexts(int[] ids) {
+        List<String> out = new ArrayList<>(ids.length);
+        for (int id : ids) out.add(tokenizer().tokenText(id));
+        return out;
+    }
+
     @Override
     public void close() {
         backend.close();

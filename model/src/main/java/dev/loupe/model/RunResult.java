@@ -22,6 +22,19 @@ public record RunResult(float[] logits, int logitRows, int positions, int vocab,
         return out;
     }
 
+    /** Log-probabilities (log-softmax of the logits) at one position, {@code [vocab]}. */
+    public double[] logProbsAt(int position) {
+        float[] l = logitsAt(position);
+        double max = Double.NEGATIVE_INFINITY;
+        for (float v : l) max = Math.max(max, v);
+        double sum = 0;
+        for (float v : l) sum += Math.exp(v - max);
+        double logZ = max + Math.log(sum);
+        double[] out = new double[l.length];
+        for (int i = 0; i < l.length; i++) out[i] = l[i] - logZ;
+        return out;
+    }
+
     /** The arg-max token at a position. */
     public int argmax(int position) {
         float[] l = logitsAt(position);
