@@ -3,6 +3,9 @@ package dev.loupe.cli;
 import dev.loupe.model.Gemma2Config;
 import dev.loupe.model.tensor.DType;
 import dev.loupe.model.tokenizer.Tokenizers;
+import dev.loupe.model.tools.GgufExport;
+import dev.loupe.model.weights.Gemma2Weights;
+import dev.loupe.model.weights.HfCheckpoint;
 import dev.loupe.model.weights.SyntheticCheckpoint;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -29,8 +32,12 @@ public final class SynthCommand implements Callable<Integer> {
     @Option(names = "--dtype", defaultValue = "bf16", paramLabel = "TYPE", description = "bf16 or f32 (default: ${DEFAULT-VALUE})")
     String dtype;
 
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "output folder (created if missing)")
+    @Option(names = "--out", required = true, paramLabel = "PATH", description = "output folder (created if missing), or the .gguf file with --format gguf")
     Path out;
+
+    @Option(names = "--format", defaultValue = "hf", paramLabel = "FORMAT",
+            description = "hf (config.json + safetensors) or gguf (one file llama.cpp also loads, with a placeholder vocabulary; for side-by-side benchmarks) (default: ${DEFAULT-VALUE})")
+    String format;
 
     @Option(names = "--seed", defaultValue = "0", paramLabel = "N", description = "random seed; the same seed gives the same bytes (default: ${DEFAULT-VALUE})")
     long seed;
@@ -54,6 +61,8 @@ public final class SynthCommand implements Callable<Integer> {
         };
         if (threads < 1) throw new IllegalArgumentException("--threads must be at least 1");
         long start = System.nanoTime();
+        if (format.equalsIgnoreCase("gguf")) return writeGguf(config, type, start);
+        if (!format.equalsIgnoreCase("hf")) throw new IllegalArgumentException("--format " + format + ": expected hf or gguf");
         List<Path> files = SyntheticCheckpoint.write(config, type, out, seed, threads);
         if (tokenizer != null) copyTokenizer();
         double seconds = (System.nanoTime() - start) / 1e9;
@@ -64,6 +73,42 @@ public final class SynthCommand implements Callable<Integer> {
                 shape, dtype.toLowerCase(Locale.ROOT), seed, out, files.size(), bytes / 1e9, seconds);
         o.flush();
         return 0;
+    }
+
+    /**
+     * Synthesizes the HF folder beside the output, converts it with {@link GgufExport} and removes it: the
+     * GGUF holds the very weights that {@code synth --format hf} with the same seed writes.
+     */
+    private int writeGguf(Gemma2Config config, DType type, long start) throws java.io.IOException {
+        if (tokenizer != null) throw new IllegalArgumentException("--tokenizer: only with --format hf (the GGUF gets a placeholder vocabulary)");
+        Path file = out.toAbsolutePath();
+        if (Files.isDirectory(file)) throw new IllegalArgumentException("--out " + out + " is a folder; --format gguf writes a file");
+        Path folder = file.resolveSibling(file.getFileName() + ".hf.partial");
+        long h = config.hiddenSize(), params = (long) config.vocabSize() * h + h + (long) config.numLayers()
+                * (2L * config.qDim() * h + 2L * config.kvDim() * h + 3L * config.intermediateSize() * h + 4 * h);
+        // The folder and the file exist together until the conversion is done.
+        dev.loupe.model.io.DiskSpace.require(file.getParent(), 2 * type.bytesFor(params), "the " + type + " folder and its GGUF copy");
+        try {
+            SyntheticCheckpoint.write(config, type, folder, seed, threads);
+            try (Gemma2Weights w = HfCheckpoint.load(folder)) {
+                GgufExport.write(w, file);
+            }
+        } finally {
+            deleteFolder(folder);
+        }
+        PrintWriter o = spec.commandLine().getOut();
+        o.printf("wrote %s %s (seed %d) to %s: %.2f GB in %.1f s%n", shape, dtype.toLowerCase(Locale.ROOT), seed, out,
+                Files.size(file) / 1e9, (System.nanoTime() - start) / 1e9);
+        o.flush();
+        return 0;
+    }
+
+    private static void deleteFolder(Path folder) throws java.io.IOException {
+        if (!Files.isDirectory(folder)) return;
+        try (var files = Files.list(folder)) {
+            for (Path f : (Iterable<Path>) files::iterator) Files.delete(f);
+        }
+        Files.delete(folder);
     }
 
     /** Copies tokenizer.json (and tokenizer_config.json beside it, if any) into the output, each via a temporary name. */

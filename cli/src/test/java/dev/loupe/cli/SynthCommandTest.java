@@ -53,6 +53,24 @@ class SynthCommandTest {
         assertArrayEquals(first, Files.readAllBytes(dir.resolve("model.safetensors")));
     }
 
+    /** --format gguf: one file holding the same weights as the folder, and no temporary folder left behind. */
+    @Test
+    void writesTheSameWeightsAsAGguf() throws Exception {
+        Path dir = tmp.resolve("tiny"), gguf = tmp.resolve("tiny.gguf");
+        assertEquals(0, Main.execute("synth", "--shape", "tiny", "--dtype", "bf16", "--out", dir.toString(), "--seed", "5"));
+        assertEquals(0, Main.execute("synth", "--shape", "tiny", "--dtype", "bf16", "--format", "gguf", "--out", gguf.toString(), "--seed", "5"));
+        try (var files = Files.list(tmp)) {
+            assertEquals(2, files.count(), "only the folder and the .gguf");
+        }
+        try (Gemma2Weights a = Checkpoints.load(dir); Gemma2Weights b = Checkpoints.load(gguf)) {
+            assertEquals(a.config().hiddenSize(), b.config().hiddenSize());
+            assertArrayEquals(a.layers().get(2).up().toFloatArray(), b.layers().get(2).up().toFloatArray());
+            assertArrayEquals(a.layers().get(1).postFeedforwardNorm(), b.layers().get(1).postFeedforwardNorm());
+        }
+        assertEquals(1, Main.execute("synth", "--shape", "tiny", "--format", "onnx", "--out", tmp.resolve("z").toString()));
+        assertEquals(1, err.toString(StandardCharsets.UTF_8).strip().split("\n").length, err.toString(StandardCharsets.UTF_8));
+    }
+
     @Test
     void badArgumentsGiveOneLineErrors() {
         assertEquals(1, Main.execute("synth", "--shape", "gemma-3-1b", "--out", tmp.resolve("x").toString()));

@@ -61,6 +61,16 @@ public interface Backend extends AutoCloseable {
     void matmul(WeightTensor w, ActivationBuffer x, int xRow, int rows, ActivationBuffer out);
 
     /**
+     * {@link #matmul(WeightTensor, ActivationBuffer, int, int, ActivationBuffer)} of one input by several weights of
+     * the same input width (q/k/v, gate/up): {@code outs[j]} gets {@code rows × ws[j].rows()} values. A backend may
+     * run them as one pass, reading the input once and synchronising once.
+     */
+    default void matmulEach(WeightTensor[] ws, ActivationBuffer x, int rows, ActivationBuffer[] outs) {
+        if (ws.length != outs.length) throw new IllegalArgumentException("matmulEach: " + ws.length + " weights but " + outs.length + " outputs");
+        for (int j = 0; j < ws.length; j++) matmul(ws[j], x, 0, rows, outs[j]);
+    }
+
+    /**
      * RMSNorm of each of {@code rows} rows of width {@code weight.length}: {@code out = x / sqrt(mean(x²) + eps) · weight},
      * where weight is the full multiplier (already 1 + w for HF checkpoints). {@code out} may be {@code x}.
      */

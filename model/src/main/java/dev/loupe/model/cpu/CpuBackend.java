@@ -1,7 +1,9 @@
 package dev.loupe.model.cpu;
 
+import dev.loupe.model.backend.ActivationBuffer;
 import dev.loupe.model.tensor.WeightTensor;
 
+import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.function.IntConsumer;
 
@@ -45,6 +47,53 @@ public final class CpuBackend extends HeapBackend {
             if (rows == 1) MatVec.run(par, s, kernels, w.data(), outDim, inDim, x, xOff, out, outOff);
             else PromptMatMul.run(par, s, kernels, w.data(), outDim, inDim, x, xOff, rows, out, outOff);
         });
+    }
+
+    /** One row: a single pass over all the matrices ({@link MatVec#runEach}); more rows: one blocked product each. */
+    @Override
+    public void matmulEach(WeightTensor[] ws, ActivationBuffer x, int rows, ActivationBuffer[] outs) {
+        if (ws.length != outs.length) throw new IllegalArgumentException("matmulEach: " + ws.length + " weights but " + outs.length + " outputs");
+        float[][] outArrays = new float[outs.length][];
+        for (int j = 0; j < outs.length; j++) outArrays[j] = array(outs[j]);
+        matmulEachArrays(ws, array(x), rows, outArrays);
+    }
+
+    private void matmulEachArrays(WeightTensor[] ws, float[] x, int rows, float[][] outs) {
+        if (rows != 1 || ws.length < 2) {
+            for (int j = 0; j < ws.length; j++) matmul(ws[j], x, 0, rows, outs[j], 0);
+            return;
+        }
+        int inDim = ws[0].cols();
+        RowKernels[] kernels = new RowKernels[ws.length];
+        MemorySegment[] data = new MemorySegment[ws.length];
+        int[] outDims = new int[ws.length];
+        boolean readable = true;
+        for (int j = 0; j < ws.length; j++) {
+            WeightTensor w = ws[j];
+            if (w.rank() != 2 || w.cols() != inDim) {
+                throw new IllegalArgumentException("matmulEach: " + w.describe() + " has shape " + Arrays.toString(w.shape())
+                        + ", expected a matrix of " + inDim + " columns like " + ws[0].describe());
+            }
+            if (nothingToCompute("matmulEach", w, inDim, w.rows(), x, 0, 1, outs[j], 0)) {
+                for (int i = 0; i < ws.length; i++) matmul(ws[i], x, 0, rows, outs[i], 0);
+                return;
+            }
+            kernels[j] = RowKernels.of(w.dtype());
+            data[j] = w.data();
+            outDims[j] = w.rows();
+            readable &= pool.canRead(data[j]);
+        }
+        KernelWarmup.await();
+        if (pool.isInside() || !readable) {
+            MatVec.runEach(Parallel.INLINE, new Scratch(1), kernels, data, outDims, inDim, x, 0, outs);
+            return;
+        }
+        pool.lock();
+        try {
+            MatVec.runEach(pool, scratch, kernels, data, outDims, inDim, x, 0, outs);
+        } finally {
+            pool.unlock();
+        }
     }
 
     @Override

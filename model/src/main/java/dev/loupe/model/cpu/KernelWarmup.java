@@ -114,6 +114,8 @@ final class KernelWarmup {
                 // The multi-row paths share everything but decode (called above every time), so the wider
                 // super-block types take them less often, keeping the warmup short.
                 if (call % (cols[t] > quantCols ? 32 : 8) == 0) {
+                    MatVec.runEach(Parallel.INLINE, scratch, new RowKernels[]{k, k}, new MemorySegment[]{w[t], w[t]},
+                            new int[]{rows, rows}, cols[t], x, 0, new float[][]{out, out});
                     PromptMatMul.run(Parallel.INLINE, scratch, k, w[t], rows, cols[t], x, 0, PROMPT_ROWS, out, 0);
                     KnMatMul.run(Parallel.INLINE, scratch, k, w[t], rows, cols[t], x, 0, 4 * PanelKernels.MR + 1, out, 0);
                     KnMatVec.run(Parallel.INLINE, scratch, k, w[t], rows, cols[t], x, 0, 2, out, 0);

@@ -11,7 +11,7 @@ final class Scratch {
     private static final int KINDS = 3;
 
     private final float[][][] perSlot;
-    private float[] shared = new float[0];
+    private float[][] shared = {new float[0]};
 
     Scratch(int slots) {
         perSlot = new float[slots][KINDS][];
@@ -28,8 +28,16 @@ final class Scratch {
     }
 
     /** The buffer all slots share (filled before a job, read during it); contents are unspecified. */
-    float[] shared(int size) {
-        if (shared.length < size) shared = new float[size];
-        return shared;
+    float[] shared(int size) { return shared(0, size); }
+
+    /** The {@code index}-th buffer all slots share, for jobs that prepare several inputs; contents are unspecified. */
+    float[] shared(int index, int size) {
+        if (index >= shared.length) {
+            float[][] more = java.util.Arrays.copyOf(shared, index + 1);
+            for (int i = shared.length; i <= index; i++) more[i] = new float[0];
+            shared = more;
+        }
+        if (shared[index].length < size) shared[index] = new float[size];
+        return shared[index];
     }
 }

@@ -8,6 +8,7 @@ import dev.loupe.model.backend.ActivationBuffer;
 import dev.loupe.model.backend.AttentionShape;
 import dev.loupe.model.backend.Backend;
 import dev.loupe.model.backend.RotaryTable;
+import dev.loupe.model.tensor.WeightTensor;
 import dev.loupe.model.weights.Gemma2Weights;
 import dev.loupe.model.weights.LayerWeights;
 
@@ -105,9 +106,7 @@ public final class ForwardPass {
         fire(hooks, points.blockId(l, RESID_PRE), x, d, p0);
 
         be.rmsNorm(x, lw.inputNorm(), c.rmsNormEps(), rows, xn);
-        be.matmul(lw.q(), xn, 0, rows, q);
-        be.matmul(lw.k(), xn, 0, rows, k);
-        be.matmul(lw.v(), xn, 0, rows, v);
+        be.matmulEach(new WeightTensor[]{lw.q(), lw.k(), lw.v()}, xn, rows, new ActivationBuffer[]{q, k, v});
         fire(hooks, points.blockId(l, Q), q, c.qDim(), p0);
         fire(hooks, points.blockId(l, K), k, c.kvDim(), p0);
         fire(hooks, points.blockId(l, V), v, c.kvDim(), p0);
@@ -127,8 +126,7 @@ public final class ForwardPass {
         fire(hooks, points.blockId(l, RESID_MID), x, d, p0);
 
         be.rmsNorm(x, lw.preFeedforwardNorm(), c.rmsNormEps(), rows, xn);
-        be.matmul(lw.gate(), xn, 0, rows, gate);
-        be.matmul(lw.up(), xn, 0, rows, up);
+        be.matmulEach(new WeightTensor[]{lw.gate(), lw.up()}, xn, rows, new ActivationBuffer[]{gate, up});
         fire(hooks, points.blockId(l, MLP_PRE), gate, inter, p0);
         be.geglu(gate, up, rows, inter);
         fire(hooks, points.blockId(l, MLP_POST), gate, inter, p0);

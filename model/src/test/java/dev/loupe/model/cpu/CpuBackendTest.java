@@ -1,5 +1,7 @@
 package dev.loupe.model.cpu;
 
+import dev.loupe.model.backend.ActivationBuffer;
+import dev.loupe.model.backend.HostBuffer;
 import dev.loupe.model.tensor.DType;
 import dev.loupe.model.tensor.WeightTensor;
 import org.junit.jupiter.api.AfterAll;
@@ -113,6 +115,35 @@ class CpuBackendTest {
                 assertEquals(43f, out[outOff + rows * shape[0]], "wrote past out");
             }
         }
+    }
+
+    /** One pass over several matrices of mixed types (as a K-quant mixture has) against the scalar reference of each. */
+    @Test
+    void matmulEachMatchesScalarReferenceOfEveryMatrix() {
+        long seed = 500;
+        for (int cols : new int[]{96, 256, 768}) {
+            List<DType> types = java.util.Arrays.stream(DType.values()).filter(t -> cols % t.blockSize() == 0).toList();
+            WeightTensor[] ws = new WeightTensor[types.size() + 1];
+            float[][] outs = new float[ws.length][];
+            for (int j = 0; j < ws.length; j++) {
+                ws[j] = TestTensors.random(types.get(j % types.size()), 13 + 40 * j, cols, seed++);
+                outs[j] = new float[ws[j].rows()];
+            }
+            for (int rows : new int[]{1, 3}) {
+                float[] x = TestTensors.randomFloats(rows * cols, seed++);
+                for (int j = 0; j < ws.length; j++) outs[j] = new float[rows * ws[j].rows()];
+                ActivationBuffer[] bufs = new ActivationBuffer[ws.length];
+                for (int j = 0; j < ws.length; j++) bufs[j] = new HostBuffer(outs[j]);
+                backend.matmulEach(ws, new HostBuffer(x), rows, bufs);
+                for (int j = 0; j < ws.length; j++) {
+                    assertClose("matmulEach " + ws[j].dtype() + " " + ws[j].rows() + "x" + cols + " rows=" + rows,
+                            referenceNk(ws[j], x, 0, rows), outs[j], 0);
+                }
+            }
+        }
+        WeightTensor a = TestTensors.random(DType.BF16, 8, 64, 1), b = TestTensors.random(DType.BF16, 8, 32, 2);
+        assertThrows(IllegalArgumentException.class, () -> backend.matmulEach(new WeightTensor[]{a, b}, new HostBuffer(64), 1,
+                new ActivationBuffer[]{new HostBuffer(8), new HostBuffer(8)}));
     }
 
     @ParameterizedTest
