@@ -1,6 +1,6 @@
 package dev.loupe.analysis;
 
-import dev.loupe.model.Gemma2;
+import dev.loupe.model.Model;
 import dev.loupe.sae.Sae;
 
 import java.nio.file.Path;
@@ -16,7 +16,7 @@ import java.util.List;
  * @param runDir    the run folder
  * @param options   window, shard and example options
  */
-public record IndexJob(Gemma2 model, String modelPath, List<RunSae> saes, CorpusId corpus, Path runDir, IndexOptions options) {
+public record IndexJob(Model model, String modelPath, List<RunSae> saes, CorpusId corpus, Path runDir, IndexOptions options) {
     public IndexJob {
         saes = List.copyOf(saes);
         if (saes.isEmpty()) throw new IllegalArgumentException("a corpus run needs at least one SAE");

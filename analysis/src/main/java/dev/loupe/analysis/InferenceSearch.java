@@ -1,6 +1,6 @@
 package dev.loupe.analysis;
 
-import dev.loupe.model.Gemma2;
+import dev.loupe.model.Model;
 import dev.loupe.sae.Sae;
 
 import dev.loupe.sae.SparseFeatures;
@@ -14,16 +14,16 @@ import java.util.List;
  * left out of the overall ranking (its activations are outliers that say nothing about the text).
  */
 public final class InferenceSearch {
-    private final Gemma2 model;
+    private final Model model;
     private final Sae sae;
 
-    private InferenceSearch(Gemma2 model, Sae sae) {
+    private InferenceSearch(Model model, Sae sae) {
         this.model = model;
         this.sae = sae;
     }
 
     /** Fails with one line when the SAE cannot read its hook point on this model. */
-    public static InferenceSearch of(Gemma2 model, Sae sae) {
+    public static InferenceSearch of(Model model, Sae sae) {
         dev.loupe.sae.SaeCompatibility.require(sae, model);
         return new InferenceSearch(model, sae);
     }

@@ -1,6 +1,6 @@
 package dev.loupe.analysis;
 
-import dev.loupe.model.Gemma2;
+import dev.loupe.model.Model;
 import dev.loupe.model.tensor.WeightTensor;
 import dev.loupe.sae.Sae;
 
@@ -28,7 +28,7 @@ final class LogitTables {
     /** No tables: every feature's lists are empty. */
     static LogitTables empty(int dSae) { return new LogitTables(dSae, 0); }
 
-    static LogitTables compute(Gemma2 model, Sae sae, int n, IndexProgress progress) {
+    static LogitTables compute(Model model, Sae sae, int n, IndexProgress progress) {
         int dSae = sae.dSae(), d = sae.dIn();
         WeightTensor embedding = model.weights().embedding();
         int vocab = embedding.rows();

@@ -2,7 +2,7 @@ package dev.loupe.analysis;
 
 import dev.loupe.hooks.Activation;
 import dev.loupe.model.Fixtures;
-import dev.loupe.model.Gemma2;
+import dev.loupe.model.Model;
 import dev.loupe.model.io.Npy;
 import dev.loupe.sae.Sae;
 import dev.loupe.sae.SparseFeatures;
@@ -33,7 +33,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 /** Corpus runs on the tiny-a fixture model and SAE: what the shards hold, summaries, several SAEs, the store, and an Arrow JS reader. */
 class CorpusRunTest {
     @TempDir static Path tmp;
-    static Gemma2 model;
+    static Model model;
     static Sae sae;
     static Path corpus, textRun;
     static final int CONTEXT = 16;

@@ -1,7 +1,7 @@
 package dev.loupe.analysis;
 
 import dev.loupe.model.Fixtures;
-import dev.loupe.model.Gemma2;
+import dev.loupe.model.Model;
 import dev.loupe.sae.Sae;
 
 import java.io.IOException;
@@ -20,9 +20,9 @@ final class TinyA {
 
     static Path saeDir() { return Fixtures.tinyA().resolve("sae"); }
 
-    static Gemma2 model() { return Gemma2.load(gguf(), 1); }
+    static Model model() { return Model.load(gguf(), 1); }
 
-    static Sae sae(Gemma2 m, String hook) throws IOException { return Sae.load(saeDir(), hook, m.backend()); }
+    static Sae sae(Model m, String hook) throws IOException { return Sae.load(saeDir(), hook, m.backend()); }
 
     /** English text documents (tiny-a's vocabulary is bytes and a few hundred merges, so ~1 token per 2 chars). */
     static final List<String> TEXT = List.of(
@@ -38,7 +38,7 @@ final class TinyA {
         return f;
     }
 
-    static IndexResult index(Gemma2 m, List<Sae> saes, Path corpus, Path out, IndexOptions o) throws IOException {
+    static IndexResult index(Model m, List<Sae> saes, Path corpus, Path out, IndexOptions o) throws IOException {
         List<IndexJob.RunSae> rs = saes.stream().map(s -> new IndexJob.RunSae(s, saeDir().toString())).toList();
         IndexJob job = new IndexJob(m, gguf().toString(), rs, new IndexJob.CorpusId(corpus.toString(), Corpus.sha256(corpus)), out, o);
         Iterator<Document> docs = Corpus.read(corpus, o.skipBadLines(), IndexProgress.NONE);

@@ -2,7 +2,7 @@ package dev.loupe.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.hooks.BoundHooks;
-import dev.loupe.model.Gemma2;
+import dev.loupe.model.Model;
 import dev.loupe.model.Session;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -40,7 +40,7 @@ final class BenchCommand implements Callable<Integer> {
         if (genTokens < 1) throw new IllegalArgumentException("--gen-tokens must be at least 1, got " + genTokens);
         if (repetitions < 1) throw new IllegalArgumentException("--repetitions must be at least 1, got " + repetitions);
         long t0 = System.nanoTime();
-        try (Gemma2 m = model.load()) {
+        try (Model m = model.load()) {
             int context = m.config().maxPositions();
             if ((long) promptTokens + genTokens > context) {
                 throw new IllegalArgumentException("--prompt-tokens " + promptTokens + " + --gen-tokens " + genTokens

@@ -1,7 +1,7 @@
 package dev.loupe.cli;
 
 import dev.loupe.hooks.Activation;
-import dev.loupe.model.Gemma2;
+import dev.loupe.model.Model;
 import dev.loupe.model.io.Npy;
 import dev.loupe.sae.Sae;
 import dev.loupe.sae.metrics.SaeMetrics;
@@ -30,7 +30,7 @@ final class EncodeCommand implements Callable<Integer> {
     @Override public Integer call() throws Exception {
         int[] ids = TokenIds.parse(tokenIds);
         OutputPaths.requireFolder(out, "--out");
-        try (Gemma2 m = model.load(); Sae sae = saeOptions.load(m)) {
+        try (Model m = model.load(); Sae sae = saeOptions.load(m)) {
             Activation x = SaeOptions.activation(m, sae, ids);
             SparseFeatures f = sae.encode(x);
             float[] recon = sae.decode(f);

@@ -1,7 +1,7 @@
 package dev.loupe.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.loupe.model.Gemma2;
+import dev.loupe.model.Model;
 import dev.loupe.model.RunOptions;
 import dev.loupe.model.tokenizer.Tokenizer;
 import dev.loupe.sae.Sae;
@@ -46,7 +46,7 @@ final class EvalSaeCommand implements Callable<Integer> {
         if (maxTokens < 2 || context < 2) throw new IllegalArgumentException("--max-tokens and --context must be at least 2");
         List<String> docs = InputPaths.readLines(corpus, "--corpus").stream().map(String::strip).filter(s -> !s.isEmpty()).toList();
         if (docs.isEmpty()) throw new IllegalArgumentException(corpus + ": no text (expected one document per line)");
-        try (Gemma2 m = model.load(); Sae sae = saeOptions.load(m)) {
+        try (Model m = model.load(); Sae sae = saeOptions.load(m)) {
             Tokenizer tok = m.tokenizer();
             List<int[]> seqs = new ArrayList<>();
             int total = 0;

@@ -1,7 +1,7 @@
 package dev.loupe.cli;
 
 import dev.loupe.hooks.HookSet;
-import dev.loupe.model.Gemma2;
+import dev.loupe.model.Model;
 import dev.loupe.model.Generation;
 import dev.loupe.model.GenerationResult;
 import dev.loupe.model.tokenizer.ChatTemplate;
@@ -28,7 +28,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Generation generation = sampling.generation();
-        try (Gemma2 m = model.load()) {
+        try (Model m = model.load()) {
             Tokenizer tok = m.tokenizer();
             int[] ids = chat ? ChatTemplate.encode(tok, java.util.List.of(ChatTemplate.Turn.user(prompt)), true) : tok.encode(prompt);
             sampling.requireWithinContext(m.config().maxPositions(), ids.length);

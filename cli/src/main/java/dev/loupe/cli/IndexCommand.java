@@ -8,7 +8,7 @@ import dev.loupe.analysis.IndexOptions;
 import dev.loupe.analysis.IndexProgress;
 import dev.loupe.analysis.IndexResult;
 import dev.loupe.analysis.CorpusIndexer;
-import dev.loupe.model.Gemma2;
+import dev.loupe.model.Model;
 import dev.loupe.sae.Sae;
 import dev.loupe.sae.SaeCompatibility;
 import picocli.CommandLine.Command;
@@ -71,7 +71,7 @@ final class IndexCommand implements Callable<Integer> {
                 .withCompression(Compression.parse(compression)).withShardTokens(shardTokens).withSkipBadLines(skipBadLines).withLogitTables(!noLogitTables);
         Corpus.files(corpus);   // a missing or unreadable corpus fails here, before the model loads
         PrintStream err = System.err;
-        try (Gemma2 m = model.load()) {
+        try (Model m = model.load()) {
             List<Sae> loaded = new ArrayList<>();
             try {
                 List<IndexJob.RunSae> runSaes = new ArrayList<>();
@@ -104,7 +104,7 @@ final class IndexCommand implements Callable<Integer> {
     }
 
     /** Corpus tokens (up to --max-tokens), for the progress bar's ETA: tokenizing is cheap next to the model. */
-    private long countTokens(Gemma2 m, IndexOptions o) throws Exception {
+    private long countTokens(Model m, IndexOptions o) throws Exception {
         long n = 0;
         Iterator<Document> it = Corpus.read(corpus, skipBadLines, IndexProgress.NONE);
         while (it.hasNext()) {

@@ -1,6 +1,6 @@
 package dev.loupe.cli;
 
-import dev.loupe.model.Gemma2;
+import dev.loupe.model.Model;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -18,8 +18,8 @@ final class ModelOptions {
             description = "where to compute: cpu (Vector API) or tornado (TornadoVM: GPUs and OpenCL devices; default: ${DEFAULT-VALUE})")
     String backend;
 
-    Gemma2 load() {
+    Model load() {
         if (threads < 1) throw new IllegalArgumentException("--threads must be at least 1");
-        return Gemma2.load(model, backend, threads);
+        return Model.load(model, backend, threads);
     }
 }

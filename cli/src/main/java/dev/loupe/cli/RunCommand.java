@@ -1,7 +1,7 @@
 package dev.loupe.cli;
 
 import dev.loupe.hooks.Activation;
-import dev.loupe.model.Gemma2;
+import dev.loupe.model.Model;
 import dev.loupe.model.RunOptions;
 import dev.loupe.model.RunResult;
 import dev.loupe.model.io.Npy;
@@ -45,7 +45,7 @@ final class RunCommand implements Callable<Integer> {
             if (logits != null) throw new IllegalArgumentException("--logits needs the whole model; drop --stop-after");
             if (stopAfter < 0) throw new IllegalArgumentException("--stop-after " + stopAfter + ": expected a layer number >= 0");
         }
-        try (Gemma2 m = model.load()) {
+        try (Model m = model.load()) {
             RunOptions opts = RunOptions.caching(cache.toArray(String[]::new))
                     .withLogits(logits == null ? RunOptions.Logits.NONE : RunOptions.Logits.ALL);
             if (stopAfter != null) opts = opts.stopAfter(stopAfter);

@@ -1,7 +1,7 @@
 package dev.loupe.cli;
 
 import dev.loupe.hooks.Activation;
-import dev.loupe.model.Gemma2;
+import dev.loupe.model.Model;
 import dev.loupe.sae.Sae;
 import dev.loupe.sae.SaeCompatibility;
 import picocli.CommandLine.Option;
@@ -20,7 +20,7 @@ final class SaeOptions {
     String hook;
 
     /** Loads the SAE onto the model's backend and checks it fits the model; close it before the model. */
-    Sae load(Gemma2 model) throws IOException {
+    Sae load(Model model) throws IOException {
         Sae s = Sae.load(sae, hook, model.backend());
         try {
             SaeCompatibility.require(s, model);
@@ -32,5 +32,5 @@ final class SaeOptions {
     }
 
     /** The activation at the SAE's hook for {@code ids}, running the model only as far as that hook. */
-    static Activation activation(Gemma2 model, Sae sae, int[] ids) { return model.activation(ids, sae.hookName()); }
+    static Activation activation(Model model, Sae sae, int[] ids) { return model.activation(ids, sae.hookName()); }
 }

@@ -1,7 +1,7 @@
 package dev.loupe.cli;
 
 import dev.loupe.hooks.HookSet;
-import dev.loupe.model.Gemma2;
+import dev.loupe.model.Model;
 import dev.loupe.model.GenerationResult;
 import dev.loupe.model.tokenizer.ChatTemplate;
 import dev.loupe.model.tokenizer.Tokenizer;
@@ -60,7 +60,7 @@ final class SteerCommand implements Callable<Integer> {
 
     @Override public Integer call() throws Exception {
         Map<Integer, Float> alphas = strengths();
-        try (Gemma2 m = model.load(); Sae sae = saeOptions.load(m)) {
+        try (Model m = model.load(); Sae sae = saeOptions.load(m)) {
             Tokenizer tok = m.tokenizer();
             int[] ids = chat ? ChatTemplate.encode(tok, List.of(ChatTemplate.Turn.user(prompt)), true) : tok.encode(prompt);
             sampling.requireWithinContext(m.config().maxPositions(), ids.length);
@@ -85,7 +85,7 @@ final class SteerCommand implements Callable<Integer> {
         return 0;
     }
 
-    private String continuation(Gemma2 m, Tokenizer tok, int[] ids, HookSet hooks) {
+    private String continuation(Model m, Tokenizer tok, int[] ids, HookSet hooks) {
         GenerationResult r = m.generate(ids, sampling.generation(), hooks, null);
         return tok.decode(r.generated(), true);
     }

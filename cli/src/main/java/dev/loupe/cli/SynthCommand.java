@@ -1,10 +1,10 @@
 package dev.loupe.cli;
 
-import dev.loupe.model.Gemma2Config;
+import dev.loupe.model.ModelConfig;
 import dev.loupe.model.tensor.DType;
 import dev.loupe.model.tokenizer.Tokenizers;
 import dev.loupe.model.tools.GgufExport;
-import dev.loupe.model.weights.Gemma2Weights;
+import dev.loupe.model.weights.ModelWeights;
 import dev.loupe.model.weights.HfCheckpoint;
 import dev.loupe.model.weights.SyntheticCheckpoint;
 import picocli.CommandLine.Command;
@@ -51,7 +51,7 @@ public final class SynthCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Gemma2Config config = Gemma2Config.shape(shape);
+        ModelConfig config = ModelConfig.shape(shape);
         OutputPaths.requireFolder(out, "--out");
         if (tokenizer != null) config = config.withVocabSize(Tokenizers.load(tokenizer).vocabSize());
         DType type = switch (dtype.toLowerCase(Locale.ROOT)) {
@@ -79,7 +79,7 @@ public final class SynthCommand implements Callable<Integer> {
      * Synthesizes the HF folder beside the output, converts it with {@link GgufExport} and removes it: the
      * GGUF holds the very weights that {@code synth --format hf} with the same seed writes.
      */
-    private int writeGguf(Gemma2Config config, DType type, long start) throws java.io.IOException {
+    private int writeGguf(ModelConfig config, DType type, long start) throws java.io.IOException {
         if (tokenizer != null) throw new IllegalArgumentException("--tokenizer: only with --format hf (the GGUF gets a placeholder vocabulary)");
         Path file = out.toAbsolutePath();
         if (Files.isDirectory(file)) throw new IllegalArgumentException("--out " + out + " is a folder; --format gguf writes a file");
@@ -90,7 +90,7 @@ public final class SynthCommand implements Callable<Integer> {
         dev.loupe.model.io.DiskSpace.require(file.getParent(), 2 * type.bytesFor(params), "the " + type + " folder and its GGUF copy");
         try {
             SyntheticCheckpoint.write(config, type, folder, seed, threads);
-            try (Gemma2Weights w = HfCheckpoint.load(folder)) {
+            try (ModelWeights w = HfCheckpoint.load(folder)) {
                 GgufExport.write(w, file);
             }
         } finally {

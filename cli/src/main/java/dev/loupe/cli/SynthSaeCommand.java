@@ -1,6 +1,6 @@
 package dev.loupe.cli;
 
-import dev.loupe.model.Gemma2;
+import dev.loupe.model.Model;
 import dev.loupe.model.tokenizer.Tokenizer;
 import dev.loupe.sae.GemmaScopeLayout;
 import dev.loupe.sae.SyntheticSae;
@@ -104,7 +104,7 @@ public final class SynthSaeCommand implements Callable<Integer> {
         if (width < 1 || l0 < 1 || l0 > width) throw new IllegalArgumentException("--width must be positive and --l0 in [1, " + width + "]");
         List<String> docs = InputPaths.readLines(fitCorpus, "--fit-corpus").stream().map(String::strip).filter(s -> !s.isEmpty()).toList();
         if (docs.isEmpty()) throw new IllegalArgumentException(fitCorpus + ": no text (expected one document per line)");
-        try (Gemma2 m = Gemma2.load(fitModel, backend, threads)) {
+        try (Model m = Model.load(fitModel, backend, threads)) {
             Tokenizer tok = m.tokenizer();
             List<int[]> seqs = new ArrayList<>();
             for (String d : docs) {

@@ -1,6 +1,6 @@
 package dev.loupe.cli;
 
-import dev.loupe.model.Gemma2;
+import dev.loupe.model.Model;
 import dev.loupe.model.tokenizer.Tokenizer;
 import dev.loupe.sae.Sae;
 import dev.loupe.sae.SparseFeatures;
@@ -30,7 +30,7 @@ final class TraceCommand implements Callable<Integer> {
 
     @Override public Integer call() throws Exception {
         if (top < 1) throw new IllegalArgumentException("--top must be at least 1");
-        try (Gemma2 m = model.load(); Sae sae = saeOptions.load(m)) {
+        try (Model m = model.load(); Sae sae = saeOptions.load(m)) {
             Tokenizer tok = m.tokenizer();
             int[] ids = tok.encode(prompt);
             SparseFeatures f = sae.encode(SaeOptions.activation(m, sae, ids));

@@ -1,9 +1,9 @@
 package dev.loupe.cli;
 
-import dev.loupe.model.Gemma2Config;
+import dev.loupe.model.ModelConfig;
 import dev.loupe.model.tensor.DType;
 import dev.loupe.model.weights.Checkpoints;
-import dev.loupe.model.weights.Gemma2Weights;
+import dev.loupe.model.weights.ModelWeights;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -44,8 +44,8 @@ class SynthCommandTest {
         Path dir = tmp.resolve("tiny");
         assertEquals(0, Main.execute("synth", "--shape", "tiny", "--dtype", "f32", "--out", dir.toString(), "--seed", "3"));
         assertTrue(out.toString(StandardCharsets.UTF_8).contains("wrote tiny f32 (seed 3)"), out.toString(StandardCharsets.UTF_8));
-        try (Gemma2Weights w = Checkpoints.load(dir)) {
-            assertEquals(Gemma2Config.shape("tiny"), w.config());
+        try (ModelWeights w = Checkpoints.load(dir)) {
+            assertEquals(ModelConfig.shape("tiny"), w.config());
             assertEquals(DType.F32, w.embedding().dtype());
         }
         byte[] first = Files.readAllBytes(dir.resolve("model.safetensors"));
@@ -62,7 +62,7 @@ class SynthCommandTest {
         try (var files = Files.list(tmp)) {
             assertEquals(2, files.count(), "only the folder and the .gguf");
         }
-        try (Gemma2Weights a = Checkpoints.load(dir); Gemma2Weights b = Checkpoints.load(gguf)) {
+        try (ModelWeights a = Checkpoints.load(dir); ModelWeights b = Checkpoints.load(gguf)) {
             assertEquals(a.config().hiddenSize(), b.config().hiddenSize());
             assertArrayEquals(a.layers().get(2).up().toFloatArray(), b.layers().get(2).up().toFloatArray());
             assertArrayEquals(a.layers().get(1).postFeedforwardNorm(), b.layers().get(1).postFeedforwardNorm());

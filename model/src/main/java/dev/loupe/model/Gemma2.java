@@ -14,7 +14,7 @@ import dev.loupe.model.weights.Checkpoints;
 import dev.loupe.model.weights.GgufCheckpoint;
 import dev.loupe.model.weights.GgufFile;
 import dev.loupe.model.weights.HfCheckpoint;
-import dev.loupe.model.weights.Gemma2Weights;
+import dev.loupe.model.weights.ModelWeights;
 import dev.loupe.model.weights.LayerWeights;
 import dev.loupe.model.tensor.WeightTensor;
 
@@ -31,13 +31,13 @@ import java.util.function.IntConsumer;
  * A Gemma 2 model ready to run: weights (memory-mapped), tokenizer when the checkpoint carries one, and the
  * backend that does the heavy kernels. Runs and generations take their hooks per call; nothing stays attached.
  */
-public final class Gemma2 implements AutoCloseable {
-    private final Gemma2Weights weights;
+public final class Gemma2 implements Model {
+    private final ModelWeights weights;
     private final Tokenizer tokenizer;
     private final Backend backend;
     private final HookPoints points;
 
-    public Gemma2(Gemma2Weights weights, Tokenizer tokenizer, Backend backend) {
+    public Gemma2(ModelWeights weights, Tokenizer tokenizer, Backend backend) {
         this.weights = weights;
         this.tokenizer = tokenizer;
         this.backend = backend;
@@ -76,7 +76,7 @@ public final class Gemma2 implements AutoCloseable {
                     throw e;
                 }
             }
-            Gemma2Weights w = HfCheckpoint.load(path);
+            ModelWeights w = HfCheckpoint.load(path);
             Tokenizer t = Files.isRegularFile(path.resolve("tokenizer.json")) ? Tokenizers.load(path) : null;
             return new Gemma2(w, t, backend);
         } catch (IOException e) {
@@ -88,19 +88,18 @@ public final class Gemma2 implements AutoCloseable {
         }
     }
 
-    public Gemma2Config config() { return weights.config(); }
-    public Gemma2Weights weights() { return weights; }
+    @Override
+    public ModelConfig config() { return weights.config(); }
+    @Override
+    public ModelWeights weights() { return weights; }
+    @Override
     public Backend backend() { return backend; }
     /** The model's hook points. */
+    @Override
     public HookPoints hookPoints() { return points; }
 
-    /**
-     * The registry a run with {@code hooks} resolves names against: the model's points plus the points of the
-     * composite hooks in the set (a spliced SAE's {@code <hook>.hook_sae_acts_post}, ...), for listing in a UI.
-     */
-    public HookPoints hookPoints(HookSet hooks) { return hooks.points(points); }
-
     /** The tokenizer; fails with a clear message when the checkpoint has none. */
+    @Override
     public Tokenizer tokenizer() {
         if (tokenizer == null) {
             throw new IllegalStateException("this model has no tokenizer (an HF folder needs tokenizer.json); pass token ids instead");
@@ -108,11 +107,14 @@ public final class Gemma2 implements AutoCloseable {
         return tokenizer;
     }
 
+    @Override
     public boolean hasTokenizer() { return tokenizer != null; }
 
+    @Override
     public Session newSession() { return new Session(this); }
 
     /** Runs a whole sequence (as a prompt: one batched pass) and returns logits and cached activations. */
+    @Override
     public RunResult run(int[] tokens, RunOptions options) {
         ActivationCache cache = new ActivationCache();
         HookSet hooks = options.hooks().with(cache.hooksFor(options.cache()));
@@ -149,6 +151,7 @@ public final class Gemma2 implements AutoCloseable {
      * The activation at one hook point, running only the blocks that hook needs (no logits unless it is past
      * the last block). {@code hook_embed} still runs block 0: a run always includes at least one block.
      */
+    @Override
     public Activation activation(int[] tokens, String hook) {
         int layer = points.layerOf(points.id(hook));
         RunOptions options = RunOptions.caching(hook).withLogits(RunOptions.Logits.NONE);
@@ -156,13 +159,11 @@ public final class Gemma2 implements AutoCloseable {
         return run(tokens, options).cache().get(hook);
     }
 
-    /** Tokenizes (with {@code <bos>}) and runs. */
-    public RunResult run(String text, RunOptions options) { return run(tokenizer().encode(text), options); }
-
     /**
      * Generates after {@code prompt}: the prompt is processed in one batched pass, then one token per step.
      * Hooks fire on the prompt and on every step; {@code onToken} sees each new token as it is chosen.
      */
+    @Override
     public GenerationResult generate(int[] prompt, Generation g, HookSet hooks, IntConsumer onToken) {
         if (prompt.length == 0) throw new IllegalArgumentException("generation needs at least one prompt token (<bos>)");
         BoundHooks bound = hooks.bind(points);
@@ -181,27 +182,6 @@ public final class Gemma2 implements AutoCloseable {
             logits = s.process(new int[]{next}, bound, -1, 1);
         }
         return new GenerationResult(prompt, Arrays.copyOf(out, count), stopped);
-    }
-
-    /** Tokenizes {@code prompt} (with {@code <bos>}) and generates; {@code result.text(model.tokenizer())} reads it. */
-    public GenerationResult generate(String prompt, Generation g, HookSet hooks) {
-        return generate(tokenizer().encode(prompt), g, hooks, null);
-    }
-
-    /** Tokenizes (with {@code <bos>}) and generates without hooks. */
-    public GenerationResult generate(String prompt, Generation g) { return generate(prompt, g, HookSet.empty()); }
-
-    /** The generated text after {@code prompt} under {@code hooks} (special tokens left out): a notebook's one-liner. */
-    public String complete(String prompt, Generation g, HookSet hooks) { return generate(prompt, g, hooks).text(tokenizer()); }
-
-    /** The generated text after {@code prompt}, without hooks. */
-    public String complete(String prompt, Generation g) { return complete(prompt, g, HookSet.empty()); }
-
-    /** How each token shows on its own ({@link Tokenizer#tokenText}), e.g. to label plots and tables. */
-    public List<String> tokenTexts(int[] ids) {
-        List<String> out = new ArrayList<>(ids.length);
-        for (int id : ids) out.add(tokenizer().tokenText(id));
-        return out;
     }
 
     @Override

@@ -4,7 +4,7 @@ import dev.loupe.hooks.BoundHooks;
 import dev.loupe.model.backend.Backends;
 import dev.loupe.model.tensor.DType;
 import dev.loupe.model.tensor.WeightTensor;
-import dev.loupe.model.weights.Gemma2Weights;
+import dev.loupe.model.weights.ModelWeights;
 import dev.loupe.model.weights.LayerWeights;
 import org.junit.jupiter.api.Test;
 
@@ -46,8 +46,8 @@ class Q5KModelTest {
     }
 
     /** The source's matrices converted once: the Q5_K model and its F32 copy share the conversion. */
-    private static Gemma2Weights[] convertAll(Gemma2Weights src) {
-        Gemma2Weights[] out = new Gemma2Weights[2];
+    private static ModelWeights[] convertAll(ModelWeights src) {
+        ModelWeights[] out = new ModelWeights[2];
         List<List<LayerWeights>> layers = List.of(new ArrayList<>(), new ArrayList<>());
         for (LayerWeights l : src.layers()) {
             Pair q = convert(l.q()), k = convert(l.k()), v = convert(l.v()), o = convert(l.o());
@@ -60,7 +60,7 @@ class Q5KModelTest {
             }
         }
         Pair embedding = convert(src.embedding());
-        for (int m = 0; m < 2; m++) out[m] = new Gemma2Weights(src.config(), embedding.pick(m == 0), layers.get(m), src.finalNorm(), null);
+        for (int m = 0; m < 2; m++) out[m] = new ModelWeights(src.config(), embedding.pick(m == 0), layers.get(m), src.finalNorm(), null);
         return out;
     }
 
@@ -68,7 +68,7 @@ class Q5KModelTest {
     void q5kModelComputesWhatAnF32CopyOfItsExactValuesComputes() {
         int[] tokens = Fixtures.npy(Fixtures.tinyK().resolve("tokens.npy")).ints();
         try (Gemma2 source = Gemma2.load(Fixtures.tinyK().resolve("tiny-k-q6_k.gguf"), 1)) {
-            Gemma2Weights[] converted = convertAll(source.weights());
+            ModelWeights[] converted = convertAll(source.weights());
             assertEquals(DType.Q5_K, converted[0].layers().get(1).down().dtype());
             try (Gemma2 a = new Gemma2(converted[0], null, Backends.byName(Backends.CPU, 2)); Gemma2 b = new Gemma2(converted[1], null, Backends.byName(Backends.CPU, 2))) {
                 float[] batchedQ5 = a.run(tokens, RunOptions.caching()).logits();

@@ -42,20 +42,20 @@ class SameWeightsEveryFormatTest {
 
     enum Shape {
         /** √96 is not representable in bf16 (9.7979... → 9.8125); 4 heads share one kv head; head_dim 32 ≠ 96/4. */
-        HIDDEN_96(new Gemma2Config(257, 96, 160, 3, 4, 1, 32, 48f, 10000f, 1e-6f, 6, 10f, 15f,
-                Gemma2Config.embeddingScale(96), 1024, 2, 1), 40, 11),
+        HIDDEN_96(new ModelConfig(257, 96, 160, 3, 4, 1, 32, 48f, 10000f, 1e-6f, 6, 10f, 15f,
+                ModelConfig.embeddingScale(96), 1024, 2, 1), 40, 11),
         /**
          * Vector tails everywhere (88, 20), GQA 3, a K-block tail (600 = 512 + 88), RoPE θ 500, an RMSNorm ε large
          * enough (0.01) that putting it anywhere but inside the square root shows, 300 positions.
          */
-        RAGGED(new Gemma2Config(331, 88, 600, 3, 6, 2, 20, 24f, 500f, 1e-2f, 5, 20f, 30f,
-                Gemma2Config.embeddingScale(88), 1024, 2, 1), 300, 12);
+        RAGGED(new ModelConfig(331, 88, 600, 3, 6, 2, 20, 24f, 500f, 1e-2f, 5, 20f, 30f,
+                ModelConfig.embeddingScale(88), 1024, 2, 1), 300, 12);
 
-        final Gemma2Config config;
+        final ModelConfig config;
         final int positions;
         final long seed;
 
-        Shape(Gemma2Config config, int positions, long seed) {
+        Shape(ModelConfig config, int positions, long seed) {
             this.config = config;
             this.positions = positions;
             this.seed = seed;

@@ -15,7 +15,7 @@ import java.util.Map;
  * patterns (0 where masked).
  */
 final class ScalarGemma2 {
-    private final Gemma2Config c;
+    private final ModelConfig c;
     private final SameWeights w;
 
     ScalarGemma2(SameWeights weights) {

@@ -1,7 +1,7 @@
 package dev.loupe.sae;
 
-import dev.loupe.model.Gemma2;
-import dev.loupe.model.Gemma2Config;
+import dev.loupe.model.Model;
+import dev.loupe.model.ModelConfig;
 
 /** Checks, before any compute, that an SAE can read its hook point on a given model. */
 public final class SaeCompatibility {
@@ -11,7 +11,7 @@ public final class SaeCompatibility {
      * Fails with one line unless the SAE's hook point exists in the model (else the closest names are listed)
      * and its width there equals the SAE's {@code d_in}.
      */
-    public static void require(Sae sae, Gemma2 model) {
+    public static void require(Sae sae, Model model) {
         String hook = sae.hookName();
         model.hookPoints().id(hook);
         int width = width(hook, model.config());
@@ -23,7 +23,7 @@ public final class SaeCompatibility {
     }
 
     /** The width of a {@code [positions, width]} hook point; fails for the 3-D attention scores and patterns. */
-    public static int width(String hook, Gemma2Config c) {
+    public static int width(String hook, ModelConfig c) {
         String suffix = hook.contains(".") && hook.startsWith("blocks.") ? hook.substring(hook.indexOf('.', 7) + 1) : hook;
         return switch (suffix) {
             case "hook_embed", "ln_final.hook_normalized", "hook_resid_pre", "hook_resid_mid", "hook_resid_post",

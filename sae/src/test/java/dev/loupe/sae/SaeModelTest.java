@@ -4,7 +4,7 @@ import dev.loupe.hooks.Activation;
 import dev.loupe.hooks.HookPoints;
 import dev.loupe.hooks.HookSet;
 import dev.loupe.model.Fixtures;
-import dev.loupe.model.Gemma2;
+import dev.loupe.model.Model;
 import dev.loupe.model.Generation;
 import dev.loupe.model.RunOptions;
 import dev.loupe.model.RunResult;
@@ -26,12 +26,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The SAE spliced into tiny-a's forward pass (HF F32 checkpoint) at blocks.2.hook_resid_post. */
 class SaeModelTest {
     private static final String NEXT = "blocks.3.hook_resid_pre";
-    private static Gemma2 model;
+    private static Model model;
     private static Sae sae;
     private static int[] tokens;
 
     @BeforeAll static void load() throws IOException {
-        model = Gemma2.load(Fixtures.tinyA().resolve("hf"), 2);
+        model = Model.load(Fixtures.tinyA().resolve("hf"), 2);
         sae = Sae.load(SaeFixture.dir(), SaeFixture.HOOK, model.backend());
         tokens = Fixtures.npy(Fixtures.tinyA().resolve("tokens.npy")).ints();
     }

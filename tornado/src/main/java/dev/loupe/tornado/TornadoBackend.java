@@ -214,7 +214,7 @@ public final class TornadoBackend implements Backend {
     }
 
     private void requirePrepared() {
-        if (plan == null) throw new IllegalStateException("the TornadoVM backend runs a model's operations only after prepare() (Gemma2.load does it)");
+        if (plan == null) throw new IllegalStateException("the TornadoVM backend runs a model's operations only after prepare() (Model.load does it)");
     }
 
     synchronized int claim(DeviceBuffer b, int size) {

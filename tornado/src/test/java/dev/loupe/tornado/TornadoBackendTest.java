@@ -5,7 +5,7 @@ import dev.loupe.hooks.BoundHooks;
 import dev.loupe.hooks.Hook;
 import dev.loupe.hooks.HookSet;
 import dev.loupe.model.Fixtures;
-import dev.loupe.model.Gemma2;
+import dev.loupe.model.Model;
 import dev.loupe.model.RunOptions;
 import dev.loupe.model.RunResult;
 import dev.loupe.model.Session;
@@ -38,15 +38,15 @@ class TornadoBackendTest {
     static final String[] CACHED = {"blocks.*.hook_resid_post", "blocks.1.attn.hook_pattern", "blocks.2.attn.hook_attn_scores",
             "blocks.0.attn.hook_rot_k", "blocks.3.mlp.hook_post", "hook_embed", "ln_final.hook_normalized"};
 
-    static Gemma2 cpu, gpu;
+    static Model cpu, gpu;
     static int[] tokens;
 
     @BeforeAll
     static void load() {
         Path hf = Fixtures.tinyA().resolve("hf");
         tokens = Fixtures.npy(Fixtures.tinyA().resolve("tokens.npy")).ints();
-        cpu = Gemma2.load(hf, "cpu", 2);
-        gpu = Gemma2.load(hf, "tornado", 2);
+        cpu = Model.load(hf, "cpu", 2);
+        gpu = Model.load(hf, "tornado", 2);
     }
 
     @AfterAll
@@ -148,7 +148,7 @@ class TornadoBackendTest {
     void longRunsRecycleTheArenaRegionsOfPerStepBuffers() {
         // 80k floats: the KV cache for 256 positions (65 536), the step's buffers and room for ~35 logits buffers;
         // 200 steps only fit when the regions of collected logits buffers come back.
-        try (Gemma2 small = Gemma2.load(Fixtures.tinyA().resolve("hf"), new TornadoBackend(1, 80_000, false))) {
+        try (Model small = Model.load(Fixtures.tinyA().resolve("hf"), new TornadoBackend(1, 80_000, false))) {
             Session s = small.newSession();
             Session ref = cpu.newSession();
             BoundHooks none = HookSet.empty().bind(small.hookPoints());

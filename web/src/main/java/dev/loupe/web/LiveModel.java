@@ -2,7 +2,7 @@ package dev.loupe.web;
 
 import dev.loupe.hooks.Activation;
 import dev.loupe.hooks.HookSet;
-import dev.loupe.model.Gemma2;
+import dev.loupe.model.Model;
 import dev.loupe.model.Generation;
 import dev.loupe.model.tokenizer.ChatTemplate;
 import dev.loupe.model.tokenizer.Tokenizer;
@@ -24,13 +24,13 @@ import java.util.Map;
  * CPU backend serializes kernels between concurrent calls.
  */
 final class LiveModel implements AutoCloseable {
-    private final Gemma2 model;
+    private final Model model;
     private final Sae sae;
     private final Path modelPath;
     private final Limits limits;
     private final int hookLayer;
 
-    LiveModel(Gemma2 model, Sae sae, Path modelPath, Limits limits) {
+    LiveModel(Model model, Sae sae, Path modelPath, Limits limits) {
         if (!model.hasTokenizer()) {
             throw new IllegalArgumentException(modelPath + ": the model has no tokenizer (an HF folder needs tokenizer.json); the live pages need one");
         }
@@ -42,7 +42,7 @@ final class LiveModel implements AutoCloseable {
         this.hookLayer = model.hookPoints().layerOf(model.hookPoints().id(sae.hookName()));
     }
 
-    Gemma2 model() { return model; }
+    Model model() { return model; }
 
     Sae sae() { return sae; }
 

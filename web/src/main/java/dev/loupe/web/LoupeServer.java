@@ -2,7 +2,7 @@ package dev.loupe.web;
 
 import dev.loupe.analysis.FeatureStore;
 import dev.loupe.analysis.RunInfo;
-import dev.loupe.model.Gemma2;
+import dev.loupe.model.Model;
 import dev.loupe.sae.Sae;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
@@ -54,14 +54,14 @@ public final class LoupeServer implements AutoCloseable {
         Path runDir = options.runDir();
         if (!Files.isDirectory(runDir)) throw new IllegalArgumentException("--run " + runDir + ": no such folder");
         if (!Files.isRegularFile(runDir.resolve("run.json"))) throw new IllegalArgumentException("--run " + runDir + ": not a corpus run (no run.json)");
-        Gemma2 model = null;
+        Model model = null;
         FeatureStore store = null;
         Sae sae = null;
         LiveModel live = null;
         try {
             if (options.model() != null) {
                 requireExists(options.model(), "--model");
-                model = Gemma2.load(options.model(), options.threads());
+                model = Model.load(options.model(), options.threads());
             }
             store = FeatureStore.open(runDir, options.saeId(), model != null && model.hasTokenizer() ? model.tokenizer() : null);
             RunInfo.SaeEntry entry = store.sae();
@@ -69,7 +69,7 @@ public final class LoupeServer implements AutoCloseable {
             if (model == null && store.info().model() != null) {
                 Path named = named(runDir, store.info().model());
                 if (named != null) {
-                    model = Gemma2.load(named, options.threads());
+                    model = Model.load(named, options.threads());
                     modelPath = named;
                 }
             }

@@ -2,7 +2,7 @@ package dev.loupe.web;
 
 import dev.loupe.hooks.BoundHooks;
 import dev.loupe.hooks.HookSet;
-import dev.loupe.model.Gemma2;
+import dev.loupe.model.Model;
 import dev.loupe.model.Generation;
 import dev.loupe.model.Session;
 import dev.loupe.model.generate.Sampler;
@@ -10,7 +10,7 @@ import dev.loupe.model.generate.Sampler;
 /**
  * One generation advanced a token at a time, so that a request can interleave two continuations (default and
  * steered) on one work slot, stream each token as it comes, and stop between tokens when the client leaves or
- * the deadline passes. Does what {@link Gemma2#generate} does, one step per call.
+ * the deadline passes. Does what {@link Model#generate} does, one step per call.
  */
 final class TokenGenerator {
     /** Why a generation ended, with OpenAI's names. */
@@ -25,7 +25,7 @@ final class TokenGenerator {
         Finish(String openAiName) { this.openAiName = openAiName; }
     }
 
-    private final Gemma2 model;
+    private final Model model;
     private final int[] prompt;
     private final Generation generation;
     private final BoundHooks hooks;
@@ -35,7 +35,7 @@ final class TokenGenerator {
     private int last = -1;
     private Finish finish;
 
-    TokenGenerator(Gemma2 model, int[] prompt, Generation generation, HookSet hooks) {
+    TokenGenerator(Model model, int[] prompt, Generation generation, HookSet hooks) {
         if (prompt.length == 0) throw ApiException.badRequest("the prompt is empty");
         this.model = model;
         this.prompt = prompt;

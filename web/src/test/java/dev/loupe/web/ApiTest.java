@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.analysis.ContextToken;
 import dev.loupe.analysis.FeatureStore;
 import dev.loupe.hooks.HookSet;
-import dev.loupe.model.Gemma2;
+import dev.loupe.model.Model;
 import dev.loupe.model.Generation;
 import dev.loupe.model.io.Npy;
 import dev.loupe.model.tokenizer.ChatTemplate;
@@ -272,7 +272,7 @@ class ApiTest {
 
     /** The answer an independent greedy generation gives for the same conversation (model module, no web code). */
     private static String expectedGreedy(List<ChatTemplate.Turn> turns, int maxTokens, HookSet hooks) {
-        try (Gemma2 model = Gemma2.load(TinyRun.MODEL, 1)) {
+        try (Model model = Model.load(TinyRun.MODEL, 1)) {
             int[] ids = ChatTemplate.encode(model.tokenizer(), turns, true);
             return model.generate(ids, Generation.greedy(maxTokens), hooks, null).text(model.tokenizer());
         }
@@ -322,7 +322,7 @@ class ApiTest {
         req.putObject("loupe").putArray("steer").addObject().put("feature", 7).put("mode", "add").put("strength", 60);
         String steered = client.create(req).content();
         String expected;
-        try (Gemma2 model = Gemma2.load(TinyRun.MODEL, 1); Sae sae = Sae.load(TinyRun.SAE, TinyRun.HOOK, model.backend())) {
+        try (Model model = Model.load(TinyRun.MODEL, 1); Sae sae = Sae.load(TinyRun.SAE, TinyRun.HOOK, model.backend())) {
             int[] ids = ChatTemplate.encode(model.tokenizer(), List.of(ChatTemplate.Turn.user("Tell me about the city.")), true);
             expected = model.generate(ids, Generation.greedy(16), Steering.add(sae, 7, 60f).hookSet(), null).text(model.tokenizer());
         }
@@ -399,7 +399,7 @@ class ApiTest {
         assertEquals(12, activations[0]);
         assertEquals(12, activations[1]);
         String expectedSteered, expectedPlain;
-        try (Gemma2 model = Gemma2.load(TinyRun.MODEL, 1); Sae sae = Sae.load(TinyRun.SAE, TinyRun.HOOK, model.backend())) {
+        try (Model model = Model.load(TinyRun.MODEL, 1); Sae sae = Sae.load(TinyRun.SAE, TinyRun.HOOK, model.backend())) {
             int[] ids = model.tokenizer().encode("the city");
             Generation g = Generation.greedy(12).withStops(java.util.Set.of());
             expectedPlain = model.generate(ids, g, HookSet.empty(), null).text(model.tokenizer());

@@ -5,7 +5,7 @@ import dev.loupe.analysis.Document;
 import dev.loupe.analysis.IndexJob;
 import dev.loupe.analysis.IndexOptions;
 import dev.loupe.analysis.IndexProgress;
-import dev.loupe.model.Gemma2;
+import dev.loupe.model.Model;
 import dev.loupe.sae.Sae;
 
 import java.io.IOException;
@@ -54,7 +54,7 @@ final class TinyRun {
         try {
             Path dir = Path.of("target", "tiny-a-run-" + ProcessHandle.current().pid());
             if (Files.exists(dir)) deleteTree(dir);
-            try (Gemma2 model = Gemma2.load(MODEL, 1); Sae sae = Sae.load(SAE, HOOK, model.backend())) {
+            try (Model model = Model.load(MODEL, 1); Sae sae = Sae.load(SAE, HOOK, model.backend())) {
                 IndexJob job = new IndexJob(model, MODEL.toString(), List.of(new IndexJob.RunSae(sae, SAE.toString())),
                         new IndexJob.CorpusId("tiny-corpus", "0".repeat(64)), dir,
                         IndexOptions.defaults().withContext(CONTEXT).withShardTokens(128));

@@ -3,13 +3,13 @@ package dev.loupe.model.forward;
 import dev.loupe.hooks.Activation;
 import dev.loupe.hooks.BoundHooks;
 import dev.loupe.hooks.HookPoints;
-import dev.loupe.model.Gemma2Config;
+import dev.loupe.model.ModelConfig;
 import dev.loupe.model.backend.ActivationBuffer;
 import dev.loupe.model.backend.AttentionShape;
 import dev.loupe.model.backend.Backend;
 import dev.loupe.model.backend.RotaryTable;
 import dev.loupe.model.tensor.WeightTensor;
-import dev.loupe.model.weights.Gemma2Weights;
+import dev.loupe.model.weights.ModelWeights;
 import dev.loupe.model.weights.LayerWeights;
 
 import static dev.loupe.hooks.BlockHook.*;
@@ -23,8 +23,8 @@ import static dev.loupe.hooks.BlockHook.*;
  * calls of the same size (every generation step), so a step allocates nothing. Not thread-safe: one chunk at a time.
  */
 public final class ForwardPass {
-    private final Gemma2Config c;
-    private final Gemma2Weights w;
+    private final ModelConfig c;
+    private final ModelWeights w;
     private final Backend be;
     private final HookPoints points;
     private final AttentionShape[] attention;
@@ -32,7 +32,7 @@ public final class ForwardPass {
     private int n = -1;
     private ActivationBuffer x, xn, q, k, v, z, proj, gate, up;
 
-    public ForwardPass(Gemma2Weights weights, Backend backend, HookPoints points) {
+    public ForwardPass(ModelWeights weights, Backend backend, HookPoints points) {
         this.c = weights.config();
         this.w = weights;
         this.be = backend;

@@ -1,6 +1,6 @@
 package dev.loupe.model.forward;
 
-import dev.loupe.model.Gemma2Config;
+import dev.loupe.model.ModelConfig;
 import dev.loupe.model.backend.ActivationBuffer;
 import dev.loupe.model.backend.Backend;
 
@@ -19,7 +19,7 @@ public final class KvCache {
     private int capacity;
     private int length;
 
-    public KvCache(Gemma2Config c, Backend backend) {
+    public KvCache(ModelConfig c, Backend backend) {
         this.backend = backend;
         this.layers = c.numLayers();
         this.kvDim = c.kvDim();

@@ -1,9 +1,9 @@
 package dev.loupe.model.tools;
 
-import dev.loupe.model.Gemma2Config;
+import dev.loupe.model.ModelConfig;
 import dev.loupe.model.tensor.DType;
 import dev.loupe.model.tensor.WeightTensor;
-import dev.loupe.model.weights.Gemma2Weights;
+import dev.loupe.model.weights.ModelWeights;
 import dev.loupe.model.weights.LayerWeights;
 
 import java.io.ByteArrayOutputStream;
@@ -45,8 +45,8 @@ public final class GgufExport {
     private record Tensor(String name, int ggmlType, long[] ne, MemorySegment bytes) {}
 
     /** Writes {@code weights} to {@code file} (via a temporary name, renamed when complete). */
-    public static void write(Gemma2Weights weights, Path file) throws IOException {
-        Gemma2Config c = weights.config();
+    public static void write(ModelWeights weights, Path file) throws IOException {
+        ModelConfig c = weights.config();
         List<Tensor> tensors = new ArrayList<>();
         tensors.add(matrix("token_embd.weight", weights.embedding()));
         for (int l = 0; l < c.numLayers(); l++) {
@@ -109,7 +109,7 @@ public final class GgufExport {
     }
 
     /** The keys llama.cpp reads for gemma2, and the placeholder vocabulary; returns how many were written. */
-    private static int metadata(Header h, Gemma2Config c, int fileType) {
+    private static int metadata(Header h, ModelConfig c, int fileType) {
         String a = "gemma2.";
         h.key("general.architecture", STRING).string("gemma2");
         h.key("general.name", STRING).string("loupe synthetic gemma2");
@@ -151,7 +151,7 @@ public final class GgufExport {
     /** Ids below {@link #FIRST_BYTE} are control pieces (bos, eos, pad) except one unknown piece; then 256 bytes. */
     private static final int FIRST_BYTE = 4;
 
-    private static String piece(int id, Gemma2Config c) {
+    private static String piece(int id, ModelConfig c) {
         if (id == c.bosId()) return "<bos>";
         if (id == c.eosId()) return "<eos>";
         if (id < FIRST_BYTE) return id == unknownId(c) ? "<unk>" : "<ctl" + id + ">";
@@ -160,14 +160,14 @@ public final class GgufExport {
     }
 
     /** TokenType codes: 1 normal, 2 unknown, 3 control, 6 byte. */
-    private static int tokenType(int id, Gemma2Config c) {
+    private static int tokenType(int id, ModelConfig c) {
         if (id == c.bosId() || id == c.eosId()) return 3;
         if (id < FIRST_BYTE) return id == unknownId(c) ? 2 : 3;
         return id < FIRST_BYTE + 256 ? 6 : 1;
     }
 
     /** The highest id below the byte pieces that is neither bos nor eos (3 for Gemma). */
-    private static int unknownId(Gemma2Config c) {
+    private static int unknownId(ModelConfig c) {
         for (int id = FIRST_BYTE - 1; id >= 0; id--) if (id != c.bosId() && id != c.eosId()) return id;
         throw new IllegalStateException("no id left for <unk>");
     }

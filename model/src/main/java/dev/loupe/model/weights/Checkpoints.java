@@ -26,7 +26,7 @@ public final class Checkpoints {
     }
 
     /** Memory-maps the checkpoint at {@code path}; close the result to unmap it. */
-    public static Gemma2Weights load(Path path) throws IOException {
+    public static ModelWeights load(Path path) throws IOException {
         return switch (detect(path)) {
             case HF_FOLDER -> HfCheckpoint.load(path);
             case GGUF -> GgufCheckpoint.load(path);

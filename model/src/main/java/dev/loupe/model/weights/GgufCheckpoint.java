@@ -1,6 +1,6 @@
 package dev.loupe.model.weights;
 
-import dev.loupe.model.Gemma2Config;
+import dev.loupe.model.ModelConfig;
 import dev.loupe.model.tensor.WeightTensor;
 
 import java.io.IOException;
@@ -9,7 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Turns a gemma2 GGUF file (as written by llama.cpp's converter) into {@link Gemma2Weights}. The converter
+ * Turns a gemma2 GGUF file (as written by llama.cpp's converter) into {@link ModelWeights}. The converter
  * stores norm weights as {@code w + 1} already and keeps q/k rows unpermuted for Gemma 2, so tensors are used
  * as stored.
  */
@@ -34,7 +34,7 @@ public final class GgufCheckpoint {
     private GgufCheckpoint() {}
 
     /** Opens the file and builds the weights; closing the weights closes the file. */
-    public static Gemma2Weights load(Path path) throws IOException {
+    public static ModelWeights load(Path path) throws IOException {
         GgufFile file = GgufFile.open(path);
         try {
             return load(file);
@@ -48,8 +48,8 @@ public final class GgufCheckpoint {
      * Builds the weights over an open file (whose metadata stays usable, e.g. for the tokenizer). Closing the
      * returned weights closes the file.
      */
-    public static Gemma2Weights load(GgufFile f) throws IOException {
-        Gemma2Config c = config(f);
+    public static ModelWeights load(GgufFile f) throws IOException {
+        ModelConfig c = config(f);
         WeightTensor embedding = f.tensor("token_embd.weight").requireShape(c.vocabSize(), c.hiddenSize());
         // No presized list: a corrupt block_count must fail on its first missing tensor, not allocate first.
         List<LayerWeights> layers = new ArrayList<>();
@@ -57,11 +57,11 @@ public final class GgufCheckpoint {
         CheckpointLayers.requireNoneBeyond(f.tensorInfos().stream().map(GgufFile.TensorInfo::name).toList(), "blk.", c.numLayers(),
                 f.path() + ": gemma2.block_count is " + c.numLayers() + " but the file");
         float[] finalNorm = norm(f, "output_norm.weight", c.hiddenSize());
-        return new Gemma2Weights(c, embedding, List.copyOf(layers), finalNorm, f);
+        return new ModelWeights(c, embedding, List.copyOf(layers), finalNorm, f);
     }
 
     /** The model hyperparameters stored in the metadata (plus the vocabulary size, from the embedding). */
-    public static Gemma2Config config(GgufFile f) throws IOException {
+    public static ModelConfig config(GgufFile f) throws IOException {
         String arch = f.getString("general.architecture", null);
         if (!ARCH.equals(arch)) {
             throw new IOException(f.path() + ": general.architecture is " + (arch == null ? "missing" : "\"" + arch + "\"")
@@ -77,7 +77,7 @@ public final class GgufCheckpoint {
                 : f.getStringArray("tokenizer.ggml.tokens").size();
         if (vocab > Integer.MAX_VALUE) throw new IOException(f.path() + ": token_embd.weight has " + vocab + " rows");
         try {
-            return new Gemma2Config(
+            return new ModelConfig(
                     (int) vocab,
                     hidden,
                     f.getInt(k + "feed_forward_length"),
@@ -91,7 +91,7 @@ public final class GgufCheckpoint {
                     f.getInt(k + "attention.sliding_window", 4096),
                     f.getFloat(k + "attn_logit_softcapping", 50f),
                     f.getFloat(k + "final_logit_softcapping", 30f),
-                    Gemma2Config.embeddingScale(hidden),
+                    ModelConfig.embeddingScale(hidden),
                     f.getInt(k + "context_length", 8192),
                     f.getInt("tokenizer.ggml.bos_token_id", 2),
                     f.getInt("tokenizer.ggml.eos_token_id", 1));
@@ -127,7 +127,7 @@ public final class GgufCheckpoint {
         return layers == LAYERS_27B ? (float) hidden / heads : headDim;
     }
 
-    private static LayerWeights layer(GgufFile f, Gemma2Config c, int l) {
+    private static LayerWeights layer(GgufFile f, ModelConfig c, int l) {
         String p = "blk." + l + ".";
         int h = c.hiddenSize(), inter = c.intermediateSize();
         return new LayerWeights(

@@ -1,6 +1,6 @@
 package dev.loupe.model.weights;
 
-import dev.loupe.model.Gemma2Config;
+import dev.loupe.model.ModelConfig;
 import dev.loupe.model.tensor.WeightTensor;
 
 import java.io.IOException;
@@ -11,7 +11,7 @@ import java.util.List;
 
 /**
  * Loads a Hugging Face Gemma 2 folder ({@code config.json} plus {@code model.safetensors} or sharded
- * safetensors) as memory-mapped {@link Gemma2Weights}. Norm weights are stored as {@code w} and used as
+ * safetensors) as memory-mapped {@link ModelWeights}. Norm weights are stored as {@code w} and used as
  * {@code 1 + w}: the multiplier is computed here once, in float32 as HF does. {@code lm_head.weight}, if
  * present, is ignored: Gemma 2 ties it to the embedding.
  */
@@ -20,11 +20,11 @@ public final class HfCheckpoint {
 
     private HfCheckpoint() {}
 
-    public static Gemma2Weights load(Path folder) throws IOException {
+    public static ModelWeights load(Path folder) throws IOException {
         Path configJson = folder.resolve(CONFIG);
         if (!Files.isRegularFile(configJson)) throw new IOException(folder + ": no " + CONFIG + " (expected a Hugging Face model folder)");
         // Validate the config before mapping gigabytes of shards.
-        Gemma2Config c = HfConfig.read(configJson);
+        ModelConfig c = HfConfig.read(configJson);
         SafetensorsShards files = SafetensorsShards.open(folder);
         try {
             WeightTensor embedding = files.tensor("model.embed_tokens.weight");
@@ -35,14 +35,14 @@ public final class HfCheckpoint {
             CheckpointLayers.requireNoneBeyond(files.names(), "model.layers.", c.numLayers(),
                     configJson + ": num_hidden_layers is " + c.numLayers() + " but " + String.join(", ", files.paths().stream().map(Object::toString).toList()));
             float[] finalNorm = normMultiplier(files.tensor("model.norm.weight"), c.hiddenSize());
-            return new Gemma2Weights(c, embedding, List.copyOf(layers), finalNorm, files);
+            return new ModelWeights(c, embedding, List.copyOf(layers), finalNorm, files);
         } catch (RuntimeException e) {
             files.close();
             throw e;
         }
     }
 
-    private static LayerWeights layer(SafetensorsShards f, Gemma2Config c, int l) {
+    private static LayerWeights layer(SafetensorsShards f, ModelConfig c, int l) {
         String p = "model.layers." + l + ".";
         int h = c.hiddenSize(), inter = c.intermediateSize();
         return new LayerWeights(

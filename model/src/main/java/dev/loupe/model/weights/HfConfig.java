@@ -2,7 +2,7 @@ package dev.loupe.model.weights;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.loupe.model.Gemma2Config;
+import dev.loupe.model.ModelConfig;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -11,7 +11,7 @@ import java.nio.file.Path;
 
 /**
  * Reads a Hugging Face Gemma 2 {@code config.json}. Absent fields take the defaults of transformers'
- * {@code Gemma2Config}; unknown fields are ignored, as transformers does.
+ * {@code ModelConfig}; unknown fields are ignored, as transformers does.
  */
 public final class HfConfig {
     private HfConfig() {}
@@ -21,7 +21,7 @@ public final class HfConfig {
      * HF rounds it to the dtype it computes in (59.75 for 9B in bf16), but Loupe computes in float32, as llama.cpp
      * and HF in float32 do, so F32 and BF16 copies of the same weights give the same activations.
      */
-    public static Gemma2Config read(Path configJson) throws IOException {
+    public static ModelConfig read(Path configJson) throws IOException {
         JsonNode root = parse(configJson);
         Fields f = new Fields(configJson, root);
         String modelType = f.string("model_type", null);
@@ -31,7 +31,7 @@ public final class HfConfig {
         }
         int hidden = f.integer("hidden_size", 2304);
         try {
-            return new Gemma2Config(
+            return new ModelConfig(
                     f.integer("vocab_size", 256000),
                     hidden,
                     f.integer("intermediate_size", 9216),
@@ -45,7 +45,7 @@ public final class HfConfig {
                     f.integer("sliding_window", 4096),
                     f.softcap("attn_logit_softcapping", 50),
                     f.softcap("final_logit_softcapping", 30),
-                    Gemma2Config.embeddingScale(hidden),
+                    ModelConfig.embeddingScale(hidden),
                     f.integer("max_position_embeddings", 8192),
                     f.tokenId("bos_token_id", 2),
                     f.tokenId("eos_token_id", 1));

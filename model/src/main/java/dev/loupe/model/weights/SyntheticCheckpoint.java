@@ -3,7 +3,7 @@ package dev.loupe.model.weights;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.loupe.model.Gemma2Config;
+import dev.loupe.model.ModelConfig;
 import dev.loupe.model.tensor.DType;
 import dev.loupe.model.tensor.Floats;
 
@@ -48,12 +48,12 @@ public final class SyntheticCheckpoint {
      *
      * @param dtype F32, BF16 or F16
      */
-    public static List<Path> write(Gemma2Config config, DType dtype, Path out, long seed, int threads) throws IOException {
+    public static List<Path> write(ModelConfig config, DType dtype, Path out, long seed, int threads) throws IOException {
         return write(config, dtype, out, seed, threads, MAX_SHARD_BYTES);
     }
 
-    /** As {@link #write(Gemma2Config, DType, Path, long, int)} with another shard size (tests shard tiny models). */
-    static List<Path> write(Gemma2Config config, DType dtype, Path out, long seed, int threads, long maxShardBytes) throws IOException {
+    /** As {@link #write(ModelConfig, DType, Path, long, int)} with another shard size (tests shard tiny models). */
+    static List<Path> write(ModelConfig config, DType dtype, Path out, long seed, int threads, long maxShardBytes) throws IOException {
         if (dtype.quantized()) throw new IllegalArgumentException("synthetic checkpoints are F32, F16 or BF16, not " + dtype);
         List<SafetensorsWriter.Tensor> tensors = tensors(config, dtype, seed);
         long bytes = 0;
@@ -89,7 +89,7 @@ public final class SyntheticCheckpoint {
     }
 
     /** The tensors of a Gemma 2 in transformers' state-dict order. */
-    static List<SafetensorsWriter.Tensor> tensors(Gemma2Config c, DType dtype, long seed) {
+    static List<SafetensorsWriter.Tensor> tensors(ModelConfig c, DType dtype, long seed) {
         long h = c.hiddenSize(), inter = c.intermediateSize(), q = c.qDim(), kv = c.kvDim();
         List<SafetensorsWriter.Tensor> ts = new ArrayList<>();
         ts.add(random("model.embed_tokens.weight", dtype, seed, WEIGHT_AMPLITUDE, c.vocabSize(), h));
@@ -190,7 +190,7 @@ public final class SyntheticCheckpoint {
     }
 
     /** Also used by tests that write their own weights beside a transformers-style config. */
-    static void writeConfig(Path file, Gemma2Config c, DType dtype, long seed) throws IOException {
+    static void writeConfig(Path file, ModelConfig c, DType dtype, long seed) throws IOException {
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode o = json.createObjectNode();
         o.putArray("architectures").add("Gemma2ForCausalLM");

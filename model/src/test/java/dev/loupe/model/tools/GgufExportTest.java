@@ -2,10 +2,10 @@ package dev.loupe.model.tools;
 
 import dev.loupe.hooks.BoundHooks;
 import dev.loupe.model.Gemma2;
-import dev.loupe.model.Gemma2Config;
+import dev.loupe.model.ModelConfig;
 import dev.loupe.model.tensor.DType;
 import dev.loupe.model.weights.Checkpoints;
-import dev.loupe.model.weights.Gemma2Weights;
+import dev.loupe.model.weights.ModelWeights;
 import dev.loupe.model.weights.GgufFile;
 import dev.loupe.model.weights.SyntheticCheckpoint;
 import org.junit.jupiter.api.Test;
@@ -28,8 +28,8 @@ class GgufExportTest {
     @Test
     void theGgufRunsLikeTheFolderItCameFrom() throws Exception {
         Path folder = tmp.resolve("hf"), gguf = tmp.resolve("tiny.gguf");
-        SyntheticCheckpoint.write(Gemma2Config.shape("tiny"), DType.BF16, folder, 3, 1);
-        try (Gemma2Weights w = Checkpoints.load(folder)) {
+        SyntheticCheckpoint.write(ModelConfig.shape("tiny"), DType.BF16, folder, 3, 1);
+        try (ModelWeights w = Checkpoints.load(folder)) {
             GgufExport.write(w, gguf);
         }
         assertFalse(Files.exists(tmp.resolve("tiny.gguf.partial")));
@@ -48,9 +48,9 @@ class GgufExportTest {
     @Test
     void writesTheKeysAndLayoutLlamaCppReads() throws Exception {
         Path folder = tmp.resolve("hf"), gguf = tmp.resolve("tiny.gguf");
-        Gemma2Config c = Gemma2Config.shape("tiny");
+        ModelConfig c = ModelConfig.shape("tiny");
         SyntheticCheckpoint.write(c, DType.BF16, folder, 3, 1);
-        try (Gemma2Weights w = Checkpoints.load(folder)) {
+        try (ModelWeights w = Checkpoints.load(folder)) {
             GgufExport.write(w, gguf);
         }
         try (GgufFile f = GgufFile.open(gguf)) {

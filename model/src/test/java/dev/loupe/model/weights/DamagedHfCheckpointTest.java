@@ -2,7 +2,7 @@ package dev.loupe.model.weights;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.model.Fixtures;
-import dev.loupe.model.Gemma2Config;
+import dev.loupe.model.ModelConfig;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -41,7 +41,7 @@ class DamagedHfCheckpointTest {
     void fixtureLayoutIsAsAssumed() throws IOException {
         assertEquals(HEADER_LEN, Damage.readU64(file, 0));
         assertEquals(FILE_SIZE, Files.size(file));
-        try (Gemma2Weights w = Checkpoints.load(folder)) {
+        try (ModelWeights w = Checkpoints.load(folder)) {
             assertEquals(64, w.config().hiddenSize());
         }
     }
@@ -247,18 +247,18 @@ class DamagedHfCheckpointTest {
             c.putArray("eos_token_id").add(1).add(107);
             c.putNull("attn_logit_softcapping");
         });
-        try (Gemma2Weights w = Checkpoints.load(folder)) {
+        try (ModelWeights w = Checkpoints.load(folder)) {
             assertEquals(1, w.config().eosId());
             assertEquals(0f, w.config().attnSoftcap());
             assertEquals(30f, w.config().finalSoftcap());
         }
     }
 
-    /** An absent field takes transformers' Gemma2Config default, which is the 2B model (DESIGN.md table). */
+    /** An absent field takes transformers' ModelConfig default, which is the 2B model (DESIGN.md table). */
     @Test
     void absentFieldsTakeTransformersDefaults() throws IOException {
         Files.writeString(config, "{\"model_type\": \"gemma2\"}");
-        Gemma2Config c = HfConfig.read(config);
+        ModelConfig c = HfConfig.read(config);
         assertEquals(256000, c.vocabSize());
         assertEquals(2304, c.hiddenSize());
         assertEquals(9216, c.intermediateSize());
@@ -320,7 +320,7 @@ class DamagedHfCheckpointTest {
     @Test
     void shardedCopyLoadsTheSameWeights() throws IOException {
         Path sharded = shard();
-        try (Gemma2Weights a = Checkpoints.load(folder); Gemma2Weights b = Checkpoints.load(sharded)) {
+        try (ModelWeights a = Checkpoints.load(folder); ModelWeights b = Checkpoints.load(sharded)) {
             assertEquals(a.config(), b.config());
             FixtureCheckpointsTest.assertSameValues(a.embedding(), b.embedding());
             for (int l = 0; l < 4; l++) {

@@ -3,7 +3,7 @@ package dev.loupe.model.weights;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.model.Fixtures;
-import dev.loupe.model.Gemma2Config;
+import dev.loupe.model.ModelConfig;
 import dev.loupe.model.tensor.DType;
 import dev.loupe.model.tensor.WeightTensor;
 import org.junit.jupiter.api.Test;
@@ -38,8 +38,8 @@ class FixtureCheckpointsTest {
     @Test
     void configsMatchTheManifestHyperparameters() throws IOException {
         JsonNode hp = new ObjectMapper().readTree(TINY.resolve("manifest.json").toFile()).get("hyperparameters");
-        try (Gemma2Weights hf = Checkpoints.load(HF); Gemma2Weights bf = Checkpoints.load(HF_BF16); Gemma2Weights gg = Checkpoints.load(GGUF)) {
-            for (Gemma2Config c : List.of(hf.config(), bf.config(), gg.config())) {
+        try (ModelWeights hf = Checkpoints.load(HF); ModelWeights bf = Checkpoints.load(HF_BF16); ModelWeights gg = Checkpoints.load(GGUF)) {
+            for (ModelConfig c : List.of(hf.config(), bf.config(), gg.config())) {
                 assertEquals(hp.get("vocab_size").intValue(), c.vocabSize());
                 assertEquals(hp.get("hidden_size").intValue(), c.hiddenSize());
                 assertEquals(hp.get("intermediate_size").intValue(), c.intermediateSize());
@@ -67,7 +67,7 @@ class FixtureCheckpointsTest {
 
     @Test
     void storedTypesAreKept() throws IOException {
-        try (Gemma2Weights hf = Checkpoints.load(HF); Gemma2Weights bf = Checkpoints.load(HF_BF16); Gemma2Weights gg = Checkpoints.load(GGUF)) {
+        try (ModelWeights hf = Checkpoints.load(HF); ModelWeights bf = Checkpoints.load(HF_BF16); ModelWeights gg = Checkpoints.load(GGUF)) {
             assertEquals(DType.F32, hf.embedding().dtype());
             assertEquals(DType.BF16, bf.embedding().dtype());
             assertEquals(DType.F32, gg.embedding().dtype());
@@ -78,7 +78,7 @@ class FixtureCheckpointsTest {
 
     @Test
     void f32AndBf16HoldBitIdenticalValues() throws IOException {
-        try (Gemma2Weights a = Checkpoints.load(HF); Gemma2Weights b = Checkpoints.load(HF_BF16)) {
+        try (ModelWeights a = Checkpoints.load(HF); ModelWeights b = Checkpoints.load(HF_BF16)) {
             assertSameValues(a.embedding(), b.embedding());
             for (int l = 0; l < a.layers().size(); l++) {
                 for (var f : LINEARS) assertSameValues(f.apply(a.layers().get(l)), f.apply(b.layers().get(l)));
@@ -90,7 +90,7 @@ class FixtureCheckpointsTest {
 
     @Test
     void ggufMatchesHfWithNormsStoredAsOnePlusW() throws IOException {
-        try (Gemma2Weights hf = Checkpoints.load(HF); Gemma2Weights gg = Checkpoints.load(GGUF);
+        try (ModelWeights hf = Checkpoints.load(HF); ModelWeights gg = Checkpoints.load(GGUF);
              SafetensorsFile raw = SafetensorsFile.open(HF.resolve("model.safetensors"))) {
             assertSameValues(hf.embedding(), gg.embedding());
             for (int l = 0; l < hf.layers().size(); l++) {
@@ -137,7 +137,7 @@ class FixtureCheckpointsTest {
     @Test
     void weightsLoadedFromAnOpenGgufShareItsMapping() throws IOException {
         GgufFile f = GgufFile.open(GGUF);
-        Gemma2Weights w = GgufCheckpoint.load(f);
+        ModelWeights w = GgufCheckpoint.load(f);
         assertSame(f, w.resources());
         assertEquals(384, f.getStringArray("tokenizer.ggml.tokens").size());
         w.close();

@@ -1,6 +1,6 @@
 package dev.loupe.model.weights;
 
-import dev.loupe.model.Gemma2Config;
+import dev.loupe.model.ModelConfig;
 import dev.loupe.model.tensor.DType;
 import dev.loupe.model.tensor.WeightTensor;
 import org.junit.jupiter.api.Test;
@@ -155,7 +155,7 @@ class GgufFileTest {
     @Test
     void queryScaleFollowsLlamaCppsLayerRule() throws IOException {
         try (GgufFile f = GgufFile.open(gemma2(46, 64, 4, 8).write(tmp.resolve("27b-like.gguf")))) {
-            Gemma2Config c = GgufCheckpoint.config(f);
+            ModelConfig c = GgufCheckpoint.config(f);
             assertEquals(16f, c.queryPreAttnScalar());
             assertEquals(8, c.headDim());
             assertEquals(4, c.vocabSize());

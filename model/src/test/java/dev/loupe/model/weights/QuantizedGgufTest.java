@@ -39,7 +39,7 @@ class QuantizedGgufTest {
     }
 
     private static void check(Path quantized, DType type) throws IOException {
-        try (Gemma2Weights ref = Checkpoints.load(TINY.resolve("hf")); Gemma2Weights q = Checkpoints.load(quantized)) {
+        try (ModelWeights ref = Checkpoints.load(TINY.resolve("hf")); ModelWeights q = Checkpoints.load(quantized)) {
             assertEquals(ref.config(), q.config());
             List<WeightTensor[]> pairs = new ArrayList<>();
             pairs.add(new WeightTensor[]{ref.embedding(), q.embedding()});

@@ -1,6 +1,6 @@
 package dev.loupe.model.weights;
 
-import dev.loupe.model.Gemma2Config;
+import dev.loupe.model.ModelConfig;
 import dev.loupe.model.tensor.DType;
 import dev.loupe.model.tensor.Floats;
 
@@ -25,11 +25,11 @@ import java.util.SplittableRandom;
  * @param config  the model's shape and hyperparameters
  * @param tensors HF state-dict name → values in HF layout (norms as {@code w}, used as {@code 1 + w})
  */
-public record SameWeights(Gemma2Config config, Map<String, float[]> tensors) {
+public record SameWeights(ModelConfig config, Map<String, float[]> tensors) {
     private static final List<String> NORMS = List.of("input_layernorm", "post_attention_layernorm",
             "pre_feedforward_layernorm", "post_feedforward_layernorm");
 
-    public static SameWeights random(Gemma2Config c, long seed) {
+    public static SameWeights random(ModelConfig c, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         int h = c.hiddenSize(), inter = c.intermediateSize();
         Map<String, float[]> t = new LinkedHashMap<>();
@@ -72,7 +72,7 @@ public record SameWeights(Gemma2Config config, Map<String, float[]> tensors) {
      * {@code 1 + w}, and the query scale in {@code gemma2.attention.scale} (GGUF has no query_pre_attn_scalar).
      */
     public Path writeGguf(Path file, DType matrixType) throws IOException {
-        Gemma2Config c = config;
+        ModelConfig c = config;
         GgufBuilder b = new GgufBuilder().str("general.architecture", "gemma2")
                 .u32("gemma2.context_length", c.maxPositions())
                 .u32("gemma2.embedding_length", c.hiddenSize())
@@ -133,7 +133,7 @@ public record SameWeights(Gemma2Config config, Map<String, float[]> tensors) {
     }
 
     private long[] hfShape(String name) {
-        Gemma2Config c = config;
+        ModelConfig c = config;
         long h = c.hiddenSize(), inter = c.intermediateSize();
         if (name.equals("model.embed_tokens.weight")) return new long[]{c.vocabSize(), h};
         if (name.endsWith("q_proj.weight")) return new long[]{c.qDim(), h};

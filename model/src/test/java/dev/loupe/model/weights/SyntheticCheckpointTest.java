@@ -1,7 +1,7 @@
 package dev.loupe.model.weights;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.loupe.model.Gemma2Config;
+import dev.loupe.model.ModelConfig;
 import dev.loupe.model.tensor.DType;
 import dev.loupe.model.tensor.Floats;
 import dev.loupe.model.tensor.WeightTensor;
@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class SyntheticCheckpointTest {
-    private static final Gemma2Config TINY = Gemma2Config.shape("tiny");
+    private static final ModelConfig TINY = ModelConfig.shape("tiny");
 
     @TempDir Path tmp;
 
@@ -33,7 +33,7 @@ class SyntheticCheckpointTest {
         List<Path> files = SyntheticCheckpoint.write(TINY, DType.BF16, out, 7, 2);
         assertEquals(List.of(out.resolve("model.safetensors")), files);
         assertFalse(Files.exists(out.resolve(SafetensorsShards.INDEX)));
-        try (Gemma2Weights w = Checkpoints.load(out)) {
+        try (ModelWeights w = Checkpoints.load(out)) {
             assertEquals(TINY, w.config());
             assertEquals(DType.BF16, w.embedding().dtype());
             assertArrayEquals(new long[]{384, 64}, w.embedding().shape());
@@ -135,7 +135,7 @@ class SyntheticCheckpointTest {
         assertEquals(1 + 4 * 11 + 1, names.size());
 
         SyntheticCheckpoint.write(TINY, DType.F32, tmp.resolve("single"), 1, 2);
-        try (Gemma2Weights a = Checkpoints.load(out); Gemma2Weights b = Checkpoints.load(tmp.resolve("single"))) {
+        try (ModelWeights a = Checkpoints.load(out); ModelWeights b = Checkpoints.load(tmp.resolve("single"))) {
             FixtureCheckpointsTest.assertSameValues(a.embedding(), b.embedding());
             FixtureCheckpointsTest.assertSameValues(a.layers().get(3).down(), b.layers().get(3).down());
         }
@@ -152,7 +152,7 @@ class SyntheticCheckpointTest {
      */
     @Test
     void gemma2bPlanIsTwoShardsOfTheRightSize() {
-        var tensors = SyntheticCheckpoint.tensors(Gemma2Config.shape("gemma-2-2b"), DType.BF16, 0);
+        var tensors = SyntheticCheckpoint.tensors(ModelConfig.shape("gemma-2-2b"), DType.BF16, 0);
         long params = 256000L * 2304 + 26L * (2304L * (2048 + 1024 + 1024) + 2048L * 2304 + 3L * 9216 * 2304 + 4 * 2304) + 2304;
         assertEquals(2_614_341_888L, params);
         assertEquals(2 * params, tensors.stream().mapToLong(SafetensorsWriter.Tensor::byteSize).sum());

@@ -1,6 +1,6 @@
 package dev.loupe.sae.display;
 
-import dev.loupe.model.Gemma2;
+import dev.loupe.model.Model;
 import dev.loupe.model.display.Html;
 import dev.loupe.model.display.Rich;
 import dev.loupe.model.display.Shading;
@@ -32,9 +32,9 @@ public record Trace(int[] ids, List<String> tokens, boolean[] special, SparseFea
         }
     }
 
-    public static Trace of(Gemma2 model, Sae sae, String text) { return of(model, sae, model.tokenizer().encode(text)); }
+    public static Trace of(Model model, Sae sae, String text) { return of(model, sae, model.tokenizer().encode(text)); }
 
-    public static Trace of(Gemma2 model, Sae sae, int[] ids) {
+    public static Trace of(Model model, Sae sae, int[] ids) {
         SparseFeatures f = sae.encode(model.activation(ids, sae.hookName()));
         Tokenizer t = model.tokenizer();
         boolean[] special = new boolean[ids.length];
@@ -46,7 +46,7 @@ public record Trace(int[] ids, List<String> tokens, boolean[] special, SparseFea
      * The non-zero activations of {@code feature} over every token of {@code texts} (special tokens left out):
      * what a histogram of the feature over a small corpus shows.
      */
-    public static float[] firings(Gemma2 model, Sae sae, List<String> texts, int feature) {
+    public static float[] firings(Model model, Sae sae, List<String> texts, int feature) {
         List<Float> out = new ArrayList<>();
         for (String text : texts) {
             Trace t = of(model, sae, text);

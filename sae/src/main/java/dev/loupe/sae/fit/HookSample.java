@@ -1,7 +1,7 @@
 package dev.loupe.sae.fit;
 
 import dev.loupe.hooks.Activation;
-import dev.loupe.model.Gemma2;
+import dev.loupe.model.Model;
 
 import java.util.Arrays;
 import java.util.List;
@@ -35,7 +35,7 @@ public record HookSample(String hook, int width, float[] data, int[] tokens, int
      * Runs {@code model} on each sequence (as given: include {@code <bos>}), only as far as {@code hook}, and keeps
      * the rows whose token is not in {@code ignoredTokens}, stopping after {@code maxRows} rows.
      */
-    public static HookSample collect(Gemma2 model, String hook, List<int[]> sequences, Set<Integer> ignoredTokens, int maxRows) {
+    public static HookSample collect(Model model, String hook, List<int[]> sequences, Set<Integer> ignoredTokens, int maxRows) {
         if (maxRows < 1) throw new IllegalArgumentException("the sample needs room for at least one row, got " + maxRows);
         model.hookPoints().id(hook);  // an unknown name fails before any compute
         int width = -1, rows = 0;

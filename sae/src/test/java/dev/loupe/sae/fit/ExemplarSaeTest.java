@@ -2,7 +2,7 @@ package dev.loupe.sae.fit;
 
 import dev.loupe.hooks.Activation;
 import dev.loupe.model.Fixtures;
-import dev.loupe.model.Gemma2;
+import dev.loupe.model.Model;
 import dev.loupe.model.RunOptions;
 import dev.loupe.sae.Sae;
 import dev.loupe.sae.SparseFeatures;
@@ -37,14 +37,14 @@ class ExemplarSaeTest {
     /** Ten ordinary tokens of tiny-a's 384-piece vocabulary. */
     private static final int[] POOL = {277, 128, 93, 379, 70, 125, 248, 303, 247, 334};
 
-    private static Gemma2 model;
+    private static Model model;
     private static List<int[]> corpus;
     private static HookSample sample;
 
     @TempDir Path tmp;
 
     @BeforeAll static void load() {
-        model = Gemma2.load(Fixtures.tinyA().resolve("hf"), 2);
+        model = Model.load(Fixtures.tinyA().resolve("hf"), 2);
         Random r = new Random(11);
         corpus = new ArrayList<>();
         for (int d = 0; d < DOCS; d++) {

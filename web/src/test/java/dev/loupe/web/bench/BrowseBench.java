@@ -6,7 +6,7 @@ import dev.loupe.analysis.IndexJob;
 import dev.loupe.analysis.IndexOptions;
 import dev.loupe.analysis.IndexProgress;
 import dev.loupe.analysis.IndexResult;
-import dev.loupe.model.Gemma2;
+import dev.loupe.model.Model;
 import dev.loupe.sae.Sae;
 import dev.loupe.sae.io.NpzWriter;
 import dev.loupe.web.Limits;
@@ -52,7 +52,7 @@ public final class BrowseBench {
             System.out.printf(Locale.ROOT, "synthetic 16k SAE fires %.1f features per token on tiny-a%n", l0);
             long tokens = (long) Math.ceil(rowsWanted / l0 / 1024) * 1024;
             long t0 = System.nanoTime();
-            try (Gemma2 m = Gemma2.load(model); Sae sae = Sae.load(saeDir, HOOK, m.backend())) {
+            try (Model m = Model.load(model); Sae sae = Sae.load(saeDir, HOOK, m.backend())) {
                 IndexJob job = new IndexJob(m, model.toString(), List.of(new IndexJob.RunSae(sae, saeDir.toString())),
                         new IndexJob.CorpusId("random-tokens-" + tokens, "0".repeat(64)), run, IndexOptions.defaults());
                 IndexResult r = CorpusIndexer.index(job, documents(tokens), IndexProgress.NONE);
@@ -102,7 +102,7 @@ public final class BrowseBench {
         Iterator<Document> docs = documents(2 * 1024);
         int[] sample = docs.next().tokens(), check = docs.next().tokens();
         float threshold;
-        try (Gemma2 m = Gemma2.load(model); Sae sae = Sae.load(dir, HOOK, m.backend())) {
+        try (Model m = Model.load(model); Sae sae = Sae.load(dir, HOOK, m.backend())) {
             var act = m.activation(sample, HOOK);
             float[] pre = sae.preActivations(java.util.Arrays.copyOfRange(act.data(), d, act.data().length), sample.length - 1);
             float[] sorted = pre.clone();
@@ -110,7 +110,7 @@ public final class BrowseBench {
             threshold = sorted[(int) (sorted.length * (1 - (double) targetL0 / WIDTH))];
         }
         write(dir, dec, threshold);
-        try (Gemma2 m = Gemma2.load(model); Sae sae = Sae.load(dir, HOOK, m.backend())) {
+        try (Model m = Model.load(model); Sae sae = Sae.load(dir, HOOK, m.backend())) {
             var f = sae.encode(m.activation(check, HOOK));
             long active = 0;
             for (int p = 1; p < check.length; p++) active += f.l0(p);

@@ -1,6 +1,6 @@
 package dev.loupe.model.weights;
 
-import dev.loupe.model.Gemma2Config;
+import dev.loupe.model.ModelConfig;
 import dev.loupe.model.tensor.WeightTensor;
 
 import java.util.List;
@@ -9,8 +9,8 @@ import java.util.List;
  * A Gemma 2 checkpoint ready to run: config, tied embedding {@code [vocab, hidden]}, blocks, final norm
  * multiplier (already {@code 1 + w}). Closing it unmaps the files behind the tensors.
  */
-public record Gemma2Weights(
-        Gemma2Config config,
+public record ModelWeights(
+        ModelConfig config,
         WeightTensor embedding,
         List<LayerWeights> layers,
         float[] finalNorm,

@@ -9,7 +9,7 @@ package dev.loupe.model;
  * @param attnSoftcap        scores become {@code c·tanh(s/c)} before masking; 0 disables
  * @param finalSoftcap       logits become {@code c·tanh(l/c)}; 0 disables
  */
-public record Gemma2Config(
+public record ModelConfig(
         int vocabSize,
         int hiddenSize,
         int intermediateSize,
@@ -28,7 +28,7 @@ public record Gemma2Config(
         int bosId,
         int eosId) {
 
-    public Gemma2Config {
+    public ModelConfig {
         require(vocabSize > 0, "vocab_size", vocabSize);
         require(hiddenSize > 0, "hidden_size", hiddenSize);
         require(intermediateSize > 0, "intermediate_size", intermediateSize);
@@ -74,26 +74,26 @@ public record Gemma2Config(
     public int headsPerKv() { return numHeads / numKvHeads; }
 
     /** The same model with another vocabulary size (a synthesized model sized for a given tokenizer). */
-    public Gemma2Config withVocabSize(int vocab) {
-        return new Gemma2Config(vocab, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim, queryPreAttnScalar,
+    public ModelConfig withVocabSize(int vocab) {
+        return new ModelConfig(vocab, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim, queryPreAttnScalar,
                 ropeTheta, rmsNormEps, slidingWindow, attnSoftcap, finalSoftcap, embeddingScale, maxPositions, bosId, eosId);
     }
 
     /** Gemma 2 shapes by name (2B, 9B, 27B and the tiny test shape), for synthesized models. */
-    public static Gemma2Config shape(String name) {
+    public static ModelConfig shape(String name) {
         return switch (name) {
             case "gemma-2-2b" -> standard(2304, 9216, 26, 8, 4, 256, 256);
             case "gemma-2-9b" -> standard(3584, 14336, 42, 16, 8, 256, 256);
             case "gemma-2-27b" -> standard(4608, 36864, 46, 32, 16, 128, 144);
-            case "tiny" -> new Gemma2Config(384, 64, 128, 4, 4, 2, 16, 16, 10000f, 1e-6f, 8, 50f, 30f,
+            case "tiny" -> new ModelConfig(384, 64, 128, 4, 4, 2, 16, 16, 10000f, 1e-6f, 8, 50f, 30f,
                     embeddingScale(64), 8192, 2, 1);
             default -> throw new IllegalArgumentException("unknown shape '" + name
                     + "'; expected gemma-2-2b, gemma-2-9b, gemma-2-27b or tiny");
         };
     }
 
-    private static Gemma2Config standard(int hidden, int inter, int layers, int heads, int kv, int headDim, int qpas) {
-        return new Gemma2Config(256000, hidden, inter, layers, heads, kv, headDim, qpas, 10000f, 1e-6f, 4096,
+    private static ModelConfig standard(int hidden, int inter, int layers, int heads, int kv, int headDim, int qpas) {
+        return new ModelConfig(256000, hidden, inter, layers, heads, kv, headDim, qpas, 10000f, 1e-6f, 4096,
                 50f, 30f, embeddingScale(hidden), 8192, 2, 1);
     }
 }
