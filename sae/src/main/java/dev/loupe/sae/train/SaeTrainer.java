@@ -252,6 +252,15 @@ public final class SaeTrainer {
 
     // ---- checkpoints ------------------------------------------------------------------------------------
 
+    /** The step a checkpoint file was written after. */
+    public static long checkpointStep(Path file) throws IOException {
+        try (dev.loupe.model.weights.SafetensorsFile st = dev.loupe.model.weights.SafetensorsFile.open(file)) {
+            String step = st.metadata() == null ? null : st.metadata().get("step");
+            if (step == null) throw new IOException(file + ": not a train-sae checkpoint (no step in its metadata)");
+            return Long.parseLong(step);
+        }
+    }
+
     private void save(Path file) throws IOException {
         state.sourcePosition = source.position();
         state.randomState = buffer.randomState();
