@@ -3,11 +3,15 @@ package dev.loupe.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.loupe.analysis.ActivationCache;
+import dev.loupe.analysis.Corpus;
+import dev.loupe.analysis.Document;
 import dev.loupe.model.Model;
 import dev.loupe.model.RunOptions;
 import dev.loupe.model.tokenizer.Tokenizer;
 import dev.loupe.sae.Sae;
 import dev.loupe.sae.metrics.SaeEvaluator;
+import dev.loupe.sae.train.ActivationSource;
 import dev.loupe.sae.train.ModelActivations;
 import dev.loupe.sae.train.SaeExport;
 import dev.loupe.sae.train.SaeTrainer;
@@ -53,7 +57,7 @@ final class TrainSaeCommand implements Callable<Integer> {
     @Option(names = "--hook", required = true, paramLabel = "NAME", description = "hook point, e.g. blocks.12.hook_resid_post")
     String hook;
 
-    @Option(names = "--corpus", required = true, paramLabel = "FILE", description = "UTF-8 text, one document per non-empty line")
+    @Option(names = "--corpus", required = true, paramLabel = "FILE", description = "corpus: .txt (one document per line), .jsonl (\"text\" or \"tokens\"), or a folder of them")
     Path corpus;
 
     @Option(names = "--arch", required = true, paramLabel = "ARCH", description = "jumprelu, topk, batchtopk or standard")
@@ -98,6 +102,10 @@ final class TrainSaeCommand implements Callable<Integer> {
     @Option(names = "--checkpoint-tokens", paramLabel = "N", description = "write a checkpoint every N tokens (default: every tenth of the run)")
     Long checkpointTokens;
 
+    @Option(names = "--cache-activations", paramLabel = "FILE",
+            description = "Arrow file of the hook's activations: recorded by this run if missing, trained on instead of the model if present")
+    Path cacheActivations;
+
     @Option(names = "--eval-tokens", defaultValue = "2048", paramLabel = "N", description = "tokens for the final eval-sae report, 0 to skip (default: ${DEFAULT-VALUE})")
     int evalTokens;
 
@@ -127,8 +135,10 @@ final class TrainSaeCommand implements Callable<Integer> {
         }
         options = options.withSeed(seed);
         boolean resuming = prepareOut();
-        List<String> docs = InputPaths.readLines(corpus, "--corpus").stream().map(String::strip).filter(s -> !s.isEmpty()).toList();
-        if (docs.isEmpty()) throw new IllegalArgumentException("--corpus " + corpus + ": no text (expected one document per line)");
+        List<Document> docs = new ArrayList<>();
+        Corpus.files(corpus);  // fails with one line when the path holds no corpus files
+        Corpus.read(corpus, false, dev.loupe.analysis.IndexProgress.NONE).forEachRemaining(docs::add);
+        if (docs.isEmpty()) throw new IllegalArgumentException("--corpus " + corpus + ": no documents");
         PrintStream err = System.err;
         try (Model m = model.load()) {
             try {
@@ -139,13 +149,38 @@ final class TrainSaeCommand implements Callable<Integer> {
             Tokenizer tok = m.tokenizer();
             Set<Integer> special = new HashSet<>(List.of(tok.bosId(), 0));
             if (tok.eosId() >= 0) special.add(tok.eosId());
-            List<int[]> windows = windows(tok, docs, options.tokens());
-            long usable = ModelActivations.usableTokens(windows, special);
-            if (usable < options.tokens()) {
-                throw new IllegalArgumentException("--corpus " + corpus + " holds " + usable + " tokens (without <bos>) at --context " + context
-                        + ", fewer than --tokens " + options.tokens());
+            boolean replay = cacheActivations != null && Files.exists(cacheActivations);
+            List<int[]> windows = windows(tok, docs, replay ? evalTokens : options.tokens());
+            ActivationSource source;
+            ActivationCache.Recorder recorder = null;
+            AutoCloseable replaying = null;
+            if (replay) {
+                ActivationCache.Replay cache = ActivationCache.open(InputPaths.requireFile(cacheActivations, "--cache-activations"));
+                replaying = cache;
+                String cachedHook = cache.metadata() == null ? null : cache.metadata().get("hook");
+                if (!hook.equals(cachedHook)) {
+                    throw new IllegalArgumentException("--cache-activations " + cacheActivations + " holds activations of " + cachedHook + ", not --hook " + hook);
+                }
+                if (cache.rows() < options.tokens()) {
+                    throw new IllegalArgumentException("--cache-activations " + cacheActivations + " holds " + cache.rows() + " tokens, fewer than --tokens " + options.tokens());
+                }
+                source = cache;
+            } else {
+                long usable = ModelActivations.usableTokens(windows, special);
+                if (usable < options.tokens()) {
+                    throw new IllegalArgumentException("--corpus " + corpus + " holds " + usable + " tokens (without <bos>) at --context " + context
+                            + ", fewer than --tokens " + options.tokens());
+                }
+                source = new ModelActivations(m, hook, windows, special);
+                if (cacheActivations != null && resuming) {
+                    err.println("note: a resumed run does not record --cache-activations (it would lack the rows before the checkpoint)");
+                } else if (cacheActivations != null) {
+                    OutputPaths.requireFile(cacheActivations, "--cache-activations");
+                    recorder = ActivationCache.record(source, cacheActivations, Map.of("hook", hook, "model", model.model.toString(),
+                            "d_in", Integer.toString(source.width()), "context", Integer.toString(context), "corpus", corpus.toString()));
+                    source = recorder;
+                }
             }
-            ModelActivations source = new ModelActivations(m, hook, windows, special);
             writeState(options, false);
             Path checkpoint = out.resolve(CHECKPOINT);
             if (resuming) trimMetrics(SaeTrainer.checkpointStep(checkpoint));
@@ -157,6 +192,13 @@ final class TrainSaeCommand implements Callable<Integer> {
                 Progress progress = new Progress(err, metrics, System.nanoTime());
                 result = trainer.run(progress::onStep);
                 progress.finish(result);
+                if (recorder != null) {
+                    recorder.finish();
+                    err.printf(Locale.ROOT, "cached %d activations in %s%n", recorder.rows(), cacheActivations);
+                }
+            } finally {
+                if (recorder != null) recorder.close();
+                if (replaying != null) replaying.close();
             }
             if (result.tokens() < options.tokens()) {
                 err.printf(Locale.ROOT, "note: the corpus ran out after %d of %d tokens (a resumed run skips its lost buffer)%n", result.tokens(), options.tokens());
@@ -198,11 +240,11 @@ final class TrainSaeCommand implements Callable<Integer> {
     }
 
     /** Windows of at most {@code context} tokens, each starting with {@code <bos>}, until enough tokens are in hand. */
-    private List<int[]> windows(Tokenizer tok, List<String> docs, long needed) {
+    private List<int[]> windows(Tokenizer tok, List<Document> docs, long needed) {
         List<int[]> out = new ArrayList<>();
         long have = 0;
-        for (String d : docs) {
-            int[] ids = tok.encode(d);  // <bos> first
+        for (Document d : docs) {
+            int[] ids = d.tokens() != null ? withBos(tok, d.tokens()) : tok.encode(d.text());  // <bos> first
             int body = context - 1;
             for (int from = 1; from < ids.length; from += body) {
                 int n = Math.min(body, ids.length - from);
@@ -215,6 +257,14 @@ final class TrainSaeCommand implements Callable<Integer> {
             // A little more than asked: a resumed run loses the rows its buffer held.
             if (have >= needed + needed / 4 + 4096) break;
         }
+        return out;
+    }
+
+    private static int[] withBos(Tokenizer tok, int[] ids) {
+        if (ids.length > 0 && ids[0] == tok.bosId()) return ids;
+        int[] out = new int[ids.length + 1];
+        out[0] = tok.bosId();
+        System.arraycopy(ids, 0, out, 1, ids.length);
         return out;
     }
 

@@ -75,6 +75,23 @@ class TrainSaeCommandTest {
         assertTrue(again.err().contains("already holds a finished train-sae run"), again.err());
     }
 
+    @Test void cachedActivationsTrainTheSameSae() throws Exception {
+        Path corpus = corpus(200), cache = dir.resolve("acts.arrow");
+        Cli.Result recorded = Cli.run(args(corpus, dir.resolve("a"), "--arch", "batchtopk", "--cache-activations", cache.toString()));
+        assertEquals(0, recorded.exit(), recorded.err());
+        assertTrue(recorded.err().contains("cached ") && Files.isRegularFile(cache), recorded.err());
+        Cli.Result replayed = Cli.run(args(corpus, dir.resolve("b"), "--arch", "batchtopk", "--cache-activations", cache.toString()));
+        assertEquals(0, replayed.exit(), replayed.err());
+        assertTrue(Arrays.equals(Files.readAllBytes(dir.resolve("a").resolve("sae_weights.safetensors")),
+                Files.readAllBytes(dir.resolve("b").resolve("sae_weights.safetensors"))), "the same activations in the same order train the same SAE");
+        try (Sae sae = Sae.load(dir.resolve("b"))) {
+            assertEquals(SaeArchitecture.JUMPRELU, sae.architecture(), "batchtopk is written as JumpReLU with its running threshold");
+        }
+        Cli.Result wrongHook = Cli.run(args(corpus, dir.resolve("c"), "--hook", "blocks.1.hook_resid_post", "--cache-activations", cache.toString()));
+        assertEquals(1, wrongHook.exit());
+        assertTrue(wrongHook.err().contains("holds activations of blocks.2.hook_resid_post"), wrongHook.err());
+    }
+
     @Test void resumesAfterKill9() throws Exception {
         Path corpus = corpus(400), out = dir.resolve("killed");
         String[] a = args(corpus, out, "--tokens", "15000", "--checkpoint-tokens", "1000");

@@ -42,13 +42,14 @@ public record TrainOptions(Sparsity sparsity, int width, long tokens, int batchS
 
     /**
      * Defaults in SAELens's spirit for a run of {@code tokens}: batch 4096 (fewer for short runs), learning rate 3e-4,
-     * warm-up over the first 5% of steps (at most 1000), decay over the last 20%, a buffer of 16 batches, dead after
+     * warm-up over the first 5% of steps (at most 1000), decay over the last 20%, a buffer of 16 batches (at most a
+     * quarter of the run, at least one batch), dead after
      * a tenth of the run (at most 10M tokens), AuxK weight 1/32.
      */
     public static TrainOptions defaults(Sparsity sparsity, int width, long tokens) {
         int batch = (int) Math.max(64, Math.min(4096, tokens / 200));
         long steps = Math.max(1, tokens / batch);
-        return new TrainOptions(sparsity, width, tokens, batch, 3e-4f, (int) Math.min(1000, steps / 20), 0.2f, 16 * batch,
+        return new TrainOptions(sparsity, width, tokens, batch, 3e-4f, (int) Math.min(1000, steps / 20), 0.2f, (int) Math.max(batch, Math.min(16L * batch, tokens / 4)),
                 Math.max(batch, Math.min(10_000_000L, tokens / 10)), 1f / 32, 0);
     }
 

@@ -100,6 +100,7 @@ public abstract sealed class TrainingSae permits StandardTrainingSae, JumpReluTr
      * {@link #gradients()} (which the optimizer clears) and returns the losses.
      */
     public final StepStats step(float[] x, int rows) {
+        long t0 = System.nanoTime();
         if (rows < 1 || (long) rows * dIn > x.length) {
             throw new IllegalArgumentException("batch of " + rows + " rows does not fit " + x.length + " values of width " + dIn);
         }
@@ -130,6 +131,7 @@ public abstract sealed class TrainingSae permits StandardTrainingSae, JumpReluTr
         endSelection(rows);
         main.closeRows();
         aux.closeRows();
+        long t1 = System.nanoTime();
 
         // Decode, reconstruction error and its gradient d(mse)/d(x̂) = 2(x̂ − x)/B, row by row.
         double[] rowErr = new double[rows], rowCentred = new double[rows];
@@ -174,8 +176,13 @@ public abstract sealed class TrainingSae permits StandardTrainingSae, JumpReluTr
             }
         });
         double sparsity = activationGradients(rows);
+        long t2 = System.nanoTime();
         accumulateFeatureGradients(rows);
         accumulateDecoderBiasGradient(rows);
+        long t3 = System.nanoTime();
+        phaseNanos[0] += t1 - t0;
+        phaseNanos[1] += t2 - t1;
+        phaseNanos[2] += t3 - t2;
 
         long active = 0;
         for (int j = 0; j < main.nnz; j++) {
@@ -188,6 +195,13 @@ public abstract sealed class TrainingSae permits StandardTrainingSae, JumpReluTr
     }
 
     private float[] auxGradOut = new float[0];
+    private final long[] phaseNanos = new long[3];
+
+    /**
+     * Wall time spent so far in the step's phases, in seconds: encode and select, decode and activation gradients,
+     * parameter gradients (for benchmarks).
+     */
+    public double[] phaseSeconds() { return new double[]{phaseNanos[0] / 1e9, phaseNanos[1] / 1e9, phaseNanos[2] / 1e9}; }
 
     /**
      * TopK's auxiliary loss (AuxK): the dead features' selected pairs reconstruct the main reconstruction's
