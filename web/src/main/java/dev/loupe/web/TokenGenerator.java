@@ -34,6 +34,7 @@ final class TokenGenerator {
     private int count;
     private int last = -1;
     private Finish finish;
+    private float[] lastLogits;
 
     TokenGenerator(Model model, int[] prompt, Generation generation, HookSet hooks) {
         if (prompt.length == 0) throw ApiException.badRequest("the prompt is empty");
@@ -59,6 +60,7 @@ final class TokenGenerator {
     int step() {
         if (finish != null) throw new IllegalStateException("generation already finished");
         float[] logits = last < 0 ? session.process(prompt, hooks, -1, 1) : session.process(new int[]{last}, hooks, -1, 1);
+        lastLogits = logits;
         int next = sampler.next(logits);
         count++;
         last = next;
@@ -66,6 +68,9 @@ final class TokenGenerator {
         else if (count >= generation.maxTokens() || session.position() >= model.config().maxPositions()) finish = Finish.LENGTH;
         return next;
     }
+
+    /** The logits the last {@link #step} chose its token from (the model's own, before temperature and truncation). */
+    float[] lastLogits() { return lastLogits; }
 
     /** Ends the generation early (a stop string matched). */
     void stop() { finish = Finish.STOP; }
