@@ -156,6 +156,7 @@ public final class LoupeServer implements AutoCloseable {
         LiveApi liveApi = live == null ? null : new LiveApi(live, queue);
         SteerStream steer = live == null ? null : new SteerStream(live, queue, limits, browse::maxActivation);
         ChatCompletions chat = live == null ? null : new ChatCompletions(live, queue, limits, browse::maxActivation);
+        NeuronpediaApi neuronpedia = live == null ? null : new NeuronpediaApi(live, queue, limits);
         StaticPages pages = new StaticPages();
         long startedAt = System.currentTimeMillis() / 1000;
         Info info = new Info(store.info(), store.sae().id(), store.sae().hook(), store.featureCount(), live != null,
@@ -193,6 +194,7 @@ public final class LoupeServer implements AutoCloseable {
                 ctx.json(chat.models(startedAt));
             });
             config.routes.post("/v1/chat/completions", live(chat, limits, chat == null ? null : chat::handle));
+            NeuronpediaApi.register(config.routes, neuronpedia, limits);
 
             config.routes.exception(ApiException.class, (e, ctx) -> {
                 if (!ctx.res().isCommitted()) Errors.write(ctx, e);
