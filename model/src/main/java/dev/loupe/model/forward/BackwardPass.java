@@ -55,6 +55,10 @@ public final class BackwardPass {
     private final HookPoints points;
     private final BoundHooks hooks;
     private final BoundHooks gradientHooks;
+    /** Where the gradients asked for are copied (a gradient hook like any other). */
+    private final ActivationCache capture;
+    private final Metric metric;
+    private final GradientRequest.Memory memory;
     private final Linearization lin;
     private final boolean parameters;
     private final AttentionShape[] attention;
@@ -90,10 +94,6 @@ public final class BackwardPass {
         this.memory = request.memory();
         this.metric = request.metric();
     }
-
-    private final ActivationCache capture;
-    private final GradientRequest.Memory memory;
-    private final Metric metric;
 
     /** One layer's forward values that its backward pass reads (inputs of each operation, outputs where the gradient needs them). */
     private static final class Tape {
