@@ -1,7 +1,8 @@
 package dev.loupe.sae;
 
 import dev.loupe.hooks.Activation;
-import dev.loupe.hooks.Hook;
+import dev.loupe.hooks.ChildHooks;
+import dev.loupe.hooks.DifferentiableHook;
 import dev.loupe.hooks.HookSet;
 
 import java.util.ArrayList;
@@ -22,7 +23,7 @@ import java.util.Map;
  * Steering.features(sae, Map.of(1234, 0.5f), new Steering.Options(Steering.Method.ORTHOGONAL_DECOMP, 1f, false))
  * }</pre>
  */
-public final class Steering implements Hook {
+public final class Steering implements DifferentiableHook {
     /** Neuronpedia's steering methods, by their API names. */
     public enum Method {
         /** {@code h + c·v}. */
@@ -166,6 +167,27 @@ public final class Steering implements Hook {
         for (int r = Math.max(0, fromPosition - a.firstPosition()); r < a.positions(); r++) {
             if (skipped.get(a.firstPosition() + r)) continue;
             for (SteeringOp op : ops) op.apply(data, r * width);
+        }
+    }
+
+    /**
+     * The gradient back through the edits, last edit first: an additive edit passes it unchanged; the orthogonal
+     * decomposition's Jacobian {@code I + (c − 1)ûûᵀ} scales its component along {@code û}; a cap that acted removes
+     * that component ({@code I − ûûᵀ}), one that did not passes it unchanged.
+     */
+    @Override public void backward(Activation input, Activation gradient, ChildHooks gradientHooks) {
+        if (ops.stream().allMatch(o -> o instanceof SteeringOp.Add)) return;
+        float[] g = gradient.data(), x = input.data();
+        for (int r = Math.max(0, fromPosition - input.firstPosition()); r < input.positions(); r++) {
+            if (skipped.get(input.firstPosition() + r)) continue;
+            // the activation as each edit saw it
+            float[][] seen = new float[ops.size()][];
+            float[] h = Arrays.copyOfRange(x, r * width, (r + 1) * width);
+            for (int k = 0; k < ops.size(); k++) {
+                seen[k] = h.clone();
+                ops.get(k).apply(h, 0);
+            }
+            for (int k = ops.size() - 1; k >= 0; k--) ops.get(k).backward(seen[k], g, r * width);
         }
     }
 

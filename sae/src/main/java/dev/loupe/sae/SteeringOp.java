@@ -13,6 +13,12 @@ public sealed interface SteeringOp {
     /** Edits the {@code width} values of {@code h} starting at {@code offset}, in place. */
     void apply(float[] h, int offset);
 
+    /**
+     * Replaces {@code g} (at {@code offset}), the gradient of this edit's output, by the gradient of its input
+     * {@code h} (the activation the edit received, one row).
+     */
+    void backward(float[] h, float[] g, int offset);
+
     /** {@code h → h + coefficient·v} (Neuronpedia's SIMPLE_ADDITIVE). */
     record Add(float[] vector, float coefficient) implements SteeringOp {
         public Add {
@@ -22,6 +28,8 @@ public sealed interface SteeringOp {
         public void apply(float[] h, int offset) {
             for (int i = 0; i < vector.length; i++) h[offset + i] += coefficient * vector[i];
         }
+
+        public void backward(float[] h, float[] g, int offset) {}
     }
 
     /**
@@ -39,6 +47,8 @@ public sealed interface SteeringOp {
             double change = (coefficient - 1.0) * along;
             for (int i = 0; i < vector.length; i++) h[offset + i] = (float) (h[offset + i] + change * vector[i]);
         }
+
+        public void backward(float[] h, float[] g, int offset) { apply(g, offset); }
     }
 
     /**
@@ -55,6 +65,12 @@ public sealed interface SteeringOp {
             if (!(along > max)) return;
             double change = max - along;
             for (int i = 0; i < vector.length; i++) h[offset + i] = (float) (h[offset + i] + change * vector[i]);
+        }
+
+        public void backward(float[] h, float[] g, int offset) {
+            if (!(dot(h, 0, vector) > max)) return;
+            double along = dot(g, offset, vector);
+            for (int i = 0; i < vector.length; i++) g[offset + i] = (float) (g[offset + i] - along * vector[i]);
         }
     }
 

@@ -191,6 +191,32 @@ class SteeringMethodsTest {
         assertThrows(IllegalArgumentException.class, () -> new Steering.Options(Steering.Method.PROJECTION_CAP, Float.NaN, false));
     }
 
+    /** Each edit's backward is its Jacobian's transpose applied to the gradient: checked by finite differences. */
+    @Test void backwardMatchesFiniteDifferences() {
+        java.util.Random rnd = new java.util.Random(3);
+        float[] v = new float[D], h = new float[D], g = new float[D];
+        for (int i = 0; i < D; i++) { v[i] = (float) rnd.nextGaussian(); h[i] = (float) rnd.nextGaussian(); g[i] = (float) rnd.nextGaussian(); }
+        double hv = 0, vv = 0;
+        for (int i = 0; i < D; i++) { hv += h[i] * v[i]; vv += v[i] * v[i]; }
+        float proj = (float) (hv / Math.sqrt(vv));
+        for (SteeringOp op : java.util.List.of(new SteeringOp.Add(v, 2f), new SteeringOp.OrthogonalDecomp(v, -0.5f),
+                new SteeringOp.ProjectionCap(v, proj - 1f), new SteeringOp.ProjectionCap(v, proj + 1f))) {
+            float[] back = g.clone();
+            op.backward(h.clone(), back, 0);
+            for (int j = 0; j < D; j += 7) {
+                double eps = 1e-2;
+                float[] plus = h.clone(), minus = h.clone();
+                plus[j] += (float) eps;
+                minus[j] -= (float) eps;
+                op.apply(plus, 0);
+                op.apply(minus, 0);
+                double numeric = 0;
+                for (int i = 0; i < D; i++) numeric += g[i] * (plus[i] - minus[i]) / (2 * eps);
+                assertEquals(numeric, back[j], 1e-3, op.getClass().getSimpleName() + " d/dh[" + j + "]");
+            }
+        }
+    }
+
     private static double[] rowOf(float[] data, int p) {
         double[] r = new double[D];
         for (int i = 0; i < D; i++) r[i] = data[p * D + i];
