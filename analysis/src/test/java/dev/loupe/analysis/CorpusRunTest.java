@@ -54,9 +54,9 @@ class CorpusRunTest {
 
     /** The shards against the fixture's feature_acts.npy (numpy, float64) for the fixture's own 40 tokens. */
     @Test void shardsMatchTheFixturesFeatureActivations() throws IOException {
-        Path dir = Fixtures.tinyA().resolve("sae");
+        Path dir = Fixtures.file("tiny-a/sae");
         Npy.Array acts = Npy.read(dir.resolve("feature_acts.npy"));
-        int[] ids = Npy.read(Fixtures.tinyA().resolve("tokens.npy")).ints();
+        int[] ids = Npy.read(Fixtures.file("tiny-a/tokens.npy")).ints();
         int positions = acts.shape()[0], dSae = acts.shape()[1];
         Path jsonl = tmp.resolve("fixture.jsonl");
         Files.writeString(jsonl, "{\"tokens\": " + Arrays.toString(ids) + "}\n");
@@ -269,8 +269,8 @@ class CorpusRunTest {
 
     /** Search via inference on the fixture tokens against feature_acts.npy. */
     @Test void inferenceSearchFindsTheStrongestFeatures() throws IOException {
-        Npy.Array acts = Npy.read(Fixtures.tinyA().resolve("sae/feature_acts.npy"));
-        int[] ids = Npy.read(Fixtures.tinyA().resolve("tokens.npy")).ints();
+        Npy.Array acts = Npy.read(Fixtures.file("tiny-a/sae/feature_acts.npy"));
+        int[] ids = Npy.read(Fixtures.file("tiny-a/tokens.npy")).ints();
         int dSae = acts.shape()[1];
         float[] best = new float[dSae];
         for (int p = 1; p < ids.length; p++) for (int f = 0; f < dSae; f++) best[f] = Math.max(best[f], acts.data()[p * dSae + f]);
@@ -359,11 +359,8 @@ class CorpusRunTest {
 
     /** node + apache-arrow (installed by bin/setup into .cache/node) recompute the summaries from the shards. */
     static void runArrowJs(Path run) throws IOException {
-        Path nodeDir = Path.of(System.getProperty("loupe.testdata", ".cache/testdata")).resolveSibling("node").toAbsolutePath().normalize();
+        Path nodeDir = Fixtures.nodeModules("apache-arrow").getParent().getParent();
         Path script = Path.of("src/test/js/check-run.cjs").toAbsolutePath();
-        if (!Files.isDirectory(nodeDir.resolve("node_modules/apache-arrow"))) {
-            fail("the Arrow JS reader test needs apache-arrow in " + nodeDir + ": run bin/setup (it needs node and npm)");
-        }
         ProcessBuilder pb = new ProcessBuilder("node", script.toString(), run.toString(), nodeDir.toString()).redirectErrorStream(true);
         Process p;
         try {
