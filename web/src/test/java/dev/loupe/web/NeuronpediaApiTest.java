@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.hooks.HookSet;
+import dev.loupe.model.Fixtures;
 import dev.loupe.model.Generation;
 import dev.loupe.model.Model;
 import dev.loupe.model.io.Npy;
@@ -42,8 +43,8 @@ class NeuronpediaApiTest {
     @BeforeAll static void start() throws IOException {
         server = TinyRun.liveServer(TinyRun.testLimits());
         base = server.url().replaceAll("/$", "") + "/neuronpedia";
-        model = Model.load(TinyRun.MODEL, 1);
-        sae = Sae.load(TinyRun.SAE, TinyRun.HOOK, model.backend());
+        model = Model.load(TinyRun.model(), 1);
+        sae = Sae.load(TinyRun.sae(), TinyRun.HOOK, model.backend());
     }
 
     @AfterAll static void stop() {
@@ -86,7 +87,7 @@ class NeuronpediaApiTest {
         throw new AssertionError("no prefix of the fixture's tokens round-trips through text");
     }
 
-    static int[] fixtureTokens() { return npy(TinyRun.FIXTURES.resolve("tiny-a/tokens.npy")).ints(); }
+    static int[] fixtureTokens() { return npy(Fixtures.file("tiny-a/tokens.npy")).ints(); }
 
     /** How many of the fixture's tokens {@link #fixturePrompt} spells (with <bos>). */
     static int fixtureLength() { return model.tokenizer().encode(fixturePrompt()).length; }
@@ -109,7 +110,7 @@ class NeuronpediaApiTest {
     }
 
     @Test void activationsMatchTheNumpyReference() {
-        float[] acts = npy(TinyRun.SAE.resolve("feature_acts.npy")).data();
+        float[] acts = npy(TinyRun.sae().resolve("feature_acts.npy")).data();
         int n = fixtureLength();
         ObjectNode all = req().put("prompt", fixturePrompt()).put("sourceSet", "loupe-res-256").put("ignoreBos", false).put("numResults", 10);
         all.putArray("selectedSources").add(SOURCE);
@@ -155,7 +156,7 @@ class NeuronpediaApiTest {
         assertFalse(one.get("tokensIsSpecial").get(1).asBoolean());
 
         // A raw vector at a hook: the projection of the residual on it (sae_input.npy is the residual at the hook).
-        float[] x = npy(TinyRun.SAE.resolve("sae_input.npy")).data();
+        float[] x = npy(TinyRun.sae().resolve("sae_input.npy")).data();
         ObjectNode byVector = req().put("prompt", fixturePrompt()).put("hook", TinyRun.HOOK);
         ArrayNode v = byVector.putArray("vector");
         for (int i = 0; i < 64; i++) v.add(i % 3 == 0 ? 1.0 : -0.5);

@@ -41,8 +41,8 @@ class SteeringApiTest {
     @BeforeAll static void start() throws IOException {
         server = TinyRun.liveServer(TinyRun.testLimits());
         base = server.url().replaceAll("/$", "");
-        model = Model.load(TinyRun.MODEL, 1);
-        sae = Sae.load(TinyRun.SAE, TinyRun.HOOK, model.backend());
+        model = Model.load(TinyRun.model(), 1);
+        sae = Sae.load(TinyRun.sae(), TinyRun.HOOK, model.backend());
     }
 
     @AfterAll static void stop() {
