@@ -55,10 +55,9 @@ final class Requests {
                 case "logit_bias" -> "this server does not bias logits";
                 case "presence_penalty", "frequency_penalty", "repeat_penalty" -> "this server applies no repetition penalties";
                 case "audio", "modalities" -> "this model reads and writes text only";
-                default -> "the server does not support it";
+                default -> "it takes " + String.join(", ", new java.util.TreeSet<>(supported));
             };
-            throw ApiException.badRequest("'" + QueryParams.clip(f) + "' is not supported by " + endpoint + ": " + why
-                    + " (fields taken: " + String.join(", ", new java.util.TreeSet<>(supported)) + ")", f);
+            throw ApiException.badRequest("'" + QueryParams.clip(f) + "' is not supported by " + endpoint + ": " + why, f);
         }
     }
 
