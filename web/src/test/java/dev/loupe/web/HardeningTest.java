@@ -2,7 +2,6 @@ package dev.loupe.web;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -40,12 +39,9 @@ class HardeningTest {
 
     @BeforeAll
     static void start() throws IOException {
-        server = TinyRun.liveServer(TinyRun.testLimits());
+        server = TinyRun.sharedLiveServer();
         base = server.url().replaceAll("/$", "");
     }
-
-    @AfterAll
-    static void stop() { if (server != null) server.close(); }
 
     private static String post(String path, String contentType, String body) {
         return "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + (contentType == null ? "" : "Content-Type: " + contentType + "\r\n")

@@ -29,16 +29,13 @@ class LlamaServerEndpointsTest {
 
     @BeforeAll
     static void start() throws IOException {
-        server = TinyRun.liveServer(TinyRun.testLimits());
+        server = TinyRun.sharedLiveServer();
         base = server.url().replaceAll("/$", "");
         model = Model.load(TinyRun.MODEL, 1);
     }
 
     @AfterAll
-    static void stop() {
-        if (server != null) server.close();
-        if (model != null) model.close();
-    }
+    static void stop() { if (model != null) model.close(); }
 
     private static int[] ints(JsonNode array) {
         int[] out = new int[array.size()];
