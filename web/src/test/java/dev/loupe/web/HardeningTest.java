@@ -197,7 +197,7 @@ class HardeningTest {
         String info = Http.get(base, "/api/info").body();
         JsonNode json = Json.MAPPER.readTree(info);
         assertEquals("tiny-a-f32.gguf", json.get("run").get("model_name").asText());
-        for (String p : List.of(TinyRun.MODEL.toAbsolutePath().getParent().toString(), TinyRun.run().toAbsolutePath().toString(), "\"/")) {
+        for (String p : List.of(TinyRun.model().toAbsolutePath().getParent().toString(), TinyRun.run().toAbsolutePath().toString(), "\"/")) {
             assertFalse(info.contains(p), "/api/info shows " + p + ": " + info);
         }
     }
@@ -218,6 +218,24 @@ class HardeningTest {
             }
         } finally {
             Files.writeString(runJson, original);
+        }
+    }
+
+    /** A damaged run (bytes flipped in one file) is refused when the server opens it, in one line naming the file. */
+    @Test
+    void aDamagedRunIsRefusedAtStartNamingTheFile() throws IOException {
+        Path copy = TinyRun.browsingOnlyCopy();
+        Path examples = copy.resolve("top_examples.arrow");
+        byte[] original = Files.readAllBytes(examples);
+        try {
+            byte[] bad = original.clone();
+            for (int i = bad.length / 2; i < bad.length / 2 + 16; i++) bad[i] ^= (byte) 0x5A;
+            Files.write(examples, bad);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> LoupeServer.start(ServerOptions.of(copy).withAddress("127.0.0.1", 0).withThreads(1)).close());
+            assertTrue(e.getMessage().contains("top_examples.arrow") && !e.getMessage().contains("\n"), e.getMessage());
+        } finally {
+            Files.write(examples, original);
         }
     }
 

@@ -31,7 +31,7 @@ class LlamaServerEndpointsTest {
     static void start() throws IOException {
         server = TinyRun.sharedLiveServer();
         base = server.url().replaceAll("/$", "");
-        model = Model.load(TinyRun.MODEL, 1);
+        model = Model.load(TinyRun.model(), 1);
     }
 
     @AfterAll
