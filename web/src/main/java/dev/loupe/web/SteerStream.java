@@ -67,7 +67,7 @@ final class SteerStream {
         List<SteerView> views = steer.interventions().stream().map(i -> new SteerView(i.feature(), i.mode(), i.strength(),
                 i instanceof Intervention.Edit e ? e.target(steer.strengthMultiplier()) : null)).toList();
 
-        try (WorkQueue.Slot ignored = queue.acquire(deadline)) {
+        try (WorkQueue.Slot ignored = queue.acquire(deadline, ClientLink.of(ctx))) {
             SseStream sse = new SseStream(ctx);
             sse.event("start", new Start(ids.length, features, live.hook(), g.seed(), views));
             Run plain = new Run("default", live, ids, g, HookSet.empty(), features, top);
