@@ -9,7 +9,8 @@ import java.util.SplittableRandom;
 /**
  * SAE training throughput without the model: a JumpReLU SAE trained on synthetic activations (a sparse mix of
  * random directions plus noise, so features fire at a realistic L0), timed after warm-up steps.
- * {@code java ... dev.loupe.sae.train.TrainBenchmark D_IN WIDTH L0 BATCH STEPS THREADS}.
+ * {@code java ... dev.loupe.sae.train.TrainBenchmark D_IN WIDTH L0 BATCH STEPS THREADS} (a tool beside the tests, outside the
+ * production packages; BENCHMARKS.md has the command line).
  */
 public final class TrainBenchmark {
     private TrainBenchmark() {}
