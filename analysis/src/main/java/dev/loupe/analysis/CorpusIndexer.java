@@ -168,7 +168,8 @@ public final class CorpusIndexer {
         }
         if (Files.isDirectory(dir)) {
             try (Stream<Path> s = Files.list(dir)) {
-                if (s.findAny().isPresent()) throw new IllegalArgumentException(dir + " is not empty and holds no run.json; refusing to write a corpus run into it");
+                // A RunLock's file is the claim of whoever is about to write here, not content.
+                if (s.anyMatch(f -> !f.getFileName().toString().equals(RunLock.FILE))) throw new IllegalArgumentException(dir + " is not empty and holds no run.json; refusing to write a corpus run into it");
             }
         }
         Files.createDirectories(dir);
