@@ -70,12 +70,13 @@ class ConfigFidelityTest {
     void aConfigWithNeitherRopeThetaNorRopeParametersIsRefused() throws IOException {
         Path g1 = copy("tiny-g1a/hf");
         Damage.rewriteJson(g1.resolve("config.json"), c -> c.remove("rope_parameters"));
-        assertOneLineError(() -> Model.load(g1, 1), "config.json", "neither rope_theta nor rope_parameters");
+        assertOneLineError(() -> Checkpoints.load(g1), "config.json", "neither rope_theta nor rope_parameters");
         Path g3 = copy("tiny-g3/hf");
         Damage.rewriteJson(g3.resolve("config.json"), c -> ((ObjectNode) c.get("rope_parameters")).remove("sliding_attention"));
         assertOneLineError(() -> HfConfig.read(g3.resolve("config.json")), "rope_parameters", "sliding_attention");
-        Damage.rewriteJson(g3.resolve("config.json"), c -> ((ObjectNode) c.get("rope_parameters").get("full_attention")).put("rope_type", "yarn"));
-        assertOneLineError(() -> HfConfig.read(g3.resolve("config.json")), "rope_type", "yarn");
+        Path yarn = Damage.copyFolder(Fixtures.root().resolve("tiny-g3/hf"), tmp.resolve("yarn"));
+        Damage.rewriteJson(yarn.resolve("config.json"), c -> ((ObjectNode) c.get("rope_parameters").get("full_attention")).put("rope_type", "yarn"));
+        assertOneLineError(() -> HfConfig.read(yarn.resolve("config.json")), "rope_type", "yarn");
     }
 
     /** layer_types decides which layers slide; the even/odd rule (or Gemma 3's every-6th) is only the fallback. */
@@ -139,12 +140,12 @@ class ConfigFidelityTest {
                     "Gemma 1 with hidden_act gelu");
         }
         Damage.rewriteJson(config, c -> c.put("hidden_activation", "gelu"));
-        assertOneLineError(() -> Model.load(g1, 1), "config.json", "hidden_activation", "\"gelu\"", "tanh");
+        assertOneLineError(() -> Checkpoints.load(g1), "config.json", "hidden_activation", "\"gelu\"", "tanh");
         Damage.rewriteJson(config, c -> { c.remove("hidden_activation"); c.put("hidden_act", "silu"); });
-        assertOneLineError(() -> Model.load(g1, 1), "config.json", "hidden_act", "silu");
+        assertOneLineError(() -> Checkpoints.load(g1), "config.json", "hidden_act", "silu");
         Path g3 = copy("tiny-g3/hf");
         Damage.rewriteJson(g3.resolve("config.json"), c -> c.put("hidden_activation", "gelu"));
-        assertOneLineError(() -> Model.load(g3, 1), "hidden_activation", "gelu");
+        assertOneLineError(() -> Checkpoints.load(g3), "hidden_activation", "gelu");
     }
 
     /** A multimodal gemma3 checkpoint: text settings in text_config, the text model's tensors under another prefix. */
