@@ -174,6 +174,7 @@ public final class GemmaModel implements Model {
         BoundHooks bound = hooks.bind(points);
         Session s = newSession();
         Sampler sampler = new Sampler(g);
+        java.util.Set<Integer> stops = g.stopsFor(config());
         // The loop stops at the context length, so never allocate for more than fits in it.
         int[] out = new int[Math.max(0, Math.min(g.maxTokens(), config().maxPositions() - prompt.length + 1))];
         int count = 0, stopped = -1;
@@ -182,7 +183,7 @@ public final class GemmaModel implements Model {
             int next = sampler.next(logits);
             out[count++] = next;
             if (onToken != null) onToken.accept(next);
-            if (g.stopTokens().contains(next)) { stopped = next; break; }
+            if (stops.contains(next)) { stopped = next; break; }
             if (count == g.maxTokens() || s.position() >= config().maxPositions()) break;
             logits = s.process(new int[]{next}, bound, -1, 1);
         }

@@ -72,7 +72,8 @@ final class ChatCompletions {
             throw ApiException.badRequest("'n' must be 1: this server makes one choice per request", "n");
         }
         String maxField = body.hasNonNull("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
-        Generation g = Requests.generation(body, maxField, limits.maxNewTokens(), limits.maxNewTokens(), DEFAULT_TEMPERATURE);
+        Generation g = Requests.generation(body, maxField, limits.maxNewTokens(), limits.maxNewTokens(), DEFAULT_TEMPERATURE)
+                .withDefaultStops(live.chatStops());
         List<String> stops = Json.stringOrStrings(body, "stop", MAX_STOP_STRINGS);
         JsonNode ext = body.get("loupe");
         List<Intervention> steer = List.of();

@@ -53,6 +53,7 @@ final class SteerStream {
         List<Intervention> steer = Requests.interventions(body.get("steer"), "steer", live.dSae(), maxActivation);
         if (steer.isEmpty()) throw ApiException.badRequest("'steer' must list at least one feature to steer", "steer");
         Generation g = Requests.generation(body, "max_tokens", DEFAULT_MAX_TOKENS, limits.maxNewTokens(), DEFAULT_TEMPERATURE);
+        if (chat) g = g.withDefaultStops(live.chatStops());
         int[] ids = chat ? live.encodeChat(List.of(ChatTemplate.Turn.user(prompt)), "prompt") : live.encode(prompt, "prompt");
         int[] features = steer.stream().mapToInt(Intervention::feature).distinct().toArray();
         HookSet steering = live.steeringHooks(steer);

@@ -28,6 +28,7 @@ final class TokenGenerator {
     private final Model model;
     private final int[] prompt;
     private final Generation generation;
+    private final java.util.Set<Integer> stops;
     private final BoundHooks hooks;
     private final Session session;
     private final Sampler sampler;
@@ -43,6 +44,7 @@ final class TokenGenerator {
         this.hooks = hooks.bind(model.hookPoints());
         this.session = model.newSession();
         this.sampler = new Sampler(generation);
+        this.stops = generation.stopsFor(model.config());
         if (generation.maxTokens() == 0) finish = Finish.LENGTH;
     }
 
@@ -62,7 +64,7 @@ final class TokenGenerator {
         int next = sampler.next(logits);
         count++;
         last = next;
-        if (generation.stopTokens().contains(next)) finish = Finish.STOP;
+        if (stops.contains(next)) finish = Finish.STOP;
         else if (count >= generation.maxTokens() || session.position() >= model.config().maxPositions()) finish = Finish.LENGTH;
         return next;
     }

@@ -64,8 +64,19 @@ public final class SyntheticCheckpoint {
         for (SafetensorsWriter.Tensor t : tensors) bytes += t.byteSize();
         dev.loupe.model.io.DiskSpace.require(out, bytes, "the " + dtype + " weights");
         Files.createDirectories(out);
-        List<List<SafetensorsWriter.Tensor>> shards = shard(tensors, maxShardBytes);
         removeStaleWeights(out);
+        List<Path> written = writeWeights(out, tensors, maxShardBytes, threads);
+        // config.json last: a folder with a config is a complete checkpoint.
+        writeConfig(out.resolve(HfCheckpoint.CONFIG), config, dtype, seed);
+        return written;
+    }
+
+    /**
+     * Writes {@code tensors} into {@code out} as transformers' save_pretrained lays them out: {@code model.safetensors},
+     * or shards of at most {@code maxShardBytes} with {@code model.safetensors.index.json}. Returns the files written.
+     */
+    public static List<Path> writeWeights(Path out, List<SafetensorsWriter.Tensor> tensors, long maxShardBytes, int threads) throws IOException {
+        List<List<SafetensorsWriter.Tensor>> shards = shard(tensors, maxShardBytes);
         Map<String, String> metadata = Map.of("format", "pt");
         List<Path> written = new ArrayList<>();
         if (shards.size() == 1) {
@@ -87,8 +98,6 @@ public final class SyntheticCheckpoint {
             }
             writeIndex(out.resolve(SafetensorsShards.INDEX), weightMap, total);
         }
-        // config.json last: a folder with a config is a complete checkpoint.
-        writeConfig(out.resolve(HfCheckpoint.CONFIG), config, dtype, seed);
         return written;
     }
 
