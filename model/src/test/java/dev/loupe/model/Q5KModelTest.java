@@ -69,8 +69,8 @@ class Q5KModelTest {
 
     @Test
     void q5kModelComputesWhatAnF32CopyOfItsExactValuesComputes() {
-        int[] tokens = Fixtures.npy(Fixtures.tinyK().resolve("tokens.npy")).ints();
-        try (GemmaModel source = GemmaModel.load(Fixtures.tinyK().resolve("tiny-k-q6_k.gguf"), 1)) {
+        int[] tokens = Fixtures.npy(Fixtures.file("tiny-k/tokens.npy")).ints();
+        try (GemmaModel source = GemmaModel.load(Fixtures.file("tiny-k/tiny-k-q6_k.gguf"), 1)) {
             ModelWeights[] converted = convertAll(source.weights());
             assertEquals(DType.Q5_K, converted[0].layers().get(1).down().dtype());
             try (GemmaModel a = new GemmaModel(converted[0], null, Backends.byName(Backends.CPU, 2)); GemmaModel b = new GemmaModel(converted[1], null, Backends.byName(Backends.CPU, 2))) {
