@@ -45,6 +45,11 @@ final class LiveModel implements AutoCloseable {
 
     Model model() { return model; }
 
+    /** A chat's stops: the model's eos ids and the turn end. */
+    java.util.Set<Integer> chatStops() {
+        return dev.loupe.model.tokenizer.ChatTemplate.stops(model.tokenizer(), model.config().eosIds());
+    }
+
     Sae sae() { return sae; }
 
     Tokenizer tokenizer() { return model.tokenizer(); }
