@@ -78,7 +78,8 @@ public final class CorpusIndexer {
                 progress.phase(resume.shards > 0 ? "resume" : "index");
                 new Pass(allocator, resume).run(documents);
             }
-            progress.phase("summarise");
+            // A complete run was checked in prepareFolder; the finisher only reads its run.json.
+            if (!resume.complete) progress.phase("summarise");
             IndexResult r = new Finisher(job, layout, identity, runId, allocator, progress).finish(started);
             long resumed = resume.complete ? r.tokens() : resume.tokens;
             return new IndexResult(r.runDir(), r.documents(), r.tokens(), resumed, r.activeRows(), r.shardBytes(), r.shards(), r.seconds());
@@ -171,6 +172,7 @@ public final class CorpusIndexer {
                 throw new IllegalArgumentException(dir + " holds a different corpus run (" + diff + "); refusing to overwrite it: choose another --out");
             }
             if (old.path("complete").asBoolean(false)) {
+                progress.phase("check");
                 try {
                     RunCheck.checkRunJson(runJson, old);
                     RunCheck.checkFiles(dir, old, f -> true, allocator);

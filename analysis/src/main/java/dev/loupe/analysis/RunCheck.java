@@ -138,7 +138,7 @@ final class RunCheck {
         }
         Path shown = runDir.resolve(rel);
         if (!Files.isRegularFile(file)) {
-            throw new IllegalArgumentException(shown + ": missing; the run lists it, so the run is damaged (index the corpus again into a new folder)");
+            throw new IllegalArgumentException(shown + ": missing (run.json lists it)");
         }
         long bytes = entry.path("bytes").asLong(-1);
         String crc = entry.path("crc32c").asText("");
