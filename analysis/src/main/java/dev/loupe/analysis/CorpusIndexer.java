@@ -1,5 +1,6 @@
 package dev.loupe.analysis;
 
+import dev.loupe.model.io.AtomicFiles;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -253,7 +254,7 @@ public final class CorpusIndexer {
             try (Stream<Path> s = Files.list(d)) {
                 for (Path p : s.toList()) {
                     String n = p.getFileName().toString();
-                    if (n.endsWith(".tmp")) Files.delete(p);
+                    if (n.endsWith(AtomicFiles.SUFFIX)) Files.delete(p);
                     else if (n.startsWith("activations-") && n.endsWith(".arrow") && shardNumber(n) >= shards) Files.delete(p);
                 }
             }
@@ -261,7 +262,7 @@ public final class CorpusIndexer {
         try (Stream<Path> s = Files.list(layout.partial())) {
             for (Path p : s.toList()) {
                 String n = p.getFileName().toString();
-                if (n.endsWith(".tmp") || (n.startsWith("tokens-") && shardNumber(n) >= shards)) Files.delete(p);
+                if (n.endsWith(AtomicFiles.SUFFIX) || (n.startsWith("tokens-") && shardNumber(n) >= shards)) Files.delete(p);
             }
         }
         return new Resume(shards, tokens, nextDoc, nextWindow, false);
@@ -276,14 +277,7 @@ public final class CorpusIndexer {
     }
 
     static void writeJson(Path file, Object value) throws IOException {
-        Path tmp = ArrowFiles.temporary(file);
-        try {
-            Files.writeString(tmp, JSON.writeValueAsString(value) + "\n", StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            // A full disk is reported without the file's name.
-            throw e instanceof java.nio.file.FileSystemException ? e : new IOException(tmp + ": " + e.getMessage(), e);
-        }
-        ArrowFiles.publish(tmp, file);
+        AtomicFiles.writeString(file, JSON.writeValueAsString(value) + "\n");
     }
 
     // ---- the pass over the corpus -----------------------------------------------------------------------

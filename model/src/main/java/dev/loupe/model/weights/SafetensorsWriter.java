@@ -1,5 +1,6 @@
 package dev.loupe.model.weights;
 
+import dev.loupe.model.io.AtomicFiles;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -86,22 +87,21 @@ public final class SafetensorsWriter {
     /** Writes {@code tensors} in order, filling chunks on {@code threads} worker threads. */
     public static void write(Path file, Map<String, String> metadata, List<Tensor> tensors, int threads) throws IOException {
         byte[] header = header(metadata, tensors);
-        Path tmp = file.resolveSibling(file.getFileName() + ".partial");
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads), r -> {
             Thread t = new Thread(r, "safetensors-writer");
             t.setDaemon(true);
             return t;
         });
-        boolean done = false;
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
-            writeFully(ch, ByteBuffer.wrap(header));
-            writeData(ch, tensors, pool, Math.max(1, threads));
-            done = true;
+        try {
+            AtomicFiles.write(file, tmp -> {
+                try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+                    writeFully(ch, ByteBuffer.wrap(header));
+                    writeData(ch, tensors, pool, Math.max(1, threads));
+                }
+            });
         } finally {
             pool.shutdownNow();
-            if (!done) Files.deleteIfExists(tmp);
         }
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
     /** The length-prefixed JSON header, padded with spaces to a multiple of 8 bytes as the reference writer does. */

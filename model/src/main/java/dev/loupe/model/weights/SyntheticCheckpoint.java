@@ -186,7 +186,7 @@ public final class SyntheticCheckpoint {
         root.putObject("metadata").put("total_size", totalSize);
         ObjectNode map = root.putObject("weight_map");
         weightMap.keySet().stream().sorted().forEach(k -> map.put(k, weightMap.get(k)));
-        writeAtomically(file, json.writeValueAsBytes(root));
+        dev.loupe.model.io.AtomicFiles.write(file, json.writeValueAsBytes(root));
     }
 
     /** Also used by tests that write their own weights beside a transformers-style config. */
@@ -228,15 +228,9 @@ public final class SyntheticCheckpoint {
         o.put("use_cache", true);
         o.put("vocab_size", c.vocabSize());
         o.put("loupe_synthetic_seed", seed);
-        writeAtomically(file, json.writeValueAsBytes(o));
+        dev.loupe.model.io.AtomicFiles.write(file, json.writeValueAsBytes(o));
     }
 
     /** The float's shortest decimal form as a double, so 1e-6f is written 1.0E-6 rather than 9.99999997E-7. */
     private static double decimal(float f) { return Double.parseDouble(Float.toString(f)); }
-
-    private static void writeAtomically(Path file, byte[] bytes) throws IOException {
-        Path tmp = file.resolveSibling(file.getFileName() + ".partial");
-        Files.write(tmp, bytes);
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    }
 }
