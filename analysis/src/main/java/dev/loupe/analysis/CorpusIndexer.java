@@ -40,7 +40,7 @@ public final class CorpusIndexer {
     static final String LOUPE_VERSION = "0.1.0";
     /** 2: run.json carries a run id and every file's checksum; the files carry the run id (see {@link RunCheck}). */
     static final int FORMAT_VERSION = 2;
-    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    static final ObjectMapper JSON = dev.loupe.model.io.LoupeJson.MAPPER;
 
     private final IndexJob job;
     private final IndexProgress progress;
@@ -254,7 +254,8 @@ public final class CorpusIndexer {
             try (Stream<Path> s = Files.list(d)) {
                 for (Path p : s.toList()) {
                     String n = p.getFileName().toString();
-                    if (n.endsWith(AtomicFiles.SUFFIX)) Files.delete(p);
+                    // Temporary files only: the run's work folder is called .partial too.
+                    if (n.endsWith(AtomicFiles.SUFFIX) && Files.isRegularFile(p)) Files.delete(p);
                     else if (n.startsWith("activations-") && n.endsWith(".arrow") && shardNumber(n) >= shards) Files.delete(p);
                 }
             }
@@ -262,7 +263,7 @@ public final class CorpusIndexer {
         try (Stream<Path> s = Files.list(layout.partial())) {
             for (Path p : s.toList()) {
                 String n = p.getFileName().toString();
-                if (n.endsWith(AtomicFiles.SUFFIX) || (n.startsWith("tokens-") && shardNumber(n) >= shards)) Files.delete(p);
+                if ((n.endsWith(AtomicFiles.SUFFIX) && Files.isRegularFile(p)) || (n.startsWith("tokens-") && shardNumber(n) >= shards)) Files.delete(p);
             }
         }
         return new Resume(shards, tokens, nextDoc, nextWindow, false);
@@ -277,7 +278,7 @@ public final class CorpusIndexer {
     }
 
     static void writeJson(Path file, Object value) throws IOException {
-        AtomicFiles.writeString(file, JSON.writeValueAsString(value) + "\n");
+        AtomicFiles.writeString(file, dev.loupe.model.io.LoupeJson.PRETTY.writeValueAsString(value) + "\n");
     }
 
     // ---- the pass over the corpus -----------------------------------------------------------------------

@@ -51,7 +51,7 @@ final class RunCheck {
         if (id.get("saes") instanceof ArrayNode a) for (JsonNode s : a) if (s instanceof ObjectNode o) o.remove("path");
         if (id.get("corpus") instanceof ObjectNode c) c.remove("path");
         try {
-            byte[] text = CorpusIndexer.JSON.writer().without(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(id);
+            byte[] text = CorpusIndexer.JSON.writeValueAsBytes(id);
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text), 0, 16);
         } catch (JsonProcessingException e) {
             throw new UncheckedIOException(e);

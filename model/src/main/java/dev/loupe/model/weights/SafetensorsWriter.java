@@ -106,8 +106,7 @@ public final class SafetensorsWriter {
 
     /** The length-prefixed JSON header, padded with spaces to a multiple of 8 bytes as the reference writer does. */
     static byte[] header(Map<String, String> metadata, List<Tensor> tensors) throws IOException {
-        ObjectMapper json = new ObjectMapper();
-        ObjectNode root = json.createObjectNode();
+        ObjectNode root = dev.loupe.model.io.LoupeJson.MAPPER.createObjectNode();
         if (!metadata.isEmpty()) {
             ObjectNode meta = root.putObject("__metadata__");
             metadata.forEach(meta::put);
@@ -123,7 +122,7 @@ public final class SafetensorsWriter {
             e.putArray("data_offsets").add(offset).add(end);
             offset = end;
         }
-        byte[] text = json.writeValueAsBytes(root);
+        byte[] text = dev.loupe.model.io.LoupeJson.MAPPER.writeValueAsBytes(root);
         int padded = (text.length + 7) / 8 * 8;
         byte[] out = new byte[8 + padded];
         ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN).putLong(padded);
