@@ -7,6 +7,7 @@ import dev.loupe.analysis.ActivationCache;
 import dev.loupe.analysis.Corpus;
 import dev.loupe.analysis.Document;
 import dev.loupe.model.Model;
+import dev.loupe.model.io.AtomicFiles;
 import dev.loupe.model.RunOptions;
 import dev.loupe.model.tokenizer.Tokenizer;
 import dev.loupe.sae.Sae;
@@ -27,7 +28,6 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -299,9 +299,7 @@ final class TrainSaeCommand implements Callable<Integer> {
         s.put("options", options.toString());
         s.put("hook", hook);
         s.put("finished", finished);
-        Path tmp = out.resolve(STATE + ".partial");
-        Files.writeString(tmp, new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(s));
-        Files.move(tmp, out.resolve(STATE), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        AtomicFiles.writeString(out.resolve(STATE), new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(s));
     }
 
     /** After a kill, metrics.jsonl may hold steps past the checkpoint: keep only those up to it. */
@@ -318,9 +316,7 @@ final class TrainSaeCommand implements Callable<Integer> {
                 // the last line of a killed run may be cut short
             }
         }
-        Path tmp = out.resolve(METRICS + ".partial");
-        Files.writeString(tmp, kept);
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        AtomicFiles.writeString(file, kept.toString());
     }
 
     private void evaluate(Model m, Tokenizer tok, List<int[]> windows, Set<Integer> special) throws IOException {

@@ -2,6 +2,7 @@ package dev.loupe.sae.train;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.loupe.model.io.AtomicFiles;
 import dev.loupe.model.tensor.DType;
 import dev.loupe.model.weights.SafetensorsWriter;
 import dev.loupe.sae.io.NpzWriter;
@@ -9,7 +10,6 @@ import dev.loupe.sae.io.NpzWriter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -113,7 +113,7 @@ public final class SaeExport {
         meta.put("prepend_bos", true);
         meta.put("dataset_path", prov.datasetPath());
         meta.put("sae_lens_training_version", "loupe");
-        writeAtomically(dir.resolve("cfg.json"), json.writerWithDefaultPrettyPrinter().writeValueAsString(cfg));
+        AtomicFiles.writeString(dir.resolve("cfg.json"), json.writerWithDefaultPrettyPrinter().writeValueAsString(cfg));
     }
 
     private static void writeGemmaScope(Path dir, Weights w) throws IOException {
@@ -135,11 +135,5 @@ public final class SaeExport {
             out.add("threshold", new long[]{w.width}, (start, chunk, count) -> System.arraycopy(threshold, (int) start, chunk, 0, count));
             out.finish();
         }
-    }
-
-    static void writeAtomically(Path file, String text) throws IOException {
-        Path tmp = file.resolveSibling(file.getFileName() + ".partial");
-        Files.writeString(tmp, text);
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 }
