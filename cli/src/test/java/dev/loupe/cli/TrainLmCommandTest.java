@@ -34,12 +34,12 @@ class TrainLmCommandTest {
 
     String[] args(Path corpus, Path out, String shape, String tokens) {
         return new String[]{"train-lm", "--shape", shape, "--corpus", corpus.toString(), "--tokens", tokens, "--out", out.toString(),
-                "--tokenizer", tokenizer(), "--seq-len", "32", "--batch", "4", "--lr", "1e-2", "--held-out", "0.1"};
+                "--tokenizer", tokenizer(), "--seq-len", "32", "--batch", "2", "--lr", "1e-2", "--held-out", "0.1", "--epochs", "3"};
     }
 
     @Test void trainsAModelThatLoupeLoadsAndGeneratesFrom() throws Exception {
         Path out = dir.resolve("lm");
-        Cli.Result r = Cli.run(args(corpus(60), out, "tiny", "1500"));
+        Cli.Result r = Cli.run(args(corpus(40), out, "tiny", "3000"));
         assertEquals(0, r.exit(), r.err());
         for (String f : List.of("config.json", "model.safetensors", "tokenizer.json", "metrics.jsonl", "train-lm.json")) {
             assertTrue(Files.isRegularFile(out.resolve(f)), f);
