@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
                 BenchSaeCommand.class,
                 IndexCommand.class,
                 FeaturesCommand.class,
+                ExportCommand.class,
                 ServeCommand.class,
         })
 public final class Main implements Runnable {
