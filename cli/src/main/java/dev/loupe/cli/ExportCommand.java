@@ -1,5 +1,6 @@
 package dev.loupe.cli;
 
+import dev.loupe.analysis.ExplanationsFile;
 import dev.loupe.analysis.FeatureStore;
 import dev.loupe.analysis.export.NeuronpediaExport;
 import dev.loupe.analysis.export.NeuronpediaSource;
@@ -43,7 +44,12 @@ final class ExportCommand implements Callable<Integer> {
         }
         OutputPaths.requireFolder(out, "--out");
         try (FeatureStore store = FeatureStore.open(run, sae)) {
-            NeuronpediaExport.Options o = NeuronpediaExport.Options.of(store, out).withBatchSize(batchSize);
+            java.util.Map<Integer, java.util.List<NeuronpediaExport.Explanation>> explanations = new java.util.HashMap<>();
+            for (ExplanationsFile.Row r : ExplanationsFile.read(ExplanationsFile.of(store))) {
+                explanations.computeIfAbsent(r.featureId(), k -> new java.util.ArrayList<>())
+                        .add(new NeuronpediaExport.Explanation(r.explanation(), r.method(), r.explainerModel()));
+            }
+            NeuronpediaExport.Options o = NeuronpediaExport.Options.of(store, out).withBatchSize(batchSize).withExplanations(explanations);
             if (modelId != null) o = o.withModelId(modelId);
             if (source != null) o = o.withSource(parseSource(source));
             NeuronpediaExport.Result r = NeuronpediaExport.write(store, o);

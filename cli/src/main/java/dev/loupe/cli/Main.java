@@ -22,6 +22,7 @@ import picocli.CommandLine.Command;
                 IndexCommand.class,
                 FeaturesCommand.class,
                 ExportCommand.class,
+                ExplainCommand.class,
                 ServeCommand.class,
         })
 public final class Main implements Runnable {
