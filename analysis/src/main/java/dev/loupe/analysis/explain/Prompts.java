@@ -1,12 +1,13 @@
 package dev.loupe.analysis.explain;
 
+import dev.loupe.model.io.AtomicFiles;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Map;
 
 /**
@@ -44,11 +45,7 @@ public record Prompts(Template explainer, Template detection, Template fuzzing) 
         Template[] t = new Template[3];
         for (int i = 0; i < 3; i++) {
             Path f = dir.resolve(FILES[i]);
-            if (!Files.exists(f)) {
-                Path tmp = f.resolveSibling(FILES[i] + ".tmp");
-                Files.writeString(tmp, resource(FILES[i]));
-                Files.move(tmp, f, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            }
+            if (!Files.exists(f)) AtomicFiles.writeString(f, resource(FILES[i]));
             t[i] = Template.parse(Files.readString(f), f.toString());
         }
         return new Prompts(t[0], t[1], t[2]);

@@ -9,11 +9,11 @@ import dev.loupe.analysis.FeatureStore;
 import dev.loupe.analysis.FeatureSummary;
 import dev.loupe.analysis.RunInfo;
 import dev.loupe.analysis.TokenValue;
+import dev.loupe.model.io.AtomicFiles;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -114,7 +114,7 @@ public final class NeuronpediaExport {
         if (!batch.isEmpty()) files.add(flush(o, batch, files.size()));
         if (!skipped.isEmpty()) {
             Path p = o.out().resolve("skipped.json");
-            writeAtomically(p, snake().writeValueAsBytes(new Skipped(o.modelId(), String.valueOf(o.source().layer()), o.source().set(), o.source().id(), skipped)));
+            AtomicFiles.write(p, snake().writeValueAsBytes(new Skipped(o.modelId(), String.valueOf(o.source().layer()), o.source().set(), o.source().id(), skipped)));
             files.add(p);
         }
         return new Result(written, skipped.size(), files);
@@ -146,14 +146,8 @@ public final class NeuronpediaExport {
 
     private static Path flush(Options o, List<Feature> batch, int n) throws IOException {
         Path p = o.out().resolve("batch-" + n + ".json");
-        writeAtomically(p, JSON.writeValueAsBytes(new Batch(o.modelId(), o.source().id(), List.copyOf(batch))));
+        AtomicFiles.write(p, JSON.writeValueAsBytes(new Batch(o.modelId(), o.source().id(), List.copyOf(batch))));
         batch.clear();
         return p;
-    }
-
-    static void writeAtomically(Path file, byte[] bytes) throws IOException {
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        Files.write(tmp, bytes);
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 }
