@@ -56,14 +56,16 @@ final class BenchCommand implements Callable<Integer> {
             BoundHooks none = BoundHooks.none(m.hookPoints());
             double bestPp = 0, bestTg = 0;
             for (int rep = 0; rep <= repetitions; rep++) {
-                Session s = m.newSession();
-                long a = System.nanoTime();
-                float[] logits = s.process(prompt, none, -1, 1);
-                double pp = promptTokens / ((System.nanoTime() - a) / 1e9);
-                int next = argmax(logits);
-                long b = System.nanoTime();
-                for (int i = 0; i < genTokens; i++) next = argmax(s.process(new int[]{next}, none, -1, 1));
-                double tg = genTokens / ((System.nanoTime() - b) / 1e9);
+                double pp, tg;
+                try (Session s = m.newSession()) {
+                    long a = System.nanoTime();
+                    float[] logits = s.process(prompt, none, -1, 1);
+                    pp = promptTokens / ((System.nanoTime() - a) / 1e9);
+                    int next = argmax(logits);
+                    long b = System.nanoTime();
+                    for (int i = 0; i < genTokens; i++) next = argmax(s.process(new int[]{next}, none, -1, 1));
+                    tg = genTokens / ((System.nanoTime() - b) / 1e9);
+                }
                 if (rep > 0) { bestPp = Math.max(bestPp, pp); bestTg = Math.max(bestTg, tg); }
                 if (!json) System.err.printf("%s: prompt %.1f tok/s, generation %.2f tok/s%n", rep == 0 ? "warm-up" : "run " + rep, pp, tg);
             }

@@ -6,6 +6,7 @@ import dev.loupe.model.backend.Backend;
 import dev.loupe.model.backend.Backends;
 import dev.loupe.model.backend.FeatureSink;
 import dev.loupe.model.backend.HostBuffer;
+import dev.loupe.model.backend.RegionAllocator;
 import dev.loupe.model.backend.RotaryTable;
 import dev.loupe.model.backend.SaeActivation;
 import dev.loupe.model.backend.SaeEncoding;
@@ -25,13 +26,11 @@ import uk.ac.manchester.tornado.api.enums.TornadoVMBackendType;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
-import java.lang.ref.Cleaner;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.function.IntConsumer;
 
 /**
@@ -54,7 +53,6 @@ public final class TornadoBackend implements Backend {
     private static final int STAGE_FLOATS = 1 << 20;
     /** Largest pool (floats): FloatArray sizes are ints. */
     private static final long MAX_POOL = (1L << 30);
-    private static final Cleaner CLEANER = Cleaner.create();
 
     private final Backend host;
     private final int arenaFloats;
@@ -74,7 +72,7 @@ public final class TornadoBackend implements Backend {
     private TornadoExecutionResult lastResult;
     private long kernelNanos;
     private long launches;
-    private final TreeMap<Integer, Integer> free = new TreeMap<>();
+    private RegionAllocator regions;
 
     private RotaryTable lastTable;
     private DeviceBuffer lastTableBuffer;
@@ -106,7 +104,7 @@ public final class TornadoBackend implements Backend {
         List<FloatArray> pools = packMatrices(matrices);
 
         arena = new FloatArray(arenaFloats);
-        free.put(0, arenaFloats);
+        regions = new RegionAllocator(arenaFloats);
         List<ImmutableTaskGraph> graphs = new ArrayList<>();
         KernelContext kc = new KernelContext();
         graphs.add(new TaskGraph("init")
@@ -217,53 +215,24 @@ public final class TornadoBackend implements Backend {
         if (plan == null) throw new IllegalStateException("the TornadoVM backend runs a model's operations only after prepare() (Model.load does it)");
     }
 
-    synchronized int claim(DeviceBuffer b, int size) {
+    /** A zeroed region of the arena for {@code size} floats; it stays claimed until {@link #release(int, int)}. */
+    synchronized int claim(int size) {
         requirePrepared();
-        Map.Entry<Integer, Integer> hit = firstFit(size);
-        for (int attempt = 0; hit == null && attempt < 20; attempt++) {
-            // Regions come back when their buffers are collected (per-call logits and scores); the arena is off the
-            // heap, so nothing else makes the collector run.
-            System.gc();
-            try {
-                wait(50);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
-            hit = firstFit(size);
+        int at = regions.claim(size);
+        if (at < 0) {
+            throw new IllegalStateException("TornadoVM backend: the device arena of " + (arenaFloats >> 18) + " MB has no free region of "
+                    + ((long) size * 4 >> 10) + " KB (" + (regions.live() >> 18) + " MB in use, largest free " + ((long) regions.largestFree() * 4 >> 10)
+                    + " KB); close sessions no longer used, or raise -Dloupe.tornado.arena.mb");
         }
-        if (hit == null) {
-            throw new IllegalStateException("TornadoVM backend: the device arena of " + (arenaFloats >> 18)
-                    + " MB is full; raise -Dloupe.tornado.arena.mb");
-        }
-        int at = hit.getKey();
-        free.remove(at);
-        if (hit.getValue() > size) free.put(at + size, hit.getValue() - size);
-        CLEANER.register(b, () -> release(at, size));
         ip.set(0, at);
         ip.set(1, size);
         launch("zero", size);
         return at;
     }
 
-    private Map.Entry<Integer, Integer> firstFit(int size) {
-        for (Map.Entry<Integer, Integer> e : free.entrySet()) {
-            if (e.getValue() >= size) return e;
-        }
-        return null;
-    }
-
-    private synchronized void release(int at, int size) {
-        Integer next = free.get(at + size);
-        int len = size;
-        if (next != null) { free.remove(at + size); len += next; }
-        Map.Entry<Integer, Integer> prev = free.lowerEntry(at);
-        if (prev != null && prev.getKey() + prev.getValue() == at) {
-            free.put(prev.getKey(), prev.getValue() + len);
-        } else {
-            free.put(at, len);
-        }
-        notifyAll();
+    /** Gives a region back ({@link DeviceBuffer#release()}); after {@link #close()} there is nothing left to give back to. */
+    synchronized void release(int at, int size) {
+        if (regions != null && plan != null) regions.release(at, size);
     }
 
     synchronized void upload(float[] values, int offset) {
@@ -355,6 +324,7 @@ public final class TornadoBackend implements Backend {
             float[] both = new float[2 * table.cos().length];
             System.arraycopy(table.cos(), 0, both, 0, table.cos().length);
             System.arraycopy(table.sin(), 0, both, table.cos().length, table.sin().length);
+            if (lastTableBuffer != null) lastTableBuffer.release();
             lastTableBuffer = new DeviceBuffer(this, both.length);
             lastTableBuffer.fromHost(both);
             lastTable = table;
@@ -464,6 +434,7 @@ public final class TornadoBackend implements Backend {
         try {
             for (SaeProgram p : saePrograms.values()) p.close();
             if (plan != null) plan.close();
+            plan = null;
         } catch (Exception e) {
             throw new IllegalStateException("TornadoVM backend: closing the execution plan failed: " + e.getMessage(), e);
         } finally {
