@@ -17,6 +17,55 @@ public final class Sampler {
 
     public int next(float[] logits) {
         if (g.greedy()) return argmax(logits);
+        Kept k = kept(logits);
+        double r = random.nextDouble() * k.total;
+        for (int i = 0; i < k.keep; i++) {
+            r -= k.p[k.idx[i]];
+            if (r <= 0) return k.idx[i];
+        }
+        return k.idx[k.keep - 1];
+    }
+
+    /**
+     * The distribution {@link #next} draws from, over the whole vocabulary: one-hot on the arg-max when greedy,
+     * else the tempered softmax restricted to the top-k / top-p head and renormalised (what assisted generation's
+     * rejection step compares between draft and target).
+     */
+    public double[] distribution(float[] logits) {
+        double[] out = new double[logits.length];
+        if (g.greedy()) {
+            out[argmax(logits)] = 1;
+            return out;
+        }
+        Kept k = kept(logits);
+        for (int i = 0; i < k.keep; i++) out[k.idx[i]] = k.p[k.idx[i]] / k.total;
+        return out;
+    }
+
+    /** A token drawn from {@code distribution} (non-negative weights, not necessarily summing to 1) with this sampler's stream. */
+    public int draw(double[] distribution) {
+        double total = 0;
+        int last = -1;
+        for (int i = 0; i < distribution.length; i++) {
+            if (distribution[i] > 0) { total += distribution[i]; last = i; }
+        }
+        if (last < 0) throw new IllegalArgumentException("a distribution with no positive weight");
+        double r = random.nextDouble() * total;
+        for (int i = 0; i < distribution.length; i++) {
+            if (distribution[i] <= 0) continue;
+            r -= distribution[i];
+            if (r <= 0) return i;
+        }
+        return last;
+    }
+
+    /** A uniform number in [0, 1) from this sampler's stream. */
+    public double uniform() { return random.nextDouble(); }
+
+    /** The candidates after temperature, top-k and top-p: {@code idx[0..keep)} in descending weight {@code p}, summing to {@code total}. */
+    private record Kept(Integer[] idx, int keep, double[] p, double total) {}
+
+    private Kept kept(float[] logits) {
         int v = logits.length;
         float max = logits[argmax(logits)];
         double[] p = new double[v];
@@ -40,12 +89,7 @@ public final class Sampler {
         }
         double total = 0;
         for (int i = 0; i < keep; i++) total += p[idx[i]];
-        double r = random.nextDouble() * total;
-        for (int i = 0; i < keep; i++) {
-            r -= p[idx[i]];
-            if (r <= 0) return idx[i];
-        }
-        return idx[keep - 1];
+        return new Kept(idx, keep, p, total);
     }
 
     private static Integer[] candidates(double[] p, double floor) {
