@@ -72,6 +72,8 @@ public final class TornadoBackend implements Backend {
     private TornadoExecutionResult lastResult;
     private long kernelNanos;
     private long launches;
+    /** Device kernel time per operation (graph name), when profiling. */
+    private final Map<String, Long> opNanos = new LinkedHashMap<>();
     private RegionAllocator regions;
 
     private RotaryTable lastTable;
@@ -208,7 +210,11 @@ public final class TornadoBackend implements Backend {
         grid.setGlobalWork((work + LOCAL - 1) / LOCAL * LOCAL, 1, 1);
         lastResult = plan.withGraph(graphIndex.get(graph)).execute();
         launches++;
-        if (profile) kernelNanos += lastResult.getProfilerResult().getDeviceKernelTime();
+        if (profile) {
+            long ns = lastResult.getProfilerResult().getDeviceKernelTime();
+            kernelNanos += ns;
+            opNanos.merge(graph.startsWith("matmul") ? "matmul" : graph, ns, Long::sum);
+        }
     }
 
     private void requirePrepared() {
@@ -418,6 +424,19 @@ public final class TornadoBackend implements Backend {
 
     /** Task-graph launches since creation. */
     public synchronized long launches() { return launches; }
+
+    @Override
+    public synchronized Map<String, Long> deviceCounters() {
+        Map<String, Long> c = new LinkedHashMap<>();
+        c.put("graph_executions", launches);
+        if (profile) {
+            c.put("device_kernel_ns", kernelNanos);
+            for (Map.Entry<String, Long> e : opNanos.entrySet()) c.put("device_kernel_ns." + e.getKey(), e.getValue());
+        }
+        if (plan != null) c.put("device_memory_bytes", plan.getCurrentDeviceMemoryUsage());
+        if (regions != null) c.put("device_arena_peak_bytes", regions.peak() * Float.BYTES);
+        return c;
+    }
 
     /** The device the plan runs on, e.g. the OpenCL device's name. */
     public synchronized String deviceName() {

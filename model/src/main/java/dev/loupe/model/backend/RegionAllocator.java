@@ -15,6 +15,7 @@ public final class RegionAllocator {
     /** Free regions: offset to length; never two adjacent ones (they are merged). */
     private final TreeMap<Integer, Integer> free = new TreeMap<>();
     private long live;
+    private long peak;
 
     public RegionAllocator(int capacity) {
         if (capacity <= 0) throw new IllegalArgumentException("capacity must be > 0, got " + capacity);
@@ -35,6 +36,7 @@ public final class RegionAllocator {
         free.remove(at);
         if (length > size) free.put(at + size, length - size);
         live += size;
+        peak = Math.max(peak, live);
         return at;
     }
 
@@ -59,6 +61,9 @@ public final class RegionAllocator {
 
     /** Slots held by claimed regions. */
     public long live() { return live; }
+
+    /** The most slots ever held by claimed regions at once. */
+    public long peak() { return peak; }
 
     /** The largest region a claim could get now. */
     public int largestFree() {
