@@ -50,7 +50,12 @@ import java.util.function.IntConsumer;
  */
 public final class TornadoBackend implements Backend {
     private static final int LOCAL = 64;
-    private static final int STAGE_FLOATS = 1 << 20;
+    /**
+     * Staging arrays for host-to-device copies, smallest first. A graph sends its whole staging array every time,
+     * so a generation step's small uploads (one embedding row, one RoPE row) go through a 16 KB one rather than
+     * the 4 MB one that prompts and hook write-backs need.
+     */
+    private static final int[] STAGE_FLOATS = {1 << 12, 1 << 16, 1 << 20};
     /** Largest pool (floats): FloatArray sizes are ints. */
     private static final long MAX_POOL = (1L << 30);
 
@@ -60,7 +65,7 @@ public final class TornadoBackend implements Backend {
 
     // ---- the model program (built by prepare) ----
     private FloatArray arena;
-    private final FloatArray stage = new FloatArray(STAGE_FLOATS);
+    private final FloatArray[] stages = new FloatArray[STAGE_FLOATS.length];
     private final IntArray ip = new IntArray(16);
     private final FloatArray fp = new FloatArray(4);
     private FloatArray vectors;
@@ -116,8 +121,11 @@ public final class TornadoBackend implements Backend {
                 .persistOnDevice(arena).snapshot());
         register("init");
         graphs.add(op("zero").task("t", Kernels::zero, kc, arena, ip).persistOnDevice(arena).snapshot());
-        graphs.add(op("upload").transferToDevice(DataTransferMode.EVERY_EXECUTION, stage)
-                .task("t", Kernels::upload, kc, arena, stage, ip).persistOnDevice(arena).snapshot());
+        for (int s = 0; s < STAGE_FLOATS.length; s++) {
+            stages[s] = new FloatArray(STAGE_FLOATS[s]);
+            graphs.add(op("upload" + s).transferToDevice(DataTransferMode.EVERY_EXECUTION, stages[s])
+                    .task("t", Kernels::upload, kc, arena, stages[s], ip).persistOnDevice(arena).snapshot());
+        }
         graphs.add(op("copy").task("t", Kernels::copy, kc, arena, ip).persistOnDevice(arena).snapshot());
         graphs.add(op("add").task("t", Kernels::add, kc, arena, ip).persistOnDevice(arena).snapshot());
         graphs.add(op("softcap").task("t", Kernels::softcap, kc, arena, ip, fp).persistOnDevice(arena).snapshot());
@@ -213,7 +221,7 @@ public final class TornadoBackend implements Backend {
         if (profile) {
             long ns = lastResult.getProfilerResult().getDeviceKernelTime();
             kernelNanos += ns;
-            opNanos.merge(graph.startsWith("matmul") ? "matmul" : graph, ns, Long::sum);
+            opNanos.merge(graph.replaceFirst("\\d+$", ""), ns, Long::sum);
         }
     }
 
@@ -242,13 +250,17 @@ public final class TornadoBackend implements Backend {
     }
 
     synchronized void upload(float[] values, int offset) {
-        for (int from = 0; from < values.length; from += STAGE_FLOATS) {
-            int n = Math.min(STAGE_FLOATS, values.length - from);
+        int largest = STAGE_FLOATS.length - 1;
+        for (int from = 0; from < values.length; from += STAGE_FLOATS[largest]) {
+            int n = Math.min(STAGE_FLOATS[largest], values.length - from);
+            int tier = 0;
+            while (STAGE_FLOATS[tier] < n) tier++;
+            FloatArray stage = stages[tier];
             for (int i = 0; i < n; i++) stage.set(i, values[from + i]);
             ip.set(0, 0);
             ip.set(1, offset + from);
             ip.set(2, n);
-            launch("upload", n);
+            launch("upload" + tier, n);
         }
     }
 
@@ -434,7 +446,10 @@ public final class TornadoBackend implements Backend {
             for (Map.Entry<String, Long> e : opNanos.entrySet()) c.put("device_kernel_ns." + e.getKey(), e.getValue());
         }
         if (plan != null) c.put("device_memory_bytes", plan.getCurrentDeviceMemoryUsage());
-        if (regions != null) c.put("device_arena_peak_bytes", regions.peak() * Float.BYTES);
+        if (regions != null) {
+            c.put("device_arena_live_bytes", regions.live() * Float.BYTES);
+            c.put("device_arena_peak_bytes", regions.peak() * Float.BYTES);
+        }
         return c;
     }
 
