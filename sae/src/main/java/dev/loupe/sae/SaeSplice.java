@@ -3,6 +3,7 @@ package dev.loupe.sae;
 import dev.loupe.hooks.Activation;
 import dev.loupe.hooks.ChildHooks;
 import dev.loupe.hooks.CompositeHook;
+import dev.loupe.hooks.DifferentiableHook;
 import dev.loupe.hooks.HookSet;
 
 import java.util.ArrayList;
@@ -25,9 +26,13 @@ import java.util.Map;
  * {@code splice.hookSet().points(model.hookPoints()).names()} lists them with the model's. As in SAELens, the error
  * term is computed from the unhooked input and features, so hooks on the SAE's internals change the output.
  *
+ * <p>In a gradient run the splice is differentiated through as SAELens's autograd would: the error term is a
+ * constant (computed without gradient), so the gradient reaches the input through the encoder alone, and the
+ * gradient hooks at its points see d metric / d (its features, error term, ...): {@link #backward}.
+ *
  * <p>Immutable; every {@code with...} returns a new splice. Fires in prompt processing and every generation step.
  */
-public final class SaeSplice implements CompositeHook {
+public final class SaeSplice implements CompositeHook, DifferentiableHook {
     /** The splice's own hook points, in the order they fire. */
     public enum Point {
         INPUT("hook_sae_input"),
@@ -168,6 +173,71 @@ public final class SaeSplice implements CompositeHook {
             row.forEach((id, v) -> b.add(pos, id, v));
         }
         return b.build(f.scaling());
+    }
+
+    /**
+     * The gradient through the splice: {@code out = decode(edit(f(x))) (+ err)} with the error term held constant.
+     * Gradient hooks at the splice's points see, last point first: the output's and the error term's gradient (both
+     * {@code g}), the reconstruction's, the features' ({@code [pos, d_sae]}, dense: defined for inactive features too,
+     * {@code g · W_dec^T}), the pre-activations' (0 where a feature is off) and the input's, which replaces {@code g}.
+     * Forward hooks at the splice's own points are not differentiated through (taken as the identity).
+     */
+    @Override public void backward(Activation input, Activation gradient, ChildHooks gradientHooks) {
+        SaeConfig cfg = sae.config();
+        if (cfg.normalization() == Normalization.CONSTANT_NORM_RESCALE || cfg.normalization() == Normalization.LAYER_NORM) {
+            throw new IllegalArgumentException(cfg.source() + ": gradients through an SAE with normalize_activations = "
+                    + cfg.normalization().saeLensName() + " are not supported (none or expected_average_only_in are)");
+        }
+        int rows = input.positions(), d = sae.dIn(), dSae = sae.dSae(), first = input.firstPosition();
+        float[] g = gradient.data();
+        Fire fire = new Fire(gradientHooks, rows, first);
+        fire.at(Point.OUTPUT, d, g);
+        if (errorTerm) fire.at(Point.ERROR, d, g.clone());
+        float outScale = cfg.normalization() == Normalization.EXPECTED_AVERAGE_ONLY_IN ? 1f / cfg.normScalingFactor() : 1f;
+        float[] gRecons = g.clone();
+        for (int i = 0; i < gRecons.length; i++) gRecons[i] *= outScale;
+        fire.at(Point.RECONS, d, gRecons);
+
+        // d out / d f_i = decoderScale / norm_i · W_dec[i] (the reconstruction is linear in the features).
+        float[] gf = new float[Math.multiplyExact(rows, dSae)];
+        sae.backend().matmul(sae.decoderWeight(), gRecons, 0, rows, gf, 0);
+        float[] norms = sae.decoderNormArray();
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i < dSae; i++) gf[r * dSae + i] *= cfg.decoderScale() / (norms != null ? norms[i] : 1f);
+        }
+        for (FeatureEdit e : edits.reversed()) {
+            float slope = switch (e) {
+                case FeatureEdit.Clamp ignored -> 0f;
+                case FeatureEdit.Ablate ignored -> 0f;
+                case FeatureEdit.Scale s -> s.factor();
+            };
+            for (int r = 0; r < rows; r++) gf[r * dSae + e.feature()] *= slope;
+        }
+        fire.at(Point.ACTS_POST, dSae, gf);
+
+        // Through the activation function: the features that fire pass their gradient (times the decoder norm that
+        // TopK multiplies by), the others none.
+        PositionScaling[] sc = new PositionScaling[1];
+        float[] pre = sae.encoderImpl().preActivations(input.data(), 0, rows, sc);
+        SparseFeatures active = sae.encoderImpl().activate(pre.clone(), rows, first, sc[0]);
+        float[] gPre = new float[gf.length];
+        boolean topK = cfg.architecture() == SaeArchitecture.TOPK && norms != null;
+        for (int r = 0; r < rows; r++) {
+            for (int j = active.offset(r); j < active.offset(r + 1); j++) {
+                int i = active.idAt(j);
+                gPre[r * dSae + i] = gf[r * dSae + i] * (topK ? norms[i] : 1f);
+            }
+        }
+        fire.at(Point.ACTS_PRE, dSae, gPre);
+
+        // pre = prepare(x) · W_enc + b_enc, prepare a constant scale (and a shift by b_dec).
+        float[] gx = new float[rows * d];
+        if (sae.encoderTransposed()) sae.backend().matmulKn(sae.encoderWeight(), gPre, 0, rows, gx, 0);
+        else sae.backend().matmul(sae.encoderWeight(), gPre, 0, rows, gx, 0);
+        float inScale = cfg.inputScale() * (cfg.normalization() == Normalization.EXPECTED_AVERAGE_ONLY_IN ? cfg.normScalingFactor() : 1f);
+        if (inScale != 1f) for (int i = 0; i < gx.length; i++) gx[i] *= inScale;
+        fire.at(Point.INPUT, d, gx);
+        System.arraycopy(gx, 0, g, 0, gx.length);
     }
 
     /** Fires one of the splice's points for this call's positions; builds the activation only when hooked. */

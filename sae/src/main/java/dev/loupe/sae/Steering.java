@@ -1,7 +1,8 @@
 package dev.loupe.sae;
 
 import dev.loupe.hooks.Activation;
-import dev.loupe.hooks.Hook;
+import dev.loupe.hooks.ChildHooks;
+import dev.loupe.hooks.DifferentiableHook;
 import dev.loupe.hooks.HookSet;
 
 import java.util.Arrays;
@@ -13,7 +14,7 @@ import java.util.Map;
  * the SAE's hook point, at every position from {@link #fromPosition()} on, in prompt processing and in every
  * generation step. The vector is computed once, when the steering is made.
  */
-public final class Steering implements Hook {
+public final class Steering implements DifferentiableHook {
     private final String hookName;
     private final float[] vector;
     private final Map<Integer, Float> strengths;
@@ -75,6 +76,9 @@ public final class Steering implements Hook {
             for (int i = 0; i < w; i++) data[off + i] += vector[i];
         }
     }
+
+    /** The added vector does not depend on the activation: the gradient passes through unchanged. */
+    @Override public void backward(Activation input, Activation gradient, ChildHooks gradientHooks) {}
 
     @Override public String toString() {
         return "Steering[" + hookName + (strengths.isEmpty() ? "" : " " + strengths) + (fromPosition > 0 ? " from " + fromPosition : "") + "]";

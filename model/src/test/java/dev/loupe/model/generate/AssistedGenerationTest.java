@@ -41,11 +41,11 @@ class AssistedGenerationTest {
 
     @BeforeAll
     static void load() throws Exception {
-        target = Model.load(Fixtures.tinyA().resolve("hf"), 1);
-        close = Model.load(Fixtures.tinyA().resolve("quantized/tiny-a-q4_0.gguf"), 1);
+        target = Model.load(Fixtures.file("tiny-a/hf"), 1);
+        close = Model.load(Fixtures.file("tiny-a/quantized/tiny-a-q4_0.gguf"), 1);
         SyntheticCheckpoint.write(target.config(), DType.F32, tmp.resolve("unrelated"), 7, 1);
         unrelated = Model.load(tmp.resolve("unrelated"), 1);
-        prompt = Fixtures.npy(Fixtures.tinyA().resolve("tokens.npy")).ints();
+        prompt = Fixtures.npy(Fixtures.file("tiny-a/tokens.npy")).ints();
     }
 
     @AfterAll
