@@ -11,11 +11,11 @@ import dev.loupe.model.forward.KvCache;
  * collector does not reclaim.
  */
 public final class Session implements AutoCloseable {
-    private final Gemma2 model;
+    private final GemmaModel model;
     private final KvCache cache;
     private final ForwardPass pass;
 
-    Session(Gemma2 model) {
+    Session(GemmaModel model) {
         this.model = model;
         this.cache = new KvCache(model.config(), model.backend());
         this.pass = new ForwardPass(model.weights(), model.backend(), model.hookPoints());
