@@ -85,6 +85,7 @@ public final class AssistedGeneration {
         private final Sampler sampler;
         private final Sampler draftSampler;
         private final int maxPositions;
+        private final java.util.Set<Integer> stops;
         private final List<Integer> seq = new ArrayList<>();
         private int[] prompt, out;
         private int count, stopped = -1, passes, drafted, accepted;
@@ -101,6 +102,7 @@ public final class AssistedGeneration {
             // The draft's own stream, so that drafting does not shift the target's draws in a way that depends on K.
             this.draftSampler = new Sampler(new Generation(g.maxTokens(), g.temperature(), g.topK(), g.topP(), g.seed() ^ 0x5DEECE66DL, g.stopTokens()));
             this.maxPositions = target.config().maxPositions();
+            this.stops = g.stopsFor(target.config());
         }
 
         Result generate(int[] prompt) {
@@ -201,7 +203,7 @@ public final class AssistedGeneration {
             int n = 0;
             for (int tok : fresh) {
                 n++;
-                if (count + n >= g.maxTokens() || g.stopTokens().contains(tok)) break;
+                if (count + n >= g.maxTokens() || stops.contains(tok)) break;
             }
             return n;
         }
@@ -223,7 +225,7 @@ public final class AssistedGeneration {
             out[count++] = tok;
             seq.add(tok);
             if (onToken != null) onToken.accept(tok);
-            if (g.stopTokens().contains(tok)) { stopped = tok; return true; }
+            if (stops.contains(tok)) { stopped = tok; return true; }
             return count >= g.maxTokens();
         }
 

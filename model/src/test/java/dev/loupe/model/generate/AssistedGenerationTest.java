@@ -66,6 +66,9 @@ class AssistedGenerationTest {
                 assertTrue(r.stats().targetPasses() < 41, "fewer target passes than tokens: " + r.stats());
             }
         }
+        // Without stops given, both stop at the model's eos ids.
+        assertArrayEquals(target.generate(prompt, Generation.greedy(20), HookSet.empty(), null).generated(),
+                new AssistedGeneration(target, close, 3).generate(prompt, Generation.greedy(20), HookSet.empty(), null).generation().generated());
         AssistedGeneration.Stats closeStats = new AssistedGeneration(target, close, 4).generate(prompt, greedy(40), HookSet.empty(), null).stats();
         AssistedGeneration.Stats farStats = new AssistedGeneration(target, unrelated, 4).generate(prompt, greedy(40), HookSet.empty(), null).stats();
         assertTrue(closeStats.accepted() < closeStats.drafted() || farStats.accepted() < farStats.drafted(), "some drafts must be rejected");
