@@ -1,6 +1,5 @@
 package dev.loupe.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.hooks.BoundHooks;
 import dev.loupe.model.Model;
 import dev.loupe.model.Session;
@@ -90,7 +89,7 @@ final class BenchCommand implements Callable<Integer> {
             r.put("rss_after_load_mb", rssAfterLoad >> 20);
             r.put("peak_rss_mb", ProcessMemory.peakRssBytes() >> 20);
             deviceFigures(m.backend().deviceCounters(), genCounters, timedTokens, r);
-            if (json) System.out.println(new ObjectMapper().writeValueAsString(r));
+            if (json) System.out.println(dev.loupe.model.io.LoupeJson.MAPPER.writeValueAsString(r));
             else r.forEach((k, v) -> System.out.printf("%-20s %s%n", k, v));
         }
         return 0;

@@ -78,7 +78,7 @@ final class GenerateCommand implements Callable<Integer> {
                 out.put("generated_ids", r.generated());
                 out.put("stopped_at", r.stoppedAt() >= 0 ? r.stoppedAt() : null);
                 if (tok != null) out.put("text", tok.decode(r.generated(), true));
-                System.out.println(new ObjectMapper().writeValueAsString(out));
+                System.out.println(dev.loupe.model.io.LoupeJson.MAPPER.writeValueAsString(out));
                 return 0;
             }
             if (tok == null) {
