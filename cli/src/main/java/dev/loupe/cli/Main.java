@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
                 EvalSaeCommand.class,
                 SynthSaeCommand.class,
                 BenchSaeCommand.class,
+                TrainSaeCommand.class,
                 IndexCommand.class,
                 FeaturesCommand.class,
                 ServeCommand.class,
