@@ -19,8 +19,11 @@ import picocli.CommandLine.Command;
                 EvalSaeCommand.class,
                 SynthSaeCommand.class,
                 BenchSaeCommand.class,
+                TrainSaeCommand.class,
                 IndexCommand.class,
                 FeaturesCommand.class,
+                ExportCommand.class,
+                ExplainCommand.class,
                 ServeCommand.class,
         })
 public final class Main implements java.util.concurrent.Callable<Integer> {

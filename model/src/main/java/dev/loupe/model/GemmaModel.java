@@ -136,7 +136,10 @@ public final class GemmaModel implements Model {
                     + " ask for Logits.LAST or NONE, run shorter sequences, or raise -Xmx", logitRows, logitBytes >> 20,
                     Runtime.getRuntime().maxMemory() >> 20));
         }
-        float[] logits = newSession().process(tokens, bound, options.stopAfterLayer(), logitRows);
+        float[] logits;
+        try (Session s = newSession()) {
+            logits = s.process(tokens, bound, options.stopAfterLayer(), logitRows);
+        }
         return new RunResult(logits, logits == null ? 0 : logitRows, tokens.length, config().vocabSize(), cache);
     }
 
@@ -170,17 +173,19 @@ public final class GemmaModel implements Model {
      */
     @Override
     public GenerationResult generate(int[] prompt, Generation g, HookSet hooks, IntConsumer onToken) {
-        TokenLoop loop = new TokenLoop(this, prompt, g, hooks.bind(points));
-        // The loop stops at the context length, so never allocate for more than fits in it.
-        int[] out = new int[loop.capacity()];
-        int count = 0;
-        while (!loop.done()) {
-            int next = loop.step();
-            out[count++] = next;
-            if (onToken != null) onToken.accept(next);
+        // The loop owns its session; closing it gives the KV cache and buffers back to the backend.
+        try (TokenLoop loop = new TokenLoop(this, prompt, g, hooks.bind(points))) {
+            // The loop stops at the context length, so never allocate for more than fits in it.
+            int[] out = new int[loop.capacity()];
+            int count = 0;
+            while (!loop.done()) {
+                int next = loop.step();
+                out[count++] = next;
+                if (onToken != null) onToken.accept(next);
+            }
+            int stopped = loop.end() == TokenLoop.End.STOP && count > 0 ? out[count - 1] : -1;
+            return new GenerationResult(prompt, Arrays.copyOf(out, count), stopped);
         }
-        int stopped = loop.end() == TokenLoop.End.STOP && count > 0 ? out[count - 1] : -1;
-        return new GenerationResult(prompt, Arrays.copyOf(out, count), stopped);
     }
 
     @Override

@@ -14,7 +14,7 @@ import java.util.function.UnaryOperator;
  * advances it a token at a time, so that it can interleave two continuations on one work slot, stream each token
  * and stop between tokens. Hooks fire on the prompt and on every step. Not thread-safe.
  */
-public final class TokenLoop {
+public final class TokenLoop implements AutoCloseable {
     /** Why a generation ended. */
     public enum End {
         /** A stop token, or {@link #stop()} (a stop string matched). */
@@ -101,4 +101,8 @@ public final class TokenLoop {
         session.process(new int[]{last}, hooks, layer, 0);
         last = -1;
     }
+
+    /** Gives the session's KV cache and buffers back to the backend; the loop is unusable afterwards. */
+    @Override
+    public void close() { session.close(); }
 }
