@@ -24,6 +24,7 @@ import picocli.CommandLine.Command;
                 FeaturesCommand.class,
                 ExportCommand.class,
                 ExplainCommand.class,
+                ImportExplanationsCommand.class,
                 ServeCommand.class,
         })
 public final class Main implements java.util.concurrent.Callable<Integer> {
