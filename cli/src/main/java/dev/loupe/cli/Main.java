@@ -22,6 +22,8 @@ import picocli.CommandLine.Command;
                 TrainSaeCommand.class,
                 IndexCommand.class,
                 FeaturesCommand.class,
+                ExportCommand.class,
+                ExplainCommand.class,
                 ServeCommand.class,
         })
 public final class Main implements java.util.concurrent.Callable<Integer> {
