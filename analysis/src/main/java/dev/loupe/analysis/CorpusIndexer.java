@@ -37,25 +37,31 @@ import java.util.stream.Stream;
  */
 public final class CorpusIndexer {
     static final String LOUPE_VERSION = "0.1.0";
-    static final int FORMAT_VERSION = 1;
+    /** 2: run.json carries a run id and every file's checksum; the files carry the run id (see {@link RunCheck}). */
+    static final int FORMAT_VERSION = 2;
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private final IndexJob job;
     private final IndexProgress progress;
     private final RunLayout layout;
     private final Map<String, Object> identity;
+    private final String runId;
 
     private CorpusIndexer(IndexJob job, IndexProgress progress) {
         this.job = job;
         this.progress = progress == null ? IndexProgress.NONE : progress;
         this.layout = new RunLayout(job.runDir(), saeIds(job.saes()));
         this.identity = identity(job, layout);
+        this.runId = RunCheck.runId(JSON.valueToTree(identity));
     }
 
     /**
      * Indexes {@code documents} into the job's run folder. When that folder holds an interrupted run of the same
      * model, SAEs, corpus and options, it resumes after its last complete shard (skipping the documents already
-     * done); when it holds a different run, it fails with one line without touching it.
+     * done); when it holds a different run, it fails with one line without touching it. The folder is locked
+     * ({@link RunLock}) while the indexer works in it, so a second indexer into the same folder fails at once.
+     * A complete run is checked against its run.json (every file present, with its length and checksum); a
+     * damaged one is refused, and nothing in it is deleted.
      */
     public static IndexResult index(IndexJob job, Iterator<Document> documents, IndexProgress progress) throws IOException {
         return new CorpusIndexer(job, progress).run(documents);
@@ -64,14 +70,16 @@ public final class CorpusIndexer {
     private IndexResult run(Iterator<Document> documents) throws IOException {
         long started = System.nanoTime();
         for (IndexJob.RunSae s : job.saes()) SaeCompatibility.require(s.sae(), job.model());
-        Resume resume = prepareFolder();
-        try (BufferAllocator allocator = new RootAllocator()) {
+        Path dir = job.runDir();
+        if (Files.exists(dir) && !Files.isDirectory(dir)) throw new IllegalArgumentException(dir + ": exists and is not a folder");
+        try (RunLock lock = RunLock.acquire(dir); BufferAllocator allocator = new RootAllocator()) {
+            Resume resume = prepareFolder(allocator);
             if (!resume.complete) {
                 progress.phase(resume.shards > 0 ? "resume" : "index");
                 new Pass(allocator, resume).run(documents);
             }
             progress.phase("summarise");
-            IndexResult r = new Finisher(job, layout, identity, allocator, progress).finish(started);
+            IndexResult r = new Finisher(job, layout, identity, runId, allocator, progress).finish(started);
             long resumed = resume.complete ? r.tokens() : resume.tokens;
             return new IndexResult(r.runDir(), r.documents(), r.tokens(), resumed, r.activeRows(), r.shardBytes(), r.shards(), r.seconds());
         }
@@ -147,10 +155,9 @@ public final class CorpusIndexer {
     /** Where an earlier attempt stopped. */
     private record Resume(int shards, long tokens, int nextDoc, int nextWindow, boolean complete) {}
 
-    private Resume prepareFolder() throws IOException {
+    private Resume prepareFolder(BufferAllocator allocator) throws IOException {
         Path dir = job.runDir();
         Path runJson = layout.runJson();
-        if (Files.exists(dir) && !Files.isDirectory(dir)) throw new IllegalArgumentException(dir + ": exists and is not a folder");
         if (Files.isRegularFile(runJson)) {
             JsonNode old;
             try {
@@ -163,8 +170,17 @@ public final class CorpusIndexer {
             if (diff != null) {
                 throw new IllegalArgumentException(dir + " holds a different corpus run (" + diff + "); refusing to overwrite it: choose another --out");
             }
-            if (old.path("complete").asBoolean(false)) return new Resume(0, old.path("tokens").asLong(), 0, 0, true);
-            return scanShards();
+            if (old.path("complete").asBoolean(false)) {
+                try {
+                    RunCheck.checkRunJson(runJson, old);
+                    RunCheck.checkFiles(dir, old, f -> true, allocator);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException(e.getMessage() + "; " + dir + " holds a complete run that is damaged:"
+                            + " nothing was changed or deleted; index into a new folder");
+                }
+                return new Resume(0, old.path("tokens").asLong(), 0, 0, true);
+            }
+            return scanShards(allocator);
         }
         if (Files.isDirectory(dir)) {
             try (Stream<Path> s = Files.list(dir)) {
@@ -175,6 +191,7 @@ public final class CorpusIndexer {
         Files.createDirectories(dir);
         Map<String, Object> head = new LinkedHashMap<>(identity);
         head.put("loupe_version", LOUPE_VERSION);
+        head.put("run_id", runId);
         head.put("complete", false);
         writeJson(runJson, head);
         return new Resume(0, 0, 0, 0, false);
@@ -202,13 +219,25 @@ public final class CorpusIndexer {
         return s.length() > 120 ? s.substring(0, 117) + "..." : s;
     }
 
-    /** Finds the complete shards of an interrupted run and deletes whatever a crash left after them. */
-    private Resume scanShards() throws IOException {
+    /**
+     * Finds the complete shards of an interrupted run, checks their files against their markers, and deletes
+     * whatever a crash left after them (files of the shard that was being written, stray temporaries).
+     */
+    private Resume scanShards(BufferAllocator allocator) throws IOException {
         int shards = 0;
         long tokens = 0;
         int nextDoc = 0, nextWindow = 0;
         while (Files.isRegularFile(layout.marker(shards))) {
-            JsonNode m = JSON.readTree(layout.marker(shards).toFile());
+            Path marker = layout.marker(shards);
+            JsonNode m;
+            try {
+                m = JSON.readTree(marker.toFile());
+                RunCheck.checkMarkerFiles(job.runDir(), marker, m, runId, allocator);
+            } catch (IOException | IllegalArgumentException e) {
+                throw new IllegalArgumentException((e instanceof IllegalArgumentException ? e.getMessage() : marker + ": not valid JSON")
+                        + "; the interrupted run in " + job.runDir() + " cannot resume after a damaged shard: nothing was deleted;"
+                        + " index into a new folder");
+            }
             tokens = m.path("first_token").asLong() + m.path("tokens").asLong();
             nextDoc = m.path("next_doc").asInt();
             nextWindow = m.path("next_window").asInt();
@@ -246,7 +275,12 @@ public final class CorpusIndexer {
 
     static void writeJson(Path file, Object value) throws IOException {
         Path tmp = ArrowFiles.temporary(file);
-        Files.writeString(tmp, JSON.writeValueAsString(value) + "\n", StandardCharsets.UTF_8);
+        try {
+            Files.writeString(tmp, JSON.writeValueAsString(value) + "\n", StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            // A full disk is reported without the file's name.
+            throw e instanceof java.nio.file.FileSystemException ? e : new IOException(tmp + ": " + e.getMessage(), e);
+        }
         ArrowFiles.publish(tmp, file);
     }
 
@@ -380,13 +414,13 @@ public final class CorpusIndexer {
                 this.index = index;
                 this.firstToken = firstToken;
                 Files.createDirectories(layout.partial());
-                this.tokenPart = new RowsWriter(layout.tokenPart(index), ArrowFiles.tokensSchema(Finisher.metadata(job, -1)),
+                this.tokenPart = new RowsWriter(layout.tokenPart(index), ArrowFiles.tokensSchema(Finisher.metadata(job, runId, -1)),
                         Compression.NONE, allocator, o.batchTokens());
                 this.activations = new RowsWriter[job.saes().size()];
                 try {
                     for (int s = 0; s < activations.length; s++) {
                         Files.createDirectories(layout.saeDir(s));
-                        activations[s] = new RowsWriter(layout.shard(s, index), ArrowFiles.activationsSchema(Finisher.metadata(job, s)),
+                        activations[s] = new RowsWriter(layout.shard(s, index), ArrowFiles.activationsSchema(Finisher.metadata(job, runId, s)),
                                 o.compression(), allocator, o.batchTokens());
                     }
                 } catch (IOException | RuntimeException e) {
@@ -431,8 +465,11 @@ public final class CorpusIndexer {
 
             /** Publishes the activation files, then the token part, then the marker that makes the shard count. */
             void finish(int nextDoc, int nextWindow) throws IOException {
-                for (RowsWriter w : activations) w.finish();
-                tokenPart.finish();
+                List<Map<String, Object>> files = new ArrayList<>();
+                for (int s = 0; s < activations.length; s++) {
+                    files.add(Finisher.checksum(job.runDir(), layout.shard(s, index), activations[s].finish()));
+                }
+                files.add(Finisher.checksum(job.runDir(), layout.tokenPart(index), tokenPart.finish()));
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("shard", index);
                 m.put("first_token", firstToken);
@@ -443,6 +480,7 @@ public final class CorpusIndexer {
                 for (RowsWriter w : activations) rows.add(w.rows());
                 m.put("rows", rows);
                 m.put("documents", docs);
+                m.put("files", files);
                 writeJson(layout.marker(index), m);
                 for (RowsWriter w : activations) w.close();
                 tokenPart.close();

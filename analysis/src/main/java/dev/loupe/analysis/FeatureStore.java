@@ -84,7 +84,19 @@ public final class FeatureStore implements AutoCloseable {
         this.context = opts.path("context").asInt(1024);
         JsonNode shards = runJson.path("shards");
         shardFirstToken = new long[shards.size()];
-        for (int i = 0; i < shardFirstToken.length; i++) shardFirstToken[i] = shards.get(i).path("first_token").asLong();
+        Path runJsonFile = runDir.resolve(RunLayout.RUN_JSON);
+        long expectFirst = 0;
+        for (int i = 0; i < shardFirstToken.length; i++) {
+            shardFirstToken[i] = shards.get(i).path("first_token").asLong(-1);
+            if (shardFirstToken[i] != expectFirst) {
+                throw new IllegalArgumentException(runJsonFile + ": shards[" + i + "].first_token is " + shards.get(i).path("first_token")
+                        + ", expected " + expectFirst + " (the tokens of the shards before it)");
+            }
+            expectFirst += shards.get(i).path("tokens").asLong();
+        }
+        if (shardFirstToken.length == 0 || expectFirst != info.tokens()) {
+            throw new IllegalArgumentException(runJsonFile + ": the shards hold " + expectFirst + " tokens but \"tokens\" is " + info.tokens());
+        }
         try {
             // documents
             List<long[]> docs = new ArrayList<>();
@@ -105,6 +117,12 @@ public final class FeatureStore implements AutoCloseable {
                 docTokens[i] = (int) docs.get(i)[1];
             }
             docSource = sources.toArray(String[]::new);
+            for (int i = 0; i < docOffset.length; i++) {
+                if (docOffset[i] < 0 || docTokens[i] < 0 || docOffset[i] + docTokens[i] > info.tokens()) {
+                    throw new IllegalArgumentException(runDir.resolve(RunLayout.DOCUMENTS) + ": document " + i + " spans tokens ["
+                            + docOffset[i] + ", " + (docOffset[i] + docTokens[i]) + ") outside the run's " + info.tokens());
+                }
+            }
             // features
             int n = sae.dSae();
             fireCount = new long[n];
@@ -129,7 +147,12 @@ public final class FeatureStore implements AutoCloseable {
             });
             if (seen[0] != n) throw new IllegalArgumentException(saeDir.resolve(RunLayout.FEATURES) + ": " + seen[0] + " rows, expected d_sae = " + n);
         } catch (IOException | RuntimeException e) {
-            close();
+            try {
+                close();
+            } catch (RuntimeException leak) {
+                // Arrow's "Memory was leaked" when reading stopped half-way: the first failure is the one to report.
+                e.addSuppressed(leak);
+            }
             throw e;
         }
     }
@@ -157,7 +180,13 @@ public final class FeatureStore implements AutoCloseable {
         if (!info.complete()) {
             throw new IllegalArgumentException(runDir + ": the corpus run is not complete (rerun the same loupe index command to resume it)");
         }
+        RunCheck.checkRunJson(runJson, json);
         RunInfo.SaeEntry entry = saeId == null ? info.saes().getFirst() : info.sae(saeId);
+        // Every file this SAE's pages read (its own and the shared tokens and documents), byte for byte.
+        String own = entry.dir().equals(".") ? "" : entry.dir() + "/";
+        try (BufferAllocator check = new RootAllocator()) {
+            RunCheck.checkFiles(runDir, json, rel -> !rel.contains("/") || rel.startsWith(own), check);
+        }
         Tokenizer tok = tokenizer != null ? tokenizer : modelTokenizer(runDir, info.model());
         return new FeatureStore(runDir, info, entry, tok, json);
     }

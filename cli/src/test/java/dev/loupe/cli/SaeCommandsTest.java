@@ -21,17 +21,17 @@ class SaeCommandsTest {
     private static final String HOOK = "blocks.2.hook_resid_post";
     @TempDir Path dir;
 
-    private static String sae() { return Fixtures.tinyA().resolve("sae").toString(); }
+    private static String sae() { return Fixtures.file("tiny-a/sae").toString(); }
 
-    private static String gguf() { return Fixtures.tinyA().resolve("tiny-a-f32.gguf").toString(); }
+    private static String gguf() { return Fixtures.file("tiny-a/tiny-a-f32.gguf").toString(); }
 
     @Test void encodeWritesWhatTheFixtureHolds() throws Exception {
         Path out = dir.resolve("enc");
-        Cli.Result r = Cli.run("encode", "--model", Fixtures.tinyA().resolve("hf").toString(), "--sae", sae(), "--hook", HOOK,
+        Cli.Result r = Cli.run("encode", "--model", Fixtures.file("tiny-a/hf").toString(), "--sae", sae(), "--hook", HOOK,
                 "--token-ids", ModelCommandsTest.tokenCsv(), "--out", out.toString());
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("mean L0 21.3"), r.out());
-        Path ref = Fixtures.tinyA().resolve("sae");
+        Path ref = Fixtures.file("tiny-a/sae");
         Npy.Array acts = Npy.read(out.resolve("feature_acts.npy")), refActs = Npy.read(ref.resolve("feature_acts.npy"));
         assertArrayEquals(new int[]{40, 256}, acts.shape());
         for (int i = 0; i < acts.size(); i++) {
@@ -112,7 +112,7 @@ class SaeCommandsTest {
         assertTrue(Files.isRegularFile(out.resolve("params.npz")));
         assertFalse(Files.exists(out.resolve("params.npz.partial")));
         Path tokens = dir.resolve("t");
-        Cli.Result enc = Cli.run("encode", "--model", Fixtures.tinyA().resolve("hf").toString(), "--sae", out.toString(), "--hook", HOOK,
+        Cli.Result enc = Cli.run("encode", "--model", Fixtures.file("tiny-a/hf").toString(), "--sae", out.toString(), "--hook", HOOK,
                 "--token-ids", "2,5,9", "--out", tokens.toString());
         assertEquals(0, enc.exit(), enc.err());
         assertArrayEquals(new int[]{3, 512}, Npy.read(tokens.resolve("feature_acts.npy")).shape());
@@ -154,18 +154,18 @@ class SaeCommandsTest {
     @Test void mismatchesAreOneLineErrors() throws Exception {
         Path small = dir.resolve("small");
         assertEquals(0, Cli.run("synth-sae", "--d-model", "32", "--width", "64", "--l0", "5", "--out", small.toString()).exit());
-        Cli.Result width = Cli.run("encode", "--model", Fixtures.tinyA().resolve("hf").toString(), "--sae", small.toString(),
+        Cli.Result width = Cli.run("encode", "--model", Fixtures.file("tiny-a/hf").toString(), "--sae", small.toString(),
                 "--hook", HOOK, "--token-ids", "2,5", "--out", dir.resolve("x").toString());
         assertEquals(1, width.exit());
         assertTrue(width.err().contains("32") && width.err().contains("64 wide"), width.err());
         assertEquals(1, width.err().strip().lines().count(), width.err());
 
-        Cli.Result hook = Cli.run("encode", "--model", Fixtures.tinyA().resolve("hf").toString(), "--sae", sae(),
+        Cli.Result hook = Cli.run("encode", "--model", Fixtures.file("tiny-a/hf").toString(), "--sae", sae(),
                 "--hook", "blocks.2.hook_resid_pots", "--token-ids", "2,5", "--out", dir.resolve("y").toString());
         assertEquals(1, hook.exit());
         assertTrue(hook.err().contains("closest valid names: blocks.2.hook_resid_post"), hook.err());
 
-        Cli.Result noHook = Cli.run("encode", "--model", Fixtures.tinyA().resolve("hf").toString(), "--sae", sae(),
+        Cli.Result noHook = Cli.run("encode", "--model", Fixtures.file("tiny-a/hf").toString(), "--sae", sae(),
                 "--token-ids", "2,5", "--out", dir.resolve("z").toString());
         assertEquals(1, noHook.exit());
         assertTrue(noHook.err().contains("hook point is unknown"), noHook.err());

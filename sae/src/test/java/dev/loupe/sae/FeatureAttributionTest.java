@@ -29,10 +29,10 @@ class FeatureAttributionTest {
 
     @BeforeAll
     static void load() {
-        model = Model.load(Fixtures.tinyA().resolve("hf"), 2);
+        model = Model.load(Fixtures.file("tiny-a/hf"), 2);
         sae = SaeFixture.load();
-        ref = Fixtures.tinyA().resolve("grad/sae_attr");
-        tokens = Fixtures.npy(Fixtures.tinyA().resolve("grad/tokens.npy")).ints();
+        ref = Fixtures.file("tiny-a/grad/sae_attr");
+        tokens = Fixtures.npy(Fixtures.file("tiny-a/grad/tokens.npy")).ints();
     }
 
     @AfterAll

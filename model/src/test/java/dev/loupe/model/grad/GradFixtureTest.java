@@ -17,7 +17,7 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * The backward pass against float64 PyTorch autograd on tiny-a ({@code ../shared/fixtures/tiny-a/grad}): logit-diff
+ * The backward pass against float64 PyTorch autograd on tiny-a ({@code fixtures/tiny-a/grad}): logit-diff
  * gradients at every hook point, loss gradients at the residual stream and at every weight, and the linearized
  * gradients. Each tensor must agree within the manifest's float32 tolerance, 3e-4 of its largest magnitude.
  */
@@ -30,8 +30,8 @@ class GradFixtureTest {
 
     @BeforeAll
     static void load() {
-        grad = Fixtures.tinyA().resolve("grad");
-        model = Gemma2.load(Fixtures.tinyA().resolve("hf"), 2);
+        grad = Fixtures.file("tiny-a/grad");
+        model = Gemma2.load(Fixtures.file("tiny-a/hf"), 2);
         tokens = Fixtures.npy(grad.resolve("tokens.npy")).ints();
     }
 

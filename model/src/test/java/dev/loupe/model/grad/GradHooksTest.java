@@ -26,8 +26,8 @@ class GradHooksTest {
 
     @BeforeAll
     static void load() {
-        model = Gemma2.load(Fixtures.tinyA().resolve("hf"), 2);
-        tokens = Fixtures.npy(Fixtures.tinyA().resolve("grad/tokens.npy")).ints();
+        model = Gemma2.load(Fixtures.file("tiny-a/hf"), 2);
+        tokens = Fixtures.npy(Fixtures.file("tiny-a/grad/tokens.npy")).ints();
     }
 
     @AfterAll
