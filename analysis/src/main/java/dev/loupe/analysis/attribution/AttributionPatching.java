@@ -150,6 +150,7 @@ public record AttributionPatching(Map<String, Estimate> estimates, double cleanM
     static Metric fixTokens(Metric m, Map<String, Object> details) {
         return switch (m) {
             case Metric.LogitDiff d -> Metric.logitDiff((int) details.get("position"), (int) details.get("target"), (int) details.get("baseline"));
+            case Metric.Logit l -> Metric.logit((int) details.get("position"), (int) details.get("target"));
             case Metric.LogProb p -> Metric.logProb((int) details.get("position"), (int) details.get("target"));
             default -> m;
         };
