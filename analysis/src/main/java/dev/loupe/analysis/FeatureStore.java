@@ -180,8 +180,10 @@ public final class FeatureStore implements AutoCloseable {
         if (!info.complete()) {
             throw new IllegalArgumentException(runDir + ": the corpus run is not complete (rerun the same loupe index command to resume it)");
         }
-        RunCheck.checkRunJson(runJson, json);
         RunInfo.SaeEntry entry = saeId == null ? info.saes().getFirst() : info.sae(saeId);
+        // First: a run id is a hash anyone can recompute, so an edited run.json may pass the checks below.
+        requireInside(runDir, entry, runJson);
+        RunCheck.checkRunJson(runJson, json);
         // Every file this SAE's pages read (its own and the shared tokens and documents), byte for byte.
         String own = entry.dir().equals(".") ? "" : entry.dir() + "/";
         try (BufferAllocator check = new RootAllocator()) {
@@ -189,6 +191,25 @@ public final class FeatureStore implements AutoCloseable {
         }
         Tokenizer tok = tokenizer != null ? tokenizer : modelTokenizer(runDir, info.model());
         return new FeatureStore(runDir, info, entry, tok, json);
+    }
+
+    /**
+     * An SAE's files live in the run folder: a {@code dir} that climbs out of it ({@code ../..}, an absolute path)
+     * would have the store read files elsewhere on the machine.
+     */
+    private static void requireInside(Path runDir, RunInfo.SaeEntry entry, Path runJson) {
+        String dir = entry.dir() == null ? "." : entry.dir();
+        Path root = runDir.toAbsolutePath().normalize();
+        Path resolved;
+        try {
+            resolved = root.resolve(dir).normalize();
+        } catch (java.nio.file.InvalidPathException e) {
+            resolved = null;
+        }
+        if (resolved == null || !resolved.startsWith(root)) {
+            throw new IllegalArgumentException(runJson + ": SAE '" + entry.id() + "' has dir \"" + dir
+                    + "\", which is outside the run folder; an SAE's dir must be a sub-folder of the run (or \".\")");
+        }
     }
 
     private static Tokenizer modelTokenizer(Path runDir, String model) {
@@ -384,6 +405,17 @@ public final class FeatureStore implements AutoCloseable {
             out.add(new ContextToken(p, id, Finisher.tokenText(tokenizer, id), 0f));
         }
         return out;
+    }
+
+    /**
+     * Feature {@code f}'s activation at positions {@code from} (inclusive) to {@code to} (exclusive) of a document,
+     * clipped to it, with the tokens (activation 0 where the feature is inactive): an example's wider context.
+     */
+    public List<ContextToken> activations(int f, int docId, int from, int to) {
+        checkFeature(f);
+        checkDoc(docId);
+        int a = Math.max(0, from), b = Math.min(docTokens[docId], to);
+        return window(f, docId, a, Math.max(a, b));
     }
 
     /** The activation of feature {@code f} at positions [from, to) of a document, with the tokens. */

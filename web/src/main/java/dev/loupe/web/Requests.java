@@ -16,8 +16,50 @@ final class Requests {
     /** Clamp-to-max multiples beyond this are refused. */
     static final double MAX_MULTIPLE = 100;
     static final int MAX_INTERVENTIONS = 16;
+    /**
+     * New tokens when a completion request gives no {@code max_tokens}: about a paragraph, a few seconds on a CPU.
+     * llama-server runs to the end of the context (its curl example ran 512 tokens, 45 s, on the demo model) and
+     * OpenAI to the model's limit; a chat user expects an answer, not a wait. Capped by {@code --max-new-tokens}.
+     */
+    static final int DEFAULT_MAX_TOKENS = 128;
+    static final int MAX_STOP_STRINGS = 4;
+    /** Longer stop strings are refused: each is matched against the text's tail at every token. */
+    static final int MAX_STOP_LENGTH = 64;
 
     private Requests() {}
+
+    static int defaultMaxTokens(Limits limits) { return Math.min(DEFAULT_MAX_TOKENS, limits.maxNewTokens()); }
+
+    /** OpenAI's {@code stop}: a string or up to four, each at most {@link #MAX_STOP_LENGTH} characters. */
+    static List<String> stops(JsonNode body) {
+        List<String> stops = Json.stringOrStrings(body, "stop", MAX_STOP_STRINGS);
+        for (int i = 0; i < stops.size(); i++) {
+            if (stops.get(i).length() > MAX_STOP_LENGTH) {
+                throw ApiException.badRequest("'stop' holds a string of " + stops.get(i).length() + " characters; each may have at most " + MAX_STOP_LENGTH, "stop");
+            }
+        }
+        return stops;
+    }
+
+    /**
+     * Refuses fields this server does not carry out, so that a client is not silently given something other than
+     * what it asked for. {@code supported}: the fields the endpoint reads or knowingly ignores.
+     */
+    static void refuseUnsupported(JsonNode body, Set<String> supported, String endpoint) {
+        for (var it = body.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (supported.contains(f)) continue;
+            String why = switch (f) {
+                case "tools", "tool_choice", "functions", "function_call", "parallel_tool_calls" -> "this server does not call tools";
+                case "response_format", "json_schema", "grammar" -> "this server does not constrain the output format";
+                case "logit_bias" -> "this server does not bias logits";
+                case "presence_penalty", "frequency_penalty", "repeat_penalty" -> "this server applies no repetition penalties";
+                case "audio", "modalities" -> "this model reads and writes text only";
+                default -> "it takes " + String.join(", ", new java.util.TreeSet<>(supported));
+            };
+            throw ApiException.badRequest("'" + QueryParams.clip(f) + "' is not supported by " + endpoint + ": " + why, f);
+        }
+    }
 
     /**
      * Sampling from {@code temperature} (0–2), {@code top_p} (0–1; 0 means greedy), {@code top_k} (≥ 0),
@@ -26,7 +68,9 @@ final class Requests {
     static Generation generation(JsonNode body, String maxField, int defaultMax, int maxLimit, double defaultTemperature) {
         JsonNode asked = body.get(maxField);
         if (asked != null && asked.isNumber() && asked.doubleValue() > maxLimit) {
-            throw ApiException.tooLarge("'" + maxField + "' is " + asked.asText() + "; the server generates at most " + maxLimit + " tokens", maxField);
+            // 400, as OpenAI and llama-server answer: the request asks for more than this server makes.
+            throw ApiException.badRequest("'" + maxField + "' is " + Json.number(asked) + "; this server generates at most " + maxLimit
+                    + " tokens per request (its --max-new-tokens)", maxField);
         }
         int max = Json.optInt(body, maxField, Math.min(defaultMax, maxLimit), 1, maxLimit);
         double temperature = Json.optNumber(body, "temperature", defaultTemperature, 0, 2);
@@ -60,9 +104,9 @@ final class Requests {
             if (fNode == null || fNode.isNull()) throw ApiException.badRequest("'" + at + ".feature' is required (a feature id)", at + ".feature");
             if (!fNode.isNumber()) throw ApiException.badRequest("'" + at + ".feature' must be an integer feature id, got " + Json.kind(fNode), at + ".feature");
             double fd = fNode.doubleValue();
-            if (fd != Math.rint(fd)) throw ApiException.badRequest("'" + at + ".feature' must be an integer, got " + fNode.asText(), at + ".feature");
+            if (fd != Math.rint(fd)) throw ApiException.badRequest("'" + at + ".feature' must be an integer, got " + Json.number(fNode), at + ".feature");
             if (fd < 0 || fd >= dSae) {
-                throw ApiException.notFound("feature " + fNode.asText() + " does not exist: the SAE has features 0.." + (dSae - 1) + " ('" + at + ".feature')");
+                throw ApiException.notFound("feature " + Json.number(fNode) + " does not exist: the SAE has features 0.." + (dSae - 1) + " ('" + at + ".feature')");
             }
             int f = (int) fd;
             String mode = Json.optString(e, "mode", at + ".mode", "add");

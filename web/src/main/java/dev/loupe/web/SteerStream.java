@@ -57,7 +57,7 @@ final class SteerStream {
         int[] features = steer.stream().mapToInt(Intervention::feature).distinct().toArray();
         HookSet steering = live.steeringHooks(steer);
 
-        try (WorkQueue.Slot ignored = queue.acquire(deadline)) {
+        try (WorkQueue.Slot ignored = queue.acquire(deadline, ClientLink.of(ctx))) {
             SseStream sse = new SseStream(ctx);
             sse.event("start", new Start(ids.length, features, live.hook(), g.seed()));
             Run plain = new Run("default", live, ids, g, HookSet.empty(), features);

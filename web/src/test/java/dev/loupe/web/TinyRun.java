@@ -79,6 +79,18 @@ final class TinyRun {
     /** Limits small enough to test: one pass at a time, one waiting, 4096 new tokens for the long generations. */
     static Limits testLimits() { return Limits.defaults().withQueueCapacity(1).withMaxNewTokens(4096).withMaxPromptTokens(256); }
 
+    private static LoupeServer shared;
+
+    /** One live server with {@link #testLimits()} for the test classes that only send it requests; closed at exit. */
+    static synchronized LoupeServer sharedLiveServer() throws IOException {
+        if (shared == null) {
+            LoupeServer s = liveServer(testLimits());
+            Runtime.getRuntime().addShutdownHook(new Thread(s::close));
+            shared = s;
+        }
+        return shared;
+    }
+
     /** A live server over the run on a free port. */
     static LoupeServer liveServer(Limits limits) throws IOException {
         return LoupeServer.start(ServerOptions.of(run()).withModel(model(), sae(), HOOK).withAddress("127.0.0.1", 0).withThreads(1).withLimits(limits));
