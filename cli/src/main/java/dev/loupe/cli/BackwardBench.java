@@ -14,7 +14,8 @@ import java.util.SplittableRandom;
 /**
  * {@code loupe bench --backward}: the forward pass alone (logits of the last position) against a gradient run (the
  * same forward pass recorded, then the gradient of the last position's logit difference back to the embedding), on
- * one random prompt; the backward pass's cost is their difference. Best of the timed repetitions after a warm-up.
+ * one random prompt; the backward pass's cost is their difference. Best of the timed repetitions after a warm-up
+ * (with {@code --repetitions 0}, the warm-up itself: enough for the peak memory of a long prompt).
  */
 final class BackwardBench {
     private BackwardBench() {}
@@ -26,6 +27,7 @@ final class BackwardBench {
             case "recompute" -> GradientRequest.Memory.RECOMPUTE;
             default -> throw new IllegalArgumentException("--grad-memory " + memoryName + ": expected keep, recompute or auto");
         };
+        if (repetitions < 0) throw new IllegalArgumentException("--repetitions must be at least 0 with --backward (0: the warm-up run alone), got " + repetitions);
         try (Model m = options.load()) {
             if (promptTokens > m.config().maxPositions()) {
                 throw new IllegalArgumentException("--prompt-tokens " + promptTokens + " exceeds the model's context of " + m.config().maxPositions());
@@ -46,7 +48,7 @@ final class BackwardBench {
                 long b = System.nanoTime(), cb = os.getProcessCpuTime();
                 m.gradients(prompt, request);
                 double both = (System.nanoTime() - b) / 1e9, bothCpu = (os.getProcessCpuTime() - cb) / 1e9;
-                if (rep > 0) {
+                if (rep > 0 || repetitions == 0) {
                     bestForward = Math.min(bestForward, forward);
                     bestBoth = Math.min(bestBoth, both);
                     cpuForward = Math.min(cpuForward, forwardCpu);

@@ -45,8 +45,8 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (promptTokens < 1) throw new IllegalArgumentException("--prompt-tokens must be at least 1 (the <bos> token), got " + promptTokens);
         if (genTokens < 1) throw new IllegalArgumentException("--gen-tokens must be at least 1, got " + genTokens);
-        if (repetitions < 1) throw new IllegalArgumentException("--repetitions must be at least 1, got " + repetitions);
         if (backward) return BackwardBench.run(model, promptTokens, repetitions, gradMemory, json);
+        if (repetitions < 1) throw new IllegalArgumentException("--repetitions must be at least 1, got " + repetitions);
         long t0 = System.nanoTime();
         try (Model m = model.load()) {
             int context = m.config().maxPositions();
