@@ -8,8 +8,8 @@
     el("h2", {}, "Why this next token?"),
     el("p", { class: "muted" }, "Features ranked by attribution to the next token's logit: activation × gradient, summed over positions, with the SAE's error term as its own node. Select a feature to shade the prompt by its attribution."),
     el("div", { class: "controls" },
-      el("label", {}, "Next token id ", el("input", { type: "number", id: "why-target", min: "0", placeholder: "most likely" })),
-      el("label", {}, "Against token id ", el("input", { type: "number", id: "why-baseline", min: "0", placeholder: "none (logit)" })),
+      el("label", {}, "Next token id ", el("input", { type: "number", id: "why-target", min: "0", placeholder: "most likely", style: "width:10em" })),
+      el("label", {}, "Against token id ", el("input", { type: "number", id: "why-baseline", min: "0", placeholder: "none (logit)", style: "width:10em" })),
       el("button", { type: "button", id: "why-run" }, "Explain")),
     el("div", { id: "why-out", role: "region", "aria-live": "polite" }));
   $("main").append(box);
