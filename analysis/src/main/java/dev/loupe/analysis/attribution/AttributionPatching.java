@@ -2,7 +2,6 @@ package dev.loupe.analysis.attribution;
 
 import dev.loupe.hooks.Activation;
 import dev.loupe.hooks.ActivationCache;
-import dev.loupe.hooks.HookSet;
 import dev.loupe.model.Model;
 import dev.loupe.model.RunOptions;
 import dev.loupe.model.RunResult;

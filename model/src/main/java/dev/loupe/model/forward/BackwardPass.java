@@ -2,7 +2,6 @@ package dev.loupe.model.forward;
 
 import dev.loupe.hooks.Activation;
 import dev.loupe.hooks.ActivationCache;
-import dev.loupe.hooks.BlockHook;
 import dev.loupe.hooks.BoundHooks;
 import dev.loupe.hooks.ChildHooks;
 import dev.loupe.hooks.CompositeHook;
@@ -24,7 +23,6 @@ import dev.loupe.model.tensor.WeightTensor;
 import dev.loupe.model.weights.LayerWeights;
 import dev.loupe.model.weights.ModelWeights;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
