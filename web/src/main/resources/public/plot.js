@@ -106,7 +106,8 @@ const Plot = (() => {
     for (const ser of series) {
       let d = "";
       ser.values.forEach((v, i) => { if (Number.isFinite(v)) d += (d ? "L" : "M") + X(i).toFixed(1) + "," + Y(v).toFixed(1); });
-      if (d) svg.append(s("path", { d, fill: "none", stroke: ser.color, "stroke-width": 2 }));
+      if (d) svg.append(s("path", Object.assign({ d, fill: "none", stroke: ser.color, "stroke-width": 2 }, ser.dashed ? { "stroke-dasharray": "6 4" } : {})));
+      if (ser.dashed) continue;
       ser.values.forEach((v, i) => {
         if (!Number.isFinite(v)) return;
         const c = s("circle", { cx: X(i), cy: Y(v), r: 2.6, fill: ser.color });

@@ -66,11 +66,24 @@ class SaeCommandsTest {
     }
 
     @Test void steerShowsBothContinuations() {
-        for (String mode : new String[]{"add", "clamp"}) {
+        for (String mode : new String[]{"add", "clamp", "orthogonal", "projection_cap"}) {
             Cli.Result r = Cli.run("steer", "--model", gguf(), "--sae", sae(), "--hook", HOOK, "--feature", "7", "--feature", "9",
-                    "--strength", "30", "--mode", mode, "--prompt", "hello world", "--max-tokens", "8");
+                    "--strength", "30", "--mode", mode, "--prompt", "hello world", "--max-tokens", "8", "--strength-multiplier", "0.5",
+                    "--no-steer-special-tokens");
             assertEquals(0, r.exit(), r.err());
             assertTrue(r.out().contains("unsteered") && r.out().contains("steered (" + mode + " 7"), r.out());
+            assertTrue(r.out().contains("15.00"), "the multiplier scales the strength: " + r.out());
+        }
+        Cli.Result ablate = Cli.run("steer", "--model", gguf(), "--sae", sae(), "--hook", HOOK, "--feature", "7",
+                "--mode", "ablate", "--prompt", "hello world", "--max-tokens", "8");
+        assertEquals(0, ablate.exit(), ablate.err());
+        assertTrue(ablate.out().contains("steered (ablate 7 = 0"), ablate.out());
+        for (String[] args : new String[][]{{"--mode", "ablate", "--strength", "3"}, {"--mode", "clamp"}, {"--mode", "clamp", "--strength", "1", "--normalize"}}) {
+            List<String> argv = new java.util.ArrayList<>(List.of("steer", "--model", gguf(), "--sae", sae(), "--hook", HOOK, "--feature", "7", "--prompt", "x"));
+            argv.addAll(List.of(args));
+            Cli.Result r = Cli.run(argv.toArray(String[]::new));
+            assertEquals(1, r.exit(), String.join(" ", args) + ": " + r.out());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
         }
         Cli.Result bad = Cli.run("steer", "--model", gguf(), "--sae", sae(), "--hook", HOOK, "--feature", "7", "--feature", "9",
                 "--strength", "1", "--strength", "2", "--strength", "3", "--prompt", "x");

@@ -8,6 +8,7 @@ import dev.loupe.hooks.HookSet;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -58,18 +59,27 @@ public final class SaeSplice implements CompositeHook, DifferentiableHook {
     private final String hookName;
     private final boolean errorTerm;
     private final List<FeatureEdit> edits;
+    private final BitSet unedited;
 
-    private SaeSplice(Sae sae, boolean errorTerm, List<FeatureEdit> edits) {
+    private SaeSplice(Sae sae, boolean errorTerm, List<FeatureEdit> edits, BitSet unedited) {
         this.sae = sae;
         this.hookName = sae.hookName();
         this.errorTerm = errorTerm;
         this.edits = List.copyOf(edits);
+        this.unedited = unedited;
     }
 
     /** Replaces the activation by the reconstruction (no error term), as SAELens does by default. */
-    public static SaeSplice of(Sae sae) { return new SaeSplice(sae, false, List.of()); }
+    public static SaeSplice of(Sae sae) { return new SaeSplice(sae, false, List.of(), new BitSet()); }
 
-    public SaeSplice withErrorTerm(boolean keep) { return new SaeSplice(sae, keep, edits); }
+    public SaeSplice withErrorTerm(boolean keep) { return new SaeSplice(sae, keep, edits, unedited); }
+
+    /**
+     * The same splice making no feature edits at {@code positions} (e.g. the prompt's special tokens, as
+     * Neuronpedia's {@code steer_special_tokens: false} leaves them); with the error term those positions keep
+     * their own activation.
+     */
+    public SaeSplice skipping(BitSet positions) { return new SaeSplice(sae, errorTerm, edits, (BitSet) positions.clone()); }
 
     public SaeSplice with(FeatureEdit edit) {
         if (edit.feature() < 0 || edit.feature() >= sae.dSae()) {
@@ -77,7 +87,7 @@ public final class SaeSplice implements CompositeHook, DifferentiableHook {
         }
         List<FeatureEdit> e = new ArrayList<>(edits);
         e.add(edit);
-        return new SaeSplice(sae, errorTerm, e);
+        return new SaeSplice(sae, errorTerm, e, unedited);
     }
 
     public SaeSplice clamp(int feature, float value) { return with(FeatureEdit.clamp(feature, value)); }
@@ -165,6 +175,11 @@ public final class SaeSplice implements CompositeHook, DifferentiableHook {
         for (int p = 0; p < f.positions(); p++) {
             row.clear();
             for (int i = f.offset(p); i < f.offset(p + 1); i++) row.put(f.idAt(i), f.valueAt(i));
+            if (unedited.get(f.firstPosition() + p)) {
+                final int pos = p;
+                row.forEach((id, v) -> b.add(pos, id, v));
+                continue;
+            }
             for (FeatureEdit e : edits) {
                 float cur = row.getOrDefault(e.feature(), 0f);
                 row.put(e.feature(), e.apply(cur));
@@ -211,7 +226,7 @@ public final class SaeSplice implements CompositeHook, DifferentiableHook {
                 case FeatureEdit.Ablate ignored -> 0f;
                 case FeatureEdit.Scale s -> s.factor();
             };
-            for (int r = 0; r < rows; r++) gf[r * dSae + e.feature()] *= slope;
+            for (int r = 0; r < rows; r++) if (!unedited.get(first + r)) gf[r * dSae + e.feature()] *= slope;
         }
         fire.at(Point.ACTS_POST, dSae, gf);
 

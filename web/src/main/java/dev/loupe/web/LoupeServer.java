@@ -99,6 +99,10 @@ public final class LoupeServer implements AutoCloseable {
             }
             AtomicLong clientsGone = new AtomicLong();
             requirePortFree(options.host(), options.port());
+            if (live != null) {
+                log.println("loupe serve: warming up the model (its first passes compile the kernels)...");
+                log.println("loupe serve: warm after " + live.warmUp().toMillis() + " ms");
+            }
             guard = new RequestGuard(options.host(), options.limits().bodyTimeout());
             Javalin app = build(options, store, live, sae, log, clientsGone, guard);
             try {
@@ -197,6 +201,7 @@ public final class LoupeServer implements AutoCloseable {
         AttributionApi attribution = live == null ? null : new AttributionApi(live, queue);
         SteerStream steer = live == null ? null : new SteerStream(live, queue, limits, browse::maxActivation);
         ChatCompletions chat = live == null ? null : new ChatCompletions(live, queue, limits, browse::maxActivation);
+        NeuronpediaApi neuronpedia = live == null ? null : new NeuronpediaApi(live, queue, limits);
         TextCompletions completions = live == null ? null : new TextCompletions(live, queue, limits);
         TokenizeApi tokenize = live == null ? null : new TokenizeApi(live);
         StaticPages pages = new StaticPages();
@@ -245,6 +250,7 @@ public final class LoupeServer implements AutoCloseable {
                 ctx.json(chat.models(startedAt));
             });
             config.routes.post("/v1/chat/completions", live(chat, limits, chat == null ? null : chat::handle));
+            NeuronpediaApi.register(config.routes, neuronpedia, limits);
             config.routes.post("/v1/completions", live(completions, limits, completions == null ? null : completions::handle));
             config.routes.post("/tokenize", live(tokenize, limits, tokenize == null ? null : (ctx, deadline) -> tokenize.tokenize(ctx)));
             config.routes.post("/detokenize", live(tokenize, limits, tokenize == null ? null : (ctx, deadline) -> tokenize.detokenize(ctx)));

@@ -79,15 +79,45 @@ final class Requests {
         Long seed = Json.optLong(body, "seed");
         if (topP == 0) temperature = 0;   // nothing but the most likely token is left
         long s = seed != null ? seed : ThreadLocalRandom.current().nextLong();
-        // llama-server's ignore_eos: run to the length limit through <eos> and <end_of_turn>.
-        Set<Integer> stops = Json.optBoolean(body, "ignore_eos", false) ? Set.of() : Generation.GEMMA_STOPS;
+        // llama-server's ignore_eos: run to the length limit through <eos> and <end_of_turn>; otherwise (null) the
+        // model's eos ids, to which a chat adds its turn end.
+        Set<Integer> stops = Json.optBoolean(body, "ignore_eos", false) ? Set.of() : null;
         return new Generation(max, (float) temperature, topK, topP == 0 ? 1f : (float) topP, s, stops);
+    }
+
+    /** Neuronpedia's strength multipliers beyond this are refused. */
+    static final double MAX_MULTIPLIER = 1000;
+
+    /**
+     * Interventions with the request-wide settings Neuronpedia's steering requests carry: every strength is
+     * multiplied by {@code strengthMultiplier}; {@code normalize} steers along unit directions (additive only
+     * changes with it); without {@code steerSpecialTokens} the prompt's special tokens are left unsteered.
+     */
+    record Steer(List<Intervention> interventions, float strengthMultiplier, boolean normalize, boolean steerSpecialTokens) {
+        static Steer none() { return new Steer(List.of(), 1f, false, true); }
+
+        boolean isEmpty() { return interventions.isEmpty(); }
+    }
+
+    /**
+     * The steering of a request: the list {@code obj[listField]} ({@link #interventions}) and the optional
+     * {@code strength_multiplier} (default 1), {@code normalize_steering} (default false) and
+     * {@code steer_special_tokens} (default true) beside it; {@code prefix} names where {@code obj} sits in error messages.
+     */
+    static Steer steer(JsonNode obj, String listField, String prefix, int dSae, IntFunction<Float> maxActivation) {
+        List<Intervention> list = interventions(obj.get(listField), prefix + listField, dSae, maxActivation);
+        double m = obj.has("strength_multiplier") ? Json.requireNumber(obj, "strength_multiplier", prefix + "strength_multiplier", -MAX_MULTIPLIER, MAX_MULTIPLIER) : 1;
+        boolean normalize = Json.optBoolean(obj, "normalize_steering", false);
+        boolean special = Json.optBoolean(obj, "steer_special_tokens", true);
+        return new Steer(list, (float) m, normalize, special);
     }
 
     /**
      * A list of {@code {"feature", "mode", "strength"}} objects; modes {@code add} (strength = α, ±1000),
-     * {@code clamp} (strength = the activation, ±1000), {@code clamp_max} (strength = a multiple of the feature's
-     * max activation over the run, ±100) and {@code ablate} (no strength).
+     * {@code orthogonal_decomp} (strength = the factor on the component along the direction, ±1000),
+     * {@code projection_cap} (strength = the cap on the projection, ±1000), {@code clamp} (strength = the
+     * activation, ±1000), {@code clamp_max} (strength = a multiple of the feature's max activation over the run,
+     * ±100) and {@code ablate} (no strength).
      *
      * @param maxActivation a feature's max activation over the corpus run, or null when unknown
      */
@@ -112,6 +142,8 @@ final class Requests {
             String mode = Json.optString(e, "mode", at + ".mode", "add");
             out.add(switch (mode) {
                 case "add" -> new Intervention.Add(f, Json.requireNumber(e, "strength", at + ".strength", -MAX_STRENGTH, MAX_STRENGTH));
+                case "orthogonal_decomp" -> new Intervention.Orthogonal(f, Json.requireNumber(e, "strength", at + ".strength", -MAX_STRENGTH, MAX_STRENGTH));
+                case "projection_cap" -> new Intervention.ProjectionCap(f, Json.requireNumber(e, "strength", at + ".strength", -MAX_STRENGTH, MAX_STRENGTH));
                 case "clamp" -> new Intervention.Clamp(f, Json.requireNumber(e, "strength", at + ".strength", -MAX_STRENGTH, MAX_STRENGTH));
                 case "clamp_max" -> {
                     double m = Json.requireNumber(e, "strength", at + ".strength", -MAX_MULTIPLE, MAX_MULTIPLE);
@@ -122,7 +154,7 @@ final class Requests {
                     yield new Intervention.ClampToMax(f, m, max);
                 }
                 case "ablate" -> new Intervention.Ablate(f);
-                default -> throw ApiException.badRequest("'" + at + ".mode' must be add, clamp, clamp_max or ablate, got \"" + mode + "\"", at + ".mode");
+                default -> throw ApiException.badRequest("'" + at + ".mode' must be add, orthogonal_decomp, projection_cap, clamp, clamp_max or ablate, got \"" + mode + "\"", at + ".mode");
             });
         }
         return out;

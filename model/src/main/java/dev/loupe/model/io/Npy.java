@@ -59,8 +59,8 @@ public final class Npy {
         long n = h.count();
         int width = switch (h.descr()) {
             case "<f4", "<i4" -> 4;
-            case "<i8" -> 8;
-            default -> throw new IOException(where + ": dtype " + h.descr() + " not supported (expected <f4, <i4 or <i8)");
+            case "<i8", "<f8" -> 8;
+            default -> throw new IOException(where + ": dtype " + h.descr() + " not supported (expected <f4, <f8, <i4 or <i8)");
         };
         byte[] raw = in.readNBytes(Math.toIntExact(n * width));
         if (raw.length < n * width) {
@@ -69,10 +69,13 @@ public final class Npy {
         }
         ByteBuffer bb = ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN);
         float[] f = new float[(int) n];
-        int[] ints = h.descr().equals("<f4") ? null : new int[(int) n];
+        boolean floats = h.descr().startsWith("<f");
+        int[] ints = floats ? null : new int[(int) n];
         for (int i = 0; i < n; i++) {
             switch (h.descr()) {
                 case "<f4" -> f[i] = bb.getFloat();
+                // float64 references (the Gemma family fixtures) are compared in float32.
+                case "<f8" -> f[i] = (float) bb.getDouble();
                 case "<i4" -> { ints[i] = bb.getInt(); f[i] = ints[i]; }
                 default -> { ints[i] = Math.toIntExact(bb.getLong()); f[i] = ints[i]; }
             }
