@@ -10,6 +10,9 @@ import dev.loupe.hooks.Hook;
 import dev.loupe.hooks.HookPoints;
 import dev.loupe.hooks.HookSet;
 import dev.loupe.model.ModelConfig;
+import dev.loupe.model.arch.Architecture;
+import dev.loupe.model.arch.LayerTensor;
+import dev.loupe.model.arch.TensorName;
 import dev.loupe.model.backend.ActivationBuffer;
 import dev.loupe.model.backend.AttentionShape;
 import dev.loupe.model.backend.Backend;
@@ -33,7 +36,7 @@ import static dev.loupe.hooks.BlockHook.*;
 
 /**
  * The gradient of a scalar metric of one prompt with respect to every hook point's activation and, when asked, every
- * weight: the Gemma 2 forward pass of {@link ForwardPass}, op for op, recorded on a per-layer {@link Tape}, then the
+ * weight: the forward pass of {@link ForwardPass} (every Gemma family member), op for op, recorded on a per-layer {@link Tape}, then the
  * same operations backwards with the {@link Backend}'s backward counterparts. {@link #layerForward} and
  * {@link #layerBackward} are the block in both directions, side by side.
  *
@@ -60,12 +63,14 @@ public final class BackwardPass {
     private final Linearization lin;
     private final boolean parameters;
     private final AttentionShape[] attention;
+    private final boolean qkNorm, postAttentionNorm, postFeedforwardNorm;
     /** Per hooked point: what its forward hooks did (their inputs and the output the pass went on with). */
     private final Map<Integer, HookSite> sites = new HashMap<>();
 
     private int n;
     private int[] tokens;
-    private RotaryTable rope;
+    /** Each layer's rotary table (layers of one type share theirs). */
+    private RotaryTable[] ropes;
     private boolean replaying;
     /** Weight gradients by name, filled in the backward pass when asked. */
     private final Map<String, ActivationBuffer> paramGrads = new LinkedHashMap<>();
@@ -73,11 +78,6 @@ public final class BackwardPass {
 
     public BackwardPass(ModelWeights weights, Backend backend, HookPoints modelPoints, GradientRequest request) {
         this.c = weights.config();
-        // The tape below follows Gemma 2's block (sandwich norms, one RoPE base, no QK-norm).
-        if (c.architecture() != dev.loupe.model.arch.gemma2.Gemma2Architecture.ARCHITECTURE) {
-            throw new IllegalArgumentException("gradients: the backward pass covers Gemma 2 models; this one is "
-                    + c.architecture().name() + " (Gemma 1 and 3 run forward only for now)");
-        }
         this.w = weights;
         this.be = backend;
         this.points = request.hooks().points(modelPoints);
@@ -94,13 +94,18 @@ public final class BackwardPass {
             int window = c.isSliding(l) ? c.slidingWindow() : Integer.MAX_VALUE;
             attention[l] = new AttentionShape(c.numHeads(), c.numKvHeads(), c.headDim(), scale, c.attnSoftcap(), window);
         }
+        // What differs between family members is data, as in ForwardPass: QK-norm, the sandwich norms, each layer's RoPE.
+        Architecture arch = c.architecture();
+        this.qkNorm = arch.qkNorm();
+        this.postAttentionNorm = arch.has(LayerTensor.POST_ATTENTION_NORM);
+        this.postFeedforwardNorm = arch.has(LayerTensor.POST_FEEDFORWARD_NORM);
         this.memory = request.memory();
         this.metric = request.metric();
     }
 
     /** One layer's forward values that its backward pass reads (inputs of each operation, outputs where the gradient needs them). */
     private static final class Tape {
-        ActivationBuffer xIn, xnAttn, q, k, qRot, kRot, v, scores, softmaxOut, pattern, z, oOut, xMid, xnMlp, gatePre, up, post,
+        ActivationBuffer xIn, xnAttn, q, k, qNormIn, kNormIn, qRot, kRot, v, scores, softmaxOut, pattern, z, oOut, xMid, xnMlp, gatePre, up, post,
                 downOut, xOut;
     }
 
@@ -124,7 +129,9 @@ public final class BackwardPass {
         Metric.Resolved m = metric.resolve(tokens, c.vocabSize());
         this.n = rows;
         this.tokens = tokens.clone();
-        this.rope = RotaryTable.of(c.headDim(), c.ropeTheta(), 0, rows);
+        this.ropes = new RotaryTable[c.numLayers()];
+        Map<dev.loupe.model.arch.Rope, RotaryTable> tables = new HashMap<>();
+        for (int l = 0; l < ropes.length; l++) ropes[l] = tables.computeIfAbsent(c.rope(l), r -> RotaryTable.of(c.headDim(), r, 0, rows));
         int d = c.hiddenSize(), layers = c.numLayers();
         boolean keep = switch (memory) {
             case KEEP -> true;
@@ -219,8 +226,17 @@ public final class BackwardPass {
         fire(points.blockId(l, V), t.v, c.kvDim());
         t.qRot = copyOf(t.q, rows * c.qDim());
         t.kRot = copyOf(t.k, rows * c.kvDim());
-        be.rope(t.qRot, c.numHeads(), rope);
-        be.rope(t.kRot, c.numKvHeads(), rope);
+        if (qkNorm) {
+            // Each head's row of head_dim values is normed on its own: rows·heads rows of the head norm's width.
+            be.rmsNorm(t.q, lw.qNorm(), c.rmsNormEps(), rows * c.numHeads(), t.qRot);
+            be.rmsNorm(t.k, lw.kNorm(), c.rmsNormEps(), rows * c.numKvHeads(), t.kRot);
+            fire(points.blockId(l, Q_NORMED), t.qRot, c.qDim());
+            fire(points.blockId(l, K_NORMED), t.kRot, c.kvDim());
+            t.qNormIn = t.q;
+            t.kNormIn = t.k;
+        }
+        be.rope(t.qRot, c.numHeads(), ropes[l]);
+        be.rope(t.kRot, c.numKvHeads(), ropes[l]);
         fire(points.blockId(l, ROT_Q), t.qRot, c.qDim());
         fire(points.blockId(l, ROT_K), t.kRot, c.kvDim());
 
@@ -242,7 +258,8 @@ public final class BackwardPass {
         t.oOut = be.allocate(rows * d);
         be.matmul(lw.o(), t.z, 0, rows, t.oOut);
         ActivationBuffer attnOut = be.allocate(rows * d);
-        be.rmsNorm(t.oOut, lw.postAttentionNorm(), c.rmsNormEps(), rows, attnOut);
+        if (postAttentionNorm) be.rmsNorm(t.oOut, lw.postAttentionNorm(), c.rmsNormEps(), rows, attnOut);
+        else be.copy(t.oOut, 0, attnOut, 0, rows * d);
         fire(points.blockId(l, ATTN_OUT), attnOut, d);
         t.xMid = copyOf(t.xIn, rows * d);
         be.add(attnOut, t.xMid, rows * d);
@@ -260,7 +277,8 @@ public final class BackwardPass {
         t.downOut = be.allocate(rows * d);
         be.matmul(lw.down(), t.post, 0, rows, t.downOut);
         ActivationBuffer mlpOut = be.allocate(rows * d);
-        be.rmsNorm(t.downOut, lw.postFeedforwardNorm(), c.rmsNormEps(), rows, mlpOut);
+        if (postFeedforwardNorm) be.rmsNorm(t.downOut, lw.postFeedforwardNorm(), c.rmsNormEps(), rows, mlpOut);
+        else be.copy(t.downOut, 0, mlpOut, 0, rows * d);
         fire(points.blockId(l, MLP_OUT), mlpOut, d);
         t.xOut = copyOf(t.xMid, rows * d);
         be.add(mlpOut, t.xOut, rows * d);
@@ -284,9 +302,12 @@ public final class BackwardPass {
         gradientAt(points.blockId(l, MLP_OUT), dMlpOut, d);
         ActivationBuffer dPost = be.allocate(rows * inter), dGate = be.allocate(rows * inter), dUp = be.allocate(rows * inter);
         if (!lin.frozenMlpOutputs()) {
-            ActivationBuffer dDown = be.allocate(rows * d);
-            be.rmsNormBackward(t.downOut, lw.postFeedforwardNorm(), c.rmsNormEps(), rows, dMlpOut, frozenNorms, dDown,
-                    normGrad(l, "post_feedforward_layernorm"));
+            ActivationBuffer dDown = dMlpOut;
+            if (postFeedforwardNorm) {
+                dDown = be.allocate(rows * d);
+                be.rmsNormBackward(t.downOut, lw.postFeedforwardNorm(), c.rmsNormEps(), rows, dMlpOut, frozenNorms, dDown,
+                        normGrad(l, LayerTensor.POST_FEEDFORWARD_NORM));
+            }
             be.matmulBackward(lw.down(), dDown, rows, dPost);
             weightGrad(lw.down(), dDown, t.post);
         }
@@ -301,16 +322,19 @@ public final class BackwardPass {
             weightGrad(lw.gate(), dGate, t.xnMlp);
             weightGrad(lw.up(), dUp, t.xnMlp);
             be.rmsNormBackward(t.xMid, lw.preFeedforwardNorm(), c.rmsNormEps(), rows, dXn, frozenNorms, dx,
-                    normGrad(l, "pre_feedforward_layernorm"));
+                    normGrad(l, LayerTensor.PRE_FEEDFORWARD_NORM));
         }
         gradientAt(points.blockId(l, RESID_MID), dx, d);
 
         // x_mid = x_in + attn_out.
         ActivationBuffer dAttnOut = copyOf(dx, rows * d);
         gradientAt(points.blockId(l, ATTN_OUT), dAttnOut, d);
-        ActivationBuffer dO = be.allocate(rows * d);
-        be.rmsNormBackward(t.oOut, lw.postAttentionNorm(), c.rmsNormEps(), rows, dAttnOut, frozenNorms, dO,
-                normGrad(l, "post_attention_layernorm"));
+        ActivationBuffer dO = dAttnOut;
+        if (postAttentionNorm) {
+            dO = be.allocate(rows * d);
+            be.rmsNormBackward(t.oOut, lw.postAttentionNorm(), c.rmsNormEps(), rows, dAttnOut, frozenNorms, dO,
+                    normGrad(l, LayerTensor.POST_ATTENTION_NORM));
+        }
         ActivationBuffer dz = be.allocate(rows * qDim);
         be.matmulBackward(lw.o(), dO, rows, dz);
         weightGrad(lw.o(), dO, t.z);
@@ -331,8 +355,17 @@ public final class BackwardPass {
         if (!lin.frozenPatterns()) be.attentionScoresBackward(s, t.qRot, t.kRot, t.scores, dPattern, 0, rows, dqRot, dkRot);
         gradientAt(points.blockId(l, ROT_Q), dqRot, qDim);
         gradientAt(points.blockId(l, ROT_K), dkRot, kvDim);
-        be.ropeBackward(dqRot, c.numHeads(), rope);
-        be.ropeBackward(dkRot, c.numKvHeads(), rope);
+        be.ropeBackward(dqRot, c.numHeads(), ropes[l]);
+        be.ropeBackward(dkRot, c.numKvHeads(), ropes[l]);
+        if (qkNorm) {
+            gradientAt(points.blockId(l, Q_NORMED), dqRot, qDim);
+            gradientAt(points.blockId(l, K_NORMED), dkRot, kvDim);
+            ActivationBuffer dq = be.allocate(rows * qDim), dk = be.allocate(rows * kvDim);
+            be.rmsNormBackward(t.qNormIn, lw.qNorm(), c.rmsNormEps(), rows * c.numHeads(), dqRot, frozenNorms, dq, normGrad(l, LayerTensor.Q_NORM));
+            be.rmsNormBackward(t.kNormIn, lw.kNorm(), c.rmsNormEps(), rows * c.numKvHeads(), dkRot, frozenNorms, dk, normGrad(l, LayerTensor.K_NORM));
+            dqRot = dq;
+            dkRot = dk;
+        }
         gradientAt(points.blockId(l, V), dv, kvDim);
         gradientAt(points.blockId(l, K), dkRot, kvDim);
         gradientAt(points.blockId(l, Q), dqRot, qDim);
@@ -346,7 +379,7 @@ public final class BackwardPass {
         weightGrad(lw.q(), dqRot, t.xnAttn);
         weightGrad(lw.k(), dkRot, t.xnAttn);
         weightGrad(lw.v(), dv, t.xnAttn);
-        be.rmsNormBackward(t.xIn, lw.inputNorm(), c.rmsNormEps(), rows, dXn, frozenNorms, dx, normGrad(l, "input_layernorm"));
+        be.rmsNormBackward(t.xIn, lw.inputNorm(), c.rmsNormEps(), rows, dXn, frozenNorms, dx, normGrad(l, LayerTensor.INPUT_NORM));
         gradientAt(points.blockId(l, RESID_PRE), dx, d);
         return dx;
     }
@@ -435,8 +468,8 @@ public final class BackwardPass {
         });
     }
 
-    private ActivationBuffer normGrad(int layer, String hfName) {
-        return parameters ? param(names().norm(layer, hfName), c.hiddenSize()) : null;
+    private ActivationBuffer normGrad(int layer, LayerTensor role) {
+        return parameters ? param(names().norm(layer, role), Math.toIntExact(role.shape(c)[0])) : null;
     }
 
     private ParameterNames names() { return ParameterNames.of(w); }
@@ -447,22 +480,26 @@ public final class BackwardPass {
         return b;
     }
 
-    /** Norm weights live on the heap without names; these are their names in the checkpoint's own scheme. */
-    record ParameterNames(boolean gguf) {
-        static ParameterNames of(ModelWeights w) { return new ParameterNames(w.embedding().name().startsWith("token_embd")); }
+    /**
+     * Norm weights live on the heap without names: these are their names in the checkpoint's own scheme, from the
+     * architecture's table (HF names under the text model's prefix, read off the embedding's name; GGUF names).
+     */
+    record ParameterNames(Architecture arch, String hfPrefix, boolean gguf) {
+        static ParameterNames of(ModelWeights w) {
+            String e = w.embedding().name();
+            boolean gguf = e.equals(Architecture.GGUF_EMBEDDING);
+            String prefix = !gguf && e.endsWith(Architecture.HF_EMBEDDING) ? e.substring(0, e.length() - Architecture.HF_EMBEDDING.length())
+                    : TensorName.HF_TEXT_PREFIX;
+            return new ParameterNames(w.config().architecture(), prefix, gguf);
+        }
 
-        String finalNorm() { return gguf ? "output_norm.weight" : "model.norm.weight"; }
+        String finalNorm() { return gguf ? Architecture.GGUF_FINAL_NORM : hfPrefix + Architecture.HF_FINAL_NORM; }
 
-        String norm(int layer, String hfName) {
-            if (!gguf) return "model.layers." + layer + "." + hfName + ".weight";
-            String g = switch (hfName) {
-                case "input_layernorm" -> "attn_norm";
-                case "post_attention_layernorm" -> "post_attention_norm";
-                case "pre_feedforward_layernorm" -> "ffn_norm";
-                case "post_feedforward_layernorm" -> "post_ffw_norm";
-                default -> throw new IllegalArgumentException("no GGUF name for " + hfName);
-            };
-            return "blk." + layer + "." + g + ".weight";
+        String norm(int layer, LayerTensor role) {
+            for (TensorName t : arch.layerTensors()) {
+                if (t.role() == role) return gguf ? t.ggufAt(layer) : t.hfAt(hfPrefix, layer);
+            }
+            throw new IllegalArgumentException(arch + " has no " + role);
         }
     }
 }
