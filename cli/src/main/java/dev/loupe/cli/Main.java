@@ -24,6 +24,9 @@ import picocli.CommandLine.Command;
                 TrainSaeCommand.class,
                 IndexCommand.class,
                 FeaturesCommand.class,
+                ExportCommand.class,
+                ExplainCommand.class,
+                ImportExplanationsCommand.class,
                 ServeCommand.class,
         })
 public final class Main implements java.util.concurrent.Callable<Integer> {
