@@ -252,6 +252,7 @@ public final class BackwardPass {
 
         t.xnMlp = be.allocate(rows * d);
         be.rmsNorm(t.xMid, lw.preFeedforwardNorm(), c.rmsNormEps(), rows, t.xnMlp);
+        fire(points.blockId(l, LN2_NORMALIZED), t.xnMlp, d);
         t.gatePre = be.allocate(rows * inter);
         t.up = be.allocate(rows * inter);
         be.matmulEach(new WeightTensor[]{lw.gate(), lw.up()}, t.xnMlp, rows, new ActivationBuffer[]{t.gatePre, t.up});
@@ -302,6 +303,7 @@ public final class BackwardPass {
             be.add(part, dXn, rows * d);
             weightGrad(lw.gate(), dGate, t.xnMlp);
             weightGrad(lw.up(), dUp, t.xnMlp);
+            gradientAt(points.blockId(l, LN2_NORMALIZED), dXn, d);
             be.rmsNormBackward(t.xMid, lw.preFeedforwardNorm(), c.rmsNormEps(), rows, dXn, frozenNorms, dx,
                     normGrad(l, "pre_feedforward_layernorm"));
         }
