@@ -22,6 +22,7 @@ import picocli.CommandLine.Command;
                 IndexCommand.class,
                 FeaturesCommand.class,
                 ServeCommand.class,
+                ShieldCommand.class,
         })
 public final class Main implements Runnable {
 
