@@ -97,6 +97,12 @@ class BadInputTest {
                 "--max-act", "1e30", "--prompt", "hello"), "overflows");
     }
 
+    @Test void badDraftOptionsGiveOneLine() {
+        assertOneLine(Cli.run("generate", "--model", gguf(), "--prompt", "hi", "--draft-tokens", "3"), "--draft-tokens", "--draft-model");
+        assertOneLine(Cli.run("generate", "--model", gguf(), "--prompt", "hi", "--draft-model", gguf(), "--draft-tokens", "0"), "--draft-tokens");
+        assertOneLine(Cli.run("generate", "--model", gguf(), "--prompt", "hi", "--draft-model", "/nonexistent/draft.gguf"), "draft.gguf");
+    }
+
     @Test void nanTemperatureIsRefused() {
         assertOneLine(Cli.run("generate", "--model", gguf(), "--prompt", "hi", "--temperature", "NaN"), "temperature", "NaN");
         assertOneLine(Cli.run("generate", "--model", gguf(), "--prompt", "hi", "--temperature", "Infinity"), "temperature");

@@ -136,7 +136,10 @@ public final class GemmaModel implements Model {
                     + " ask for Logits.LAST or NONE, run shorter sequences, or raise -Xmx", logitRows, logitBytes >> 20,
                     Runtime.getRuntime().maxMemory() >> 20));
         }
-        float[] logits = newSession().process(tokens, bound, options.stopAfterLayer(), logitRows);
+        float[] logits;
+        try (Session s = newSession()) {
+            logits = s.process(tokens, bound, options.stopAfterLayer(), logitRows);
+        }
         return new RunResult(logits, logits == null ? 0 : logitRows, tokens.length, config().vocabSize(), cache);
     }
 
@@ -172,7 +175,12 @@ public final class GemmaModel implements Model {
     public GenerationResult generate(int[] prompt, Generation g, HookSet hooks, IntConsumer onToken) {
         if (prompt.length == 0) throw new IllegalArgumentException("generation needs at least one prompt token (<bos>)");
         BoundHooks bound = hooks.bind(points);
-        Session s = newSession();
+        try (Session s = newSession()) {
+            return generate(s, prompt, g, bound, onToken);
+        }
+    }
+
+    private GenerationResult generate(Session s, int[] prompt, Generation g, BoundHooks bound, IntConsumer onToken) {
         Sampler sampler = new Sampler(g);
         java.util.Set<Integer> stops = g.stopsFor(config());
         // The loop stops at the context length, so never allocate for more than fits in it.

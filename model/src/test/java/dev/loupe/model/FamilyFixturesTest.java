@@ -21,7 +21,7 @@ class FamilyFixturesTest {
     @ParameterizedTest
     @ValueSource(strings = {"tiny-g1a/hf", "tiny-g1a/hf-bf16", "tiny-g3/hf", "tiny-g3/hf-bf16"})
     void logitsAndResidualsMatchFloat64Transformers(String folder) {
-        Path dir = Fixtures.root().resolve(folder);
+        Path dir = Fixtures.file(folder);
         Path refs = dir.getParent();
         int[] tokens = Fixtures.npy(refs.resolve("tokens.npy")).ints();
         try (Model m = Model.load(dir, 2)) {
@@ -38,7 +38,7 @@ class FamilyFixturesTest {
     @ParameterizedTest
     @ValueSource(strings = {"tiny-g1a/hf", "tiny-g1a/hf-bf16", "tiny-g3/hf", "tiny-g3/hf-bf16"})
     void greedyGenerationMatchesTransformersGenerate(String folder) {
-        Path dir = Fixtures.root().resolve(folder);
+        Path dir = Fixtures.file(folder);
         int[] prompt = Fixtures.npy(dir.getParent().resolve("gen_prompt.npy")).ints();
         int[] expected = Fixtures.npy(dir.getParent().resolve("gen_ids.npy")).ints();
         try (Model m = Model.load(dir, 2)) {

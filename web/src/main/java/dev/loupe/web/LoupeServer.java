@@ -99,6 +99,10 @@ public final class LoupeServer implements AutoCloseable {
             }
             AtomicLong clientsGone = new AtomicLong();
             requirePortFree(options.host(), options.port());
+            if (live != null) {
+                log.println("loupe serve: warming up the model (its first passes compile the kernels)...");
+                log.println("loupe serve: warm after " + live.warmUp().toMillis() + " ms");
+            }
             guard = new RequestGuard(options.host(), options.limits().bodyTimeout());
             Javalin app = build(options, store, live, sae, log, clientsGone, guard);
             try {
@@ -214,11 +218,17 @@ public final class LoupeServer implements AutoCloseable {
             config.http.maxRequestSize = limits.maxBodyBytes();
             config.http.prefer405over404 = true;
             config.jsonMapper(new JavalinJackson(Json.MAPPER, false));
-            config.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
-            if (options.requestLog()) {
-                config.requestLogger.http((ctx, ms) -> log.println("loupe serve: " + ctx.method() + " " + ctx.path() + " " + ctx.status().getCode()
-                        + " " + Math.round(ms) + " ms"));
-            }
+            config.jetty.modifyServer(server -> {
+                server.setErrorHandler(new JsonErrorHandler());
+                // Jetty's log rather than Javalin's: it also sees the requests Jetty answers itself (a bad URI, headers
+                // too large), which never reach a route.
+                if (options.requestLog()) {
+                    server.setRequestLog((request, response) -> log.println("loupe serve: "
+                            // Jetty names a request it could not parse "BAD /badMessage"
+                            + ("BAD".equals(request.getMethod()) ? "(a malformed request)" : request.getMethod() + " " + request.getHttpURI().getPath())
+                            + " " + response.getStatus() + " " + (System.nanoTime() - request.getBeginNanoTime()) / 1_000_000 + " ms"));
+                }
+            });
             config.routes.before(guard::check);
 
             config.routes.get("/", ctx -> pages.serve(ctx, "index.html"));
@@ -256,7 +266,11 @@ public final class LoupeServer implements AutoCloseable {
             config.routes.exception(HttpResponseException.class, (e, ctx) -> {
                 if (!ctx.res().isCommitted()) Errors.write(ctx, fromJavalin(e));
             });
-            config.routes.exception(SseStream.ClientGone.class, (e, ctx) -> clientsGone.incrementAndGet());
+            config.routes.exception(SseStream.ClientGone.class, (e, ctx) -> {
+                clientsGone.incrementAndGet();
+                // Nobody reads it: for the request log, nginx's "client closed request" rather than a 200.
+                if (!ctx.res().isCommitted()) ctx.status(499);
+            });
             config.routes.exception(IllegalArgumentException.class, (e, ctx) -> {
                 if (!ctx.res().isCommitted()) Errors.write(ctx, ApiException.badRequest(e.getMessage()));
             });

@@ -110,20 +110,15 @@ public final class Npy {
         if (Files.isDirectory(file)) throw new IOException(file + ": is a folder, expected a file name");
         Path parent = file.toAbsolutePath().getParent();
         if (parent != null) Files.createDirectories(parent);
-        Path tmp = file.resolveSibling(file.getFileName() + ".partial");
-        try {
+        String head = header;
+        AtomicFiles.write(file, tmp -> {
             try (OutputStream out = Files.newOutputStream(tmp)) {
                 out.write(new byte[]{(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0});
-                out.write(header.length() & 0xff);
-                out.write(header.length() >>> 8);
-                out.write(header.getBytes(StandardCharsets.ISO_8859_1));
+                out.write(head.length() & 0xff);
+                out.write(head.length() >>> 8);
+                out.write(head.getBytes(StandardCharsets.ISO_8859_1));
                 out.write(body);
             }
-            Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException | RuntimeException e) {
-            // Never leave a half-written file behind, under either name.
-            Files.deleteIfExists(tmp);
-            throw e;
-        }
+        });
     }
 }

@@ -1,5 +1,6 @@
 package dev.loupe.model.tools;
 
+import dev.loupe.model.io.AtomicFiles;
 import dev.loupe.model.ModelConfig;
 import dev.loupe.model.arch.Architecture;
 import dev.loupe.model.arch.LayerType;
@@ -81,9 +82,8 @@ public final class GgufExport {
         head.writeBytes(infos.toByteArray());
         while (head.size() % ALIGNMENT != 0) head.write(0);
 
-        Path tmp = file.resolveSibling(file.getFileName() + ".partial");
-        boolean done = false;
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+        AtomicFiles.write(file, tmp -> {
+          try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
             writeFully(ch, ByteBuffer.wrap(head.toByteArray()));
             long dataStart = ch.position();
             long at = 0;
@@ -97,11 +97,8 @@ public final class GgufExport {
                 at = padded;
             }
             if (ch.position() != dataStart + at) throw new IOException(tmp + ": wrote " + (ch.position() - dataStart) + " data bytes, expected " + at);
-            done = true;
-        } finally {
-            if (!done) Files.deleteIfExists(tmp);
-        }
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+          }
+        });
     }
 
     /** The keys llama.cpp reads for the architecture, and the placeholder vocabulary; returns how many were written. */

@@ -211,11 +211,11 @@ public final class HfConfig {
 
     private static JsonNode parse(Path configJson) throws IOException {
         try {
-            JsonNode root = StrictJson.MAPPER.readTree(Files.readString(configJson));
+            JsonNode root = dev.loupe.model.io.LoupeJson.MAPPER.readTree(Files.readString(configJson));
             if (root == null || !root.isObject()) throw new IOException(configJson + ": expected a JSON object");
             return root;
         } catch (JsonProcessingException e) {
-            throw new IOException(configJson + ": not valid JSON: " + StrictJson.describe(e));
+            throw new IOException(configJson + ": not valid JSON: " + dev.loupe.model.io.LoupeJson.describe(e));
         } catch (NoSuchFileException e) {
             throw new IOException(configJson + ": does not exist");
         } catch (java.nio.charset.CharacterCodingException e) {

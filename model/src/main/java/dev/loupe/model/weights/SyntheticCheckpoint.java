@@ -189,18 +189,16 @@ public final class SyntheticCheckpoint {
     }
 
     private static void writeIndex(Path file, Map<String, String> weightMap, long totalSize) throws IOException {
-        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-        ObjectNode root = json.createObjectNode();
+        ObjectNode root = dev.loupe.model.io.LoupeJson.MAPPER.createObjectNode();
         root.putObject("metadata").put("total_size", totalSize);
         ObjectNode map = root.putObject("weight_map");
         weightMap.keySet().stream().sorted().forEach(k -> map.put(k, weightMap.get(k)));
-        writeAtomically(file, json.writeValueAsBytes(root));
+        dev.loupe.model.io.AtomicFiles.write(file, dev.loupe.model.io.LoupeJson.PRETTY.writeValueAsBytes(root));
     }
 
     /** Also used by tests that write their own weights beside a transformers-style config. */
     static void writeConfig(Path file, ModelConfig c, DType dtype, long seed) throws IOException {
-        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-        ObjectNode o = json.createObjectNode();
+        ObjectNode o = dev.loupe.model.io.LoupeJson.MAPPER.createObjectNode();
         Architecture arch = c.architecture();
         o.putArray("architectures").add(arch.hfClass());
         o.put("model_type", arch.hfModelTypes().getFirst());
@@ -248,7 +246,7 @@ public final class SyntheticCheckpoint {
         o.put("use_cache", true);
         o.put("vocab_size", c.vocabSize());
         o.put("loupe_synthetic_seed", seed);
-        writeAtomically(file, json.writeValueAsBytes(o));
+        dev.loupe.model.io.AtomicFiles.write(file, dev.loupe.model.io.LoupeJson.PRETTY.writeValueAsBytes(o));
     }
 
     private static void ropeJson(ObjectNode o, Rope r) {
@@ -259,10 +257,4 @@ public final class SyntheticCheckpoint {
 
     /** The float's shortest decimal form as a double, so 1e-6f is written 1.0E-6 rather than 9.99999997E-7. */
     private static double decimal(float f) { return Double.parseDouble(Float.toString(f)); }
-
-    private static void writeAtomically(Path file, byte[] bytes) throws IOException {
-        Path tmp = file.resolveSibling(file.getFileName() + ".partial");
-        Files.write(tmp, bytes);
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    }
 }

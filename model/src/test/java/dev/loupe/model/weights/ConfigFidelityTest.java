@@ -34,11 +34,11 @@ class ConfigFidelityTest {
     @TempDir Path tmp;
 
     private Path copy(String fixture) throws IOException {
-        return Damage.copyFolder(Fixtures.root().resolve(fixture), tmp.resolve(fixture.replace('/', '-')));
+        return Damage.copyFolder(Fixtures.file(fixture), tmp.resolve(fixture.replace('/', '-')));
     }
 
     private static float[] logits(Path folder) {
-        Path refs = Fixtures.root().resolve("tiny-g3");
+        Path refs = Fixtures.file("tiny-g3");
         try (Model m = Model.load(folder, 1)) {
             return m.run(Fixtures.npy(refs.resolve("tokens.npy")).ints(), RunOptions.caching()).logits();
         }
@@ -54,7 +54,7 @@ class ConfigFidelityTest {
     /** transformers 5 writes RoPE only in rope_parameters (per layer type); transformers 4 at the top level. Both read alike. */
     @Test
     void ropeParametersAndTopLevelRopeThetaDescribeTheSameModel() throws IOException {
-        Path g3 = Fixtures.root().resolve("tiny-g3");
+        Path g3 = Fixtures.file("tiny-g3");
         ModelConfig v5 = HfConfig.read(g3.resolve("hf/config.json"));
         Path old = copy("tiny-g3/hf");
         Files.copy(g3.resolve("diagnostics/config_transformers4_style.json"), old.resolve("config.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
@@ -74,7 +74,7 @@ class ConfigFidelityTest {
         Path g3 = copy("tiny-g3/hf");
         Damage.rewriteJson(g3.resolve("config.json"), c -> ((ObjectNode) c.get("rope_parameters")).remove("sliding_attention"));
         assertOneLineError(() -> HfConfig.read(g3.resolve("config.json")), "rope_parameters", "sliding_attention");
-        Path yarn = Damage.copyFolder(Fixtures.root().resolve("tiny-g3/hf"), tmp.resolve("yarn"));
+        Path yarn = Damage.copyFolder(Fixtures.file("tiny-g3/hf"), tmp.resolve("yarn"));
         Damage.rewriteJson(yarn.resolve("config.json"), c -> ((ObjectNode) c.get("rope_parameters").get("full_attention")).put("rope_type", "yarn"));
         assertOneLineError(() -> HfConfig.read(yarn.resolve("config.json")), "rope_type", "yarn");
     }
@@ -91,7 +91,7 @@ class ConfigFidelityTest {
         });
         ModelConfig c = HfConfig.read(g3.resolve("config.json"));
         for (int l = 0; l < pattern.length(); l++) assertEquals(pattern.charAt(l) == 'S', c.layerTypes().get(l) == LayerType.SLIDING);
-        assertLogits(Fixtures.root().resolve("tiny-g3").resolve(reference.equals("logits.npy") ? reference : "diagnostics/" + reference),
+        assertLogits(Fixtures.file("tiny-g3").resolve(reference.equals("logits.npy") ? reference : "diagnostics/" + reference),
                 logits(g3), pattern);
     }
 
@@ -135,7 +135,7 @@ class ConfigFidelityTest {
         Path config = g1.resolve("config.json");
         Damage.rewriteJson(config, c -> c.put("hidden_act", "gelu"));
         try (Model m = Model.load(g1, 1)) {
-            Path refs = Fixtures.root().resolve("tiny-g1a");
+            Path refs = Fixtures.file("tiny-g1a");
             assertLogits(refs.resolve("logits.npy"), m.run(Fixtures.npy(refs.resolve("tokens.npy")).ints(), RunOptions.caching()).logits(),
                     "Gemma 1 with hidden_act gelu");
         }
@@ -171,6 +171,6 @@ class ConfigFidelityTest {
             for (String n : names) if (n.startsWith("model.")) h.set(prefix + n.substring("model.".length()), h.remove(n));
         });
         assertEquals(Gemma3.ARCHITECTURE, HfConfig.read(g3.resolve("config.json")).architecture());
-        assertLogits(Fixtures.root().resolve("tiny-g3/logits.npy"), logits(g3), "gemma3 with " + prefix);
+        assertLogits(Fixtures.file("tiny-g3/logits.npy"), logits(g3), "gemma3 with " + prefix);
     }
 }

@@ -26,7 +26,7 @@ class FamilyVariantsTest {
     @TempDir Path tmp;
 
     private static void assertMatches(Path model, String fixture) {
-        Path refs = Fixtures.root().resolve(fixture);
+        Path refs = Fixtures.file(fixture);
         try (Model m = Model.load(model, 1)) {
             RunResult r = m.run(Fixtures.npy(refs.resolve("tokens.npy")).ints(), RunOptions.caching("blocks.*.hook_resid_post"));
             float worst = maxDiff(Fixtures.npy(refs.resolve("logits.npy")), r.logits());
@@ -49,14 +49,14 @@ class FamilyVariantsTest {
     @ParameterizedTest
     @ValueSource(strings = {"tiny-g1a/hf", "tiny-g1a/hf-bf16", "tiny-g3/hf", "tiny-g3/hf-bf16"})
     void shardedFoldersMatchTheReferences(String folder) throws IOException {
-        Path sharded = FixtureVariants.sharded(Fixtures.root().resolve(folder), tmp.resolve("sharded"), 64 * 1024);
+        Path sharded = FixtureVariants.sharded(Fixtures.file(folder), tmp.resolve("sharded"), 64 * 1024);
         assertMatches(sharded, folder.substring(0, folder.indexOf('/')));
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"hf", "hf-bf16"})
     void gemma1GgufMatchesTheReferences(String folder) throws IOException {
-        Path gguf = FixtureVariants.gguf(Fixtures.root().resolve("tiny-g1a").resolve(folder), tmp.resolve("g1.gguf"));
+        Path gguf = FixtureVariants.gguf(Fixtures.file("tiny-g1a").resolve(folder), tmp.resolve("g1.gguf"));
         try (GgufFile f = GgufFile.open(gguf)) {
             assertEquals("gemma", f.getString("general.architecture"));
             assertTrue(f.hasTensor("blk.0.ffn_norm.weight") && !f.hasTensor("blk.0.post_attention_norm.weight"));
