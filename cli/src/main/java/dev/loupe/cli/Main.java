@@ -22,6 +22,9 @@ import picocli.CommandLine.Command;
                 TrainSaeCommand.class,
                 IndexCommand.class,
                 FeaturesCommand.class,
+                ExportCommand.class,
+                ExplainCommand.class,
+                ImportExplanationsCommand.class,
                 ServeCommand.class,
                 ShieldCommand.class,
         })
@@ -48,6 +51,7 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
     static int execute(CommandLine cl, String... args) {
         // Arrow logs through SLF4J; without a binding SLF4J prints a warning on every start.
         if (System.getProperty("slf4j.internal.verbosity") == null) System.setProperty("slf4j.internal.verbosity", "ERROR");
+        cl.setHelpFactory(WordWrappedHelp.FACTORY);
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> fail(cmd, ex));
         cl.setParameterExceptionHandler((ex, badArgs) -> {
             CommandLine cmd = ex.getCommandLine();

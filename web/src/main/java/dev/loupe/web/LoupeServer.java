@@ -203,6 +203,7 @@ public final class LoupeServer implements AutoCloseable {
         NeuronpediaApi neuronpedia = live == null ? null : new NeuronpediaApi(live, queue, limits);
         TextCompletions completions = live == null ? null : new TextCompletions(live, queue, limits);
         TokenizeApi tokenize = live == null ? null : new TokenizeApi(live);
+        ExplanationsApi explanations = new ExplanationsApi(store);
         StaticPages pages = new StaticPages();
         long startedAt = System.currentTimeMillis() / 1000;
         ServerInfo.Info info = new ServerInfo.Info(ServerInfo.run(store.info()), store.sae().id(), store.sae().hook(), store.featureCount(), live != null,
@@ -243,6 +244,8 @@ public final class LoupeServer implements AutoCloseable {
             config.routes.get("/api/features/{id}/histogram", browse::histogram);
             config.routes.get("/api/features/{id}/logits", browse::logits);
             config.routes.get("/api/features/{id}/neighbours", browse::neighbours);
+            config.routes.get("/api/features/{id}/explanations", ctx -> explanations.forFeature(ctx, browse.feature(ctx)));
+            config.routes.get("/api/explanations", explanations::search);
             config.routes.get("/api/documents/{doc}", browse::document);
 
             config.routes.post("/api/features/{id}/activations", live(liveApi, limits, (ctx, deadline) -> liveApi.featureActivations(ctx, browse.feature(ctx), deadline)));
