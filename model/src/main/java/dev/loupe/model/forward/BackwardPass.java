@@ -2,6 +2,7 @@ package dev.loupe.model.forward;
 
 import dev.loupe.hooks.Activation;
 import dev.loupe.hooks.ActivationCache;
+import dev.loupe.hooks.BlockHook;
 import dev.loupe.hooks.BoundHooks;
 import dev.loupe.hooks.ChildHooks;
 import dev.loupe.hooks.CompositeHook;
@@ -10,12 +11,12 @@ import dev.loupe.hooks.Hook;
 import dev.loupe.hooks.HookPoints;
 import dev.loupe.hooks.HookSet;
 import dev.loupe.model.ModelConfig;
-import dev.loupe.model.arch.Architecture;
-import dev.loupe.model.arch.LayerTensor;
-import dev.loupe.model.arch.TensorName;
 import dev.loupe.model.backend.ActivationBuffer;
 import dev.loupe.model.backend.AttentionShape;
 import dev.loupe.model.backend.Backend;
+import dev.loupe.model.arch.Architecture;
+import dev.loupe.model.arch.LayerTensor;
+import dev.loupe.model.arch.TensorName;
 import dev.loupe.model.backend.RotaryTable;
 import dev.loupe.model.grad.GradientRequest;
 import dev.loupe.model.grad.GradientResult;
@@ -26,6 +27,7 @@ import dev.loupe.model.tensor.WeightTensor;
 import dev.loupe.model.weights.LayerWeights;
 import dev.loupe.model.weights.ModelWeights;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -36,7 +38,7 @@ import static dev.loupe.hooks.BlockHook.*;
 
 /**
  * The gradient of a scalar metric of one prompt with respect to every hook point's activation and, when asked, every
- * weight: the forward pass of {@link ForwardPass} (every Gemma family member), op for op, recorded on a per-layer {@link Tape}, then the
+ * weight: the Gemma 2 forward pass of {@link ForwardPass}, op for op, recorded on a per-layer {@link Tape}, then the
  * same operations backwards with the {@link Backend}'s backward counterparts. {@link #layerForward} and
  * {@link #layerBackward} are the block in both directions, side by side.
  *
@@ -63,13 +65,12 @@ public final class BackwardPass {
     private final Linearization lin;
     private final boolean parameters;
     private final AttentionShape[] attention;
-    private final boolean qkNorm, postAttentionNorm, postFeedforwardNorm;
     /** Per hooked point: what its forward hooks did (their inputs and the output the pass went on with). */
     private final Map<Integer, HookSite> sites = new HashMap<>();
 
     private int n;
     private int[] tokens;
-    /** Each layer's rotary table (layers of one type share theirs). */
+    /** Each layer's RoPE table (layers of one type share theirs). */
     private RotaryTable[] ropes;
     private boolean replaying;
     /** Weight gradients by name, filled in the backward pass when asked. */
@@ -94,18 +95,13 @@ public final class BackwardPass {
             int window = c.isSliding(l) ? c.slidingWindow() : Integer.MAX_VALUE;
             attention[l] = new AttentionShape(c.numHeads(), c.numKvHeads(), c.headDim(), scale, c.attnSoftcap(), window);
         }
-        // What differs between family members is data, as in ForwardPass: QK-norm, the sandwich norms, each layer's RoPE.
-        Architecture arch = c.architecture();
-        this.qkNorm = arch.qkNorm();
-        this.postAttentionNorm = arch.has(LayerTensor.POST_ATTENTION_NORM);
-        this.postFeedforwardNorm = arch.has(LayerTensor.POST_FEEDFORWARD_NORM);
         this.memory = request.memory();
         this.metric = request.metric();
     }
 
     /** One layer's forward values that its backward pass reads (inputs of each operation, outputs where the gradient needs them). */
     private static final class Tape {
-        ActivationBuffer xIn, xnAttn, q, k, qNormIn, kNormIn, qRot, kRot, v, scores, softmaxOut, pattern, z, oOut, xMid, xnMlp, gatePre, up, post,
+        ActivationBuffer xIn, xnAttn, q, k, qNormed, kNormed, qRot, kRot, v, scores, softmaxOut, pattern, z, oOut, xMid, xnMlp, gatePre, up, post,
                 downOut, xOut;
     }
 
@@ -130,8 +126,8 @@ public final class BackwardPass {
         this.n = rows;
         this.tokens = tokens.clone();
         this.ropes = new RotaryTable[c.numLayers()];
-        Map<dev.loupe.model.arch.Rope, RotaryTable> tables = new HashMap<>();
-        for (int l = 0; l < ropes.length; l++) ropes[l] = tables.computeIfAbsent(c.rope(l), r -> RotaryTable.of(c.headDim(), r, 0, rows));
+        java.util.Map<dev.loupe.model.arch.Rope, RotaryTable> byRope = new java.util.HashMap<>();
+        for (int l = 0; l < ropes.length; l++) ropes[l] = byRope.computeIfAbsent(c.rope(l), r -> RotaryTable.of(c.headDim(), r, 0, rows));
         int d = c.hiddenSize(), layers = c.numLayers();
         boolean keep = switch (memory) {
             case KEEP -> true;
@@ -224,17 +220,20 @@ public final class BackwardPass {
         fire(points.blockId(l, Q), t.q, c.qDim());
         fire(points.blockId(l, K), t.k, c.kvDim());
         fire(points.blockId(l, V), t.v, c.kvDim());
-        t.qRot = copyOf(t.q, rows * c.qDim());
-        t.kRot = copyOf(t.k, rows * c.kvDim());
-        if (qkNorm) {
-            // Each head's row of head_dim values is normed on its own: rows·heads rows of the head norm's width.
-            be.rmsNorm(t.q, lw.qNorm(), c.rmsNormEps(), rows * c.numHeads(), t.qRot);
-            be.rmsNorm(t.k, lw.kNorm(), c.rmsNormEps(), rows * c.numKvHeads(), t.kRot);
-            fire(points.blockId(l, Q_NORMED), t.qRot, c.qDim());
-            fire(points.blockId(l, K_NORMED), t.kRot, c.kvDim());
-            t.qNormIn = t.q;
-            t.kNormIn = t.k;
+        ActivationBuffer qIn = t.q, kIn = t.k;
+        if (lw.qNorm() != null) {
+            // QK-norm (Gemma 3): each head's row normed on its own, before RoPE.
+            t.qNormed = be.allocate(rows * c.qDim());
+            t.kNormed = be.allocate(rows * c.kvDim());
+            be.rmsNorm(t.q, lw.qNorm(), c.rmsNormEps(), rows * c.numHeads(), t.qNormed);
+            be.rmsNorm(t.k, lw.kNorm(), c.rmsNormEps(), rows * c.numKvHeads(), t.kNormed);
+            fire(points.blockId(l, Q_NORMED), t.qNormed, c.qDim());
+            fire(points.blockId(l, K_NORMED), t.kNormed, c.kvDim());
+            qIn = t.qNormed;
+            kIn = t.kNormed;
         }
+        t.qRot = copyOf(qIn, rows * c.qDim());
+        t.kRot = copyOf(kIn, rows * c.kvDim());
         be.rope(t.qRot, c.numHeads(), ropes[l]);
         be.rope(t.kRot, c.numKvHeads(), ropes[l]);
         fire(points.blockId(l, ROT_Q), t.qRot, c.qDim());
@@ -258,7 +257,7 @@ public final class BackwardPass {
         t.oOut = be.allocate(rows * d);
         be.matmul(lw.o(), t.z, 0, rows, t.oOut);
         ActivationBuffer attnOut = be.allocate(rows * d);
-        if (postAttentionNorm) be.rmsNorm(t.oOut, lw.postAttentionNorm(), c.rmsNormEps(), rows, attnOut);
+        if (lw.postAttentionNorm() != null) be.rmsNorm(t.oOut, lw.postAttentionNorm(), c.rmsNormEps(), rows, attnOut);
         else be.copy(t.oOut, 0, attnOut, 0, rows * d);
         fire(points.blockId(l, ATTN_OUT), attnOut, d);
         t.xMid = copyOf(t.xIn, rows * d);
@@ -267,6 +266,7 @@ public final class BackwardPass {
 
         t.xnMlp = be.allocate(rows * d);
         be.rmsNorm(t.xMid, lw.preFeedforwardNorm(), c.rmsNormEps(), rows, t.xnMlp);
+        fire(points.blockId(l, LN2_NORMALIZED), t.xnMlp, d);
         t.gatePre = be.allocate(rows * inter);
         t.up = be.allocate(rows * inter);
         be.matmulEach(new WeightTensor[]{lw.gate(), lw.up()}, t.xnMlp, rows, new ActivationBuffer[]{t.gatePre, t.up});
@@ -277,7 +277,7 @@ public final class BackwardPass {
         t.downOut = be.allocate(rows * d);
         be.matmul(lw.down(), t.post, 0, rows, t.downOut);
         ActivationBuffer mlpOut = be.allocate(rows * d);
-        if (postFeedforwardNorm) be.rmsNorm(t.downOut, lw.postFeedforwardNorm(), c.rmsNormEps(), rows, mlpOut);
+        if (lw.postFeedforwardNorm() != null) be.rmsNorm(t.downOut, lw.postFeedforwardNorm(), c.rmsNormEps(), rows, mlpOut);
         else be.copy(t.downOut, 0, mlpOut, 0, rows * d);
         fire(points.blockId(l, MLP_OUT), mlpOut, d);
         t.xOut = copyOf(t.xMid, rows * d);
@@ -302,12 +302,10 @@ public final class BackwardPass {
         gradientAt(points.blockId(l, MLP_OUT), dMlpOut, d);
         ActivationBuffer dPost = be.allocate(rows * inter), dGate = be.allocate(rows * inter), dUp = be.allocate(rows * inter);
         if (!lin.frozenMlpOutputs()) {
-            ActivationBuffer dDown = dMlpOut;
-            if (postFeedforwardNorm) {
-                dDown = be.allocate(rows * d);
-                be.rmsNormBackward(t.downOut, lw.postFeedforwardNorm(), c.rmsNormEps(), rows, dMlpOut, frozenNorms, dDown,
-                        normGrad(l, LayerTensor.POST_FEEDFORWARD_NORM));
-            }
+            ActivationBuffer dDown = be.allocate(rows * d);
+            if (lw.postFeedforwardNorm() == null) be.copy(dMlpOut, 0, dDown, 0, rows * d);
+            else be.rmsNormBackward(t.downOut, lw.postFeedforwardNorm(), c.rmsNormEps(), rows, dMlpOut, frozenNorms, dDown,
+                    normGrad(l, LayerTensor.POST_FEEDFORWARD_NORM));
             be.matmulBackward(lw.down(), dDown, rows, dPost);
             weightGrad(lw.down(), dDown, t.post);
         }
@@ -321,6 +319,7 @@ public final class BackwardPass {
             be.add(part, dXn, rows * d);
             weightGrad(lw.gate(), dGate, t.xnMlp);
             weightGrad(lw.up(), dUp, t.xnMlp);
+            gradientAt(points.blockId(l, LN2_NORMALIZED), dXn, d);
             be.rmsNormBackward(t.xMid, lw.preFeedforwardNorm(), c.rmsNormEps(), rows, dXn, frozenNorms, dx,
                     normGrad(l, LayerTensor.PRE_FEEDFORWARD_NORM));
         }
@@ -329,12 +328,10 @@ public final class BackwardPass {
         // x_mid = x_in + attn_out.
         ActivationBuffer dAttnOut = copyOf(dx, rows * d);
         gradientAt(points.blockId(l, ATTN_OUT), dAttnOut, d);
-        ActivationBuffer dO = dAttnOut;
-        if (postAttentionNorm) {
-            dO = be.allocate(rows * d);
-            be.rmsNormBackward(t.oOut, lw.postAttentionNorm(), c.rmsNormEps(), rows, dAttnOut, frozenNorms, dO,
-                    normGrad(l, LayerTensor.POST_ATTENTION_NORM));
-        }
+        ActivationBuffer dO = be.allocate(rows * d);
+        if (lw.postAttentionNorm() == null) be.copy(dAttnOut, 0, dO, 0, rows * d);
+        else be.rmsNormBackward(t.oOut, lw.postAttentionNorm(), c.rmsNormEps(), rows, dAttnOut, frozenNorms, dO,
+                normGrad(l, LayerTensor.POST_ATTENTION_NORM));
         ActivationBuffer dz = be.allocate(rows * qDim);
         be.matmulBackward(lw.o(), dO, rows, dz);
         weightGrad(lw.o(), dO, t.z);
@@ -357,16 +354,18 @@ public final class BackwardPass {
         gradientAt(points.blockId(l, ROT_K), dkRot, kvDim);
         be.ropeBackward(dqRot, c.numHeads(), ropes[l]);
         be.ropeBackward(dkRot, c.numKvHeads(), ropes[l]);
-        if (qkNorm) {
-            gradientAt(points.blockId(l, Q_NORMED), dqRot, qDim);
+        gradientAt(points.blockId(l, V), dv, kvDim);
+        if (lw.qNorm() != null) {
             gradientAt(points.blockId(l, K_NORMED), dkRot, kvDim);
+            gradientAt(points.blockId(l, Q_NORMED), dqRot, qDim);
             ActivationBuffer dq = be.allocate(rows * qDim), dk = be.allocate(rows * kvDim);
-            be.rmsNormBackward(t.qNormIn, lw.qNorm(), c.rmsNormEps(), rows * c.numHeads(), dqRot, frozenNorms, dq, normGrad(l, LayerTensor.Q_NORM));
-            be.rmsNormBackward(t.kNormIn, lw.kNorm(), c.rmsNormEps(), rows * c.numKvHeads(), dkRot, frozenNorms, dk, normGrad(l, LayerTensor.K_NORM));
+            be.rmsNormBackward(t.q, lw.qNorm(), c.rmsNormEps(), rows * c.numHeads(), dqRot, frozenNorms, dq,
+                    normGrad(l, LayerTensor.Q_NORM));
+            be.rmsNormBackward(t.k, lw.kNorm(), c.rmsNormEps(), rows * c.numKvHeads(), dkRot, frozenNorms, dk,
+                    normGrad(l, LayerTensor.K_NORM));
             dqRot = dq;
             dkRot = dk;
         }
-        gradientAt(points.blockId(l, V), dv, kvDim);
         gradientAt(points.blockId(l, K), dkRot, kvDim);
         gradientAt(points.blockId(l, Q), dqRot, qDim);
 
@@ -469,7 +468,7 @@ public final class BackwardPass {
     }
 
     private ActivationBuffer normGrad(int layer, LayerTensor role) {
-        return parameters ? param(names().norm(layer, role), Math.toIntExact(role.shape(c)[0])) : null;
+        return parameters ? param(names().norm(c.architecture(), layer, role), (int) role.shape(c)[0]) : null;
     }
 
     private ParameterNames names() { return ParameterNames.of(w); }
@@ -481,25 +480,25 @@ public final class BackwardPass {
     }
 
     /**
-     * Norm weights live on the heap without names: these are their names in the checkpoint's own scheme, from the
-     * architecture's table (HF names under the text model's prefix, read off the embedding's name; GGUF names).
+     * Norm weights live on the heap without names; these are their names in the checkpoint's own scheme (the
+     * architecture's per format; an HF checkpoint's text-model prefix is the embedding's).
      */
-    record ParameterNames(Architecture arch, String hfPrefix, boolean gguf) {
+    record ParameterNames(boolean gguf, String hfPrefix) {
         static ParameterNames of(ModelWeights w) {
             String e = w.embedding().name();
-            boolean gguf = e.equals(Architecture.GGUF_EMBEDDING);
+            boolean gguf = e.startsWith("token_embd");
             String prefix = !gguf && e.endsWith(Architecture.HF_EMBEDDING) ? e.substring(0, e.length() - Architecture.HF_EMBEDDING.length())
                     : TensorName.HF_TEXT_PREFIX;
-            return new ParameterNames(w.config().architecture(), prefix, gguf);
+            return new ParameterNames(gguf, prefix);
         }
 
         String finalNorm() { return gguf ? Architecture.GGUF_FINAL_NORM : hfPrefix + Architecture.HF_FINAL_NORM; }
 
-        String norm(int layer, LayerTensor role) {
+        String norm(Architecture arch, int layer, LayerTensor role) {
             for (TensorName t : arch.layerTensors()) {
                 if (t.role() == role) return gguf ? t.ggufAt(layer) : t.hfAt(hfPrefix, layer);
             }
-            throw new IllegalArgumentException(arch + " has no " + role);
+            throw new IllegalArgumentException(arch.name() + " has no " + role);
         }
     }
 }
