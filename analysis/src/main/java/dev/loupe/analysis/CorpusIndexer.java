@@ -61,6 +61,34 @@ public final class CorpusIndexer {
         return new CorpusIndexer(job, progress).run(documents);
     }
 
+    /**
+     * Indexes one part of a distributed run: {@code documents} are the corpus's documents from {@code firstDoc} on,
+     * numbered globally, written as ordinary resumable shards into the job's run folder (the part's folder) without
+     * the summaries. Returns the corpus tokens the part's complete shards hold.
+     */
+    static long indexPart(IndexJob job, int firstDoc, Iterator<Document> documents, IndexProgress progress) throws IOException {
+        CorpusIndexer ix = new CorpusIndexer(job, progress);
+        for (IndexJob.RunSae s : job.saes()) SaeCompatibility.require(s.sae(), job.model());
+        Resume resume = ix.prepareFolder();
+        if (resume.complete) throw new IllegalStateException(job.runDir() + ": a finished run, not a part of one");
+        try (BufferAllocator allocator = new RootAllocator()) {
+            return ix.new Pass(allocator, resume, firstDoc).run(documents);
+        }
+    }
+
+    /**
+     * Checks the run folder of a job about to be indexed elsewhere (by parts): creates it with the head of its
+     * run.json, or checks that its run.json is this job's; returns whether that run is already complete.
+     */
+    static boolean prepareRun(IndexJob job) throws IOException {
+        CorpusIndexer ix = new CorpusIndexer(job, IndexProgress.NONE);
+        return ix.checkOrCreate() == Boolean.TRUE;
+    }
+
+    static Map<String, Object> identityOf(IndexJob job) { return identity(job, new RunLayout(job.runDir(), saeIds(job.saes()))); }
+
+    static RunLayout layoutOf(IndexJob job) { return new RunLayout(job.runDir(), saeIds(job.saes())); }
+
     private IndexResult run(Iterator<Document> documents) throws IOException {
         long started = System.nanoTime();
         for (IndexJob.RunSae s : job.saes()) SaeCompatibility.require(s.sae(), job.model());
@@ -68,7 +96,7 @@ public final class CorpusIndexer {
         try (BufferAllocator allocator = new RootAllocator()) {
             if (!resume.complete) {
                 progress.phase(resume.shards > 0 ? "resume" : "index");
-                new Pass(allocator, resume).run(documents);
+                new Pass(allocator, resume, 0).run(documents);
             }
             progress.phase("summarise");
             IndexResult r = new Finisher(job, layout, identity, allocator, progress).finish(started);
@@ -148,6 +176,14 @@ public final class CorpusIndexer {
     private record Resume(int shards, long tokens, int nextDoc, int nextWindow, boolean complete) {}
 
     private Resume prepareFolder() throws IOException {
+        Boolean complete = checkOrCreate();
+        if (complete == null) return new Resume(0, 0, 0, 0, false);
+        if (complete) return new Resume(0, JSON.readTree(layout.runJson().toFile()).path("tokens").asLong(), 0, 0, true);
+        return scanShards();
+    }
+
+    /** Null for a new run folder (created, with the head of run.json), else whether the run there is complete. */
+    private Boolean checkOrCreate() throws IOException {
         Path dir = job.runDir();
         Path runJson = layout.runJson();
         if (Files.exists(dir) && !Files.isDirectory(dir)) throw new IllegalArgumentException(dir + ": exists and is not a folder");
@@ -163,8 +199,7 @@ public final class CorpusIndexer {
             if (diff != null) {
                 throw new IllegalArgumentException(dir + " holds a different corpus run (" + diff + "); refusing to overwrite it: choose another --out");
             }
-            if (old.path("complete").asBoolean(false)) return new Resume(0, old.path("tokens").asLong(), 0, 0, true);
-            return scanShards();
+            return old.path("complete").asBoolean(false);
         }
         if (Files.isDirectory(dir)) {
             try (Stream<Path> s = Files.list(dir)) {
@@ -177,7 +212,7 @@ public final class CorpusIndexer {
         head.put("loupe_version", LOUPE_VERSION);
         head.put("complete", false);
         writeJson(runJson, head);
-        return new Resume(0, 0, 0, 0, false);
+        return null;
     }
 
     /** The first identity field that differs between this job and an existing run.json, or null. */
@@ -265,8 +300,11 @@ public final class CorpusIndexer {
         private long tokens;
         private Shard open;
 
-        Pass(BufferAllocator allocator, Resume resume) {
+        private final int firstDoc;
+
+        Pass(BufferAllocator allocator, Resume resume, int firstDoc) {
             this.allocator = allocator;
+            this.firstDoc = firstDoc;
             this.shard = resume.shards;
             this.tokens = resume.tokens;
             this.bos = job.model().config().bosId();
@@ -290,7 +328,7 @@ public final class CorpusIndexer {
         long run(Iterator<Document> documents) throws IOException {
             long total = o.maxTokens() > 0 ? o.maxTokens() : -1;
             progress.tokens(tokens, total);
-            int docId = -1;
+            int docId = firstDoc - 1;
             try {
                 while (documents.hasNext() && !budgetSpent()) {
                     Document d = documents.next();
