@@ -9,6 +9,7 @@ import org.apache.spark.TaskContext;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
 /**
@@ -20,9 +21,12 @@ import java.nio.file.Path;
 final class PartTasks {
     private PartTasks() {}
 
-    /** Indexes one part and writes its first-pass statistics. */
-    static void index(JobSpec spec, RunParts.Part part) throws IOException {
-        run(spec, part, (model, lock) -> {
+    /**
+     * Indexes one part and writes its first-pass statistics. Returns null, or the one line saying which input this
+     * executor cannot read: an error no retry can mend, handed back to fail the job at once instead of four times.
+     */
+    static String index(JobSpec spec, RunParts.Part part) throws IOException {
+        return run(spec, part, (model, lock) -> {
             delayForTests(spec, part);
             var docs = Corpus.read(Path.of(spec.corpusPath()), spec.skipBadLines(), IndexProgress.NONE);
             RunParts.indexPart(model.job(spec), part, lock, docs, new IndexProgress() {
@@ -31,34 +35,35 @@ final class PartTasks {
         });
     }
 
-    /** Takes one part's quantile samples under the run's merged first pass. */
-    static void sample(JobSpec spec, RunParts.Part part) throws IOException {
-        run(spec, part, (model, lock) -> RunParts.samplePart(model.job(spec), part, lock));
+    /** Takes one part's quantile samples under the run's merged first pass; returns as {@link #index} does. */
+    static String sample(JobSpec spec, RunParts.Part part) throws IOException {
+        return run(spec, part, (model, lock) -> RunParts.samplePart(model.job(spec), part, lock));
     }
 
     private interface Step {
         void run(ExecutorModel model, RunLock lock) throws IOException;
     }
 
-    private static void run(JobSpec spec, RunParts.Part part, Step step) throws IOException {
+    private static String run(JobSpec spec, RunParts.Part part, Step step) throws IOException {
         Path runDir = Path.of(spec.runDir());
-        if (complete(runDir)) return;   // a straggler of a finished run: nothing to do, nothing to create
+        if (complete(runDir)) return null;   // a straggler of a finished run: nothing to do, nothing to create
         ExecutorModel model;
         try {
+            if (!Files.isDirectory(runDir)) throw new NoSuchFileException(runDir.toString());
             ExecutorModel.requireCorpus(spec);
             model = ExecutorModel.of(spec);
         } catch (IOException | RuntimeException e) {
-            throw new IOException("executor on " + host() + ": " + OneLine.of(e)
-                    + " (every node needs the model, SAEs, corpus and --out at the same path)", e);
+            return "executor on " + host() + ": " + OneLine.of(e) + " (every node needs the model, SAEs, corpus and --out at the same path)";
         }
         Path folder = RunParts.folder(runDir, part.index());
         try (RunLock lock = waitFor(folder)) {
-            if (complete(runDir)) return;
+            if (complete(runDir)) return null;
             // One forward pass at a time per executor: the tasks of this JVM share one model and its backend.
             synchronized (model) {
                 step.run(model, lock);
             }
         }
+        return null;
     }
 
     private static boolean complete(Path runDir) {

@@ -57,10 +57,14 @@ final class SparkIndex {
                 System.getProperty("spark.loupe.delayPartition", ""));
         // The driver's copy of the model: the tasks load their own on the executors.
         ExecutorModel driverModel = ExecutorModel.load(spec);
+        boolean fresh = isMissingOrEmpty(args.out);
+        List<RunParts.Part> planned = new ArrayList<>();
         try (RunLock lock = RunLock.acquire(args.out)) {
+          try {
             IndexJob job = driverModel.job(spec);
             long started = System.nanoTime();
             List<RunParts.Part> plan = RunParts.plan(tokensPerDocument(driverModel, spec), options.maxTokens(), args.partitions);
+            planned.addAll(plan);
             if (plan.isEmpty()) throw new IllegalArgumentException("--corpus " + args.corpus + ": no documents");
             if (RunParts.prepare(job, plan)) {
                 System.out.println("run in " + args.out + " is already complete");
@@ -81,18 +85,28 @@ final class SparkIndex {
                 long indexStart = System.nanoTime();
                 progress.start();
                 try {
-                    sc.parallelize(plan, plan.size()).foreachPartition(parts -> {
-                        while (parts.hasNext()) PartTasks.index(spec, parts.next());
-                    });
+                    failIfAny(sc.parallelize(plan, plan.size()).mapPartitions(parts -> {
+                        List<String> errors = new ArrayList<>();
+                        while (parts.hasNext()) {
+                            String e = PartTasks.index(spec, parts.next());
+                            if (e != null) errors.add(e);
+                        }
+                        return errors.iterator();
+                    }).collect());
                 } finally {
                     progress.stop();
                 }
                 indexSeconds = (System.nanoTime() - indexStart) / 1e9;
                 if (!args.quiet) err.println("loupe-spark: merging the parts' statistics, sampling quantile examples...");
                 RunParts.mergeMoments(job, plan);
-                sc.parallelize(plan, plan.size()).foreachPartition(parts -> {
-                    while (parts.hasNext()) PartTasks.sample(spec, parts.next());
-                });
+                failIfAny(sc.parallelize(plan, plan.size()).mapPartitions(parts -> {
+                    List<String> errors = new ArrayList<>();
+                    while (parts.hasNext()) {
+                        String e = PartTasks.sample(spec, parts.next());
+                        if (e != null) errors.add(e);
+                    }
+                    return errors.iterator();
+                }).collect());
             }
             if (!args.quiet) err.println("loupe-spark: writing the run (features, examples" + (options.logitTables() ? ", logit tables" : "") + ")...");
             IndexResult r = RunParts.finish(job, plan, IndexProgress.NONE);
@@ -103,10 +117,36 @@ final class SparkIndex {
                     r.activeRows(), r.tokens() == 0 ? 0.0 : (double) r.activeRows() / r.tokens() / spec.saePaths().size(),
                     speculative.get() > 0 ? String.format(Locale.ROOT, "; %d speculative attempt(s)", speculative.get()) : "", args.out);
             return 0;
+          } catch (Exception | Error e) {
+            // A run that failed before any shard was committed leaves nothing behind in a folder it created.
+            if (fresh && planned.stream().allMatch(p -> RunParts.tokensSoFar(args.out, p) == 0)) deleteTree(args.out);
+            throw e;
+          }
         } finally {
             for (var s : driverModel.saes) s.sae().close();
             driverModel.model.close();
         }
+    }
+
+    private static boolean isMissingOrEmpty(Path dir) throws IOException {
+        if (!java.nio.file.Files.exists(dir)) return true;
+        if (!java.nio.file.Files.isDirectory(dir)) return false;
+        try (var s = java.nio.file.Files.list(dir)) {
+            return s.findAny().isEmpty();
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        try (var s = java.nio.file.Files.walk(dir)) {
+            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) java.nio.file.Files.deleteIfExists(p);
+        } catch (IOException ignored) {
+            // best effort: the error being reported matters more
+        }
+    }
+
+    /** The tasks hand back only the inputs they could not read (never results: those are in the committed files). */
+    private static void failIfAny(List<String> errors) {
+        if (!errors.isEmpty()) throw new IllegalArgumentException(errors.getFirst());
     }
 
     /** The Spark settings the job sets itself; a setting given by the user (-Dspark.x, spark-submit --conf) wins. */
