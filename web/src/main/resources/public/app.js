@@ -90,7 +90,7 @@ const Loupe = (() => {
       const sae = i.run && i.run.saes && i.run.saes.length ? i.run.saes[0] : null;
       run.textContent = (i.run ? i.run.model_name + " · " : "") + i.hook + " · " + fmtInt(i.features) + " features"
         + (i.run ? " · " + fmtInt(i.run.tokens) + " tokens" : "") + (i.live ? " · live" : " · browsing only");
-      if (sae) run.title = "SAE: " + sae.path;
+      if (sae) run.title = "SAE: " + sae.name;
     }).catch(() => { run.textContent = "server not reachable"; });
   }
 

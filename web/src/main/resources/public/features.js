@@ -6,22 +6,32 @@
   const tbody = document.querySelector("#features tbody");
   let offset = 0;
 
-  // The URL holds the view, so a table state can be bookmarked and Back works.
-  const url = new URLSearchParams(location.search);
-  if (url.get("q")) $("q").value = url.get("q");
-  if (url.get("sort")) $("sort").value = url.get("sort");
-  if (url.get("order")) $("order").value = url.get("order");
-  if (url.get("hide_dead")) $("hide-dead").checked = url.get("hide_dead") === "true";
-  if (url.get("hide_dense")) $("hide-dense").checked = url.get("hide_dense") === "true";
-  if (url.get("limit")) $("limit").value = url.get("limit");
-  offset = Number(url.get("offset") || 0);
+  // The URL holds the view, so a table state can be bookmarked; each change the user makes is a history entry, so
+  // Back returns to the view before it.
+  const defaults = { q: $("q").value, sort: $("sort").value, order: $("order").value, hide_dead: $("hide-dead").checked,
+    hide_dense: $("hide-dense").checked, limit: $("limit").value };
+  function readUrl() {
+    const url = new URLSearchParams(location.search);
+    const get = (k) => url.has(k) ? url.get(k) : String(defaults[k]);
+    $("q").value = get("q");
+    $("sort").value = get("sort");
+    $("order").value = get("order");
+    $("hide-dead").checked = get("hide_dead") === "true";
+    $("hide-dense").checked = get("hide_dense") === "true";
+    $("limit").value = get("limit");
+    offset = Number(url.get("offset") || 0);
+  }
+  readUrl();
+  window.addEventListener("popstate", () => { readUrl(); load(false); });
 
-  async function load() {
+  /** Shows the view the controls describe; push: a new history entry (a user's change), else the current one. */
+  async function load(push = true) {
     const limit = Number($("limit").value);
     const p = new URLSearchParams({ sort: $("sort").value, order: $("order").value, offset, limit,
       hide_dead: $("hide-dead").checked, hide_dense: $("hide-dense").checked });
     if ($("q").value.trim()) p.set("q", $("q").value.trim());
-    history.replaceState(null, "", "?" + p);
+    if (push && "?" + p !== location.search) history.pushState(null, "", "?" + p);
+    else history.replaceState(null, "", "?" + p);
     const query = new URLSearchParams(p);
     query.delete("hide_dense");
     if ($("hide-dense").checked) query.set("max_density", "0.1");
@@ -69,5 +79,5 @@
     offset = 0;
     load();
   }));
-  load();
+  load(false);
 })();

@@ -10,9 +10,12 @@
     const r = last;
     const f = r.feature;
     const shadeBy = f === undefined || f === null ? null : f;
-    const max = shadeBy === null ? 0 : Math.max(1e-6, ...r.tokens.slice(1).map(t => t.value || 0));
-    const strip = tokenStrip(r.tokens.map(t => ({ text: t.text, value: shadeBy === null ? 0 : t.value, index: t.index })), max, {
-      label: shadeBy === null ? "" : "feature " + shadeBy + ":",
+    // Without a chosen feature, each token is shaded by its strongest feature, so the text is never blank; the
+    // scale is the largest value on the text past <bos> (whose features dwarf every other token's).
+    const value = t => shadeBy === null ? (t.top.length ? t.top[0].activation : 0) : (t.value || 0);
+    const max = Math.max(1e-6, ...r.tokens.slice(1).map(value));
+    const strip = tokenStrip(r.tokens.map(t => ({ text: t.text, value: value(t), index: t.index })), max, {
+      label: shadeBy === null ? "strongest feature:" : "feature " + shadeBy + ":",
       onClick: (t) => { selected = t.index; render(); },
     });
     strip.id = "token-strip";
@@ -33,14 +36,21 @@
         shadeBy === null ? null : el("td", { class: "num" }, fmt(t.value)),
         el("td", {}, t.top.map(x => el("span", { style: "margin-right:10px;white-space:nowrap" }, featureLink(x.feature, "#" + x.feature), el("span", { class: "muted" }, " " + fmt(x.activation)))))))));
     $("out").replaceChildren(
-      el("h2", {}, shadeBy === null ? "Tokens (select one)" : "Tokens shaded by ", shadeBy === null ? null : featureLink(shadeBy, "feature " + shadeBy)),
+      el("h2", {}, shadeBy === null ? "Tokens shaded by their strongest feature (select one)" : "Tokens shaded by ", shadeBy === null ? null : featureLink(shadeBy, "feature " + shadeBy)),
+      el("p", { class: "hint", id: "shading" }, shadeBy === null
+        ? `Each token is shaded by the activation of its strongest feature; full colour is ${fmt(max)}, the largest on this text after <bos>. Give a feature id to shade by that feature instead.`
+        : `Full colour is ${fmt(max)}, feature ${shadeBy}'s largest activation on this text after <bos>.`),
       el("div", { class: "grid side" }, el("div", { class: "card" }, strip), side),
       el("h2", {}, "Every token"), table);
   }
 
   async function run() {
     const text = $("text").value;
-    if (!text.trim()) return;
+    if (!text.trim()) {
+      $("out").replaceChildren(el("p", { class: "notice", role: "status" }, "Type some text to inspect first (the box above is empty)."));
+      $("text").focus();
+      return;
+    }
     const body = { text, top_k: Number($("topk").value || 5) };
     if ($("feature").value.trim() !== "") body.feature = Number($("feature").value);
     $("run").disabled = true;

@@ -26,11 +26,13 @@ const Plot = (() => {
   };
 
   /**
-   * Bars for counts[i] over [edges[i], edges[i+1]). Bins are drawn equally wide (they are log-spaced), labelled
-   * with their lower edges. opts: {width, height, title, color}.
+   * Bars for counts[i] over [edges[i], edges[i+1]). Bins are drawn equally wide (they are log-spaced, so the x axis
+   * is a log scale), with ticks at the edges that are round numbers (1, 2, 5 × 10^k) when there are enough of them,
+   * else at evenly spaced edges. opts: {width, height, title, color, xLabel}.
    */
   function histogram(container, edges, counts, opts = {}) {
-    const W = opts.width || Math.max(320, container.clientWidth || 560), H = opts.height || 170, L = 46, R = 10, T = 10, B = 34;
+    // R leaves room for half of the last tick label, which is centred on the right edge.
+    const W = opts.width || Math.max(320, container.clientWidth || 560), H = opts.height || 190, L = 46, R = 24, T = 10, B = 36;
     const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": opts.title || "histogram" });
     svg.append(s("title", {}, opts.title || "histogram"));
     const n = counts.length;
@@ -43,17 +45,40 @@ const Plot = (() => {
     }
     counts.forEach((c, i) => {
       const h = (H - T - B) * c / max;
-      const r = s("rect", { x: L + i * bw + 0.5, y: H - B - h, width: Math.max(1, bw - 1), height: h, fill: opts.color || "#f08a24" });
-      r.append(s("title", {}, `[${short(edges[i])}, ${short(edges[i + 1])}): ${c.toLocaleString("en-US")}`));
+      const gap = bw > 4 ? 1 : 0;   // fine bins touch: a gap per bar would grey the whole chart
+      const r = s("rect", { x: L + i * bw + gap / 2, y: H - B - h, width: Math.max(0.8, bw - gap), height: h, fill: opts.color || "#f08a24" });
+      r.append(s("title", {}, `[${fmtEdge(edges[i])}, ${fmtEdge(edges[i + 1])}): ${c.toLocaleString("en-US")}`));
       svg.append(r);
     });
-    const every = Math.max(1, Math.ceil(n / 8));
-    for (let i = 0; i <= n; i += every) {
-      svg.append(s("text", { x: L + i * bw, y: H - B + 14, "text-anchor": "middle" }, short(edges[i])));
+    for (const i of tickEdges(edges)) {
+      const x = L + i * bw;
+      svg.append(s("line", { x1: x, x2: x, y1: H - B, y2: H - B + 4, stroke: "#9ca3af" }));
+      svg.append(s("text", { x, y: H - B + 15, "text-anchor": "middle" }, short(edges[i])));
     }
-    svg.append(s("text", { x: (L + W - R) / 2, y: H - 4, "text-anchor": "middle" }, opts.xLabel || "activation (log-spaced bins)"));
+    svg.append(s("text", { x: (L + W - R) / 2, y: H - 4, "text-anchor": "middle" }, opts.xLabel || "activation (log scale)"));
     svg.append(s("line", { x1: L, x2: W - R, y1: H - B, y2: H - B, stroke: "#9ca3af" }));
     container.replaceChildren(svg);
+  }
+
+  const fmtEdge = v => +v.toPrecision(3) + "";
+
+  /** Indices of the edges to label: round numbers when at least three are, else about eight spread out. */
+  function tickEdges(edges) {
+    const round = [];
+    edges.forEach((e, i) => {
+      if (!(e > 0)) return;
+      const lg = Math.log10(e), k = Math.floor(lg + 1e-9);
+      if ([1, 2, 5].some(m => Math.abs(lg - (k + Math.log10(m))) < 0.0025)) round.push(i);
+    });
+    let out = round;
+    if (round.length < 3) {
+      out = [];
+      const every = Math.max(1, Math.ceil((edges.length - 1) / 8));
+      for (let i = 0; i < edges.length; i += every) out.push(i);
+    }
+    // Thin the labels so that neighbours never overlap (about 9 fit).
+    const every = Math.ceil(out.length / 9);
+    return out.filter((_, j) => j % every === 0);
   }
 
   /**
@@ -81,7 +106,8 @@ const Plot = (() => {
     for (const ser of series) {
       let d = "";
       ser.values.forEach((v, i) => { if (Number.isFinite(v)) d += (d ? "L" : "M") + X(i).toFixed(1) + "," + Y(v).toFixed(1); });
-      if (d) svg.append(s("path", { d, fill: "none", stroke: ser.color, "stroke-width": 2 }));
+      if (d) svg.append(s("path", Object.assign({ d, fill: "none", stroke: ser.color, "stroke-width": 2 }, ser.dashed ? { "stroke-dasharray": "6 4" } : {})));
+      if (ser.dashed) continue;
       ser.values.forEach((v, i) => {
         if (!Number.isFinite(v)) return;
         const c = s("circle", { cx: X(i), cy: Y(v), r: 2.6, fill: ser.color });

@@ -15,11 +15,12 @@
 
   async function run() {
     const text = $("text").value;
-    if (!text.trim()) return;
+    if (!text.trim()) { $("out").replaceChildren(el("p", { class: "notice", role: "status" }, "Type some text to search with first.")); return; }
     $("run").disabled = true;
     $("out").replaceChildren(el("p", { class: "muted spinner" }, "Running the model"));
     try {
-      const r = await api("/api/search", { text, k: Number($("k").value || 10) });
+      const maxDensity = Number($("max-density").value);
+      const r = await api("/api/search", { text, k: Number($("k").value || 10), max_density: maxDensity });
       const shaded = el("div", { id: "shaded" });
       const rows = r.overall.map((f, i) => {
         const peak = r.tokens.reduce((best, t) => {
@@ -30,6 +31,7 @@
           el("td", { class: "num" }, i + 1),
           el("td", {}, featureLink(f.feature_id, "Feature " + f.feature_id)),
           el("td", { class: "num" }, fmt(f.activation)),
+          el("td", { class: "num density" }, f.density === null || f.density === undefined ? "–" : fmtDensity(f.density)),
           el("td", {}, peak ? el("span", { class: "chip" }, Loupe.chipLabel(peak.t.text)) : "–"),
           el("td", { class: "top-tokens" }, ""),
           el("td", {}, el("button", { type: "button", class: "secondary", onclick: () => shadeBy(text, f.feature_id, shaded) }, "Show in text")));
@@ -39,9 +41,10 @@
         return tr;
       });
       $("out").replaceChildren(
-        el("h2", {}, r.overall.length ? `Top ${r.overall.length} features` : "No feature fires on this text"),
+        el("h2", {}, r.overall.length ? `Top ${r.overall.length} features` + (maxDensity < 1 ? ` firing on at most ${fmtDensity(maxDensity)} of the run's tokens` : "")
+          : maxDensity < 1 ? "No feature this sparse fires on this text" : "No feature fires on this text"),
         el("table", { id: "results" },
-          el("thead", {}, el("tr", {}, el("th", { class: "num" }, "#"), el("th", {}, "Feature"), el("th", { class: "num" }, "Max act."),
+          el("thead", {}, el("tr", {}, el("th", { class: "num" }, "#"), el("th", {}, "Feature"), el("th", { class: "num" }, "Max act."), el("th", { class: "num", title: "share of the corpus run's tokens it fires on" }, "Density"),
             el("th", {}, "At token"), el("th", {}, "Promotes"), el("th", {}, ""))),
           el("tbody", {}, rows)),
         shaded);

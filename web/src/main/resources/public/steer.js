@@ -12,19 +12,28 @@
     const n = rowCount++;
     const idInput = el("input", { type: "number", min: "0", class: "f-id", id: "f-id-" + n, value: feature ?? "", required: true, "aria-label": "feature id" });
     const modeSel = el("select", { class: "f-mode", id: "f-mode-" + n, "aria-label": "steering mode" },
-      el("option", { value: "add" }, "add (strength)"), el("option", { value: "clamp_max" }, "clamp (× max act.)"), el("option", { value: "ablate" }, "ablate"));
+      el("option", { value: "add" }, "add (strength)"), el("option", { value: "orthogonal_decomp" }, "orthogonal decomp. (factor)"),
+      el("option", { value: "projection_cap" }, "projection cap (cap)"), el("option", { value: "clamp_max" }, "clamp (× max act.)"),
+      el("option", { value: "clamp" }, "clamp (value)"), el("option", { value: "ablate" }, "ablate"));
     modeSel.value = mode;
     const slider = el("input", { type: "range", min: "-300", max: "300", step: "1", value: String(strength), class: "f-strength", id: "f-strength-" + n, "aria-label": "additive strength" });
-    const num = el("input", { type: "number", min: "-300", max: "300", step: "1", value: String(strength), class: "f-strength-num", "aria-label": "additive strength value" });
+    const num = el("input", { type: "number", min: "-300", max: "300", step: "any", value: String(strength), class: "f-strength-num", "aria-label": "additive strength value" });
     const mult = el("input", { type: "number", min: "-100", max: "100", step: "0.5", value: "2", class: "f-multiple", "aria-label": "multiple of max activation" });
     const title = el("span", { class: "feat-title" });
-    const addBox = el("label", { class: "field" }, "strength (−300 to 300)", el("span", { style: "display:flex;gap:6px;align-items:center" }, slider, num));
+    const strengthLabel = el("span", {}, "strength (−300 to 300)");
+    const addBox = el("label", { class: "field" }, strengthLabel, el("span", { style: "display:flex;gap:6px;align-items:center" }, slider, num));
     const clampBox = el("label", { class: "field" }, "multiple of max activation", mult, el("span", { class: "hint f-max" }));
     const remove = el("button", { type: "button", class: "secondary", "aria-label": "remove this feature" }, "Remove");
     const row = el("div", { class: "steer-row" }, el("label", { class: "field" }, "feature", idInput), el("label", { class: "field" }, "mode", modeSel), addBox, clampBox, title, remove);
     slider.addEventListener("input", () => { num.value = slider.value; });
     num.addEventListener("input", () => { slider.value = num.value; });
-    const sync = () => { addBox.hidden = modeSel.value !== "add"; clampBox.hidden = modeSel.value !== "clamp_max"; };
+    const LABELS = { add: "strength (−300 to 300)", orthogonal_decomp: "factor on the component along the direction",
+      projection_cap: "cap on the projection", clamp: "activation to clamp to" };
+    const sync = () => {
+      addBox.hidden = !(modeSel.value in LABELS);
+      strengthLabel.textContent = LABELS[modeSel.value] || "";
+      clampBox.hidden = modeSel.value !== "clamp_max";
+    };
     modeSel.addEventListener("change", sync);
     const describe = async () => {
       const f = idInput.value.trim();
@@ -48,7 +57,9 @@
     return [...document.querySelectorAll(".steer-row")].map(r => {
       const feature = Number(r.querySelector(".f-id").value);
       const mode = r.querySelector(".f-mode").value;
-      if (mode === "add") return { feature, mode, strength: Number(r.querySelector(".f-strength-num").value) };
+      if (mode === "add" || mode === "orthogonal_decomp" || mode === "projection_cap" || mode === "clamp") {
+        return { feature, mode, strength: Number(r.querySelector(".f-strength-num").value) };
+      }
       if (mode === "clamp_max") return { feature, mode, strength: Number(r.querySelector(".f-multiple").value) };
       return { feature, mode };
     });
@@ -60,22 +71,52 @@
     sel.replaceChildren(...list.map((f, i) => el("option", { value: i }, "#" + f)));
   }
 
+  /** The activation a clamp or ablation of the plotted feature sets, when the feature is clamped or ablated. */
+  function targetOf(i) {
+    const f = state.features[i];
+    const s = (state.steer || []).find(x => x.feature === f && x.target !== undefined && x.target !== null);
+    return s ? s.target : null;
+  }
+
   function drawPlot() {
     if (!state) return;
     const i = Number($("plot-feature").value || 0);
-    Plot.lines($("plot"), [
+    const series = [
       { name: "default", color: "#475569", values: state.act.default.map(v => v[i]), labels: state.tokens.default },
       { name: "steered", color: "#c2410c", values: state.act.steered.map(v => v[i]), labels: state.tokens.steered },
-    ], { title: "feature activation along the generated tokens", xLabel: "generated token", height: 190 });
+    ];
+    const target = targetOf(i);
+    const note = $("clamp-note");
+    if (target !== null) {
+      const n = Math.max(state.act.steered.length, state.act.default.length, 1);
+      series.push({ name: "value set inside the SAE", color: "#7c3aed", dashed: true, values: Array(n).fill(target) });
+      note.hidden = false;
+      note.textContent = "#" + state.features[i] + " is set to " + fmt(target) + " inside the SAE (dashed line). The orange line is what the SAE reads from the "
+        + "residual stream after that edit: the edit adds (" + fmt(target) + " − the feature's own value) × its decoder direction, and the SAE's encoder "
+        + "does not read that direction back exactly, so the line need not sit on the dashed one. It has not failed.";
+    } else {
+      note.hidden = true;
+    }
+    Plot.lines($("plot"), series, { title: "feature activation along the generated tokens", xLabel: "generated token", height: 190 });
+  }
+
+  /** Clears the plot and its choices, so a stopped or failed run leaves nothing that looks like a result. */
+  function resetPlot() {
+    state = null;
+    $("plot").replaceChildren();
+    $("plot-feature").replaceChildren();
+    $("clamp-note").hidden = true;
   }
 
   async function run() {
     const steer = steerList();
     if (!steer.length) { showError($("status"), new Error("add at least one feature to steer")); return; }
     const prompt = $("prompt").value;
-    const body = { prompt, steer, temperature: Number($("temperature").value), max_tokens: Number($("max-tokens").value), chat: $("chat").checked };
+    const body = { prompt, steer, temperature: Number($("temperature").value), max_tokens: Number($("max-tokens").value), chat: $("chat").checked,
+      strength_multiplier: Number($("multiplier").value), normalize_steering: $("normalize").checked, steer_special_tokens: $("special").checked };
+    resetPlot();
     if ($("seed").value.trim() !== "") body.seed = Number($("seed").value);
-    state = { features: [], act: { default: [], steered: [] }, tokens: { default: [], steered: [] }, text: { default: "", steered: "" } };
+    state = { features: [], steer: [], act: { default: [], steered: [] }, tokens: { default: [], steered: [] }, text: { default: "", steered: "" } };
     for (const k of ["default", "steered"]) $("out-" + k).replaceChildren(el("span", { class: "prompt" }, body.chat ? "" : prompt));
     $("status").replaceChildren(el("span", { class: "muted spinner" }, "Generating"));
     $("run").disabled = true;
@@ -86,6 +127,7 @@
       await Loupe.stream("/api/steer", body, (name, d) => {
         if (name === "start") {
           state.features = d.features;
+          state.steer = d.steer || [];
           refreshPlotChoices(d.features);
           for (const k of ["default", "steered"]) { outs[k] = el("span", { class: "gen" }); $("out-" + k).append(outs[k]); }
         } else if (name === "token") {
@@ -103,7 +145,8 @@
       }, controller.signal);
       $("status").replaceChildren(el("span", { class: "muted" }, "Done. Seed " + (body.seed ?? "random") + ", temperature " + body.temperature + "."));
     } catch (e) {
-      if (e.name === "AbortError") $("status").replaceChildren(el("span", { class: "muted" }, "Stopped."));
+      resetPlot();
+      if (e.name === "AbortError") $("status").replaceChildren(el("span", { class: "muted" }, "Stopped. The plot is cleared: a partial run is not compared."));
       else showError($("status"), e);
     } finally {
       $("run").disabled = false;

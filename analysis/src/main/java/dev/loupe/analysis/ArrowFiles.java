@@ -15,14 +15,18 @@ import org.apache.arrow.vector.types.pojo.FieldType;
 import org.apache.arrow.vector.types.pojo.Schema;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.zip.CRC32C;
 
 /** The column types, schemas and the write-to-temporary-then-rename discipline shared by every run file. */
 final class ArrowFiles {
@@ -68,6 +72,70 @@ final class ArrowFiles {
                 column("pos", INT32), column("activation", FLOAT32));
     }
 
+    /** Schema metadata key of the run id every file of a run carries (see {@link RunCheck}). */
+    static final String RUN_ID = "loupe_run_id";
+
+    /**
+     * A file's length and CRC32C, as run.json and the shard markers record them. CRC32C rather than a cryptographic
+     * hash: it is there to catch damage and swapped files, not forgery, and the JDK computes it at memory speed, so
+     * opening a run can afford to check every byte.
+     */
+    record FileSum(long bytes, String crc32c) {
+        static FileSum of(long bytes, CRC32C crc) { return new FileSum(bytes, HexFormat.of().toHexDigits((int) crc.getValue())); }
+    }
+
+    /** Reads a whole file and sums it. */
+    static FileSum sum(Path file) throws IOException {
+        CRC32C crc = new CRC32C();
+        long bytes = 0;
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
+            for (int n; (n = ch.read(buf)) >= 0; ) {
+                buf.flip();
+                crc.update(buf);
+                bytes += n;
+                buf.clear();
+            }
+        }
+        return FileSum.of(bytes, crc);
+    }
+
+    /**
+     * The channel an Arrow file is written through: sums what passes (so a file's checksum costs no second read)
+     * and names the file in write errors, which the JDK reports without a path ("No space left on device").
+     */
+    private static final class SummingChannel implements WritableByteChannel {
+        private final FileChannel out;
+        private final Path file;
+        private final CRC32C crc = new CRC32C();
+        private long bytes;
+
+        SummingChannel(FileChannel out, Path file) {
+            this.out = out;
+            this.file = file;
+        }
+
+        @Override public int write(ByteBuffer src) throws IOException {
+            ByteBuffer view = src.duplicate();
+            int n;
+            try {
+                n = out.write(src);
+            } catch (IOException e) {
+                throw new IOException(file + ": " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()), e);
+            }
+            view.limit(view.position() + n);
+            crc.update(view);
+            bytes += n;
+            return n;
+        }
+
+        FileSum sum() { return FileSum.of(bytes, crc); }
+
+        @Override public boolean isOpen() { return out.isOpen(); }
+
+        @Override public void close() throws IOException { out.close(); }
+    }
+
     /** The temporary name a file is written under before it is renamed into place. */
     static Path temporary(Path file) { return file.resolveSibling(file.getFileName() + ".tmp"); }
 
@@ -92,6 +160,7 @@ final class ArrowFiles {
         private final Path file, tmp;
         private final VectorSchemaRoot root;
         private final FileChannel channel;
+        private final SummingChannel summing;
         private final ArrowFileWriter writer;
         private boolean finished;
 
@@ -100,14 +169,15 @@ final class ArrowFiles {
             this.tmp = temporary(file);
             this.root = VectorSchemaRoot.create(schema, allocator);
             this.channel = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
+            this.summing = new SummingChannel(channel, tmp);
             CompressionUtil.CodecType codec = switch (compression) {
                 case ZSTD -> CompressionUtil.CodecType.ZSTD;
                 case LZ4 -> CompressionUtil.CodecType.LZ4_FRAME;
                 case NONE -> CompressionUtil.CodecType.NO_COMPRESSION;
             };
             this.writer = compression == Compression.NONE
-                    ? new ArrowFileWriter(root, null, channel, null, IpcOption.DEFAULT)
-                    : new ArrowFileWriter(root, null, channel, null, IpcOption.DEFAULT, CommonsCompressionFactory.INSTANCE, codec);
+                    ? new ArrowFileWriter(root, null, summing, null, IpcOption.DEFAULT)
+                    : new ArrowFileWriter(root, null, summing, null, IpcOption.DEFAULT, CommonsCompressionFactory.INSTANCE, codec);
             writer.start();
         }
 
@@ -122,13 +192,14 @@ final class ArrowFiles {
             writer.writeBatch();
         }
 
-        /** Ends the file and renames it into place. */
-        void finish() throws IOException {
+        /** Ends the file, renames it into place and returns its length and checksum. */
+        FileSum finish() throws IOException {
             writer.end();
             writer.close();
             channel.close();
             publish(tmp, file);
             finished = true;
+            return summing.sum();
         }
 
         Path file() { return file; }
@@ -147,6 +218,13 @@ final class ArrowFiles {
             } finally {
                 root.close();
             }
+        }
+    }
+
+    /** The run id in a file's schema metadata, or null when it has none; fails when the file is not Arrow IPC. */
+    static String runId(Path file, BufferAllocator allocator) throws IOException {
+        try (ArrowFileReader r = open(file, allocator)) {
+            return r.getVectorSchemaRoot().getSchema().getCustomMetadata().get(RUN_ID);
         }
     }
 

@@ -37,25 +37,34 @@ import java.util.stream.Stream;
  */
 public final class CorpusIndexer {
     static final String LOUPE_VERSION = "0.1.0";
-    static final int FORMAT_VERSION = 1;
+    /** 2: run.json carries a run id and every file's checksum; the files carry the run id (see {@link RunCheck}). */
+    static final int FORMAT_VERSION = 2;
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private final IndexJob job;
     private final IndexProgress progress;
     private final RunLayout layout;
     private final Map<String, Object> identity;
+    private final String runId;
 
-    private CorpusIndexer(IndexJob job, IndexProgress progress) {
+    private CorpusIndexer(IndexJob job, IndexProgress progress) { this(job, progress, null); }
+
+    /** With {@code runId} non-null, the files carry that run id (a part's files carry the whole run's). */
+    private CorpusIndexer(IndexJob job, IndexProgress progress, String runId) {
         this.job = job;
         this.progress = progress == null ? IndexProgress.NONE : progress;
         this.layout = new RunLayout(job.runDir(), saeIds(job.saes()));
         this.identity = identity(job, layout);
+        this.runId = runId != null ? runId : RunCheck.runId(JSON.valueToTree(identity));
     }
 
     /**
      * Indexes {@code documents} into the job's run folder. When that folder holds an interrupted run of the same
      * model, SAEs, corpus and options, it resumes after its last complete shard (skipping the documents already
-     * done); when it holds a different run, it fails with one line without touching it.
+     * done); when it holds a different run, it fails with one line without touching it. The folder is locked
+     * ({@link RunLock}) while the indexer works in it, so a second indexer into the same folder fails at once.
+     * A complete run is checked against its run.json (every file present, with its length and checksum); a
+     * damaged one is refused, and nothing in it is deleted.
      */
     public static IndexResult index(IndexJob job, Iterator<Document> documents, IndexProgress progress) throws IOException {
         return new CorpusIndexer(job, progress).run(documents);
@@ -63,43 +72,50 @@ public final class CorpusIndexer {
 
     /**
      * Indexes one part of a distributed run: {@code documents} are the corpus's documents from {@code firstDoc} on,
-     * numbered globally, written as ordinary resumable shards into the job's run folder (the part's folder) without
-     * the summaries. Returns the corpus tokens the part's complete shards hold.
+     * numbered globally, written as ordinary resumable shards into the job's run folder (the part's folder, which
+     * the caller has locked) without the summaries; the files carry {@code runId}, the whole run's. Returns the
+     * corpus tokens the part's complete shards hold.
      */
-    static long indexPart(IndexJob job, int firstDoc, Iterator<Document> documents, IndexProgress progress) throws IOException {
-        CorpusIndexer ix = new CorpusIndexer(job, progress);
+    static long indexPart(IndexJob job, String runId, int firstDoc, Iterator<Document> documents, IndexProgress progress) throws IOException {
+        CorpusIndexer ix = new CorpusIndexer(job, progress, runId);
         for (IndexJob.RunSae s : job.saes()) SaeCompatibility.require(s.sae(), job.model());
-        Resume resume = ix.prepareFolder();
-        if (resume.complete) throw new IllegalStateException(job.runDir() + ": a finished run, not a part of one");
         try (BufferAllocator allocator = new RootAllocator()) {
+            Resume resume = ix.prepareFolder(allocator);
+            if (resume.complete) throw new IllegalStateException(job.runDir() + ": a finished run, not a part of one");
             return ix.new Pass(allocator, resume, firstDoc).run(documents);
         }
     }
 
     /**
-     * Checks the run folder of a job about to be indexed elsewhere (by parts): creates it with the head of its
-     * run.json, or checks that its run.json is this job's; returns whether that run is already complete.
+     * Checks the run folder of a job indexed elsewhere (by parts): creates it with the head of its run.json, or
+     * checks that its run.json is this job's (and, when complete, its files); returns whether the run is complete.
      */
     static boolean prepareRun(IndexJob job) throws IOException {
         CorpusIndexer ix = new CorpusIndexer(job, IndexProgress.NONE);
-        return ix.checkOrCreate() == Boolean.TRUE;
+        try (BufferAllocator allocator = new RootAllocator()) {
+            return ix.checkOrCreate(allocator) == Boolean.TRUE;
+        }
     }
 
-    static Map<String, Object> identityOf(IndexJob job) { return identity(job, new RunLayout(job.runDir(), saeIds(job.saes()))); }
+    static Map<String, Object> identityOf(IndexJob job) { return identity(job, layoutOf(job)); }
+
+    static String runIdOf(IndexJob job) { return RunCheck.runId(JSON.valueToTree(identityOf(job))); }
 
     static RunLayout layoutOf(IndexJob job) { return new RunLayout(job.runDir(), saeIds(job.saes())); }
 
     private IndexResult run(Iterator<Document> documents) throws IOException {
         long started = System.nanoTime();
         for (IndexJob.RunSae s : job.saes()) SaeCompatibility.require(s.sae(), job.model());
-        Resume resume = prepareFolder();
-        try (BufferAllocator allocator = new RootAllocator()) {
+        Path dir = job.runDir();
+        if (Files.exists(dir) && !Files.isDirectory(dir)) throw new IllegalArgumentException(dir + ": exists and is not a folder");
+        try (RunLock lock = RunLock.acquire(dir); BufferAllocator allocator = new RootAllocator()) {
+            Resume resume = prepareFolder(allocator);
             if (!resume.complete) {
                 progress.phase(resume.shards > 0 ? "resume" : "index");
                 new Pass(allocator, resume, 0).run(documents);
             }
             progress.phase("summarise");
-            IndexResult r = new Finisher(job, layout, identity, allocator, progress).finish(started);
+            IndexResult r = new Finisher(job, layout, identity, runId, allocator, progress).finish(started);
             long resumed = resume.complete ? r.tokens() : resume.tokens;
             return new IndexResult(r.runDir(), r.documents(), r.tokens(), resumed, r.activeRows(), r.shardBytes(), r.shards(), r.seconds());
         }
@@ -175,18 +191,17 @@ public final class CorpusIndexer {
     /** Where an earlier attempt stopped. */
     private record Resume(int shards, long tokens, int nextDoc, int nextWindow, boolean complete) {}
 
-    private Resume prepareFolder() throws IOException {
-        Boolean complete = checkOrCreate();
+    private Resume prepareFolder(BufferAllocator allocator) throws IOException {
+        Boolean complete = checkOrCreate(allocator);
         if (complete == null) return new Resume(0, 0, 0, 0, false);
         if (complete) return new Resume(0, JSON.readTree(layout.runJson().toFile()).path("tokens").asLong(), 0, 0, true);
-        return scanShards();
+        return scanShards(allocator);
     }
 
     /** Null for a new run folder (created, with the head of run.json), else whether the run there is complete. */
-    private Boolean checkOrCreate() throws IOException {
+    private Boolean checkOrCreate(BufferAllocator allocator) throws IOException {
         Path dir = job.runDir();
         Path runJson = layout.runJson();
-        if (Files.exists(dir) && !Files.isDirectory(dir)) throw new IllegalArgumentException(dir + ": exists and is not a folder");
         if (Files.isRegularFile(runJson)) {
             JsonNode old;
             try {
@@ -199,7 +214,17 @@ public final class CorpusIndexer {
             if (diff != null) {
                 throw new IllegalArgumentException(dir + " holds a different corpus run (" + diff + "); refusing to overwrite it: choose another --out");
             }
-            return old.path("complete").asBoolean(false);
+            if (old.path("complete").asBoolean(false)) {
+                try {
+                    RunCheck.checkRunJson(runJson, old);
+                    RunCheck.checkFiles(dir, old, f -> true, allocator);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException(e.getMessage() + "; " + dir + " holds a complete run that is damaged:"
+                            + " nothing was changed or deleted; index into a new folder");
+                }
+                return true;
+            }
+            return false;
         }
         if (Files.isDirectory(dir)) {
             try (Stream<Path> s = Files.list(dir)) {
@@ -210,6 +235,7 @@ public final class CorpusIndexer {
         Files.createDirectories(dir);
         Map<String, Object> head = new LinkedHashMap<>(identity);
         head.put("loupe_version", LOUPE_VERSION);
+        head.put("run_id", runId);
         head.put("complete", false);
         writeJson(runJson, head);
         return null;
@@ -237,13 +263,25 @@ public final class CorpusIndexer {
         return s.length() > 120 ? s.substring(0, 117) + "..." : s;
     }
 
-    /** Finds the complete shards of an interrupted run and deletes whatever a crash left after them. */
-    private Resume scanShards() throws IOException {
+    /**
+     * Finds the complete shards of an interrupted run, checks their files against their markers, and deletes
+     * whatever a crash left after them (files of the shard that was being written, stray temporaries).
+     */
+    private Resume scanShards(BufferAllocator allocator) throws IOException {
         int shards = 0;
         long tokens = 0;
         int nextDoc = 0, nextWindow = 0;
         while (Files.isRegularFile(layout.marker(shards))) {
-            JsonNode m = JSON.readTree(layout.marker(shards).toFile());
+            Path marker = layout.marker(shards);
+            JsonNode m;
+            try {
+                m = JSON.readTree(marker.toFile());
+                RunCheck.checkMarkerFiles(job.runDir(), marker, m, runId, allocator);
+            } catch (IOException | IllegalArgumentException e) {
+                throw new IllegalArgumentException((e instanceof IllegalArgumentException ? e.getMessage() : marker + ": not valid JSON")
+                        + "; the interrupted run in " + job.runDir() + " cannot resume after a damaged shard: nothing was deleted;"
+                        + " index into a new folder");
+            }
             tokens = m.path("first_token").asLong() + m.path("tokens").asLong();
             nextDoc = m.path("next_doc").asInt();
             nextWindow = m.path("next_window").asInt();
@@ -281,7 +319,12 @@ public final class CorpusIndexer {
 
     static void writeJson(Path file, Object value) throws IOException {
         Path tmp = ArrowFiles.temporary(file);
-        Files.writeString(tmp, JSON.writeValueAsString(value) + "\n", StandardCharsets.UTF_8);
+        try {
+            Files.writeString(tmp, JSON.writeValueAsString(value) + "\n", StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            // A full disk is reported without the file's name.
+            throw e instanceof java.nio.file.FileSystemException ? e : new IOException(tmp + ": " + e.getMessage(), e);
+        }
         ArrowFiles.publish(tmp, file);
     }
 
@@ -418,13 +461,13 @@ public final class CorpusIndexer {
                 this.index = index;
                 this.firstToken = firstToken;
                 Files.createDirectories(layout.partial());
-                this.tokenPart = new RowsWriter(layout.tokenPart(index), ArrowFiles.tokensSchema(Finisher.metadata(job, -1)),
+                this.tokenPart = new RowsWriter(layout.tokenPart(index), ArrowFiles.tokensSchema(Finisher.metadata(job, runId, -1)),
                         Compression.NONE, allocator, o.batchTokens());
                 this.activations = new RowsWriter[job.saes().size()];
                 try {
                     for (int s = 0; s < activations.length; s++) {
                         Files.createDirectories(layout.saeDir(s));
-                        activations[s] = new RowsWriter(layout.shard(s, index), ArrowFiles.activationsSchema(Finisher.metadata(job, s)),
+                        activations[s] = new RowsWriter(layout.shard(s, index), ArrowFiles.activationsSchema(Finisher.metadata(job, runId, s)),
                                 o.compression(), allocator, o.batchTokens());
                     }
                 } catch (IOException | RuntimeException e) {
@@ -469,8 +512,11 @@ public final class CorpusIndexer {
 
             /** Publishes the activation files, then the token part, then the marker that makes the shard count. */
             void finish(int nextDoc, int nextWindow) throws IOException {
-                for (RowsWriter w : activations) w.finish();
-                tokenPart.finish();
+                List<Map<String, Object>> files = new ArrayList<>();
+                for (int s = 0; s < activations.length; s++) {
+                    files.add(Finisher.checksum(job.runDir(), layout.shard(s, index), activations[s].finish()));
+                }
+                files.add(Finisher.checksum(job.runDir(), layout.tokenPart(index), tokenPart.finish()));
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("shard", index);
                 m.put("first_token", firstToken);
@@ -481,6 +527,7 @@ public final class CorpusIndexer {
                 for (RowsWriter w : activations) rows.add(w.rows());
                 m.put("rows", rows);
                 m.put("documents", docs);
+                m.put("files", files);
                 writeJson(layout.marker(index), m);
                 for (RowsWriter w : activations) w.close();
                 tokenPart.close();

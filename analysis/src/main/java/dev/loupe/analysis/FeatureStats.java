@@ -34,7 +34,7 @@ import java.util.List;
  */
 final class FeatureStats {
     /** Histogram bins: {@code BINS_PER_DECADE} per decade from {@code 10^MIN_EXP} to {@code 10^MAX_EXP}. */
-    static final int MIN_EXP = -3, MAX_EXP = 5, BINS_PER_DECADE = 6;
+    static final int MIN_EXP = -3, MAX_EXP = 5, BINS_PER_DECADE = 20;
     static final int BINS = (MAX_EXP - MIN_EXP) * BINS_PER_DECADE;
 
     final int dSae;

@@ -84,7 +84,19 @@ public final class FeatureStore implements AutoCloseable {
         this.context = opts.path("context").asInt(1024);
         JsonNode shards = runJson.path("shards");
         shardFirstToken = new long[shards.size()];
-        for (int i = 0; i < shardFirstToken.length; i++) shardFirstToken[i] = shards.get(i).path("first_token").asLong();
+        Path runJsonFile = runDir.resolve(RunLayout.RUN_JSON);
+        long expectFirst = 0;
+        for (int i = 0; i < shardFirstToken.length; i++) {
+            shardFirstToken[i] = shards.get(i).path("first_token").asLong(-1);
+            if (shardFirstToken[i] != expectFirst) {
+                throw new IllegalArgumentException(runJsonFile + ": shards[" + i + "].first_token is " + shards.get(i).path("first_token")
+                        + ", expected " + expectFirst + " (the tokens of the shards before it)");
+            }
+            expectFirst += shards.get(i).path("tokens").asLong();
+        }
+        if (shardFirstToken.length == 0 || expectFirst != info.tokens()) {
+            throw new IllegalArgumentException(runJsonFile + ": the shards hold " + expectFirst + " tokens but \"tokens\" is " + info.tokens());
+        }
         try {
             // documents
             List<long[]> docs = new ArrayList<>();
@@ -105,6 +117,12 @@ public final class FeatureStore implements AutoCloseable {
                 docTokens[i] = (int) docs.get(i)[1];
             }
             docSource = sources.toArray(String[]::new);
+            for (int i = 0; i < docOffset.length; i++) {
+                if (docOffset[i] < 0 || docTokens[i] < 0 || docOffset[i] + docTokens[i] > info.tokens()) {
+                    throw new IllegalArgumentException(runDir.resolve(RunLayout.DOCUMENTS) + ": document " + i + " spans tokens ["
+                            + docOffset[i] + ", " + (docOffset[i] + docTokens[i]) + ") outside the run's " + info.tokens());
+                }
+            }
             // features
             int n = sae.dSae();
             fireCount = new long[n];
@@ -129,7 +147,12 @@ public final class FeatureStore implements AutoCloseable {
             });
             if (seen[0] != n) throw new IllegalArgumentException(saeDir.resolve(RunLayout.FEATURES) + ": " + seen[0] + " rows, expected d_sae = " + n);
         } catch (IOException | RuntimeException e) {
-            close();
+            try {
+                close();
+            } catch (RuntimeException leak) {
+                // Arrow's "Memory was leaked" when reading stopped half-way: the first failure is the one to report.
+                e.addSuppressed(leak);
+            }
             throw e;
         }
     }
@@ -158,8 +181,35 @@ public final class FeatureStore implements AutoCloseable {
             throw new IllegalArgumentException(runDir + ": the corpus run is not complete (rerun the same loupe index command to resume it)");
         }
         RunInfo.SaeEntry entry = saeId == null ? info.saes().getFirst() : info.sae(saeId);
+        // First: a run id is a hash anyone can recompute, so an edited run.json may pass the checks below.
+        requireInside(runDir, entry, runJson);
+        RunCheck.checkRunJson(runJson, json);
+        // Every file this SAE's pages read (its own and the shared tokens and documents), byte for byte.
+        String own = entry.dir().equals(".") ? "" : entry.dir() + "/";
+        try (BufferAllocator check = new RootAllocator()) {
+            RunCheck.checkFiles(runDir, json, rel -> !rel.contains("/") || rel.startsWith(own), check);
+        }
         Tokenizer tok = tokenizer != null ? tokenizer : modelTokenizer(runDir, info.model());
         return new FeatureStore(runDir, info, entry, tok, json);
+    }
+
+    /**
+     * An SAE's files live in the run folder: a {@code dir} that climbs out of it ({@code ../..}, an absolute path)
+     * would have the store read files elsewhere on the machine.
+     */
+    private static void requireInside(Path runDir, RunInfo.SaeEntry entry, Path runJson) {
+        String dir = entry.dir() == null ? "." : entry.dir();
+        Path root = runDir.toAbsolutePath().normalize();
+        Path resolved;
+        try {
+            resolved = root.resolve(dir).normalize();
+        } catch (java.nio.file.InvalidPathException e) {
+            resolved = null;
+        }
+        if (resolved == null || !resolved.startsWith(root)) {
+            throw new IllegalArgumentException(runJson + ": SAE '" + entry.id() + "' has dir \"" + dir
+                    + "\", which is outside the run folder; an SAE's dir must be a sub-folder of the run (or \".\")");
+        }
     }
 
     private static Tokenizer modelTokenizer(Path runDir, String model) {
@@ -355,6 +405,17 @@ public final class FeatureStore implements AutoCloseable {
             out.add(new ContextToken(p, id, Finisher.tokenText(tokenizer, id), 0f));
         }
         return out;
+    }
+
+    /**
+     * Feature {@code f}'s activation at positions {@code from} (inclusive) to {@code to} (exclusive) of a document,
+     * clipped to it, with the tokens (activation 0 where the feature is inactive): an example's wider context.
+     */
+    public List<ContextToken> activations(int f, int docId, int from, int to) {
+        checkFeature(f);
+        checkDoc(docId);
+        int a = Math.max(0, from), b = Math.min(docTokens[docId], to);
+        return window(f, docId, a, Math.max(a, b));
     }
 
     /** The activation of feature {@code f} at positions [from, to) of a document, with the tokens. */

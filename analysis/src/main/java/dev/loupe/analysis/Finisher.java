@@ -37,20 +37,23 @@ final class Finisher {
     private final IndexJob job;
     private final RunLayout layout;
     private final Map<String, Object> identity;
+    private final String runId;
     private final BufferAllocator allocator;
     private final IndexProgress progress;
 
-    Finisher(IndexJob job, RunLayout layout, Map<String, Object> identity, BufferAllocator allocator, IndexProgress progress) {
+    Finisher(IndexJob job, RunLayout layout, Map<String, Object> identity, String runId, BufferAllocator allocator, IndexProgress progress) {
         this.job = job;
         this.layout = layout;
         this.identity = identity;
+        this.runId = runId;
         this.allocator = allocator;
         this.progress = progress;
     }
 
-    /** Schema metadata: the model, the SAE (or all of them, for files shared by the SAEs) and the hook. */
-    static Map<String, String> metadata(IndexJob job, int sae) {
+    /** Schema metadata: the run id, the model, the SAE (or all of them, for files shared by the SAEs) and the hook. */
+    static Map<String, String> metadata(IndexJob job, String runId, int sae) {
         Map<String, String> m = new LinkedHashMap<>();
+        m.put(ArrowFiles.RUN_ID, runId);
         m.put("loupe_version", CorpusIndexer.LOUPE_VERSION);
         m.put("model", job.modelPath());
         if (sae >= 0) {
@@ -110,8 +113,19 @@ final class Finisher {
         long tokens = 0;
         int shardCount = 0;
         List<Map<String, Object>> shards = new ArrayList<>();
+        List<Map<String, Object>> checksums = new ArrayList<>();
         for (Source src : sources) {
-            for (JsonNode m : src.markers()) {
+            for (int i = 0; i < src.markers().size(); i++) {
+                JsonNode m = src.markers().get(i);
+                // The activation shards stay (under the run's name for them); the token parts are joined into
+                // tokens.arrow and go with .partial.
+                for (JsonNode f : m.path("files")) {
+                    if (f.path("file").asText().startsWith(RunLayout.PARTIAL + "/")) continue;
+                    @SuppressWarnings("unchecked")
+                    Map<String, Object> e = new LinkedHashMap<>(CorpusIndexer.JSON.convertValue(f, Map.class));
+                    e.put("file", runName(src, i, f.path("file").asText()));
+                    checksums.add(e);
+                }
                 Map<String, Object> e = new LinkedHashMap<>();
                 e.put("file", RunLayout.shardName(src.shardBase() + m.path("shard").asInt()));
                 e.put("first_token", src.tokenBase() + m.path("first_token").asLong());
@@ -124,8 +138,8 @@ final class Finisher {
                 shardCount++;
             }
         }
-        int documents = writeDocuments(sources);
-        writeTokens(sources);
+        int documents = writeDocuments(sources, checksums);
+        writeTokens(sources, checksums);
         long activeRows = 0;
         long shardBytes = 0;
         Tokenizer tok = job.model().hasTokenizer() ? job.model().tokenizer() : null;
@@ -143,11 +157,12 @@ final class Finisher {
             Sae sae = job.saes().get(s).sae();
             FeatureStats stats = statsSource.stats(s, files);
             LogitTables logits = job.options().logitTables() ? LogitTables.compute(job.model(), sae, LOGIT_TOKENS, progress) : LogitTables.empty(sae.dSae());
-            writeFeatures(s, stats, logits, tokens, tok);
-            writeExamples(s, stats);
+            writeFeatures(s, stats, logits, tokens, tok, checksums);
+            writeExamples(s, stats, checksums);
         }
         Map<String, Object> run = new LinkedHashMap<>(identity);
         run.put("loupe_version", CorpusIndexer.LOUPE_VERSION);
+        run.put("run_id", runId);
         run.put("complete", true);
         run.put("documents", documents);
         run.put("tokens", tokens);
@@ -160,9 +175,19 @@ final class Finisher {
         files.put("top_examples", RunLayout.EXAMPLES);
         files.put("activations", "activations-NNNNN.arrow");
         run.put("files", files);
+        run.put("checksums", checksums);
         CorpusIndexer.writeJson(layout.runJson(), run);
         return new IndexResult(job.runDir(), documents, tokens, 0, activeRows, shardBytes, shardCount,
                 (System.nanoTime() - startedNanos) / 1e9);
+    }
+
+    /** The run-relative name of a file a source's marker {@code i} lists (relative to the source's folder). */
+    private String runName(Source src, int i, String sourceRelative) {
+        for (int s = 0; s < layout.saeIds().size(); s++) {
+            String own = src.layout().runDir().relativize(src.layout().shard(s, i)).toString().replace('\\', '/');
+            if (own.equals(sourceRelative)) return layout.runDir().relativize(layout.shard(s, src.shardBase() + i)).toString().replace('\\', '/');
+        }
+        return sourceRelative;
     }
 
     /** Puts a part's complete shard under its name in the run: a hard link (the same bytes, no copy), else a copy. */
@@ -192,7 +217,20 @@ final class Finisher {
         Files.delete(p);
     }
 
-    private int writeDocuments(List<Source> parts) throws IOException {
+    /** The entry run.json's {@code checksums} holds for a file of the run. */
+    Map<String, Object> checksum(Path file, ArrowFiles.FileSum sum) {
+        return checksum(layout.runDir(), file, sum);
+    }
+
+    static Map<String, Object> checksum(Path runDir, Path file, ArrowFiles.FileSum sum) {
+        Map<String, Object> e = new LinkedHashMap<>();
+        e.put("file", runDir.relativize(file).toString().replace('\\', '/'));
+        e.put("bytes", sum.bytes());
+        e.put("crc32c", sum.crc32c());
+        return e;
+    }
+
+    private int writeDocuments(List<Source> parts, List<Map<String, Object>> checksums) throws IOException {
         // A document that spans shards appears in each; its pieces are joined here.
         List<long[]> docs = new ArrayList<>();   // doc_id, token_offset, token_count
         List<String> sources = new ArrayList<>();
@@ -210,7 +248,7 @@ final class Finisher {
             }
         }
         try (ArrowFiles.Writer w = new ArrowFiles.Writer(layout.runDir().resolve(RunLayout.DOCUMENTS),
-                ArrowFiles.documentsSchema(metadata(job, -1)), Compression.NONE, allocator)) {
+                ArrowFiles.documentsSchema(metadata(job, runId, -1)), Compression.NONE, allocator)) {
             IntVector id = w.vector("doc_id");
             BigIntVector off = w.vector("token_offset");
             IntVector count = w.vector("token_count");
@@ -236,16 +274,16 @@ final class Finisher {
                 w.writeBatch(n);
                 if (docs.isEmpty()) break;
             }
-            w.finish();
+            checksums.add(checksum(w.file(), w.finish()));
         }
         return docs.size();
     }
 
     /** Joins the token parts into tokens.arrow, in batches of exactly batch_tokens rows (the last fewer). */
-    private void writeTokens(List<Source> sources) throws IOException {
+    private void writeTokens(List<Source> sources, List<Map<String, Object>> checksums) throws IOException {
         int batch = job.options().batchTokens();
         try (ArrowFiles.Writer w = new ArrowFiles.Writer(layout.runDir().resolve(RunLayout.TOKENS),
-                ArrowFiles.tokensSchema(metadata(job, -1)), job.options().compression(), allocator)) {
+                ArrowFiles.tokensSchema(metadata(job, runId, -1)), job.options().compression(), allocator)) {
             IntVector doc = w.vector("doc_id"), pos = w.vector("pos"), tok = w.vector("token_id");
             int[] bd = new int[batch], bp = new int[batch], bt = new int[batch];
             int n = 0, batches = 0;
@@ -269,7 +307,7 @@ final class Finisher {
                 }
             }
             if (n > 0 || batches == 0) writeIntBatch(w, n, new IntVector[]{doc, pos, tok}, bd, bp, bt);
-            w.finish();
+            checksums.add(checksum(w.file(), w.finish()));
         }
     }
 
@@ -282,9 +320,9 @@ final class Finisher {
         w.writeBatch(n);
     }
 
-    private void writeFeatures(int s, FeatureStats st, LogitTables lt, long tokens, Tokenizer tok) throws IOException {
+    private void writeFeatures(int s, FeatureStats st, LogitTables lt, long tokens, Tokenizer tok, List<Map<String, Object>> checksums) throws IOException {
         Path file = layout.saeDir(s).resolve(RunLayout.FEATURES);
-        try (ArrowFiles.Writer w = new ArrowFiles.Writer(file, ArrowFiles.featuresSchema(metadata(job, s)), Compression.NONE, allocator)) {
+        try (ArrowFiles.Writer w = new ArrowFiles.Writer(file, ArrowFiles.featuresSchema(metadata(job, runId, s)), Compression.NONE, allocator)) {
             IntVector id = w.vector("feature_id");
             BigIntVector fire = w.vector("fire_count");
             Float8Vector density = w.vector("density");
@@ -331,7 +369,7 @@ final class Finisher {
                 mean.setValueCount(n);
                 w.writeBatch(n);
             }
-            w.finish();
+            checksums.add(checksum(w.file(), w.finish()));
         }
     }
 
@@ -358,9 +396,9 @@ final class Finisher {
         return tok.tokenText(id);
     }
 
-    private void writeExamples(int s, FeatureStats st) throws IOException {
+    private void writeExamples(int s, FeatureStats st, List<Map<String, Object>> checksums) throws IOException {
         Path file = layout.saeDir(s).resolve(RunLayout.EXAMPLES);
-        try (ArrowFiles.Writer w = new ArrowFiles.Writer(file, ArrowFiles.examplesSchema(metadata(job, s)), Compression.NONE, allocator)) {
+        try (ArrowFiles.Writer w = new ArrowFiles.Writer(file, ArrowFiles.examplesSchema(metadata(job, runId, s)), Compression.NONE, allocator)) {
             IntVector fid = w.vector("feature_id"), rank = w.vector("rank"), doc = w.vector("doc_id"), pos = w.vector("pos");
             VarCharVector kind = w.vector("kind");
             Float4Vector act = w.vector("activation");
@@ -401,7 +439,7 @@ final class Finisher {
                 w.root().setRowCount(row);
                 w.writeBatch(row);
             }
-            w.finish();
+            checksums.add(checksum(w.file(), w.finish()));
         }
     }
 }

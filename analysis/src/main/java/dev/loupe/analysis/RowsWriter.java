@@ -80,10 +80,10 @@ final class RowsWriter implements AutoCloseable {
 
     long rows() { return totalRows + rows; }
 
-    /** Writes the last (partial) batch, ends the file and renames it into place. */
-    void finish() throws IOException {
+    /** Writes the last (partial) batch, ends the file, renames it into place and returns its length and checksum. */
+    ArrowFiles.FileSum finish() throws IOException {
         if (tokensInBatch > 0 || batches == 0) flush();
-        file.finish();
+        return file.finish();
     }
 
     @Override public void close() throws IOException { file.close(); }

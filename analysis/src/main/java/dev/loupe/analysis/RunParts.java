@@ -157,7 +157,7 @@ public final class RunParts {
         requireLock(lock, pj.runDir());
         Path done = pj.runDir().resolve(DONE);
         if (Files.isRegularFile(done)) return CorpusIndexer.JSON.readTree(done.toFile()).path("tokens").asLong();
-        long tokens = CorpusIndexer.indexPart(pj, part.firstDoc(), documents(corpus, part), progress);
+        long tokens = CorpusIndexer.indexPart(pj, CorpusIndexer.runIdOf(job), part.firstDoc(), documents(corpus, part), progress);
         if (tokens != part.tokens()) {
             throw new IllegalStateException(pj.runDir() + ": indexed " + tokens + " tokens where the plan counted " + part.tokens()
                     + "; did the corpus, model or tokenizer differ on this node?");
@@ -250,7 +250,7 @@ public final class RunParts {
         }
         IndexResult r;
         try (BufferAllocator allocator = new RootAllocator()) {
-            Finisher finisher = new Finisher(job, layout, CorpusIndexer.identityOf(job), allocator, progress == null ? IndexProgress.NONE : progress);
+            Finisher finisher = new Finisher(job, layout, CorpusIndexer.identityOf(job), CorpusIndexer.runIdOf(job), allocator, progress == null ? IndexProgress.NONE : progress);
             r = finisher.finish(sources, (s, files) -> {
                 int dSae = job.saes().get(s).sae().dSae();
                 FeatureStats all = FeatureStats.read(stats(job.runDir().resolve(PARTS), "moments", s), dSae, job.options());

@@ -54,9 +54,9 @@ class CorpusRunTest {
 
     /** The shards against the fixture's feature_acts.npy (numpy, float64) for the fixture's own 40 tokens. */
     @Test void shardsMatchTheFixturesFeatureActivations() throws IOException {
-        Path dir = Fixtures.tinyA().resolve("sae");
+        Path dir = Fixtures.file("tiny-a/sae");
         Npy.Array acts = Npy.read(dir.resolve("feature_acts.npy"));
-        int[] ids = Npy.read(Fixtures.tinyA().resolve("tokens.npy")).ints();
+        int[] ids = Npy.read(Fixtures.file("tiny-a/tokens.npy")).ints();
         int positions = acts.shape()[0], dSae = acts.shape()[1];
         Path jsonl = tmp.resolve("fixture.jsonl");
         Files.writeString(jsonl, "{\"tokens\": " + Arrays.toString(ids) + "}\n");
@@ -269,8 +269,8 @@ class CorpusRunTest {
 
     /** Search via inference on the fixture tokens against feature_acts.npy. */
     @Test void inferenceSearchFindsTheStrongestFeatures() throws IOException {
-        Npy.Array acts = Npy.read(Fixtures.tinyA().resolve("sae/feature_acts.npy"));
-        int[] ids = Npy.read(Fixtures.tinyA().resolve("tokens.npy")).ints();
+        Npy.Array acts = Npy.read(Fixtures.file("tiny-a/sae/feature_acts.npy"));
+        int[] ids = Npy.read(Fixtures.file("tiny-a/tokens.npy")).ints();
         int dSae = acts.shape()[1];
         float[] best = new float[dSae];
         for (int p = 1; p < ids.length; p++) for (int f = 0; f < dSae; f++) best[f] = Math.max(best[f], acts.data()[p * dSae + f]);
@@ -287,7 +287,10 @@ class CorpusRunTest {
         for (int f = 0; f < dSae; f++) assertTrue(acts.data()[p * dSae + f] <= acts.data()[p * dSae + top] + 1e-4f);
     }
 
-    /** SAEs at layers 0 and 2 in one pass: each SAE's folder equals its own single-SAE run, byte for byte. */
+    /**
+     * SAEs at layers 0 and 2 in one pass: each SAE's folder holds what its own single-SAE run holds, row for row
+     * (the files differ only in the run id of their schema metadata).
+     */
     @Test void twoSaesInOnePassEqualTwoSingleRuns() throws IOException {
         try (Sae early = TinyA.sae(model, "blocks.0.hook_resid_post")) {
             Path both = tmp.resolve("both"), single0 = tmp.resolve("single0");
@@ -295,8 +298,8 @@ class CorpusRunTest {
             TinyA.index(model, List.of(early), corpus, single0, OPTIONS);
             Map<String, byte[]> whole = RunFiles.tree(both);
             for (String[] pair : new String[][]{{"blocks.0.hook_resid_post-sae", single0.toString()}, {"blocks.2.hook_resid_post-sae", textRun.toString()}}) {
-                Map<String, byte[]> sub = RunFiles.tree(both.resolve(pair[0]));
-                Map<String, byte[]> alone = RunFiles.tree(Path.of(pair[1]));
+                Map<String, byte[]> sub = RunFiles.contents(both.resolve(pair[0]));
+                Map<String, byte[]> alone = RunFiles.contents(Path.of(pair[1]));
                 alone.keySet().removeAll(List.of("run.json", "tokens.arrow", "documents.arrow"));
                 assertEquals(List.of(), RunFiles.differences(sub, alone), pair[0]);
             }
@@ -359,11 +362,8 @@ class CorpusRunTest {
 
     /** node + apache-arrow (installed by bin/setup into .cache/node) recompute the summaries from the shards. */
     static void runArrowJs(Path run) throws IOException {
-        Path nodeDir = Path.of(System.getProperty("loupe.testdata", ".cache/testdata")).resolveSibling("node").toAbsolutePath().normalize();
+        Path nodeDir = Fixtures.nodeModules("apache-arrow").getParent().getParent();
         Path script = Path.of("src/test/js/check-run.cjs").toAbsolutePath();
-        if (!Files.isDirectory(nodeDir.resolve("node_modules/apache-arrow"))) {
-            fail("the Arrow JS reader test needs apache-arrow in " + nodeDir + ": run bin/setup (it needs node and npm)");
-        }
         ProcessBuilder pb = new ProcessBuilder("node", script.toString(), run.toString(), nodeDir.toString()).redirectErrorStream(true);
         Process p;
         try {

@@ -73,6 +73,25 @@ final class RunFiles {
         return out;
     }
 
+    /**
+     * Every file under a folder by what it holds: an Arrow file as its fields and each record batch's rows (so the
+     * schema metadata, which names the run, is left out), any other file as its bytes.
+     */
+    static Map<String, byte[]> contents(Path dir) throws IOException {
+        Map<String, byte[]> out = tree(dir);
+        for (Map.Entry<String, byte[]> e : out.entrySet()) {
+            if (!e.getKey().endsWith(".arrow")) continue;
+            StringBuilder b = new StringBuilder();
+            try (BufferAllocator a = new RootAllocator(); ArrowFileReader r = ArrowFiles.open(dir.resolve(e.getKey()), a)) {
+                VectorSchemaRoot root = r.getVectorSchemaRoot();
+                b.append(root.getSchema().getFields()).append('\n');
+                while (r.loadNextBatch()) b.append("-- batch\n").append(root.contentToTSVString());
+            }
+            e.setValue(b.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        return out;
+    }
+
     static List<String> differences(Map<String, byte[]> a, Map<String, byte[]> b) {
         List<String> out = new ArrayList<>();
         if (!a.keySet().equals(b.keySet())) out.add("file sets differ: " + a.keySet() + " vs " + b.keySet());

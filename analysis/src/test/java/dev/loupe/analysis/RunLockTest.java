@@ -79,10 +79,15 @@ class RunLockTest {
         assertEquals(0, overlaps.get());
     }
 
-    /** A folder that holds only a lock file is still an empty folder to the indexer. */
+    /**
+     * A folder that holds only a lock file (left behind by a holder killed with SIGKILL, whose lock the kernel
+     * released) is still an empty folder to the indexer, which takes the lock itself.
+     */
     @Test void indexerTreatsLockedEmptyFolderAsEmpty() throws Exception {
         Path dir = tmp.resolve("run");
-        try (var model = TinyA.model(); var sae = TinyA.sae(model, TinyA.HOOK); RunLock lock = RunLock.acquire(dir)) {
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve(RunLock.FILE), "pid 1 on a killed host\n");
+        try (var model = TinyA.model(); var sae = TinyA.sae(model, TinyA.HOOK)) {
             Path corpus = TinyA.writeText(tmp);
             IndexResult r = TinyA.index(model, List.of(sae), corpus, dir, IndexOptions.defaults().withContext(16).withLogitTables(false));
             assertTrue(r.tokens() > 0);

@@ -16,9 +16,9 @@ final class TinyA {
 
     private TinyA() {}
 
-    static Path gguf() { return Fixtures.tinyA().resolve("tiny-a-f32.gguf"); }
+    static Path gguf() { return Fixtures.file("tiny-a/tiny-a-f32.gguf"); }
 
-    static Path saeDir() { return Fixtures.tinyA().resolve("sae"); }
+    static Path saeDir() { return Fixtures.file("tiny-a/sae"); }
 
     static Model model() { return Model.load(gguf(), 1); }
 

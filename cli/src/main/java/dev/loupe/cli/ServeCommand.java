@@ -56,6 +56,9 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-new-tokens", paramLabel = "N", description = "most tokens one request may generate (default: ${DEFAULT-VALUE})")
     int maxNewTokens = Limits.defaults().maxNewTokens();
 
+    @Option(names = "--no-request-log", description = "do not print a line per request (method, path, status, milliseconds) to stderr")
+    boolean noRequestLog;
+
     @Override public Integer call() throws Exception {
         if (timeoutSeconds < 1) throw new IllegalArgumentException("--timeout must be at least 1 second, got " + timeoutSeconds);
         if (parallel < 1 || parallel > 2) throw new IllegalArgumentException("--parallel must be 1 or 2, got " + parallel);
@@ -64,7 +67,7 @@ final class ServeCommand implements Callable<Integer> {
         if (maxNewTokens < 1) throw new IllegalArgumentException("--max-new-tokens must be >= 1, got " + maxNewTokens);
         Limits limits = Limits.defaults().withConcurrency(parallel).withQueueCapacity(queue).withRequestTimeout(Duration.ofSeconds(timeoutSeconds))
                 .withMaxPromptTokens(maxPromptTokens).withMaxNewTokens(maxNewTokens);
-        ServerOptions options = new ServerOptions(run, saeId, model, sae, hook, host, port, threads, limits);
+        ServerOptions options = new ServerOptions(run, saeId, model, sae, hook, host, port, threads, limits, !noRequestLog);
         LoupeServer server = LoupeServer.start(options);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -28,9 +28,9 @@ class BadInputTest {
     private static final String HOOK = "blocks.2.hook_resid_post";
     @TempDir Path dir;
 
-    private static String hf() { return Fixtures.tinyA().resolve("hf").toString(); }
-    private static String gguf() { return Fixtures.tinyA().resolve("tiny-a-f32.gguf").toString(); }
-    private static String sae() { return Fixtures.tinyA().resolve("sae").toString(); }
+    private static String hf() { return Fixtures.file("tiny-a/hf").toString(); }
+    private static String gguf() { return Fixtures.file("tiny-a/tiny-a-f32.gguf").toString(); }
+    private static String sae() { return Fixtures.file("tiny-a/sae").toString(); }
 
     /** One line on stderr containing every fragment, no stack trace, a non-zero exit. */
     static String assertOneLine(Cli.Result r, String... fragments) {
@@ -206,7 +206,7 @@ class BadInputTest {
         String deep = "[".repeat(100_000) + "]".repeat(100_000);
         Path model = dir.resolve("model");
         Files.createDirectories(model);
-        Files.copy(Fixtures.tinyA().resolve("hf/model.safetensors"), model.resolve("model.safetensors"));
+        Files.copy(Fixtures.file("tiny-a/hf/model.safetensors"), model.resolve("model.safetensors"));
         Files.writeString(model.resolve("config.json"), "{\"model_type\": \"gemma2\", \"x\": " + deep + "}");
         assertOneLine(Cli.run("run", "--model", model.toString(), "--token-ids", "2"), "config.json", "nesting");
 
@@ -240,15 +240,15 @@ class BadInputTest {
 
     @Test void configNonsenseIsNamed() throws IOException {
         Path model = Files.createDirectories(dir.resolve("m"));
-        Files.copy(Fixtures.tinyA().resolve("hf/model.safetensors"), model.resolve("model.safetensors"));
-        String config = Files.readString(Fixtures.tinyA().resolve("hf/config.json"));
+        Files.copy(Fixtures.file("tiny-a/hf/model.safetensors"), model.resolve("model.safetensors"));
+        String config = Files.readString(Fixtures.file("tiny-a/hf/config.json"));
         Files.writeString(model.resolve("config.json"), config.replaceFirst("\"rms_norm_eps\":\\s*[^,}]+", "\"rms_norm_eps\": -1"));
         assertOneLine(Cli.run("run", "--model", model.toString(), "--token-ids", "2,3"), "config.json", "rms_norm_eps", "positive");
     }
 
     @Test void binaryConfigIsNamed() throws IOException {
         Path model = Files.createDirectories(dir.resolve("m"));
-        Files.copy(Fixtures.tinyA().resolve("hf/model.safetensors"), model.resolve("model.safetensors"));
+        Files.copy(Fixtures.file("tiny-a/hf/model.safetensors"), model.resolve("model.safetensors"));
         Files.write(model.resolve("config.json"), new byte[]{'{', (byte) 0xc3, (byte) 0x28, '}'});
         assertOneLine(Cli.run("run", "--model", model.toString(), "--token-ids", "2,3"), "config.json");
     }

@@ -56,9 +56,9 @@ class FuzzedInputsTest {
 
     @BeforeAll
     static void inputs() throws IOException {
-        Path hf = copy(Fixtures.tinyA().resolve("hf"), base.resolve("hf"));
-        Path gguf = copy(Fixtures.tinyA().resolve("tiny-a-f32.gguf").getParent(), base.resolve("gguf"), "tiny-a-f32.gguf");
-        Path scope = copy(Fixtures.tinyA().resolve("sae"), base.resolve("scope"), "params.npz");
+        Path hf = copy(Fixtures.file("tiny-a/hf"), base.resolve("hf"));
+        Path gguf = copy(Fixtures.file("tiny-a/tiny-a-f32.gguf").getParent(), base.resolve("gguf"), "tiny-a-f32.gguf");
+        Path scope = copy(Fixtures.file("tiny-a/sae"), base.resolve("scope"), "params.npz");
         Path saeLens = Files.createDirectories(base.resolve("saelens"));
         try (NpzFile npz = NpzFile.open(scope.resolve("params.npz"))) {
             List<SafetensorsWriter.Tensor> ts = new ArrayList<>();

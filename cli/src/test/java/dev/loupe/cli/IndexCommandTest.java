@@ -25,9 +25,9 @@ class IndexCommandTest {
     private static final String HOOK = "blocks.2.hook_resid_post";
     @TempDir Path dir;
 
-    private static String sae() { return Fixtures.tinyA().resolve("sae").toString(); }
+    private static String sae() { return Fixtures.file("tiny-a/sae").toString(); }
 
-    private static String gguf() { return Fixtures.tinyA().resolve("tiny-a-f32.gguf").toString(); }
+    private static String gguf() { return Fixtures.file("tiny-a/tiny-a-f32.gguf").toString(); }
 
     private Path corpus() throws IOException {
         List<String> lines = new ArrayList<>();

@@ -16,35 +16,35 @@ class ModelCommandsTest {
     @TempDir Path dir;
 
     static String tokenCsv() {
-        return Arrays.stream(Fixtures.npy(Fixtures.tinyA().resolve("tokens.npy")).ints()).mapToObj(String::valueOf).collect(Collectors.joining(","));
+        return Arrays.stream(Fixtures.npy(Fixtures.file("tiny-a/tokens.npy")).ints()).mapToObj(String::valueOf).collect(Collectors.joining(","));
     }
 
     @Test
     void runWritesLogitsAndCachedHooksThatMatchLlamaCpp() throws Exception {
-        Path gguf = Fixtures.tinyA().resolve("tiny-a-f32.gguf");
+        Path gguf = Fixtures.file("tiny-a/tiny-a-f32.gguf");
         Cli.Result r = Cli.run("run", "--model", gguf.toString(), "--token-ids", tokenCsv(), "--logits", dir.resolve("logits.npy").toString(),
                 "--cache", "blocks.*.hook_resid_post", "--cache", "blocks.0.attn.hook_pattern", "--cache-dir", dir.resolve("c").toString());
         assertEquals(0, r.exit(), r.err());
         Npy.Array logits = Npy.read(dir.resolve("logits.npy"));
-        Npy.Array ref = Fixtures.npy(Fixtures.tinyA().resolve("llama_logits.npy"));
+        Npy.Array ref = Fixtures.npy(Fixtures.file("tiny-a/llama_logits.npy"));
         assertArrayEquals(ref.shape(), logits.shape());
         for (int i = 0; i < ref.size(); i++) assertEquals(ref.data()[i], logits.data()[i], 5e-3f);
         Npy.Array l3 = Npy.read(dir.resolve("c/blocks.3.hook_resid_post.npy"));
         assertArrayEquals(new int[]{40, 64}, l3.shape());
-        Npy.Array lout = Fixtures.npy(Fixtures.tinyA().resolve("llama_l_out.npy"));
+        Npy.Array lout = Fixtures.npy(Fixtures.file("tiny-a/llama_l_out.npy"));
         for (int i = 0; i < 40 * 64; i++) assertEquals(lout.data()[3 * 40 * 64 + i], l3.data()[i], 5e-3f);
         assertArrayEquals(new int[]{4, 40, 40}, Npy.read(dir.resolve("c/blocks.0.attn.hook_pattern.npy")).shape());
     }
 
     @Test
     void runCanStopAfterALayer() throws Exception {
-        Cli.Result r = Cli.run("run", "--model", Fixtures.tinyA().resolve("hf").toString(), "--token-ids", tokenCsv(),
+        Cli.Result r = Cli.run("run", "--model", Fixtures.file("tiny-a/hf").toString(), "--token-ids", tokenCsv(),
                 "--cache", "blocks.1.hook_resid_post", "--stop-after", "1", "--cache-dir", dir.toString());
         assertEquals(0, r.exit(), r.err());
         Npy.Array l1 = Npy.read(dir.resolve("blocks.1.hook_resid_post.npy"));
-        Npy.Array lout = Fixtures.npy(Fixtures.tinyA().resolve("llama_l_out.npy"));
+        Npy.Array lout = Fixtures.npy(Fixtures.file("tiny-a/llama_l_out.npy"));
         for (int i = 0; i < 40 * 64; i++) assertEquals(lout.data()[40 * 64 + i], l1.data()[i], 5e-3f);
-        Cli.Result late = Cli.run("run", "--model", Fixtures.tinyA().resolve("hf").toString(), "--token-ids", "2,3",
+        Cli.Result late = Cli.run("run", "--model", Fixtures.file("tiny-a/hf").toString(), "--token-ids", "2,3",
                 "--cache", "blocks.3.hook_resid_post", "--stop-after", "1", "--cache-dir", dir.toString());
         assertEquals(1, late.exit(), "a hook after the stop would never fire: refused before compute");
         assertTrue(late.err().contains("blocks.3.hook_resid_post"), late.err());
@@ -53,7 +53,7 @@ class ModelCommandsTest {
 
     @Test
     void badInputGivesOneLineErrors() {
-        Path hf = Fixtures.tinyA().resolve("hf");
+        Path hf = Fixtures.file("tiny-a/hf");
         Cli.Result unknown = Cli.run("run", "--model", hf.toString(), "--token-ids", "2,5", "--cache", "blocks.1.hook_resid_pots");
         assertEquals(1, unknown.exit());
         assertTrue(unknown.err().contains("closest valid names: blocks.1.hook_resid_post"), unknown.err());
@@ -68,7 +68,7 @@ class ModelCommandsTest {
 
     @Test
     void generateOnTheGgufProducesTextGreedilyAndReproduciblyWithASeed() {
-        String gguf = Fixtures.tinyA().resolve("tiny-a-f32.gguf").toString();
+        String gguf = Fixtures.file("tiny-a/tiny-a-f32.gguf").toString();
         Cli.Result greedy1 = Cli.run("generate", "--model", gguf, "--prompt", "hello world", "--max-tokens", "12");
         Cli.Result greedy2 = Cli.run("generate", "--model", gguf, "--prompt", "hello world", "--max-tokens", "12");
         assertEquals(0, greedy1.exit(), greedy1.err());
@@ -88,7 +88,7 @@ class ModelCommandsTest {
 
     @Test
     void benchReportsThroughputAsJson() throws Exception {
-        Cli.Result r = Cli.run("bench", "--model", Fixtures.tinyA().resolve("hf").toString(), "--prompt-tokens", "16", "--gen-tokens", "4",
+        Cli.Result r = Cli.run("bench", "--model", Fixtures.file("tiny-a/hf").toString(), "--prompt-tokens", "16", "--gen-tokens", "4",
                 "--repetitions", "1", "--json");
         assertEquals(0, r.exit(), r.err());
         var node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out());

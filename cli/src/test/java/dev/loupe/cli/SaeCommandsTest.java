@@ -21,17 +21,17 @@ class SaeCommandsTest {
     private static final String HOOK = "blocks.2.hook_resid_post";
     @TempDir Path dir;
 
-    private static String sae() { return Fixtures.tinyA().resolve("sae").toString(); }
+    private static String sae() { return Fixtures.file("tiny-a/sae").toString(); }
 
-    private static String gguf() { return Fixtures.tinyA().resolve("tiny-a-f32.gguf").toString(); }
+    private static String gguf() { return Fixtures.file("tiny-a/tiny-a-f32.gguf").toString(); }
 
     @Test void encodeWritesWhatTheFixtureHolds() throws Exception {
         Path out = dir.resolve("enc");
-        Cli.Result r = Cli.run("encode", "--model", Fixtures.tinyA().resolve("hf").toString(), "--sae", sae(), "--hook", HOOK,
+        Cli.Result r = Cli.run("encode", "--model", Fixtures.file("tiny-a/hf").toString(), "--sae", sae(), "--hook", HOOK,
                 "--token-ids", ModelCommandsTest.tokenCsv(), "--out", out.toString());
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("mean L0 21.3"), r.out());
-        Path ref = Fixtures.tinyA().resolve("sae");
+        Path ref = Fixtures.file("tiny-a/sae");
         Npy.Array acts = Npy.read(out.resolve("feature_acts.npy")), refActs = Npy.read(ref.resolve("feature_acts.npy"));
         assertArrayEquals(new int[]{40, 256}, acts.shape());
         for (int i = 0; i < acts.size(); i++) {
@@ -66,11 +66,24 @@ class SaeCommandsTest {
     }
 
     @Test void steerShowsBothContinuations() {
-        for (String mode : new String[]{"add", "clamp"}) {
+        for (String mode : new String[]{"add", "clamp", "orthogonal", "projection_cap"}) {
             Cli.Result r = Cli.run("steer", "--model", gguf(), "--sae", sae(), "--hook", HOOK, "--feature", "7", "--feature", "9",
-                    "--strength", "30", "--mode", mode, "--prompt", "hello world", "--max-tokens", "8");
+                    "--strength", "30", "--mode", mode, "--prompt", "hello world", "--max-tokens", "8", "--strength-multiplier", "0.5",
+                    "--no-steer-special-tokens");
             assertEquals(0, r.exit(), r.err());
             assertTrue(r.out().contains("unsteered") && r.out().contains("steered (" + mode + " 7"), r.out());
+            assertTrue(r.out().contains("15.00"), "the multiplier scales the strength: " + r.out());
+        }
+        Cli.Result ablate = Cli.run("steer", "--model", gguf(), "--sae", sae(), "--hook", HOOK, "--feature", "7",
+                "--mode", "ablate", "--prompt", "hello world", "--max-tokens", "8");
+        assertEquals(0, ablate.exit(), ablate.err());
+        assertTrue(ablate.out().contains("steered (ablate 7 = 0"), ablate.out());
+        for (String[] args : new String[][]{{"--mode", "ablate", "--strength", "3"}, {"--mode", "clamp"}, {"--mode", "clamp", "--strength", "1", "--normalize"}}) {
+            List<String> argv = new java.util.ArrayList<>(List.of("steer", "--model", gguf(), "--sae", sae(), "--hook", HOOK, "--feature", "7", "--prompt", "x"));
+            argv.addAll(List.of(args));
+            Cli.Result r = Cli.run(argv.toArray(String[]::new));
+            assertEquals(1, r.exit(), String.join(" ", args) + ": " + r.out());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
         }
         Cli.Result bad = Cli.run("steer", "--model", gguf(), "--sae", sae(), "--hook", HOOK, "--feature", "7", "--feature", "9",
                 "--strength", "1", "--strength", "2", "--strength", "3", "--prompt", "x");
@@ -112,7 +125,7 @@ class SaeCommandsTest {
         assertTrue(Files.isRegularFile(out.resolve("params.npz")));
         assertFalse(Files.exists(out.resolve("params.npz.partial")));
         Path tokens = dir.resolve("t");
-        Cli.Result enc = Cli.run("encode", "--model", Fixtures.tinyA().resolve("hf").toString(), "--sae", out.toString(), "--hook", HOOK,
+        Cli.Result enc = Cli.run("encode", "--model", Fixtures.file("tiny-a/hf").toString(), "--sae", out.toString(), "--hook", HOOK,
                 "--token-ids", "2,5,9", "--out", tokens.toString());
         assertEquals(0, enc.exit(), enc.err());
         assertArrayEquals(new int[]{3, 512}, Npy.read(tokens.resolve("feature_acts.npy")).shape());
@@ -154,18 +167,18 @@ class SaeCommandsTest {
     @Test void mismatchesAreOneLineErrors() throws Exception {
         Path small = dir.resolve("small");
         assertEquals(0, Cli.run("synth-sae", "--d-model", "32", "--width", "64", "--l0", "5", "--out", small.toString()).exit());
-        Cli.Result width = Cli.run("encode", "--model", Fixtures.tinyA().resolve("hf").toString(), "--sae", small.toString(),
+        Cli.Result width = Cli.run("encode", "--model", Fixtures.file("tiny-a/hf").toString(), "--sae", small.toString(),
                 "--hook", HOOK, "--token-ids", "2,5", "--out", dir.resolve("x").toString());
         assertEquals(1, width.exit());
         assertTrue(width.err().contains("32") && width.err().contains("64 wide"), width.err());
         assertEquals(1, width.err().strip().lines().count(), width.err());
 
-        Cli.Result hook = Cli.run("encode", "--model", Fixtures.tinyA().resolve("hf").toString(), "--sae", sae(),
+        Cli.Result hook = Cli.run("encode", "--model", Fixtures.file("tiny-a/hf").toString(), "--sae", sae(),
                 "--hook", "blocks.2.hook_resid_pots", "--token-ids", "2,5", "--out", dir.resolve("y").toString());
         assertEquals(1, hook.exit());
         assertTrue(hook.err().contains("closest valid names: blocks.2.hook_resid_post"), hook.err());
 
-        Cli.Result noHook = Cli.run("encode", "--model", Fixtures.tinyA().resolve("hf").toString(), "--sae", sae(),
+        Cli.Result noHook = Cli.run("encode", "--model", Fixtures.file("tiny-a/hf").toString(), "--sae", sae(),
                 "--token-ids", "2,5", "--out", dir.resolve("z").toString());
         assertEquals(1, noHook.exit());
         assertTrue(noHook.err().contains("hook point is unknown"), noHook.err());

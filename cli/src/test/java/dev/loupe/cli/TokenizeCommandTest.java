@@ -25,7 +25,7 @@ class TokenizeCommandTest {
     @Test
     void printsTheReferenceIdsForEveryCase() throws Exception {
         ObjectMapper mapper = new ObjectMapper();
-        JsonNode cases = mapper.readTree(Fixtures.root().resolve("tokenizer/gemma_tokenizer_cases.json").toFile()).get("cases");
+        JsonNode cases = mapper.readTree(Fixtures.file("tokenizer/gemma_tokenizer_cases.json").toFile()).get("cases");
         List<String> lines = new ArrayList<>();
         for (JsonNode c : cases) lines.add(mapper.writeValueAsString(JsonNodeFactory.instance.objectNode().put("text", c.get("text").asText())));
         Path in = dir.resolve("in.jsonl");

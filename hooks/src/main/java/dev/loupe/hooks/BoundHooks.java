@@ -29,7 +29,11 @@ public final class BoundHooks {
         }
     }
 
-    private ChildHooks childrenOf(String parent, CompositeHook c) {
+    /**
+     * The hooks of this binding at the points of {@code c} attached at {@code parent}: how the backward pass hands a
+     * spliced SAE the gradient hooks at its own points (bound in a separate set from the forward hooks).
+     */
+    public ChildHooks childrenOf(String parent, CompositeHook c) {
         List<String> suffixes = c.childPoints();
         int[] ids = new int[suffixes.size()];
         for (int k = 0; k < ids.length; k++) ids[k] = points.id(parent + "." + suffixes.get(k));
@@ -43,6 +47,21 @@ public final class BoundHooks {
 
     /** True when something is attached at this id: only then does the engine build an {@link Activation}. */
     public boolean active(int id) { return byId[id].length > 0; }
+
+    /** The hooks attached at this id, in attachment order (the backward pass walks them in reverse). */
+    public java.util.List<Hook> hooksAt(int id) { return java.util.List.of(byId[id]); }
+
+    /** The children of the {@code index}-th hook at this id when it is a {@link CompositeHook}, else {@link ChildHooks#NONE}. */
+    public ChildHooks childrenAt(int id, int index) {
+        return children[id] != null && children[id][index] != null ? children[id][index] : ChildHooks.NONE;
+    }
+
+    /** Runs the {@code index}-th hook at this id alone (with its children when composite). */
+    public void fireOne(int id, int index, Activation a) {
+        Hook h = byId[id][index];
+        if (children[id] != null && children[id][index] != null) ((CompositeHook) h).apply(a, children[id][index]);
+        else h.apply(a);
+    }
 
     /** Runs the hooks at this id in attachment order; each sees the previous one's changes. */
     public void fire(int id, Activation a) {

@@ -185,6 +185,11 @@ public final class Gemma2 implements Model {
     }
 
     @Override
+    public dev.loupe.model.grad.GradientResult gradients(int[] tokens, dev.loupe.model.grad.GradientRequest request) {
+        return new dev.loupe.model.forward.BackwardPass(weights, backend, points, request).run(tokens);
+    }
+
+    @Override
     public void close() {
         backend.close();
         weights.close();

@@ -66,6 +66,14 @@ public interface Model extends AutoCloseable {
     Activation activation(int[] tokens, String hook);
 
     /**
+     * The gradient of {@code request}'s metric over {@code tokens} (run as one prompt) at the hook points it captures
+     * and, when asked, at every weight; forward hooks in the request are differentiated through.
+     */
+    default dev.loupe.model.grad.GradientResult gradients(int[] tokens, dev.loupe.model.grad.GradientRequest request) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " has no backward pass yet");
+    }
+
+    /**
      * Generates after {@code prompt}: the prompt is processed in one batched pass, then one token per step.
      * Hooks fire on the prompt and on every step; {@code onToken} sees each new token as it is chosen.
      */

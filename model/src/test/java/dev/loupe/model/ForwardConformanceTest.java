@@ -73,7 +73,7 @@ class ForwardConformanceTest {
     @ParameterizedTest
     @ValueSource(strings = {"q8_0", "q4_0"})
     void quantizedGgufsMatchFloat32ReferencesOnTheirExactWeights(String type) {
-        Path q = Fixtures.tinyA().resolve("quantized");
+        Path q = Fixtures.file("tiny-a/quantized");
         RunResult r = MODELS.get("quantized/tiny-a-" + type + ".gguf").run(tokens, RunOptions.caching("blocks.*.hook_resid_post"));
         Npy.Array ref = Fixtures.npy(q.resolve("numpy_" + type + "_logits.npy"));
         assertClose(ref, r.logits(), type + " logits");
@@ -89,7 +89,7 @@ class ForwardConformanceTest {
         BoundHooks none = BoundHooks.none(m.hookPoints());
         s.process(java.util.Arrays.copyOf(tokens, split), none, -1, 1);
         int vocab = m.config().vocabSize();
-        Npy.Array ref = Fixtures.npy(Fixtures.tinyA().resolve("llama_logits.npy"));
+        Npy.Array ref = Fixtures.npy(Fixtures.file("tiny-a/llama_logits.npy"));
         for (int t = split; t < tokens.length; t++) {
             float[] l = s.process(new int[]{tokens[t]}, none, -1, 1);
             for (int i = 0; i < vocab; i++) assertEquals(ref.data()[t * vocab + i], l[i], TOL, "position " + t + " logit " + i);

@@ -20,8 +20,8 @@ class HookPointsTest {
 
     @BeforeAll
     static void load() {
-        model = Gemma2.load(Fixtures.tinyA().resolve("hf"), 2);
-        tokens = Fixtures.npy(Fixtures.tinyA().resolve("tokens.npy")).ints();
+        model = Gemma2.load(Fixtures.file("tiny-a/hf"), 2);
+        tokens = Fixtures.npy(Fixtures.file("tiny-a/tokens.npy")).ints();
     }
 
     @AfterAll

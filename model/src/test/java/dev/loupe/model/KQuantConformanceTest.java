@@ -31,7 +31,7 @@ class KQuantConformanceTest {
 
     @BeforeAll
     static void load() {
-        tokens = Fixtures.npy(Fixtures.tinyK().resolve("tokens.npy")).ints();
+        tokens = Fixtures.npy(Fixtures.file("tiny-k/tokens.npy")).ints();
         for (String type : new String[]{"q4_k", "q6_k", "q4_k_m"}) {
             MODELS.put(type, Gemma2.load(Fixtures.tinyK().resolve("tiny-k-" + type + ".gguf"), 2));
         }

@@ -66,8 +66,8 @@ class Q5KModelTest {
 
     @Test
     void q5kModelComputesWhatAnF32CopyOfItsExactValuesComputes() {
-        int[] tokens = Fixtures.npy(Fixtures.tinyK().resolve("tokens.npy")).ints();
-        try (Gemma2 source = Gemma2.load(Fixtures.tinyK().resolve("tiny-k-q6_k.gguf"), 1)) {
+        int[] tokens = Fixtures.npy(Fixtures.file("tiny-k/tokens.npy")).ints();
+        try (Gemma2 source = Gemma2.load(Fixtures.file("tiny-k/tiny-k-q6_k.gguf"), 1)) {
             ModelWeights[] converted = convertAll(source.weights());
             assertEquals(DType.Q5_K, converted[0].layers().get(1).down().dtype());
             try (Gemma2 a = new Gemma2(converted[0], null, Backends.byName(Backends.CPU, 2)); Gemma2 b = new Gemma2(converted[1], null, Backends.byName(Backends.CPU, 2))) {

@@ -3,10 +3,12 @@ package dev.loupe.sae;
 import dev.loupe.hooks.Activation;
 import dev.loupe.hooks.ChildHooks;
 import dev.loupe.hooks.CompositeHook;
+import dev.loupe.hooks.DifferentiableHook;
 import dev.loupe.hooks.HookSet;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,9 +27,13 @@ import java.util.Map;
  * {@code splice.hookSet().points(model.hookPoints()).names()} lists them with the model's. As in SAELens, the error
  * term is computed from the unhooked input and features, so hooks on the SAE's internals change the output.
  *
+ * <p>In a gradient run the splice is differentiated through as SAELens's autograd would: the error term is a
+ * constant (computed without gradient), so the gradient reaches the input through the encoder alone, and the
+ * gradient hooks at its points see d metric / d (its features, error term, ...): {@link #backward}.
+ *
  * <p>Immutable; every {@code with...} returns a new splice. Fires in prompt processing and every generation step.
  */
-public final class SaeSplice implements CompositeHook {
+public final class SaeSplice implements CompositeHook, DifferentiableHook {
     /** The splice's own hook points, in the order they fire. */
     public enum Point {
         INPUT("hook_sae_input"),
@@ -53,18 +59,27 @@ public final class SaeSplice implements CompositeHook {
     private final String hookName;
     private final boolean errorTerm;
     private final List<FeatureEdit> edits;
+    private final BitSet unedited;
 
-    private SaeSplice(Sae sae, boolean errorTerm, List<FeatureEdit> edits) {
+    private SaeSplice(Sae sae, boolean errorTerm, List<FeatureEdit> edits, BitSet unedited) {
         this.sae = sae;
         this.hookName = sae.hookName();
         this.errorTerm = errorTerm;
         this.edits = List.copyOf(edits);
+        this.unedited = unedited;
     }
 
     /** Replaces the activation by the reconstruction (no error term), as SAELens does by default. */
-    public static SaeSplice of(Sae sae) { return new SaeSplice(sae, false, List.of()); }
+    public static SaeSplice of(Sae sae) { return new SaeSplice(sae, false, List.of(), new BitSet()); }
 
-    public SaeSplice withErrorTerm(boolean keep) { return new SaeSplice(sae, keep, edits); }
+    public SaeSplice withErrorTerm(boolean keep) { return new SaeSplice(sae, keep, edits, unedited); }
+
+    /**
+     * The same splice making no feature edits at {@code positions} (e.g. the prompt's special tokens, as
+     * Neuronpedia's {@code steer_special_tokens: false} leaves them); with the error term those positions keep
+     * their own activation.
+     */
+    public SaeSplice skipping(BitSet positions) { return new SaeSplice(sae, errorTerm, edits, (BitSet) positions.clone()); }
 
     public SaeSplice with(FeatureEdit edit) {
         if (edit.feature() < 0 || edit.feature() >= sae.dSae()) {
@@ -72,7 +87,7 @@ public final class SaeSplice implements CompositeHook {
         }
         List<FeatureEdit> e = new ArrayList<>(edits);
         e.add(edit);
-        return new SaeSplice(sae, errorTerm, e);
+        return new SaeSplice(sae, errorTerm, e, unedited);
     }
 
     public SaeSplice clamp(int feature, float value) { return with(FeatureEdit.clamp(feature, value)); }
@@ -160,6 +175,11 @@ public final class SaeSplice implements CompositeHook {
         for (int p = 0; p < f.positions(); p++) {
             row.clear();
             for (int i = f.offset(p); i < f.offset(p + 1); i++) row.put(f.idAt(i), f.valueAt(i));
+            if (unedited.get(f.firstPosition() + p)) {
+                final int pos = p;
+                row.forEach((id, v) -> b.add(pos, id, v));
+                continue;
+            }
             for (FeatureEdit e : edits) {
                 float cur = row.getOrDefault(e.feature(), 0f);
                 row.put(e.feature(), e.apply(cur));
@@ -168,6 +188,71 @@ public final class SaeSplice implements CompositeHook {
             row.forEach((id, v) -> b.add(pos, id, v));
         }
         return b.build(f.scaling());
+    }
+
+    /**
+     * The gradient through the splice: {@code out = decode(edit(f(x))) (+ err)} with the error term held constant.
+     * Gradient hooks at the splice's points see, last point first: the output's and the error term's gradient (both
+     * {@code g}), the reconstruction's, the features' ({@code [pos, d_sae]}, dense: defined for inactive features too,
+     * {@code g · W_dec^T}), the pre-activations' (0 where a feature is off) and the input's, which replaces {@code g}.
+     * Forward hooks at the splice's own points are not differentiated through (taken as the identity).
+     */
+    @Override public void backward(Activation input, Activation gradient, ChildHooks gradientHooks) {
+        SaeConfig cfg = sae.config();
+        if (cfg.normalization() == Normalization.CONSTANT_NORM_RESCALE || cfg.normalization() == Normalization.LAYER_NORM) {
+            throw new IllegalArgumentException(cfg.source() + ": gradients through an SAE with normalize_activations = "
+                    + cfg.normalization().saeLensName() + " are not supported (none or expected_average_only_in are)");
+        }
+        int rows = input.positions(), d = sae.dIn(), dSae = sae.dSae(), first = input.firstPosition();
+        float[] g = gradient.data();
+        Fire fire = new Fire(gradientHooks, rows, first);
+        fire.at(Point.OUTPUT, d, g);
+        if (errorTerm) fire.at(Point.ERROR, d, g.clone());
+        float outScale = cfg.normalization() == Normalization.EXPECTED_AVERAGE_ONLY_IN ? 1f / cfg.normScalingFactor() : 1f;
+        float[] gRecons = g.clone();
+        for (int i = 0; i < gRecons.length; i++) gRecons[i] *= outScale;
+        fire.at(Point.RECONS, d, gRecons);
+
+        // d out / d f_i = decoderScale / norm_i · W_dec[i] (the reconstruction is linear in the features).
+        float[] gf = new float[Math.multiplyExact(rows, dSae)];
+        sae.backend().matmul(sae.decoderWeight(), gRecons, 0, rows, gf, 0);
+        float[] norms = sae.decoderNormArray();
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i < dSae; i++) gf[r * dSae + i] *= cfg.decoderScale() / (norms != null ? norms[i] : 1f);
+        }
+        for (FeatureEdit e : edits.reversed()) {
+            float slope = switch (e) {
+                case FeatureEdit.Clamp ignored -> 0f;
+                case FeatureEdit.Ablate ignored -> 0f;
+                case FeatureEdit.Scale s -> s.factor();
+            };
+            for (int r = 0; r < rows; r++) if (!unedited.get(first + r)) gf[r * dSae + e.feature()] *= slope;
+        }
+        fire.at(Point.ACTS_POST, dSae, gf);
+
+        // Through the activation function: the features that fire pass their gradient (times the decoder norm that
+        // TopK multiplies by), the others none.
+        PositionScaling[] sc = new PositionScaling[1];
+        float[] pre = sae.encoderImpl().preActivations(input.data(), 0, rows, sc);
+        SparseFeatures active = sae.encoderImpl().activate(pre.clone(), rows, first, sc[0]);
+        float[] gPre = new float[gf.length];
+        boolean topK = cfg.architecture() == SaeArchitecture.TOPK && norms != null;
+        for (int r = 0; r < rows; r++) {
+            for (int j = active.offset(r); j < active.offset(r + 1); j++) {
+                int i = active.idAt(j);
+                gPre[r * dSae + i] = gf[r * dSae + i] * (topK ? norms[i] : 1f);
+            }
+        }
+        fire.at(Point.ACTS_PRE, dSae, gPre);
+
+        // pre = prepare(x) · W_enc + b_enc, prepare a constant scale (and a shift by b_dec).
+        float[] gx = new float[rows * d];
+        if (sae.encoderTransposed()) sae.backend().matmulKn(sae.encoderWeight(), gPre, 0, rows, gx, 0);
+        else sae.backend().matmul(sae.encoderWeight(), gPre, 0, rows, gx, 0);
+        float inScale = cfg.inputScale() * (cfg.normalization() == Normalization.EXPECTED_AVERAGE_ONLY_IN ? cfg.normScalingFactor() : 1f);
+        if (inScale != 1f) for (int i = 0; i < gx.length; i++) gx[i] *= inScale;
+        fire.at(Point.INPUT, d, gx);
+        System.arraycopy(gx, 0, g, 0, gx.length);
     }
 
     /** Fires one of the splice's points for this call's positions; builds the activation only when hooked. */

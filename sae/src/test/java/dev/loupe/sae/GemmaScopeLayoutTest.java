@@ -32,7 +32,7 @@ class GemmaScopeLayoutTest {
 
     @Test void bareLayerFolderIsResidualAndNoLayerIsUnknown() {
         assertEquals(Optional.of("blocks.20.hook_resid_post"), hook("/scope/layer_20/width_16k/average_l0_71"));
-        assertEquals(Optional.empty(), hook("/work/shared/fixtures/tiny-a/sae"));
+        assertEquals(Optional.empty(), hook("/repo/fixtures/tiny-a/sae"));
     }
 
     @Test void widthNamesRoundPowersOfTwo() {

@@ -16,7 +16,7 @@ final class SaeFixture {
 
     private SaeFixture() {}
 
-    static Path dir() { return Fixtures.tinyA().resolve("sae"); }
+    static Path dir() { return Fixtures.file("tiny-a/sae"); }
 
     static Npy.Array npy(String name) { return Fixtures.npy(dir().resolve(name)); }
 

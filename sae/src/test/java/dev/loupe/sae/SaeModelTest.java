@@ -31,9 +31,9 @@ class SaeModelTest {
     private static int[] tokens;
 
     @BeforeAll static void load() throws IOException {
-        model = Model.load(Fixtures.tinyA().resolve("hf"), 2);
+        model = Model.load(Fixtures.file("tiny-a/hf"), 2);
         sae = Sae.load(SaeFixture.dir(), SaeFixture.HOOK, model.backend());
-        tokens = Fixtures.npy(Fixtures.tinyA().resolve("tokens.npy")).ints();
+        tokens = Fixtures.npy(Fixtures.file("tiny-a/tokens.npy")).ints();
     }
 
     @AfterAll static void close() {

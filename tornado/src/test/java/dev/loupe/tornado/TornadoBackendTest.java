@@ -43,8 +43,8 @@ class TornadoBackendTest {
 
     @BeforeAll
     static void load() {
-        Path hf = Fixtures.tinyA().resolve("hf");
-        tokens = Fixtures.npy(Fixtures.tinyA().resolve("tokens.npy")).ints();
+        Path hf = Fixtures.file("tiny-a/hf");
+        tokens = Fixtures.npy(Fixtures.file("tiny-a/tokens.npy")).ints();
         cpu = Model.load(hf, "cpu", 2);
         gpu = Model.load(hf, "tornado", 2);
     }
@@ -60,7 +60,7 @@ class TornadoBackendTest {
         RunResult c = cpu.run(tokens, RunOptions.caching(CACHED));
         RunResult g = gpu.run(tokens, RunOptions.caching(CACHED));
         assertClose(c.logits(), g.logits(), CPU_TOL_SCALED, "logits vs cpu");
-        assertClose(Fixtures.npy(Fixtures.tinyA().resolve("llama_logits.npy")).data(), g.logits(), LLAMA_TOL, "logits vs llama.cpp");
+        assertClose(Fixtures.npy(Fixtures.file("tiny-a/llama_logits.npy")).data(), g.logits(), LLAMA_TOL, "logits vs llama.cpp");
         for (String name : c.cache().names()) {
             assertClose(c.cache().get(name).data(), g.cache().get(name).data(), CPU_TOL_SCALED, name);
         }
@@ -70,7 +70,7 @@ class TornadoBackendTest {
     @Test
     void tokenByTokenThroughTheDeviceKvCacheMatchesTheCpuAndLlamaCpp() {
         int vocab = cpu.config().vocabSize();
-        float[] expected = Fixtures.npy(Fixtures.tinyA().resolve("llama_seq_logits.npy")).data();
+        float[] expected = Fixtures.npy(Fixtures.file("tiny-a/llama_seq_logits.npy")).data();
         ActivationCache cc = new ActivationCache(), gc = new ActivationCache();
         BoundHooks ch = cc.hooksFor(List.of("blocks.*.hook_resid_post", "blocks.3.attn.hook_pattern")).bind(cpu.hookPoints());
         BoundHooks gh = gc.hooksFor(List.of("blocks.*.hook_resid_post", "blocks.3.attn.hook_pattern")).bind(gpu.hookPoints());
@@ -109,7 +109,7 @@ class TornadoBackendTest {
 
     @Test
     void saeEncodingOnTheDeviceMatchesTheCpu() throws Exception {
-        Path dir = Fixtures.tinyA().resolve("sae");
+        Path dir = Fixtures.file("tiny-a/sae");
         String hook = "blocks.2.hook_resid_post";
         Npy.Array input = Fixtures.npy(dir.resolve("sae_input.npy"));
         float[] x = input.data();
@@ -148,7 +148,7 @@ class TornadoBackendTest {
     void longRunsRecycleTheArenaRegionsOfPerStepBuffers() {
         // 80k floats: the KV cache for 256 positions (65 536), the step's buffers and room for ~35 logits buffers;
         // 200 steps only fit when the regions of collected logits buffers come back.
-        try (Model small = Model.load(Fixtures.tinyA().resolve("hf"), new TornadoBackend(1, 80_000, false))) {
+        try (Model small = Model.load(Fixtures.file("tiny-a/hf"), new TornadoBackend(1, 80_000, false))) {
             Session s = small.newSession();
             Session ref = cpu.newSession();
             BoundHooks none = HookSet.empty().bind(small.hookPoints());

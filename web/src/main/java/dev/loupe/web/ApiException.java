@@ -26,6 +26,9 @@ public final class ApiException extends RuntimeException {
 
     public static ApiException badRequest(String message) { return badRequest(message, null); }
 
+    /** 403: a request the server will not serve to this caller (a foreign {@code Host}: DNS rebinding). */
+    public static ApiException forbidden(String message) { return new ApiException(403, "permission_error", message, null, 0); }
+
     /** 404: an unknown feature, page or route. */
     public static ApiException notFound(String message) { return new ApiException(404, "not_found_error", message, null, 0); }
 

@@ -1,5 +1,6 @@
 package dev.loupe.web;
 
+import dev.loupe.analysis.ContextToken;
 import dev.loupe.analysis.Example;
 import dev.loupe.analysis.FeatureCard;
 import dev.loupe.analysis.FeatureColumn;
@@ -124,6 +125,57 @@ final class BrowseApi {
         if (f < 0 || f >= store.featureCount()) return null;
         FeatureSummary s = store.summary(f);
         return s.fireCount() > 0 ? s.maxActivation() : null;
+    }
+
+    /** A feature's share of the run's tokens, or null for a feature outside the run. */
+    Double density(int f) { return f < 0 || f >= store.featureCount() ? null : store.summary(f).density(); }
+
+    /**
+     * The median max activation over the features that fired in the run, or null when none did: the scale the
+     * pages shade a weak feature on (see {@link ServerInfo.Info}).
+     */
+    Float typicalMaxActivation() {
+        FeatureQuery live = FeatureQuery.all().sortBy(FeatureColumn.MAX_ACTIVATION).densityBetween(Double.MIN_VALUE, 1).ascending();
+        int n = store.features(live.page(0, 0)).total();
+        if (n == 0) return null;
+        List<FeatureSummary> mid = store.features(live.page(n / 2, 1)).rows();
+        return mid.isEmpty() ? null : mid.getFirst().maxActivation();
+    }
+
+    static final int MAX_DOCUMENT_SPAN = 4096;
+
+    record DocumentView(int docId, String source, int length, int from, int to, Integer feature, List<ContextToken> tokens) {}
+
+    /**
+     * {@code GET /api/documents/{doc}?from&to&feature}: tokens [from, to) of a document (the whole of it up to
+     * {@link #MAX_DOCUMENT_SPAN} tokens by default), with one feature's activation at each when {@code feature} is
+     * given. The pages use it to widen an example's context and to show its document.
+     */
+    void document(Context ctx) {
+        String raw = ctx.pathParam("doc");
+        long doc;
+        try {
+            doc = QueryParams.parseAsciiLong(raw);
+        } catch (NumberFormatException e) {
+            throw ApiException.badRequest("a document id must be an integer, got \"" + QueryParams.clip(raw) + "\"", "doc");
+        }
+        if (doc < 0 || doc >= store.documentCount()) {
+            throw ApiException.notFound("document " + doc + " does not exist: this run has documents 0.." + (store.documentCount() - 1));
+        }
+        int d = (int) doc, length = store.documentLength(d);
+        int from = QueryParams.intParam(ctx, "from", 0, 0, Integer.MAX_VALUE);
+        int to = QueryParams.intParam(ctx, "to", Math.min(length, from + MAX_DOCUMENT_SPAN), 0, Integer.MAX_VALUE);
+        from = Math.min(from, length);
+        to = Math.min(Math.max(to, from), length);
+        if (to - from > MAX_DOCUMENT_SPAN) {
+            throw ApiException.badRequest("query parameters 'from' and 'to' span " + (to - from) + " tokens; at most " + MAX_DOCUMENT_SPAN + " per request", "to");
+        }
+        Integer feature = null;
+        if (ctx.queryParam("feature") != null && !ctx.queryParam("feature").isBlank()) {
+            feature = QueryParams.intParam(ctx, "feature", 0, 0, store.featureCount() - 1);
+        }
+        List<ContextToken> tokens = feature == null ? store.tokens(d, from, to) : store.activations(feature, d, from, to);
+        ctx.json(new DocumentView(d, ServerInfo.name(store.documentSource(d)), length, from, to, feature, tokens));
     }
 
     RunInfo info() { return store.info(); }

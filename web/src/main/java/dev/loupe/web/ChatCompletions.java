@@ -10,6 +10,7 @@ import io.javalin.http.Context;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
 import java.util.function.IntFunction;
 
@@ -18,8 +19,13 @@ import java.util.function.IntFunction;
  * chat template, the answer comes whole or as {@code chat.completion.chunk} server-sent events ending with
  * {@code data: [DONE]}. Fields: {@code messages}, {@code max_tokens} (or {@code max_completion_tokens}),
  * {@code temperature}, {@code top_p}, {@code top_k}, {@code seed}, {@code stop}, {@code stream},
- * {@code stream_options.include_usage}; {@code model} is accepted and ignored, as llama-server does, and other
- * OpenAI fields are ignored. The extension {@code "loupe": {"steer": [...]}} steers SAE features.
+ * {@code stream_options.include_usage}, {@code ignore_eos}, {@code logprobs} and {@code top_logprobs} (0–20, see
+ * {@link Logprobs}); {@code model} is accepted and ignored, as llama-server does, and so are {@code user},
+ * {@code store}, {@code metadata}, {@code service_tier} and {@code cache_prompt}. Any other field ({@code tools},
+ * {@code response_format}, penalties, ...) is refused with a 400 naming it, rather than silently not carried out.
+ * Without {@code max_tokens} an answer has at most {@link Requests#DEFAULT_MAX_TOKENS} tokens. The extension
+ * {@code "loupe": {"steer": [...], "strength_multiplier", "normalize_steering", "steer_special_tokens"}} steers
+ * SAE features with any of the steering page's modes ({@link Requests#steer}).
  *
  * <p>Gemma has no system role. A leading {@code system} (or {@code developer}) message is put before the first
  * user message's text, separated by a blank line, which is what Gemma's own newer templates do.
@@ -27,7 +33,10 @@ import java.util.function.IntFunction;
 final class ChatCompletions {
     /** OpenAI's default temperature is 1, llama-server's 0.8: follow llama-server, whose clients these are. */
     static final double DEFAULT_TEMPERATURE = 0.8;
-    static final int MAX_STOP_STRINGS = 4;
+    /** The fields read, and those knowingly ignored (metadata that changes nothing in the answer). */
+    static final Set<String> FIELDS = Set.of("messages", "model", "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k",
+            "seed", "stop", "stream", "stream_options", "n", "ignore_eos", "loupe", "logprobs", "top_logprobs",
+            "user", "store", "metadata", "service_tier", "cache_prompt");
 
     private final LiveModel live;
     private final WorkQueue queue;
@@ -60,55 +69,70 @@ final class ChatCompletions {
 
     record Delta(String role, String content) {}
 
-    record ChunkChoice(int index, Delta delta, @JsonInclude(JsonInclude.Include.ALWAYS) String finishReason) {}
+    record ChunkChoice(int index, Delta delta, @JsonInclude(JsonInclude.Include.ALWAYS) Object logprobs,
+                       @JsonInclude(JsonInclude.Include.ALWAYS) String finishReason) {}
 
     record Chunk(String id, String object, long created, String model, List<ChunkChoice> choices, Usage usage) {}
 
     void handle(Context ctx, long deadline) {
         ObjectNode body = Json.object(ctx.body());
+        Requests.refuseUnsupported(body, FIELDS, "/v1/chat/completions");
         List<ChatTemplate.Turn> turns = turns(body);
         JsonNode n = body.get("n");
         if (n != null && !n.isNull() && !(n.isNumber() && n.doubleValue() == 1)) {
             throw ApiException.badRequest("'n' must be 1: this server makes one choice per request", "n");
         }
         String maxField = body.hasNonNull("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
-        Generation g = Requests.generation(body, maxField, limits.maxNewTokens(), limits.maxNewTokens(), DEFAULT_TEMPERATURE);
-        List<String> stops = Json.stringOrStrings(body, "stop", MAX_STOP_STRINGS);
+        Generation g = Requests.generation(body, maxField, Requests.defaultMaxTokens(limits), limits.maxNewTokens(), DEFAULT_TEMPERATURE);
+        List<String> stops = Requests.stops(body);
         JsonNode ext = body.get("loupe");
-        List<Intervention> steer = List.of();
+        Requests.Steer steer = Requests.Steer.none();
         if (ext != null && !ext.isNull()) {
             if (!ext.isObject()) throw ApiException.badRequest("'loupe' must be an object such as {\"steer\": [...]}, got " + Json.kind(ext), "loupe");
-            steer = Requests.interventions(ext.get("steer"), "loupe.steer", live.dSae(), maxActivation);
+            steer = Requests.steer(ext, "steer", "loupe.", live.dSae(), maxActivation);
+        }
+        boolean logprobs = Json.optBoolean(body, "logprobs", false);
+        int top = Json.optInt(body, "top_logprobs", 0, 0, Logprobs.MAX_TOP);
+        if (top > 0 && !logprobs) {
+            throw ApiException.badRequest("'top_logprobs' needs 'logprobs': true", "top_logprobs");
         }
         boolean stream = Json.optBoolean(body, "stream", false);
         JsonNode so = body.get("stream_options");
         boolean includeUsage = so != null && so.isObject() && Json.optBoolean(so, "include_usage", false);
         int[] prompt = live.encodeChat(turns, "messages");
-        HookSet hooks = live.steeringHooks(steer);
+        HookSet hooks = live.steeringHooks(steer, prompt);
 
         String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
         long created = System.currentTimeMillis() / 1000;
         String model = live.modelName();
-        try (WorkQueue.Slot ignored = queue.acquire(deadline)) {
+        ClientLink client = ClientLink.of(ctx);
+        try (WorkQueue.Slot ignored = queue.acquire(deadline, client)) {
             Continuation c = new Continuation(live.generator(prompt, g, hooks, null), live.tokenizer(), stops);
+            List<Logprobs.TokenLogprob> pending = new ArrayList<>();
             if (!stream) {
                 while (!c.done()) {
                     checkDeadline(deadline);
+                    client.check();   // nothing is written until the end: a client that left is only seen by looking
                     c.step();
+                    if (logprobs) pending.add(c.logprob(top));
                 }
                 ctx.json(new Completion(id, "chat.completion", created, model,
-                        List.of(new Choice(0, new Message("assistant", c.text()), c.finishReason(), null)),
+                        List.of(new Choice(0, new Message("assistant", c.text()), c.finishReason(), logprobs ? Logprobs.Content.of(pending) : null)),
                         new Usage(prompt.length, c.tokens(), prompt.length + c.tokens())));
                 return;
             }
             SseStream sse = new SseStream(ctx);
-            sse.data(new Chunk(id, "chat.completion.chunk", created, model, List.of(new ChunkChoice(0, new Delta("assistant", ""), null)), null));
+            sse.data(new Chunk(id, "chat.completion.chunk", created, model, List.of(new ChunkChoice(0, new Delta("assistant", ""), null, null)), null));
             try {
                 while (!c.done()) {
                     checkDeadline(deadline);
                     String piece = c.step();
+                    if (logprobs) pending.add(c.logprob(top));
+                    // a token's logprobs go with the chunk that shows its text (held-back text waits, and so do they)
                     if (!piece.isEmpty()) {
-                        sse.data(new Chunk(id, "chat.completion.chunk", created, model, List.of(new ChunkChoice(0, new Delta(null, piece), null)), null));
+                        sse.data(new Chunk(id, "chat.completion.chunk", created, model,
+                                List.of(new ChunkChoice(0, new Delta(null, piece), logprobs ? Logprobs.Content.of(pending) : null, null)), null));
+                        pending.clear();
                     }
                 }
             } catch (ApiException e) {
@@ -116,7 +140,8 @@ final class ChatCompletions {
                 sse.data("[DONE]");
                 return;
             }
-            sse.data(new Chunk(id, "chat.completion.chunk", created, model, List.of(new ChunkChoice(0, new Delta(null, null), c.finishReason())), null));
+            sse.data(new Chunk(id, "chat.completion.chunk", created, model,
+                    List.of(new ChunkChoice(0, new Delta(null, null), logprobs && !pending.isEmpty() ? Logprobs.Content.of(pending) : null, c.finishReason())), null));
             if (includeUsage) {
                 sse.data(new Chunk(id, "chat.completion.chunk", created, model, List.of(), new Usage(prompt.length, c.tokens(), prompt.length + c.tokens())));
             }

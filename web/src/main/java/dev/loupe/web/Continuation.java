@@ -53,6 +53,9 @@ final class Continuation {
         return out;
     }
 
+    /** The last token's log-probability and its {@code top} most likely alternatives. */
+    Logprobs.TokenLogprob logprob(int top) { return Logprobs.of(generator.lastLogits(), lastToken, top, tokenizer); }
+
     /** The token chosen by the last {@link #step}. */
     int lastToken() { return lastToken; }
 

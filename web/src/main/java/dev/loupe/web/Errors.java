@@ -22,14 +22,15 @@ final class Errors {
     }
 
     /**
-     * A failure that is the server's own fault (a bug, or memory): answered with a JSON 500 and one line on the
-     * server's log, never a stack trace to the client.
+     * A failure that is the server's own fault (a bug, or memory): answered with a JSON 500 that names no Java
+     * internals, and one line on the server's log with the exception, never a stack trace.
      */
     static void internal(Context ctx, Throwable t, PrintStream log) {
         String what = t.getClass().getSimpleName() + (t.getMessage() == null ? "" : ": " + t.getMessage().replace('\n', ' '));
         log.println("loupe serve: " + ctx.method() + " " + ctx.path() + " failed: " + what);
         ctx.status(500);
         ctx.contentType("application/json");
-        ctx.result(Json.write(new Body(new Detail("the server failed on this request: " + what, "server_error", null, null))));
+        ctx.result(Json.write(new Body(new Detail("the server failed on this request (an internal error; the server's log names it)",
+                "server_error", null, null))));
     }
 }

@@ -28,6 +28,8 @@ final class Json {
             .serializationInclusion(JsonInclude.Include.NON_NULL)
             .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            // "{...} garbage" is not one JSON object: refuse it rather than read the first value and drop the rest.
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .disable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             .build();
@@ -46,11 +48,10 @@ final class Json {
         try {
             n = MAPPER.readTree(body);
         } catch (JsonProcessingException e) {
-            String m = e.getOriginalMessage();
             int line = e.getLocation() == null ? -1 : e.getLocation().getLineNr();
             int col = e.getLocation() == null ? -1 : e.getLocation().getColumnNr();
             throw ApiException.badRequest("the request body is not valid JSON" + (line > 0 ? " (line " + line + ", column " + col + ")" : "")
-                    + ": " + firstLine(m));
+                    + ": " + problem(e));
         }
         if (n == null || !n.isObject()) throw ApiException.badRequest("the request body must be a JSON object, got " + kind(n));
         return (ObjectNode) n;
@@ -149,9 +150,9 @@ final class Json {
         // 12.0 is accepted as 12 (some clients write every number as a float); 12.5 is not.
         double d = n.doubleValue();
         if (d != Math.rint(d) || Double.isInfinite(d)) {
-            throw ApiException.badRequest("'" + field + "' must be an integer, got " + n.asText(), field);
+            throw ApiException.badRequest("'" + field + "' must be an integer, got " + number(n), field);
         }
-        if (d < min || d > max) throw ApiException.badRequest("'" + field + "' must be in [" + min + ", " + max + "], got " + n.asText(), field);
+        if (d < min || d > max) throw ApiException.badRequest("'" + field + "' must be in [" + min + ", " + max + "], got " + number(n), field);
         return (int) d;
     }
 
@@ -159,9 +160,19 @@ final class Json {
         if (!n.isNumber()) throw ApiException.badRequest("'" + field + "' must be a number in [" + fmt(min) + ", " + fmt(max) + "], got " + kind(n), field);
         double d = n.doubleValue();
         if (!Double.isFinite(d) || d < min || d > max) {
-            throw ApiException.badRequest("'" + field + "' must be a finite number in [" + fmt(min) + ", " + fmt(max) + "], got " + n.asText(), field);
+            throw ApiException.badRequest("'" + field + "' must be a finite number in [" + fmt(min) + ", " + fmt(max) + "], got " + number(n), field);
         }
         return d;
+    }
+
+    /** A number as a person writes it: 1e30 as "1e30", not "1.0E30"; integers in full up to 15 digits. */
+    static String number(JsonNode n) {
+        double d = n.doubleValue();
+        if (n.isIntegralNumber() && n.canConvertToLong() && Math.abs(d) < 1e15) return Long.toString(n.longValue());
+        if (d == Math.rint(d) && Math.abs(d) < 1e15) return Long.toString((long) d);
+        if (!Double.isFinite(d)) return "too large to represent";
+        java.math.BigDecimal b = new java.math.BigDecimal(n.decimalValue().toString()).stripTrailingZeros();
+        return b.precision() > 17 ? String.format(java.util.Locale.ROOT, "%.6g", d) : b.toString().replace("E+", "e").replace("E", "e");
     }
 
     /** What a JSON value is, for messages. */
@@ -170,12 +181,29 @@ final class Json {
         if (n.isNull()) return "null";
         if (n.isTextual()) return "a string";
         if (n.isBoolean()) return "a boolean";
-        if (n.isNumber()) return "the number " + n.asText();
+        if (n.isNumber()) return "the number " + number(n);
         if (n.isArray()) return "an array";
         return "an object";
     }
 
     private static String fmt(double d) { return d == Math.rint(d) && Math.abs(d) < 1e15 ? Long.toString((long) d) : Double.toString(d); }
+
+    /**
+     * What is wrong with a body, in words: Jackson's own messages name its internals (source locations,
+     * {@code StreamReadFeature} settings, the Java type being bound), which mean nothing to a client.
+     */
+    static String problem(JsonProcessingException e) {
+        if (e instanceof com.fasterxml.jackson.core.io.JsonEOFException) return "the body ends before the JSON value is complete";
+        String m = firstLine(e.getOriginalMessage());
+        if (m.startsWith("Trailing token")) return "there is more text after the JSON object; send exactly one JSON object";
+        if (m.startsWith("Duplicate field")) return m.replaceAll("\\s*\\(.*$", "");
+        if (m.contains("Source:") || m.contains("StreamReadFeature") || m.contains("com.fasterxml") || m.contains("`")) {
+            // Keep the part before any parenthesised location or type detail.
+            int cut = m.indexOf(" (");
+            m = (cut > 0 ? m.substring(0, cut) : "malformed JSON").replace("`", "'");
+        }
+        return m;
+    }
 
     private static String firstLine(String s) {
         if (s == null) return "";

@@ -12,9 +12,12 @@ import java.time.Duration;
  * @param maxPromptTokens the longest prompt (in tokens, {@code <bos>} included) a live request may send
  * @param maxNewTokens    the most tokens one generation may ask for
  * @param maxBodyBytes    the largest request body
+ * @param bodyTimeout     the longest a client may take to send a request body: a client that trickles its body
+ *                        holds a server thread, so past this its connection is closed
+ * @param maxConnectionsPerClient connections one client address may hold open at once; more are closed on arrival
  */
 public record Limits(int concurrency, int queueCapacity, Duration requestTimeout, int maxPromptTokens, int maxNewTokens,
-                     long maxBodyBytes) {
+                     long maxBodyBytes, Duration bodyTimeout, int maxConnectionsPerClient) {
     public Limits {
         if (concurrency < 1 || concurrency > 2) throw new IllegalArgumentException("concurrency must be 1 or 2, got " + concurrency);
         if (queueCapacity < 0) throw new IllegalArgumentException("queue capacity must be >= 0, got " + queueCapacity);
@@ -22,18 +25,27 @@ public record Limits(int concurrency, int queueCapacity, Duration requestTimeout
         if (maxPromptTokens < 2) throw new IllegalArgumentException("max prompt tokens must be >= 2, got " + maxPromptTokens);
         if (maxNewTokens < 1) throw new IllegalArgumentException("max new tokens must be >= 1, got " + maxNewTokens);
         if (maxBodyBytes < 1024) throw new IllegalArgumentException("max body bytes must be >= 1024, got " + maxBodyBytes);
+        if (bodyTimeout.isNegative() || bodyTimeout.isZero()) throw new IllegalArgumentException("body timeout must be positive");
+        if (maxConnectionsPerClient < 1) throw new IllegalArgumentException("max connections per client must be >= 1, got " + maxConnectionsPerClient);
     }
 
-    /** One pass at a time, four waiting, two minutes per request, 2048-token prompts, 512 new tokens, 1 MiB bodies. */
-    public static Limits defaults() { return new Limits(1, 4, Duration.ofMinutes(2), 2048, 512, 1 << 20); }
+    /**
+     * One pass at a time, four waiting, two minutes per request, 2048-token prompts, 512 new tokens, 1 MiB bodies
+     * sent within 10 s, 32 connections per client (a browser opens at most 6 per server).
+     */
+    public static Limits defaults() { return new Limits(1, 4, Duration.ofMinutes(2), 2048, 512, 1 << 20, Duration.ofSeconds(10), 32); }
 
-    public Limits withConcurrency(int n) { return new Limits(n, queueCapacity, requestTimeout, maxPromptTokens, maxNewTokens, maxBodyBytes); }
+    public Limits withConcurrency(int n) { return new Limits(n, queueCapacity, requestTimeout, maxPromptTokens, maxNewTokens, maxBodyBytes, bodyTimeout, maxConnectionsPerClient); }
 
-    public Limits withQueueCapacity(int n) { return new Limits(concurrency, n, requestTimeout, maxPromptTokens, maxNewTokens, maxBodyBytes); }
+    public Limits withQueueCapacity(int n) { return new Limits(concurrency, n, requestTimeout, maxPromptTokens, maxNewTokens, maxBodyBytes, bodyTimeout, maxConnectionsPerClient); }
 
-    public Limits withRequestTimeout(Duration d) { return new Limits(concurrency, queueCapacity, d, maxPromptTokens, maxNewTokens, maxBodyBytes); }
+    public Limits withRequestTimeout(Duration d) { return new Limits(concurrency, queueCapacity, d, maxPromptTokens, maxNewTokens, maxBodyBytes, bodyTimeout, maxConnectionsPerClient); }
 
-    public Limits withMaxPromptTokens(int n) { return new Limits(concurrency, queueCapacity, requestTimeout, n, maxNewTokens, maxBodyBytes); }
+    public Limits withMaxPromptTokens(int n) { return new Limits(concurrency, queueCapacity, requestTimeout, n, maxNewTokens, maxBodyBytes, bodyTimeout, maxConnectionsPerClient); }
 
-    public Limits withMaxNewTokens(int n) { return new Limits(concurrency, queueCapacity, requestTimeout, maxPromptTokens, n, maxBodyBytes); }
+    public Limits withMaxNewTokens(int n) { return new Limits(concurrency, queueCapacity, requestTimeout, maxPromptTokens, n, maxBodyBytes, bodyTimeout, maxConnectionsPerClient); }
+
+    public Limits withBodyTimeout(Duration d) { return new Limits(concurrency, queueCapacity, requestTimeout, maxPromptTokens, maxNewTokens, maxBodyBytes, d, maxConnectionsPerClient); }
+
+    public Limits withMaxConnectionsPerClient(int n) { return new Limits(concurrency, queueCapacity, requestTimeout, maxPromptTokens, maxNewTokens, maxBodyBytes, bodyTimeout, n); }
 }

@@ -39,7 +39,7 @@ final class LiveApi {
         }
         int[] ids = body.has("tokens") ? live.tokenIds(body.get("tokens"), "tokens") : live.encode(Json.requireString(body, "text"), "text");
         LiveModel.Inspection result;
-        try (WorkQueue.Slot ignored = queue.acquire(deadline)) {
+        try (WorkQueue.Slot ignored = queue.acquire(deadline, ClientLink.of(ctx))) {
             result = live.inspect(ids, topK, feature);
         }
         ctx.json(result);
@@ -53,7 +53,7 @@ final class LiveApi {
         String text = Json.requireString(body, "text");
         int[] ids = live.encode(text, "text");
         LiveModel.Inspection result;
-        try (WorkQueue.Slot ignored = queue.acquire(deadline)) {
+        try (WorkQueue.Slot ignored = queue.acquire(deadline, ClientLink.of(ctx))) {
             result = live.inspect(ids, 0, feature);
         }
         float max = 0;
@@ -61,18 +61,35 @@ final class LiveApi {
         ctx.json(new FeatureText(feature, result.hook(), max, result.tokens()));
     }
 
-    record SearchResult(String hook, List<InferenceSearch.TokenFeatures> tokens, List<FeatureActivation> overall) {}
+    /** A feature of the search's result, with its density over the corpus run (null when the run lacks it). */
+    record Found(int featureId, float activation, Double density) {}
 
-    /** {@code {"text", "k"?}}: Neuronpedia's search via inference, per token and over the text. */
-    void search(Context ctx, long deadline) {
+    record SearchResult(String hook, List<InferenceSearch.TokenFeatures> tokens, List<Found> overall) {}
+
+    /**
+     * {@code {"text", "k"?, "max_density"?}}: Neuronpedia's search via inference, per token and over the text.
+     * {@code max_density} (0–1) leaves out features that fire on more than that share of the run's tokens: dense
+     * features fire strongly on nearly any text and would otherwise crowd the results.
+     */
+    void search(Context ctx, long deadline, BrowseApi browse) {
         ObjectNode body = Json.object(ctx.body());
         String text = Json.requireString(body, "text");
         int k = Json.optInt(body, "k", 10, 1, MAX_TOP);
+        double maxDensity = Json.optNumber(body, "max_density", 1, 0, 1);
         int[] ids = live.encode(text, "text");
+        // With a density filter, look further down the list so that k remain after it.
+        int wide = maxDensity < 1 ? Math.min(live.dSae(), Math.max(4 * k, 256)) : k;
         InferenceSearch.Result r;
-        try (WorkQueue.Slot ignored = queue.acquire(deadline)) {
-            r = search.search(ids, k);
+        try (WorkQueue.Slot ignored = queue.acquire(deadline, ClientLink.of(ctx))) {
+            r = search.search(ids, wide);
         }
-        ctx.json(new SearchResult(live.hook(), r.tokens(), r.overall()));
+        List<Found> overall = r.overall().stream()
+                .map(f -> new Found(f.featureId(), f.activation(), browse.density(f.featureId())))
+                .filter(f -> f.density() == null || f.density() <= maxDensity)
+                .limit(k).toList();
+        List<InferenceSearch.TokenFeatures> tokens = wide == k ? r.tokens() : r.tokens().stream()
+                .map(t -> new InferenceSearch.TokenFeatures(t.pos(), t.tokenId(), t.text(), t.features().subList(0, Math.min(k, t.features().size()))))
+                .toList();
+        ctx.json(new SearchResult(live.hook(), tokens, overall));
     }
 }

@@ -14,6 +14,7 @@ import dev.loupe.sae.Steering;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -136,20 +137,27 @@ final class LiveModel implements AutoCloseable {
 
     // ---- generation ------------------------------------------------------------------------------------
 
-    /** The hooks that carry out {@code interventions} (empty for none). */
-    HookSet steeringHooks(List<Intervention> interventions) {
+    /**
+     * The hooks that carry out {@code steer} on {@code prompt} (empty for none): the feature edits in one SAE
+     * splice with its error term, then each directional edit in the order given. Additive edits of one request are
+     * summed into one vector, as Neuronpedia's simple additive steering adds them.
+     */
+    HookSet steeringHooks(Requests.Steer steer, int[] prompt) {
+        BitSet skipped = steer.steerSpecialTokens() ? new BitSet() : Steering.positionsOf(prompt, tokenizer()::isSpecial);
+        Steering.Options options = new Steering.Options(Steering.Method.SIMPLE_ADDITIVE, steer.strengthMultiplier(), steer.normalize());
         Map<Integer, Float> adds = new LinkedHashMap<>();
+        List<Steering> others = new ArrayList<>();
         SaeSplice splice = null;
-        for (Intervention i : interventions) {
+        for (Intervention i : steer.interventions()) {
             switch (i) {
                 case Intervention.Add a -> adds.merge(a.feature(), (float) a.strength(), Float::sum);
-                case Intervention.Clamp c -> splice = splice(splice).with(c.edit());
-                case Intervention.ClampToMax c -> splice = splice(splice).with(c.edit());
-                case Intervention.Ablate a -> splice = splice(splice).with(a.edit());
+                case Intervention.Directional d -> others.add(Steering.features(sae, Map.of(d.feature(), (float) d.strength()), options.withMethod(d.method())));
+                case Intervention.Edit e -> splice = splice(splice).with(e.edit(steer.strengthMultiplier()));
             }
         }
-        HookSet hooks = splice == null ? HookSet.empty() : splice.hookSet();
-        if (!adds.isEmpty()) hooks = hooks.with(Steering.add(sae, adds).hookSet());
+        HookSet hooks = splice == null ? HookSet.empty() : splice.skipping(skipped).hookSet();
+        if (!adds.isEmpty()) hooks = hooks.with(Steering.features(sae, adds, options).skipping(skipped).hookSet());
+        for (Steering s : others) hooks = hooks.with(s.skipping(skipped).hookSet());
         return hooks;
     }
 

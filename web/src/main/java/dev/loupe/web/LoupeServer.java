@@ -36,14 +36,19 @@ public final class LoupeServer implements AutoCloseable {
     private final Sae browseSae;
     private final String host;
     private final AtomicLong clientsGone;
+    private final RequestGuard guard;
+    private final ClientConnections connections;
 
-    private LoupeServer(Javalin app, FeatureStore store, LiveModel live, Sae browseSae, String host, AtomicLong clientsGone) {
+    private LoupeServer(Javalin app, FeatureStore store, LiveModel live, Sae browseSae, String host, AtomicLong clientsGone,
+                        RequestGuard guard, ClientConnections connections) {
         this.app = app;
         this.store = store;
         this.live = live;
         this.browseSae = browseSae;
         this.host = host;
         this.clientsGone = clientsGone;
+        this.guard = guard;
+        this.connections = connections;
     }
 
     /** Opens the run (and model and SAE when there are), binds and starts serving. */
@@ -58,6 +63,7 @@ public final class LoupeServer implements AutoCloseable {
         FeatureStore store = null;
         Sae sae = null;
         LiveModel live = null;
+        RequestGuard guard = null;
         try {
             if (options.model() != null) {
                 requireExists(options.model(), "--model");
@@ -92,10 +98,19 @@ public final class LoupeServer implements AutoCloseable {
                 live = new LiveModel(model, sae, modelPath, options.limits());
             }
             AtomicLong clientsGone = new AtomicLong();
-            Javalin app = build(options, store, live, sae, log, clientsGone);
-            app.start(options.host(), options.port());
-            return new LoupeServer(app, store, live, live == null ? sae : null, options.host(), clientsGone);
+            requirePortFree(options.host(), options.port());
+            guard = new RequestGuard(options.host(), options.limits().bodyTimeout());
+            Javalin app = build(options, store, live, sae, log, clientsGone, guard);
+            try {
+                app.start(options.host(), options.port());
+            } catch (io.javalin.util.JavalinBindException e) {
+                throw new IllegalArgumentException(portInUse(options.host(), options.port()));
+            }
+            ClientConnections connections = new ClientConnections(options.limits().maxConnectionsPerClient());
+            for (org.eclipse.jetty.server.Connector c : app.jettyServer().server().getConnectors()) c.addEventListener(connections);
+            return new LoupeServer(app, store, live, live == null ? sae : null, options.host(), clientsGone, guard, connections);
         } catch (IOException | RuntimeException e) {
+            if (guard != null) guard.close();
             if (live != null) live.close();
             else {
                 if (sae != null) sae.close();
@@ -117,6 +132,27 @@ public final class LoupeServer implements AutoCloseable {
         return null;
     }
 
+    /**
+     * Fails with one line when the port is taken, before Javalin tries (Javalin logs its own ERROR line on a failed
+     * bind, which would come before ours).
+     */
+    private static void requirePortFree(String host, int port) {
+        if (port == 0) return;
+        try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+            probe.setReuseAddress(true);   // as Jetty binds: a port in TIME_WAIT is free
+            probe.bind(new java.net.InetSocketAddress(host, port));
+        } catch (java.net.BindException e) {
+            throw new IllegalArgumentException(portInUse(host, port));
+        } catch (IOException e) {
+            throw new IllegalArgumentException("--host " + host + " --port " + port + ": cannot listen there (" + e.getMessage() + ")");
+        }
+    }
+
+    private static String portInUse(String host, int port) {
+        return "--port " + port + ": the port is already in use on " + host + " (another server, perhaps another loupe serve, holds it); "
+                + "stop it or choose another port (--port 0 picks a free one)";
+    }
+
     private static void requireExists(Path p, String option) {
         if (!Files.exists(p)) throw new IllegalArgumentException(option + " " + p + ": no such file or folder");
     }
@@ -133,11 +169,18 @@ public final class LoupeServer implements AutoCloseable {
     /** Streams that stopped because their client disconnected (their generation stopped with them). */
     long clientsGone() { return clientsGone.get(); }
 
+    /** Connections closed on arrival because their client already held its share. */
+    long connectionsRefused() { return connections.refused(); }
+
+    /** Connections closed because their request body did not arrive in time. */
+    long bodyTimeouts() { return guard.bodyTimeouts(); }
+
     /** Whether the live pages (a model and SAE) are served. */
     public boolean live() { return live != null; }
 
     @Override public void close() {
         app.stop();
+        guard.close();
         if (live != null) live.close();
         if (browseSae != null) browseSae.close();
         store.close();
@@ -145,22 +188,24 @@ public final class LoupeServer implements AutoCloseable {
 
     // ---- routes -----------------------------------------------------------------------------------------
 
-    record LimitsView(int concurrency, int queueCapacity, long requestTimeoutSeconds, int maxPromptTokens, int maxNewTokens) {}
-
-    record Info(RunInfo run, String sae, String hook, int features, boolean live, String liveModel, LimitsView limits) {}
-
-    private static Javalin build(ServerOptions options, FeatureStore store, LiveModel live, Sae sae, PrintStream log, AtomicLong clientsGone) {
+    private static Javalin build(ServerOptions options, FeatureStore store, LiveModel live, Sae sae, PrintStream log, AtomicLong clientsGone,
+                                 RequestGuard guard) {
         Limits limits = options.limits();
         WorkQueue queue = new WorkQueue(limits.concurrency(), limits.queueCapacity(), Duration.ofSeconds(5));
         BrowseApi browse = new BrowseApi(store, sae, queue, limits);
         LiveApi liveApi = live == null ? null : new LiveApi(live, queue);
         SteerStream steer = live == null ? null : new SteerStream(live, queue, limits, browse::maxActivation);
         ChatCompletions chat = live == null ? null : new ChatCompletions(live, queue, limits, browse::maxActivation);
+        NeuronpediaApi neuronpedia = live == null ? null : new NeuronpediaApi(live, queue, limits);
+        TextCompletions completions = live == null ? null : new TextCompletions(live, queue, limits);
+        TokenizeApi tokenize = live == null ? null : new TokenizeApi(live);
         StaticPages pages = new StaticPages();
         long startedAt = System.currentTimeMillis() / 1000;
-        Info info = new Info(store.info(), store.sae().id(), store.sae().hook(), store.featureCount(), live != null,
+        ServerInfo.Info info = new ServerInfo.Info(ServerInfo.run(store.info()), store.sae().id(), store.sae().hook(), store.featureCount(), live != null,
                 live == null ? null : live.modelName(),
-                new LimitsView(limits.concurrency(), limits.queueCapacity(), limits.requestTimeout().toSeconds(), limits.maxPromptTokens(), limits.maxNewTokens()));
+                new ServerInfo.LimitsView(limits.concurrency(), limits.queueCapacity(), limits.requestTimeout().toSeconds(), limits.maxPromptTokens(),
+                        limits.maxNewTokens(), Requests.defaultMaxTokens(limits)),
+                browse.typicalMaxActivation());
         byte[] openApi = OpenApi.document();
 
         return Javalin.create(config -> {
@@ -170,6 +215,11 @@ public final class LoupeServer implements AutoCloseable {
             config.http.prefer405over404 = true;
             config.jsonMapper(new JavalinJackson(Json.MAPPER, false));
             config.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
+            if (options.requestLog()) {
+                config.requestLogger.http((ctx, ms) -> log.println("loupe serve: " + ctx.method() + " " + ctx.path() + " " + ctx.status().getCode()
+                        + " " + Math.round(ms) + " ms"));
+            }
+            config.routes.before(guard::check);
 
             config.routes.get("/", ctx -> pages.serve(ctx, "index.html"));
             config.routes.get("/{file}", ctx -> pages.serve(ctx, ctx.pathParam("file")));
@@ -183,16 +233,21 @@ public final class LoupeServer implements AutoCloseable {
             config.routes.get("/api/features/{id}/histogram", browse::histogram);
             config.routes.get("/api/features/{id}/logits", browse::logits);
             config.routes.get("/api/features/{id}/neighbours", browse::neighbours);
+            config.routes.get("/api/documents/{doc}", browse::document);
 
             config.routes.post("/api/features/{id}/activations", live(liveApi, limits, (ctx, deadline) -> liveApi.featureActivations(ctx, browse.feature(ctx), deadline)));
             config.routes.post("/api/inspect", live(liveApi, limits, (ctx, deadline) -> liveApi.inspect(ctx, deadline)));
-            config.routes.post("/api/search", live(liveApi, limits, (ctx, deadline) -> liveApi.search(ctx, deadline)));
+            config.routes.post("/api/search", live(liveApi, limits, (ctx, deadline) -> liveApi.search(ctx, deadline, browse)));
             config.routes.post("/api/steer", live(steer, limits, steer == null ? null : steer::handle));
             config.routes.get("/v1/models", ctx -> {
                 if (chat == null) throw ApiException.notAvailable(NO_MODEL);
                 ctx.json(chat.models(startedAt));
             });
             config.routes.post("/v1/chat/completions", live(chat, limits, chat == null ? null : chat::handle));
+            NeuronpediaApi.register(config.routes, neuronpedia, limits);
+            config.routes.post("/v1/completions", live(completions, limits, completions == null ? null : completions::handle));
+            config.routes.post("/tokenize", live(tokenize, limits, tokenize == null ? null : (ctx, deadline) -> tokenize.tokenize(ctx)));
+            config.routes.post("/detokenize", live(tokenize, limits, tokenize == null ? null : (ctx, deadline) -> tokenize.detokenize(ctx)));
 
             config.routes.exception(ApiException.class, (e, ctx) -> {
                 if (!ctx.res().isCommitted()) Errors.write(ctx, e);

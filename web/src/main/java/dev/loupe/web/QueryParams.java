@@ -11,7 +11,7 @@ final class QueryParams {
         if (v == null || v.isBlank()) return fallback;
         long n;
         try {
-            n = Long.parseLong(v.strip());
+            n = parseAsciiLong(v.strip());
         } catch (NumberFormatException e) {
             throw ApiException.badRequest("query parameter '" + name + "' must be an integer in [" + min + ", " + max + "], got \"" + clip(v) + "\"", name);
         }
@@ -49,13 +49,24 @@ final class QueryParams {
         String v = ctx.pathParam("id");
         long f;
         try {
-            f = Long.parseLong(v);
+            f = parseAsciiLong(v);
         } catch (NumberFormatException e) {
             throw ApiException.badRequest("a feature id must be an integer, got \"" + clip(v) + "\"", "id");
         }
         if (f < 0 || f >= count) throw ApiException.notFound("feature " + f + " does not exist: this run has features 0.." + (count - 1));
         return (int) f;
     }
+
+    /**
+     * An integer written with ASCII digits only: {@link Long#parseLong} also reads other scripts' digits (an
+     * Arabic-Indic "٣" is 3), so a URL that shows one number would name another.
+     */
+    static long parseAsciiLong(String v) {
+        if (!ASCII_INTEGER.matcher(v).matches()) throw new NumberFormatException(v);
+        return Long.parseLong(v);
+    }
+
+    private static final java.util.regex.Pattern ASCII_INTEGER = java.util.regex.Pattern.compile("[+-]?[0-9]{1,19}");
 
     static String clip(String s) { return s.length() <= 40 ? s : s.substring(0, 40) + "…"; }
 }

@@ -14,9 +14,10 @@ import java.nio.file.Path;
  * @param port      the port (0 picks a free one)
  * @param threads   CPU threads for the model
  * @param limits    queue and size limits
+ * @param requestLog whether to write one line per request (method, path, status, milliseconds) to the log
  */
 public record ServerOptions(Path runDir, String saeId, Path model, Path sae, String hook, String host, int port, int threads,
-                            Limits limits) {
+                            Limits limits, boolean requestLog) {
     public static final int DEFAULT_PORT = 7860;
     public static final String DEFAULT_HOST = "127.0.0.1";
 
@@ -29,16 +30,18 @@ public record ServerOptions(Path runDir, String saeId, Path model, Path sae, Str
 
     /** Browsing and, when run.json's model and SAE exist, the live pages; default address and limits. */
     public static ServerOptions of(Path runDir) {
-        return new ServerOptions(runDir, null, null, null, null, DEFAULT_HOST, DEFAULT_PORT, Runtime.getRuntime().availableProcessors(), Limits.defaults());
+        return new ServerOptions(runDir, null, null, null, null, DEFAULT_HOST, DEFAULT_PORT, Runtime.getRuntime().availableProcessors(), Limits.defaults(), true);
     }
 
-    public ServerOptions withModel(Path model, Path sae, String hook) { return new ServerOptions(runDir, saeId, model, sae, hook, host, port, threads, limits); }
+    public ServerOptions withModel(Path model, Path sae, String hook) { return new ServerOptions(runDir, saeId, model, sae, hook, host, port, threads, limits, requestLog); }
 
-    public ServerOptions withAddress(String host, int port) { return new ServerOptions(runDir, saeId, model, sae, hook, host, port, threads, limits); }
+    public ServerOptions withAddress(String host, int port) { return new ServerOptions(runDir, saeId, model, sae, hook, host, port, threads, limits, requestLog); }
 
-    public ServerOptions withLimits(Limits l) { return new ServerOptions(runDir, saeId, model, sae, hook, host, port, threads, l); }
+    public ServerOptions withLimits(Limits l) { return new ServerOptions(runDir, saeId, model, sae, hook, host, port, threads, l, requestLog); }
 
-    public ServerOptions withThreads(int t) { return new ServerOptions(runDir, saeId, model, sae, hook, host, port, t, limits); }
+    public ServerOptions withThreads(int t) { return new ServerOptions(runDir, saeId, model, sae, hook, host, port, t, limits, requestLog); }
 
-    public ServerOptions withSaeId(String id) { return new ServerOptions(runDir, id, model, sae, hook, host, port, threads, limits); }
+    public ServerOptions withSaeId(String id) { return new ServerOptions(runDir, id, model, sae, hook, host, port, threads, limits, requestLog); }
+
+    public ServerOptions withRequestLog(boolean on) { return new ServerOptions(runDir, saeId, model, sae, hook, host, port, threads, limits, on); }
 }

@@ -13,10 +13,14 @@ import java.util.function.IntFunction;
 /**
  * {@code POST /api/steer}: the steering playground's request. The default and the steered continuation of one
  * prompt are generated in lock step on one work slot and streamed as server-sent events, with the steered
- * features' activations (at the SAE's hook, after the steering) at every generated token of both:
+ * features' activations (at the SAE's hook, after the steering) at every generated token of both. Both runs use
+ * the same seed. The request takes {@code steer} (see {@link Requests#interventions}), {@code strength_multiplier},
+ * {@code normalize_steering}, {@code steer_special_tokens}, sampling fields, and {@code top_logprobs} (0–20).
  * <pre>
- * event: start       {"prompt_tokens", "features": [...], "hook", "seed"}
- * event: token       {"run": "default"|"steered", "index", "id", "token", "text"}   text: what became printable
+ * event: start       {"prompt_tokens", "features": [...], "hook", "seed",
+ *                     "steer": [{"feature", "mode", "strength", "target"}]}    target: the activation a clamp/ablate sets
+ * event: token       {"run": "default"|"steered", "index", "id", "token", "text", "logprob", "top_logprobs"}
+ *                                                                               text: what became printable
  * event: activation  {"run", "index", "values": [one per feature]}                  one event later than its token
  * event: done        {"run", "finish_reason", "text", "tokens"}
  * event: error       {"error": {"message", "type"}}
@@ -38,9 +42,12 @@ final class SteerStream {
         this.maxActivation = maxActivation;
     }
 
-    record Start(int promptTokens, int[] features, String hook, long seed) {}
+    /** One intervention as the page shows it; {@code target} is the activation a clamp or ablation sets, else null. */
+    record SteerView(int feature, String mode, double strength, Float target) {}
 
-    record TokenEvent(String run, int index, int id, String token, String text) {}
+    record Start(int promptTokens, int[] features, String hook, long seed, List<SteerView> steer) {}
+
+    record TokenEvent(String run, int index, int id, String token, String text, Double logprob, List<Logprobs.Alternative> topLogprobs) {}
 
     record ActivationEvent(String run, int index, float[] values) {}
 
@@ -50,18 +57,21 @@ final class SteerStream {
         ObjectNode body = Json.object(ctx.body());
         String prompt = Json.requireString(body, "prompt");
         boolean chat = Json.optBoolean(body, "chat", false);
-        List<Intervention> steer = Requests.interventions(body.get("steer"), "steer", live.dSae(), maxActivation);
+        Requests.Steer steer = Requests.steer(body, "steer", "", live.dSae(), maxActivation);
+        int top = Json.optInt(body, "top_logprobs", 0, 0, Logprobs.MAX_TOP);
         if (steer.isEmpty()) throw ApiException.badRequest("'steer' must list at least one feature to steer", "steer");
         Generation g = Requests.generation(body, "max_tokens", DEFAULT_MAX_TOKENS, limits.maxNewTokens(), DEFAULT_TEMPERATURE);
         int[] ids = chat ? live.encodeChat(List.of(ChatTemplate.Turn.user(prompt)), "prompt") : live.encode(prompt, "prompt");
-        int[] features = steer.stream().mapToInt(Intervention::feature).distinct().toArray();
-        HookSet steering = live.steeringHooks(steer);
+        int[] features = steer.interventions().stream().mapToInt(Intervention::feature).distinct().toArray();
+        HookSet steering = live.steeringHooks(steer, ids);
+        List<SteerView> views = steer.interventions().stream().map(i -> new SteerView(i.feature(), i.mode(), i.strength(),
+                i instanceof Intervention.Edit e ? e.target(steer.strengthMultiplier()) : null)).toList();
 
-        try (WorkQueue.Slot ignored = queue.acquire(deadline)) {
+        try (WorkQueue.Slot ignored = queue.acquire(deadline, ClientLink.of(ctx))) {
             SseStream sse = new SseStream(ctx);
-            sse.event("start", new Start(ids.length, features, live.hook(), g.seed()));
-            Run plain = new Run("default", live, ids, g, HookSet.empty(), features);
-            Run steered = new Run("steered", live, ids, g, steering, features);
+            sse.event("start", new Start(ids.length, features, live.hook(), g.seed(), views));
+            Run plain = new Run("default", live, ids, g, HookSet.empty(), features, top);
+            Run steered = new Run("steered", live, ids, g, steering, features, top);
             try {
                 while (!plain.finished() || !steered.finished()) {
                     ChatCompletions.checkDeadline(deadline);
@@ -82,11 +92,13 @@ final class SteerStream {
         private final dev.loupe.model.tokenizer.Tokenizer tokenizer;
         private final int promptLength;
         private final int layer;
+        private final int top;
         private int activationsSent;
         private boolean finished;
 
-        Run(String name, LiveModel live, int[] prompt, Generation g, HookSet hooks, int[] features) {
+        Run(String name, LiveModel live, int[] prompt, Generation g, HookSet hooks, int[] features, int top) {
             this.name = name;
+            this.top = top;
             this.probe = live.probe(features);
             this.continuation = new Continuation(live.generator(prompt, g, hooks, probe), live.tokenizer(), List.of());
             this.tokenizer = live.tokenizer();
@@ -102,7 +114,9 @@ final class SteerStream {
                 int index = continuation.tokens();
                 String text = continuation.step();
                 int id = continuation.lastToken();
-                sse.event("token", new TokenEvent(name, index, id, tokenizer.tokenText(id), text));
+                Logprobs.TokenLogprob lp = top > 0 ? continuation.logprob(top) : null;
+                sse.event("token", new TokenEvent(name, index, id, tokenizer.tokenText(id), text,
+                        lp == null ? null : lp.logprob(), lp == null ? null : lp.topLogprobs()));
             }
             if (continuation.done()) continuation.generator().processLast(layer);
             sendActivations(sse);

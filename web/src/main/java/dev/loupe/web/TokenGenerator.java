@@ -34,6 +34,9 @@ final class TokenGenerator {
     private int count;
     private int last = -1;
     private Finish finish;
+    private float[] lastLogits;
+    private float frequencyPenalty;
+    private int[] counts;
 
     TokenGenerator(Model model, int[] prompt, Generation generation, HookSet hooks) {
         if (prompt.length == 0) throw ApiException.badRequest("the prompt is empty");
@@ -59,13 +62,38 @@ final class TokenGenerator {
     int step() {
         if (finish != null) throw new IllegalStateException("generation already finished");
         float[] logits = last < 0 ? session.process(prompt, hooks, -1, 1) : session.process(new int[]{last}, hooks, -1, 1);
-        int next = sampler.next(logits);
+        lastLogits = logits;
+        int next = sampler.next(frequencyPenalty == 0 ? logits : penalized(logits));
+        if (counts != null) counts[next]++;
         count++;
         last = next;
         if (generation.stopTokens().contains(next)) finish = Finish.STOP;
         else if (count >= generation.maxTokens() || session.position() >= model.config().maxPositions()) finish = Finish.LENGTH;
         return next;
     }
+
+    /**
+     * Samples with TransformerLens's frequency penalty (what Neuronpedia's {@code freqPenalty} sets): each logit is
+     * lowered by {@code penalty ×} the number of times its token occurs in the sequence so far, prompt included.
+     */
+    TokenGenerator withFrequencyPenalty(float penalty) {
+        if (count > 0) throw new IllegalStateException("set the penalty before the first step");
+        frequencyPenalty = penalty;
+        if (penalty != 0) {
+            counts = new int[model.config().vocabSize()];
+            for (int id : prompt) if (id >= 0 && id < counts.length) counts[id]++;
+        }
+        return this;
+    }
+
+    private float[] penalized(float[] logits) {
+        float[] out = logits.clone();
+        for (int i = 0; i < out.length && i < counts.length; i++) if (counts[i] != 0) out[i] -= frequencyPenalty * counts[i];
+        return out;
+    }
+
+    /** The logits the last {@link #step} chose its token from (the model's own, before temperature and truncation). */
+    float[] lastLogits() { return lastLogits; }
 
     /** Ends the generation early (a stop string matched). */
     void stop() { finish = Finish.STOP; }

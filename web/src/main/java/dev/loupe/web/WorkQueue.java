@@ -17,6 +17,8 @@ final class WorkQueue {
     private final int capacity;
     private final AtomicInteger admitted = new AtomicInteger();
     private final Duration typicalJob;
+    /** How often a waiting request looks whether its client is still there. */
+    private static final long POLL_NANOS = 200_000_000L;
 
     WorkQueue(int concurrency, int capacity, Duration typicalJob) {
         this.running = new Semaphore(concurrency, true);
@@ -35,22 +37,36 @@ final class WorkQueue {
      *
      * @throws ApiException 429 when the queue is full, 408 when the deadline passes while waiting
      */
-    Slot acquire(long deadlineNanos) {
+    Slot acquire(long deadlineNanos) { return acquire(deadlineNanos, () -> false); }
+
+    /**
+     * As {@link #acquire(long)}, giving up (with {@link SseStream.ClientGone}) when {@code clientGone} says the
+     * client has left, so that abandoned requests do not hold places in the queue.
+     */
+    Slot acquire(long deadlineNanos, java.util.function.BooleanSupplier clientGone) {
         int n = admitted.incrementAndGet();
         if (n > concurrency + capacity) {
             admitted.decrementAndGet();
             throw ApiException.busy("the server is busy: " + concurrency + " request(s) running and " + capacity
                     + " waiting; retry after " + retryAfterSeconds() + " s", retryAfterSeconds());
         }
-        boolean got = false;
+        boolean got = false, left = false;
         try {
-            long wait = deadlineNanos - System.nanoTime();
-            got = wait > 0 && running.tryAcquire(wait, TimeUnit.NANOSECONDS);
+            while (!got) {
+                long wait = deadlineNanos - System.nanoTime();
+                if (wait <= 0) break;
+                got = running.tryAcquire(Math.min(wait, POLL_NANOS), TimeUnit.NANOSECONDS);
+                if (!got && clientGone.getAsBoolean()) {
+                    left = true;
+                    break;
+                }
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
             if (!got) admitted.decrementAndGet();
         }
+        if (left) throw new SseStream.ClientGone(null);
         if (!got) throw ApiException.timeout("the request waited past its time limit for a free slot; retry later");
         return new Slot() {
             private boolean closed;

@@ -1,5 +1,6 @@
 package dev.loupe.web;
 
+import dev.loupe.model.Fixtures;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.analysis.ContextToken;
@@ -148,8 +149,8 @@ class ApiTest {
 
     @Test
     void inspectMatchesTheFixturesFeatureActivations() throws IOException {
-        Npy.Array tokens = Npy.read(TinyRun.FIXTURES.resolve("tiny-a/tokens.npy"));
-        Npy.Array expected = Npy.read(TinyRun.FIXTURES.resolve("tiny-a/sae/feature_acts.npy"));   // [40, 256], float64 numpy forward
+        Npy.Array tokens = Npy.read(Fixtures.file("tiny-a/tokens.npy"));
+        Npy.Array expected = Npy.read(Fixtures.file("tiny-a/sae/feature_acts.npy"));   // [40, 256], float64 numpy forward
         ObjectNode req = Json.MAPPER.createObjectNode();
         req.put("top_k", 64);
         var ids = req.putArray("tokens");
@@ -187,7 +188,7 @@ class ApiTest {
 
     // ---- bad input -----------------------------------------------------------------------------------------
 
-    private static void assertError(Http.Reply r, int status, String messagePart) {
+    static void assertError(Http.Reply r, int status, String messagePart) {
         assertEquals(status, r.status(), "status for: " + r.body());
         assertTrue(r.contentType().startsWith("application/json"), "JSON error, got " + r.contentType() + ": " + r.body());
         JsonNode e = r.json().get("error");
@@ -214,7 +215,7 @@ class ApiTest {
         assertError(Http.post(base, "/api/steer", "{\"prompt\": \"hi\", \"steer\": []}"), 400, "at least one");
         assertError(Http.post(base, "/api/steer", "{\"prompt\": \"hi\", \"steer\": [{\"feature\": 1, \"strength\": 1}], \"temperature\": 3}"), 400, "temperature");
         assertError(Http.post(base, "/api/steer", "{\"prompt\": \"hi\", \"steer\": [{\"feature\": 1, \"strength\": 1}], \"max_tokens\": 0}"), 400, "max_tokens");
-        assertError(Http.post(base, "/api/steer", "{\"prompt\": \"hi\", \"steer\": [{\"feature\": 1, \"strength\": 1}], \"max_tokens\": 100000}"), 413, "max_tokens");
+        assertError(Http.post(base, "/api/steer", "{\"prompt\": \"hi\", \"steer\": [{\"feature\": 1, \"strength\": 1}], \"max_tokens\": 100000}"), 400, "max_tokens");
         assertError(Http.post(base, "/api/features/1/activations", "{\"text\": 42}"), 400, "'text' must be a string");
 
         // Oversized prompts: by tokens, by characters, and a body over the size limit.
@@ -272,7 +273,7 @@ class ApiTest {
 
     /** The answer an independent greedy generation gives for the same conversation (model module, no web code). */
     private static String expectedGreedy(List<ChatTemplate.Turn> turns, int maxTokens, HookSet hooks) {
-        try (Model model = Model.load(TinyRun.MODEL, 1)) {
+        try (Model model = Model.load(TinyRun.model(), 1)) {
             int[] ids = ChatTemplate.encode(model.tokenizer(), turns, true);
             return model.generate(ids, Generation.greedy(maxTokens), hooks, null).text(model.tokenizer());
         }
@@ -322,7 +323,7 @@ class ApiTest {
         req.putObject("loupe").putArray("steer").addObject().put("feature", 7).put("mode", "add").put("strength", 60);
         String steered = client.create(req).content();
         String expected;
-        try (Model model = Model.load(TinyRun.MODEL, 1); Sae sae = Sae.load(TinyRun.SAE, TinyRun.HOOK, model.backend())) {
+        try (Model model = Model.load(TinyRun.model(), 1); Sae sae = Sae.load(TinyRun.sae(), TinyRun.HOOK, model.backend())) {
             int[] ids = ChatTemplate.encode(model.tokenizer(), List.of(ChatTemplate.Turn.user("Tell me about the city.")), true);
             expected = model.generate(ids, Generation.greedy(16), Steering.add(sae, 7, 60f).hookSet(), null).text(model.tokenizer());
         }
@@ -399,7 +400,7 @@ class ApiTest {
         assertEquals(12, activations[0]);
         assertEquals(12, activations[1]);
         String expectedSteered, expectedPlain;
-        try (Model model = Model.load(TinyRun.MODEL, 1); Sae sae = Sae.load(TinyRun.SAE, TinyRun.HOOK, model.backend())) {
+        try (Model model = Model.load(TinyRun.model(), 1); Sae sae = Sae.load(TinyRun.sae(), TinyRun.HOOK, model.backend())) {
             int[] ids = model.tokenizer().encode("the city");
             Generation g = Generation.greedy(12).withStops(java.util.Set.of());
             expectedPlain = model.generate(ids, g, HookSet.empty(), null).text(model.tokenizer());

@@ -184,4 +184,139 @@ class BrowserTest {
         assertEquals("300", driver.findElement(By.cssSelector(".f-strength")).getAttribute("max"));
         shot("steer");
     }
+
+    private static Object js(String script, Object... args) { return ((JavascriptExecutor) driver).executeScript(script, args); }
+
+    /** The feature that fires most often in the run: its histogram has the most to show. */
+    private static int busiestFeature() {
+        return Http.get(server.url().replaceAll("/$", ""), "/api/features?sort=fire_count&order=desc&limit=1").json().get("rows").get(0).get("feature_id").asInt();
+    }
+
+    @Test
+    void theHistogramIsFineGrainedAndItsLabelsFit() throws IOException {
+        int f = busiestFeature();
+        open("feature.html?id=" + f);
+        waitFor().until(d -> all("#hist svg rect").size() > 0);
+        int bars = all("#hist svg rect").size();
+        assertTrue(bars >= 12, "enough bins to show a shape, got " + bars);
+        // Every tick label lies inside the chart (the last one used to be cut in half by the right edge).
+        @SuppressWarnings("unchecked")
+        List<Number> overflow = (List<Number>) js("""
+                const svg = document.querySelector('#hist svg'); const w = svg.viewBox.baseVal.width;
+                return [...svg.querySelectorAll('text')].map(t => { const b = t.getBBox(); return Math.max(0, b.x + b.width - w, -b.x); });""");
+        assertTrue(overflow.stream().allMatch(o -> o.doubleValue() == 0), "labels past the chart's edges: " + overflow);
+        shot("feature-histogram");
+    }
+
+    @Test
+    void anExampleWidensAndOpensItsDocument() throws IOException {
+        int f = busiestFeature();
+        open("feature.html?id=" + f);
+        waitFor().until(d -> all("#top-examples .example").size() > 0);
+        WebElement first = all("#top-examples .example").getFirst();
+        int before = first.findElements(By.cssSelector(".tok")).size();
+        first.findElement(By.xpath(".//button[text()='more context']")).click();
+        waitFor().until(d -> all("#top-examples .example").getFirst().getAttribute("class").contains("wide"));
+        int after = all("#top-examples .example").getFirst().findElements(By.cssSelector(".tok")).size();
+        assertTrue(after >= before, "widened from " + before + " to " + after + " tokens");
+        assertEquals(1, all("#top-examples .example").getFirst().findElements(By.cssSelector(".tok.center")).size(), "the peak is still marked");
+        // The tiny run's documents are shorter than the window: widening shows the whole document.
+        String doc = all("#top-examples .example").getFirst().findElement(By.linkText("document")).getAttribute("href");
+        int docLength = Http.get(server.url().replaceAll("/$", ""), "/api/documents/" + doc.replaceAll(".*doc=(\\d+).*", "$1")).json().get("length").asInt();
+        assertEquals(Math.min(docLength, 2 * 64 + 1), after);
+        shot("feature-example-widened");
+        // Quantile groups start at 1: an empty band says why it is empty.
+        if (!all("#quantiles .quantile").isEmpty()) assertEquals("1", all("#quantiles .quantile").getFirst().getAttribute("data-band"));
+
+        all("#top-examples .example").getFirst().findElement(By.linkText("document")).click();
+        waitFor().until(d -> all("#doc .tok").size() > 0);
+        assertTrue(driver.findElement(By.id("title")).getText().startsWith("Document "));
+        assertEquals(docLength, all("#doc .tok").size());
+        WebElement peak = driver.findElement(By.cssSelector("#doc .tok.center"));
+        assertFalse(peak.getCssValue("background-color").equals("rgba(0, 0, 0, 0)"), "the example's token is shaded");
+        shot("document");
+    }
+
+    @Test
+    void theLastFeatureHasNoNextAndAMissingOneIsNamedAsMissing() throws IOException {
+        open("feature.html?id=" + (TinyRun.FEATURES - 1));
+        waitFor().until(ExpectedConditions.textToBe(By.id("title"), "Feature " + (TinyRun.FEATURES - 1)));
+        waitFor().until(d -> driver.findElement(By.id("steer-link")).isDisplayed());
+        assertFalse(driver.findElement(By.id("next-f")).isDisplayed(), "no next after the last feature");
+        assertTrue(driver.findElement(By.id("prev-f")).isDisplayed());
+        assertTrue(driver.findElement(By.id("steer-link")).getAttribute("href").endsWith("steer.html?feature=" + (TinyRun.FEATURES - 1)));
+        shot("feature-last");
+
+        open("feature.html?id=" + TinyRun.FEATURES);
+        waitFor().until(d -> !all("#status .error").isEmpty());
+        assertTrue(driver.findElement(By.cssSelector("#status .error")).getText().contains("does not exist"));
+        assertFalse(driver.findElement(By.id("steer-link")).isDisplayed(), "no steering a feature that is not there");
+        assertFalse(driver.findElement(By.id("next-f")).isDisplayed());
+        assertTrue(driver.findElement(By.id("prev-f")).getAttribute("href").endsWith("id=" + (TinyRun.FEATURES - 1)));
+        shot("feature-missing");
+    }
+
+    @Test
+    void sortingPushesHistorySoBackReturns() {
+        open("index.html");
+        waitFor().until(d -> driver.findElement(By.id("status")).getText().contains("features match"));
+        String start = driver.getCurrentUrl();
+        new Select(driver.findElement(By.id("sort"))).selectByValue("max_activation");
+        waitFor().until(d -> driver.getCurrentUrl().contains("sort=max_activation"));
+        new Select(driver.findElement(By.id("sort"))).selectByValue("fire_count");
+        waitFor().until(d -> driver.getCurrentUrl().contains("sort=fire_count"));
+        driver.navigate().back();
+        waitFor().until(d -> driver.getCurrentUrl().contains("sort=max_activation"));
+        waitFor().until(d -> new Select(driver.findElement(By.id("sort"))).getFirstSelectedOption().getAttribute("value").equals("max_activation"));
+        driver.navigate().back();
+        waitFor().until(d -> !driver.getCurrentUrl().contains("max_activation") && !driver.getCurrentUrl().contains("fire_count"));
+        assertEquals(start, driver.getCurrentUrl());
+    }
+
+    @Test
+    void theInspectorExplainsAnEmptyRunAndShadesBeforeAFeatureIsChosen() throws IOException {
+        open("inspect.html");
+        // The placeholder fits its box.
+        Boolean fits = (Boolean) js("""
+                const i = document.getElementById('feature'); const c = document.createElement('canvas').getContext('2d');
+                const cs = getComputedStyle(i); c.font = cs.fontSize + ' ' + cs.fontFamily;
+                return c.measureText(i.placeholder).width <= i.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);""");
+        assertTrue(fits, "the placeholder is not cut off");
+        driver.findElement(By.id("run")).click();
+        waitFor().until(d -> driver.findElement(By.id("out")).getText().contains("Type some text"));
+        driver.findElement(By.id("text")).sendKeys("The Golden Gate Bridge opened in 1937.");
+        driver.findElement(By.id("run")).click();
+        waitFor().until(d -> all("#token-strip .tok").size() > 5);
+        long shaded = all("#token-strip .tok").stream().filter(t -> !t.getCssValue("background-color").equals("rgba(0, 0, 0, 0)")).count();
+        assertTrue(shaded > 3, "tokens are shaded with no feature chosen: " + shaded);
+        assertTrue(driver.findElement(By.id("shading")).getText().contains("strongest feature"));
+        shot("inspect-unchosen");
+    }
+
+    @Test
+    void searchShowsAndFiltersByDensity() throws IOException {
+        open("search.html");
+        driver.findElement(By.id("text")).sendKeys("red steel cable tower in the fog");
+        driver.findElement(By.id("run")).click();
+        waitFor().until(d -> !all("#results tbody tr").isEmpty());
+        assertFalse(all("#results tbody td.density").getFirst().getText().isBlank());
+        new Select(driver.findElement(By.id("max-density"))).selectByValue("0.1");
+        driver.findElement(By.id("run")).click();
+        waitFor().until(d -> driver.findElement(By.cssSelector("#out h2")).getText().contains("at most"));
+        for (WebElement td : all("#results tbody td.density")) {
+            assertTrue(Double.parseDouble(td.getText().replace("%", "")) <= 10, td.getText());
+        }
+        shot("search-density");
+    }
+
+    @Test
+    void everyPageHasAFavicon() {
+        open("index.html");
+        assertEquals("favicon.svg", driver.findElement(By.cssSelector("link[rel=icon]")).getAttribute("href").replaceAll(".*/", ""));
+        String base = server.url().replaceAll("/$", "");
+        assertEquals(200, Http.get(base, "/favicon.svg").status());
+        Http.Reply ico = Http.get(base, "/favicon.ico");
+        assertEquals(200, ico.status());
+        assertEquals("image/x-icon", ico.contentType());
+    }
 }

@@ -52,13 +52,23 @@ final class Http {
 
     /** Sends {@code GET <rawPath> HTTP/1.1} exactly as written and returns the status and body. */
     static Reply raw(int port, String rawPath) {
+        return rawRequest(port, "GET " + rawPath + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    }
+
+    /**
+     * Sends {@code request} byte for byte (ISO-8859-1), closes the sending side (a body that stops there ends
+     * early) and returns the status and body of the answer.
+     */
+    static Reply rawRequest(int port, String request) {
         try (Socket s = new Socket("127.0.0.1", port)) {
             s.setSoTimeout(10_000);
             OutputStream out = s.getOutputStream();
-            out.write(("GET " + rawPath + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+            out.write(request.getBytes(StandardCharsets.ISO_8859_1));
             out.flush();
+            s.shutdownOutput();
             InputStream in = s.getInputStream();
             String all = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            if (all.length() < 12) throw new IOException("no HTTP answer to " + request.lines().findFirst().orElse("") + ": \"" + all + "\"");
             int status = Integer.parseInt(all.substring(9, 12));
             int cut = all.indexOf("\r\n\r\n");
             String head = all.substring(0, cut).toLowerCase(java.util.Locale.ROOT);

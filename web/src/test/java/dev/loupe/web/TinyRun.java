@@ -1,5 +1,6 @@
 package dev.loupe.web;
 
+import dev.loupe.model.Fixtures;
 import dev.loupe.analysis.CorpusIndexer;
 import dev.loupe.analysis.Document;
 import dev.loupe.analysis.IndexJob;
@@ -21,9 +22,8 @@ import java.util.Random;
  * built once per test JVM with the analysis indexer into target/, and servers over it.
  */
 final class TinyRun {
-    static final Path FIXTURES = Path.of(System.getProperty("loupe.fixtures", "../../shared/fixtures"));
-    static final Path MODEL = FIXTURES.resolve("tiny-a/tiny-a-f32.gguf");
-    static final Path SAE = FIXTURES.resolve("tiny-a/sae");
+    static Path model() { return Fixtures.file("tiny-a/tiny-a-f32.gguf"); }
+    static Path sae() { return Fixtures.file("tiny-a/sae"); }
     static final String HOOK = "blocks.2.hook_resid_post";
     static final int FEATURES = 256;
     /** Short documents (under the indexing context), so every document is one window that starts with its own bos. */
@@ -54,8 +54,8 @@ final class TinyRun {
         try {
             Path dir = Path.of("target", "tiny-a-run-" + ProcessHandle.current().pid());
             if (Files.exists(dir)) deleteTree(dir);
-            try (Model model = Model.load(MODEL, 1); Sae sae = Sae.load(SAE, HOOK, model.backend())) {
-                IndexJob job = new IndexJob(model, MODEL.toString(), List.of(new IndexJob.RunSae(sae, SAE.toString())),
+            try (Model model = Model.load(model(), 1); Sae sae = Sae.load(sae(), HOOK, model.backend())) {
+                IndexJob job = new IndexJob(model, model().toString(), List.of(new IndexJob.RunSae(sae, sae().toString())),
                         new IndexJob.CorpusId("tiny-corpus", "0".repeat(64)), dir,
                         IndexOptions.defaults().withContext(CONTEXT).withShardTokens(128));
                 CorpusIndexer.index(job, corpus().iterator(), IndexProgress.NONE);
@@ -79,9 +79,21 @@ final class TinyRun {
     /** Limits small enough to test: one pass at a time, one waiting, 4096 new tokens for the long generations. */
     static Limits testLimits() { return Limits.defaults().withQueueCapacity(1).withMaxNewTokens(4096).withMaxPromptTokens(256); }
 
+    private static LoupeServer shared;
+
+    /** One live server with {@link #testLimits()} for the test classes that only send it requests; closed at exit. */
+    static synchronized LoupeServer sharedLiveServer() throws IOException {
+        if (shared == null) {
+            LoupeServer s = liveServer(testLimits());
+            Runtime.getRuntime().addShutdownHook(new Thread(s::close));
+            shared = s;
+        }
+        return shared;
+    }
+
     /** A live server over the run on a free port. */
     static LoupeServer liveServer(Limits limits) throws IOException {
-        return LoupeServer.start(ServerOptions.of(run()).withModel(MODEL, SAE, HOOK).withAddress("127.0.0.1", 0).withThreads(1).withLimits(limits));
+        return LoupeServer.start(ServerOptions.of(run()).withModel(model(), sae(), HOOK).withAddress("127.0.0.1", 0).withThreads(1).withLimits(limits));
     }
 
     /**

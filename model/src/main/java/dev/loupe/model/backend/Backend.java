@@ -114,6 +114,76 @@ public interface Backend extends AutoCloseable {
     /** {@code x = cap · tanh(x / cap)} over {@code rows} rows of {@code width}; cap 0 leaves x alone. */
     void softcap(ActivationBuffer x, int rows, int width, float cap);
 
+    // ---- backward-pass operations (forward.BackwardPass) ----
+    // One per forward operation above: each takes the gradient of that operation's output and gives the gradients
+    // of its inputs, in buffers shaped like the activations. A backend that has no backward pass yet keeps these
+    // defaults, which refuse in one line; the CPU backends implement them all.
+
+    /** {@code dx[r, i] = Σ_o dy[r, o] · W[o, i]}: the input gradient of {@link #matmul(WeightTensor, ActivationBuffer, int, int, ActivationBuffer)} (overwrites dx). */
+    default void matmulBackward(WeightTensor w, ActivationBuffer dy, int rows, ActivationBuffer dx) { throw noBackward("matmulBackward"); }
+
+    /**
+     * {@code dW[o, i] += Σ_r dy[r, o] · x[xRow + r, i]}: the weight gradient of a matmul, into a {@code [outDim, inDim]}
+     * buffer.
+     */
+    default void matmulWeightGradient(ActivationBuffer dy, ActivationBuffer x, int xRow, int rows, int outDim, int inDim,
+                                      ActivationBuffer dW) { throw noBackward("matmulWeightGradient"); }
+
+    /**
+     * The gradient of {@link #rmsNorm} at input {@code x}: {@code dx += ∂out/∂x^T · dy}, and, unless {@code dWeight} is
+     * null, {@code dWeight += Σ_r dy ⊙ x / rms}. With {@code frozenScale} the factor {@code 1/rms} is held constant
+     * (linearized attribution), so {@code dx += dy ⊙ weight / rms}.
+     */
+    default void rmsNormBackward(ActivationBuffer x, float[] weight, float eps, int rows, ActivationBuffer dy, boolean frozenScale,
+                                 ActivationBuffer dx, ActivationBuffer dWeight) { throw noBackward("rmsNormBackward"); }
+
+    /** The gradient of {@link #rope}: rotates {@code dx} back (the transpose of the rotation), in place. */
+    default void ropeBackward(ActivationBuffer dx, int heads, RotaryTable table) { throw noBackward("ropeBackward"); }
+
+    /**
+     * The gradient of {@link #attentionMix}: {@code dPattern[h, t, j] = dz[t, h] · V[j, kvHead(h)]} for visible keys and 0
+     * for masked ones (overwritten), and {@code dValues[j, kvHead] += Σ_{h, t} pattern[h, t, j] · dz[t, h]}.
+     */
+    default void attentionMixBackward(AttentionShape s, ActivationBuffer pattern, ActivationBuffer values, ActivationBuffer dz, int p0,
+                                      int rows, ActivationBuffer dPattern, ActivationBuffer dValues) { throw noBackward("attentionMixBackward"); }
+
+    /**
+     * The gradient of {@link #attentionSoftmax}, in place: {@code dPattern} becomes the gradient of the (capped) scores,
+     * {@code pattern ⊙ (dPattern − Σ_j pattern · dPattern)}, 0 where masked.
+     */
+    default void attentionSoftmaxBackward(AttentionShape s, ActivationBuffer pattern, ActivationBuffer dPattern, int p0, int rows) {
+        throw noBackward("attentionSoftmaxBackward");
+    }
+
+    /**
+     * The gradient of {@link #attentionScores} given its output {@code scores} (scaled and capped): through the softcap and
+     * the scale, {@code dq += ...} for the {@code rows} queries and {@code dKeys += ...} for keys {@code [0, p0 + rows)}.
+     */
+    default void attentionScoresBackward(AttentionShape s, ActivationBuffer q, ActivationBuffer keys, ActivationBuffer scores,
+                                         ActivationBuffer dScores, int p0, int rows, ActivationBuffer dq, ActivationBuffer dKeys) {
+        throw noBackward("attentionScoresBackward");
+    }
+
+    /**
+     * The gradient of {@link #geglu} at the gate's value before it ({@code gatePre}) and {@code up}: {@code dGate} and
+     * {@code dUp} are overwritten.
+     */
+    default void gegluBackward(ActivationBuffer gatePre, ActivationBuffer up, ActivationBuffer dOut, int rows, int width,
+                               ActivationBuffer dGate, ActivationBuffer dUp) { throw noBackward("gegluBackward"); }
+
+    /** The gradient of {@link #softcap} given its output {@code y}: {@code dy *= 1 − (y / cap)²} in place (cap 0: unchanged). */
+    default void softcapBackward(ActivationBuffer y, ActivationBuffer dy, int rows, int width, float cap) { throw noBackward("softcapBackward"); }
+
+    /** The gradient of {@link #embed} for the table: {@code dTable[tokens[r]] += scale · dy[r]}. */
+    default void embedBackward(int[] tokens, float scale, ActivationBuffer dy, int width, ActivationBuffer dTable) {
+        throw noBackward("embedBackward");
+    }
+
+    private UnsupportedOperationException noBackward(String op) {
+        return new UnsupportedOperationException("the " + name() + " backend has no backward pass yet (" + op
+                + "): compute gradients with --backend cpu");
+    }
+
     // ---- sparse autoencoders ----
 
     /**

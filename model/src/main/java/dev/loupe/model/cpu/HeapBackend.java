@@ -220,6 +220,131 @@ public abstract class HeapBackend implements Backend {
         });
     }
 
+    // ---- backward-pass operations: the row kernels of GradKernels, rows split across threads ----
+
+    @Override
+    public void matmulBackward(WeightTensor w, ActivationBuffer dy, int rows, ActivationBuffer dx) {
+        // dy · W with W [out, in] is the [inDim, outDim] product of matmulKn, W's rows being the summed index.
+        matmulKn(w, array(dy), 0, rows, array(dx), 0);
+    }
+
+    @Override
+    public void matmulWeightGradient(ActivationBuffer dy, ActivationBuffer x, int xRow, int rows, int outDim, int inDim,
+                                     ActivationBuffer dW) {
+        float[] g = array(dy), xa = array(x), out = array(dW);
+        // dy transposed once, so that each output row o reads its rows·1 coefficients contiguously.
+        float[] gt = new float[outDim * rows];
+        for (int r = 0; r < rows; r++) {
+            for (int o = 0; o < outDim; o++) gt[o * rows + r] = g[r * outDim + o];
+        }
+        int x0 = xRow * inDim;
+        parallelFor(outDim, o -> {
+            for (int r = 0; r < rows; r++) {
+                float a = gt[o * rows + r];
+                if (a != 0f) GradKernels.axpy(a, xa, x0 + r * inDim, out, o * inDim, inDim);
+            }
+        });
+    }
+
+    @Override
+    public void rmsNormBackward(ActivationBuffer x, float[] weight, float eps, int rows, ActivationBuffer dy, boolean frozenScale,
+                                ActivationBuffer dx, ActivationBuffer dWeight) {
+        float[] in = array(x), g = array(dy), out = array(dx);
+        int d = weight.length;
+        if (dWeight == null) {
+            rowsParallel(rows, t -> GradKernels.rmsNorm(in, t * d, weight, eps, g, t * d, frozenScale, out, t * d, null, d));
+        } else {
+            // Every row adds to the same weight gradient: one thread, rows in order (d·rows work, small beside the products).
+            float[] dw = array(dWeight);
+            for (int t = 0; t < rows; t++) GradKernels.rmsNorm(in, t * d, weight, eps, g, t * d, frozenScale, out, t * d, dw, d);
+        }
+    }
+
+    @Override
+    public void ropeBackward(ActivationBuffer dx, int heads, RotaryTable table) {
+        float[] a = array(dx);
+        int width = heads * table.headDim();
+        rowsParallel(table.rows(), t -> GradKernels.rotateBack(a, t * width, heads, table, t));
+    }
+
+    @Override
+    public void attentionMixBackward(AttentionShape s, ActivationBuffer pattern, ActivationBuffer values, ActivationBuffer dz, int p0,
+                                     int rows, ActivationBuffer dPattern, ActivationBuffer dValues) {
+        float[] p = array(pattern), v = array(values), g = array(dz), dp = array(dPattern), dv = array(dValues);
+        int nKeys = p0 + rows, hd = s.headDim(), qDim = s.qDim(), kvDim = s.kvDim(), group = s.group();
+        parallelFor(s.heads() * rows, idx -> {
+            int h = idx / rows, t = idx % rows, qi = p0 + t, lo = s.firstVisible(qi), off = idx * nKeys;
+            int vHead = (h / group) * hd, zOff = t * qDim + h * hd;
+            Arrays.fill(dp, off, off + lo, 0f);
+            for (int j = lo; j <= qi; j++) dp[off + j] = GradKernels.dot(g, zOff, v, j * kvDim + vHead, hd);
+            Arrays.fill(dp, off + qi + 1, off + nKeys, 0f);
+        });
+        // Each key row of V gathers from every query of its group's heads: one task per (kv head, key), no shared writes.
+        parallelFor(s.kvHeads() * nKeys, idx -> {
+            int kvh = idx / nKeys, j = idx % nKeys, dvOff = j * kvDim + kvh * hd;
+            for (int h = kvh * group; h < (kvh + 1) * group; h++) {
+                for (int t = Math.max(0, j - p0); t < rows; t++) {
+                    float a = p[(h * rows + t) * nKeys + j];
+                    if (a != 0f) GradKernels.axpy(a, g, t * qDim + h * hd, dv, dvOff, hd);
+                }
+            }
+        });
+    }
+
+    @Override
+    public void attentionSoftmaxBackward(AttentionShape s, ActivationBuffer pattern, ActivationBuffer dPattern, int p0, int rows) {
+        float[] p = array(pattern), d = array(dPattern);
+        int nKeys = p0 + rows;
+        parallelFor(s.heads() * rows, idx -> {
+            int qi = p0 + idx % rows;
+            GradKernels.softmaxRow(p, d, idx * nKeys, nKeys, s.firstVisible(qi), qi);
+        });
+    }
+
+    @Override
+    public void attentionScoresBackward(AttentionShape s, ActivationBuffer q, ActivationBuffer keys, ActivationBuffer scores,
+                                        ActivationBuffer dScores, int p0, int rows, ActivationBuffer dq, ActivationBuffer dKeys) {
+        float[] qa = array(q), k = array(keys), sc = array(scores), ds = array(dScores), dqa = array(dq), dk = array(dKeys);
+        int nKeys = p0 + rows, hd = s.headDim(), qDim = s.qDim(), kvDim = s.kvDim(), group = s.group();
+        // Queries first: this also takes ds through the softcap, in place, for the keys' pass below.
+        parallelFor(s.heads() * rows, idx -> {
+            int h = idx / rows, t = idx % rows, qi = p0 + t;
+            GradKernels.scoresToQuery(s, sc, ds, idx * nKeys, s.firstVisible(qi), qi, k, (h / group) * hd, dqa, t * qDim + h * hd);
+        });
+        parallelFor(s.kvHeads() * nKeys, idx -> {
+            int kvh = idx / nKeys, j = idx % nKeys, dkOff = j * kvDim + kvh * hd;
+            for (int h = kvh * group; h < (kvh + 1) * group; h++) {
+                for (int t = Math.max(0, j - p0); t < rows; t++) {
+                    int qi = p0 + t;
+                    if (j < s.firstVisible(qi)) continue;
+                    float a = ds[(h * rows + t) * nKeys + j];
+                    if (a != 0f) GradKernels.axpy(a * s.scale(), qa, t * qDim + h * hd, dk, dkOff, hd);
+                }
+            }
+        });
+    }
+
+    @Override
+    public void gegluBackward(ActivationBuffer gatePre, ActivationBuffer up, ActivationBuffer dOut, int rows, int width,
+                              ActivationBuffer dGate, ActivationBuffer dUp) {
+        float[] g = array(gatePre), u = array(up), d = array(dOut), dg = array(dGate), du = array(dUp);
+        rowsParallel(rows, t -> GradKernels.geglu(g, u, d, t * width, dg, du, width));
+    }
+
+    @Override
+    public void softcapBackward(ActivationBuffer y, ActivationBuffer dy, int rows, int width, float cap) {
+        if (cap <= 0) return;
+        float[] ya = array(y), d = array(dy);
+        parallelFor(rows, r -> GradKernels.softcap(ya, d, r * width, width, cap));
+    }
+
+    @Override
+    public void embedBackward(int[] tokens, float scale, ActivationBuffer dy, int width, ActivationBuffer dTable) {
+        float[] g = array(dy), out = array(dTable);
+        // In order on one thread: a token that occurs twice adds to the same row.
+        for (int t = 0; t < tokens.length; t++) GradKernels.axpy(scale, g, t * width, out, tokens[t] * width, width);
+    }
+
     /** One row runs on this thread (a generation step), more across the pool. */
     private void rowsParallel(int rows, java.util.function.IntConsumer body) {
         if (rows == 1) body.accept(0);

@@ -29,7 +29,7 @@ class SentencePieceVocabTest {
 
     @BeforeAll
     static void loadTinyA() throws Exception {
-        JsonNode v = new ObjectMapper().readTree(Fixtures.tinyA().resolve("vocab.json").toFile());
+        JsonNode v = new ObjectMapper().readTree(Fixtures.file("tiny-a/vocab.json").toFile());
         List<String> tokens = new ArrayList<>();
         v.get("tokens").forEach(t -> tokens.add(t.asText()));
         float[] scores = new float[tokens.size()];
@@ -57,7 +57,7 @@ class SentencePieceVocabTest {
 
     @Test
     void theGgufVocabularyGivesTheSameTokenizer() throws Exception {
-        Tokenizer gguf = Tokenizers.load(Fixtures.tinyA().resolve("tiny-a-f32.gguf"));
+        Tokenizer gguf = Tokenizers.load(Fixtures.file("tiny-a/tiny-a-f32.gguf"));
         assertEquals(384, gguf.vocabSize());
         assertEquals(2, gguf.bosId());
         assertEquals(1, gguf.eosId());

@@ -37,7 +37,7 @@ public final class TokenizerCases {
 
     public static JsonNode root() {
         try {
-            return new ObjectMapper().readTree(Fixtures.root().resolve("tokenizer/gemma_tokenizer_cases.json").toFile());
+            return new ObjectMapper().readTree(Fixtures.file("tokenizer/gemma_tokenizer_cases.json").toFile());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

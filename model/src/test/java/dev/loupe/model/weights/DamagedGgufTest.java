@@ -24,7 +24,7 @@ class DamagedGgufTest {
 
     @BeforeEach
     void copy() throws IOException {
-        file = Damage.copyFile(Fixtures.tinyA().resolve("tiny-a-f32.gguf"), tmp.resolve("tiny.gguf"));
+        file = Damage.copyFile(Fixtures.file("tiny-a/tiny-a-f32.gguf"), tmp.resolve("tiny.gguf"));
     }
 
     @Test

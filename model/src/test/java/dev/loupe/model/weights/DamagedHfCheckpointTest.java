@@ -32,7 +32,7 @@ class DamagedHfCheckpointTest {
 
     @BeforeEach
     void copy() throws IOException {
-        folder = Damage.copyFolder(Fixtures.tinyA().resolve("hf"), tmp.resolve("hf"));
+        folder = Damage.copyFolder(Fixtures.file("tiny-a/hf"), tmp.resolve("hf"));
         file = folder.resolve("model.safetensors");
         config = folder.resolve("config.json");
     }

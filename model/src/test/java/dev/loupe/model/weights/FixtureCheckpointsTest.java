@@ -20,10 +20,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The tiny-a fixture model read from HF F32, HF BF16 and GGUF F32 files must be the same model. */
 class FixtureCheckpointsTest {
-    private static final Path TINY = Fixtures.tinyA();
-    private static final Path HF = TINY.resolve("hf");
-    private static final Path HF_BF16 = TINY.resolve("hf-bf16");
-    private static final Path GGUF = TINY.resolve("tiny-a-f32.gguf");
+    // Looked up per test (not in static initializers), so a missing fixture fails with one line naming it.
+    private final Path tiny = Fixtures.tinyA();
+    private final Path hfF32 = Fixtures.file("tiny-a/hf");
+    private final Path hfBf16 = Fixtures.file("tiny-a/hf-bf16");
+    private final Path ggufF32 = Fixtures.file("tiny-a/tiny-a-f32.gguf");
 
     /** Linear weights of a layer, in LayerWeights order. */
     private static final List<Function<LayerWeights, WeightTensor>> LINEARS = List.of(
@@ -37,8 +38,8 @@ class FixtureCheckpointsTest {
 
     @Test
     void configsMatchTheManifestHyperparameters() throws IOException {
-        JsonNode hp = new ObjectMapper().readTree(TINY.resolve("manifest.json").toFile()).get("hyperparameters");
-        try (ModelWeights hf = Checkpoints.load(HF); ModelWeights bf = Checkpoints.load(HF_BF16); ModelWeights gg = Checkpoints.load(GGUF)) {
+        JsonNode hp = new ObjectMapper().readTree(tiny.resolve("manifest.json").toFile()).get("hyperparameters");
+        try (ModelWeights hf = Checkpoints.load(hfF32); ModelWeights bf = Checkpoints.load(hfBf16); ModelWeights gg = Checkpoints.load(ggufF32)) {
             for (ModelConfig c : List.of(hf.config(), bf.config(), gg.config())) {
                 assertEquals(hp.get("vocab_size").intValue(), c.vocabSize());
                 assertEquals(hp.get("hidden_size").intValue(), c.hiddenSize());
@@ -67,7 +68,7 @@ class FixtureCheckpointsTest {
 
     @Test
     void storedTypesAreKept() throws IOException {
-        try (ModelWeights hf = Checkpoints.load(HF); ModelWeights bf = Checkpoints.load(HF_BF16); ModelWeights gg = Checkpoints.load(GGUF)) {
+        try (ModelWeights hf = Checkpoints.load(hfF32); ModelWeights bf = Checkpoints.load(hfBf16); ModelWeights gg = Checkpoints.load(ggufF32)) {
             assertEquals(DType.F32, hf.embedding().dtype());
             assertEquals(DType.BF16, bf.embedding().dtype());
             assertEquals(DType.F32, gg.embedding().dtype());
@@ -78,7 +79,7 @@ class FixtureCheckpointsTest {
 
     @Test
     void f32AndBf16HoldBitIdenticalValues() throws IOException {
-        try (ModelWeights a = Checkpoints.load(HF); ModelWeights b = Checkpoints.load(HF_BF16)) {
+        try (ModelWeights a = Checkpoints.load(hfF32); ModelWeights b = Checkpoints.load(hfBf16)) {
             assertSameValues(a.embedding(), b.embedding());
             for (int l = 0; l < a.layers().size(); l++) {
                 for (var f : LINEARS) assertSameValues(f.apply(a.layers().get(l)), f.apply(b.layers().get(l)));
@@ -90,8 +91,8 @@ class FixtureCheckpointsTest {
 
     @Test
     void ggufMatchesHfWithNormsStoredAsOnePlusW() throws IOException {
-        try (ModelWeights hf = Checkpoints.load(HF); ModelWeights gg = Checkpoints.load(GGUF);
-             SafetensorsFile raw = SafetensorsFile.open(HF.resolve("model.safetensors"))) {
+        try (ModelWeights hf = Checkpoints.load(hfF32); ModelWeights gg = Checkpoints.load(ggufF32);
+             SafetensorsFile raw = SafetensorsFile.open(hfF32.resolve("model.safetensors"))) {
             assertSameValues(hf.embedding(), gg.embedding());
             for (int l = 0; l < hf.layers().size(); l++) {
                 LayerWeights h = hf.layers().get(l), g = gg.layers().get(l);
@@ -109,8 +110,8 @@ class FixtureCheckpointsTest {
 
     @Test
     void ggufVocabularyMatchesVocabJson() throws IOException {
-        JsonNode vocab = new ObjectMapper().readTree(TINY.resolve("vocab.json").toFile());
-        try (GgufFile f = Checkpoints.openGguf(GGUF)) {
+        JsonNode vocab = new ObjectMapper().readTree(tiny.resolve("vocab.json").toFile());
+        try (GgufFile f = Checkpoints.openGguf(ggufF32)) {
             assertEquals(3, f.version());
             assertEquals(32, f.alignment());
             assertEquals("gemma2", f.getString("general.architecture"));
@@ -136,7 +137,7 @@ class FixtureCheckpointsTest {
 
     @Test
     void weightsLoadedFromAnOpenGgufShareItsMapping() throws IOException {
-        GgufFile f = GgufFile.open(GGUF);
+        GgufFile f = GgufFile.open(ggufF32);
         ModelWeights w = GgufCheckpoint.load(f);
         assertSame(f, w.resources());
         assertEquals(384, f.getStringArray("tokenizer.ggml.tokens").size());

@@ -26,20 +26,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * fp16 rounds to nearest: |D − d| ≤ |d|·2⁻¹¹ for normal values, ≤ 2⁻²⁵ for subnormals.
  */
 class QuantizedGgufTest {
-    private static final Path TINY = Fixtures.tinyA();
+    private final Path tiny = Fixtures.tinyA();
 
     @Test
     void q8_0IsWithinHalfAStepOfTheF32Weights() throws IOException {
-        check(TINY.resolve("quantized/tiny-a-q8_0.gguf"), DType.Q8_0);
+        check(tiny.resolve("quantized/tiny-a-q8_0.gguf"), DType.Q8_0);
     }
 
     @Test
     void q4_0IsWithinHalfAStepOfTheF32Weights() throws IOException {
-        check(TINY.resolve("quantized/tiny-a-q4_0.gguf"), DType.Q4_0);
+        check(tiny.resolve("quantized/tiny-a-q4_0.gguf"), DType.Q4_0);
     }
 
     private static void check(Path quantized, DType type) throws IOException {
-        try (ModelWeights ref = Checkpoints.load(TINY.resolve("hf")); ModelWeights q = Checkpoints.load(quantized)) {
+        try (ModelWeights ref = Checkpoints.load(Fixtures.file("tiny-a/hf")); ModelWeights q = Checkpoints.load(quantized)) {
             assertEquals(ref.config(), q.config());
             List<WeightTensor[]> pairs = new ArrayList<>();
             pairs.add(new WeightTensor[]{ref.embedding(), q.embedding()});

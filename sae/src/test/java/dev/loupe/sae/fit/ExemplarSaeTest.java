@@ -44,7 +44,7 @@ class ExemplarSaeTest {
     @TempDir Path tmp;
 
     @BeforeAll static void load() {
-        model = Model.load(Fixtures.tinyA().resolve("hf"), 2);
+        model = Model.load(Fixtures.file("tiny-a/hf"), 2);
         Random r = new Random(11);
         corpus = new ArrayList<>();
         for (int d = 0; d < DOCS; d++) {

@@ -34,7 +34,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class NpzFileTest {
     @TempDir Path tmp;
 
-    private static Path fixtureNpz() { return Fixtures.tinyA().resolve("sae/params.npz"); }
+    private static Path fixtureNpz() { return Fixtures.file("tiny-a/sae/params.npz"); }
 
     /** The fixture was written by numpy (stored entries, zip64 extras in local headers); java.util.zip is the independent reader. */
     @Test void storedEntriesMatchJavaUtilZipAndNpy() throws IOException {

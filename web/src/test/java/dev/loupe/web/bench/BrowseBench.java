@@ -1,5 +1,6 @@
 package dev.loupe.web.bench;
 
+import dev.loupe.model.Fixtures;
 import dev.loupe.analysis.CorpusIndexer;
 import dev.loupe.analysis.Document;
 import dev.loupe.analysis.IndexJob;
@@ -37,14 +38,13 @@ import java.util.SplittableRandom;
  * <p>Usage: {@code BrowseBench OUT_DIR [rows]} (default 12M rows; the run is built once in OUT_DIR and reused).
  */
 public final class BrowseBench {
-    static final Path FIXTURES = Path.of(System.getProperty("loupe.fixtures", "../shared/fixtures"));
     static final String HOOK = "blocks.2.hook_resid_post";
     static final int WIDTH = 16384;
 
     public static void main(String[] args) throws Exception {
         Path out = Path.of(args.length > 0 ? args[0] : "target/browse-bench");
         long rowsWanted = args.length > 1 ? Long.parseLong(args[1]) : 12_000_000;
-        Path model = FIXTURES.resolve("tiny-a/tiny-a-f32.gguf");
+        Path model = Fixtures.file("tiny-a/tiny-a-f32.gguf");
         Path run = out.resolve("run");
         if (!Files.isRegularFile(run.resolve("run.json"))) {
             Path saeDir = out.resolve("sae-16k");
