@@ -64,6 +64,9 @@ class RunPartsTest {
                 List<String> names = s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(".") || n.endsWith(".tmp")).toList();
                 assertEquals(List.of(), names, "no work files left");
             }
+            try (FeatureStore store = FeatureStore.open(job.runDir())) {   // the integrity check at open: ids, sizes, checksums
+                assertEquals(500, store.info().tokens());
+            }
             assertTrue(RunParts.prepare(job, plan), "a finished run is complete");
         }
     }

@@ -160,6 +160,9 @@ final class SparkRuns {
         assertEquals(a.size(), b.size(), "activation rows");
         for (int i = 0; i < a.size(); i++) assertArrayEquals(a.get(i), b.get(i), "activation row " + i);
         assertTrue(Files.readString(spark.resolve("run.json")).contains("\"complete\" : true"));
+        try (dev.loupe.analysis.FeatureStore store = dev.loupe.analysis.FeatureStore.open(spark)) {   // ids, sizes, checksums
+            assertEquals(a.size(), store.info().tokens() > 0 ? a.size() : -1);
+        }
         assertNoWorkFiles(spark);
     }
 
