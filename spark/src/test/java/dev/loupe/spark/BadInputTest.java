@@ -45,7 +45,7 @@ class BadInputTest {
         assertNotEquals(0, SparkRuns.await(p, tmp, 240));
         List<String> lines = SparkRuns.errorLines(tmp);
         assertEquals(1, lines.size(), "one line: " + lines);
-        assertTrue(lines.getFirst().matches("loupe-spark: executor on .*: no such file: tiny-a-f32\\.gguf \\(every node needs .*"), lines.getFirst());
+        assertTrue(lines.getFirst().matches("loupe-spark: executor on .*: .*tiny-a-f32\\.gguf.* \\(every node needs the model, SAEs, corpus and --out at the same path\\)"), lines.getFirst());
         assertFalse(Files.exists(out), "a run that committed nothing leaves no folder behind");
     }
 
