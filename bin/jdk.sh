@@ -10,3 +10,9 @@ fi
 export JAVA_HOME
 export PATH="$JAVA_HOME/bin:$PATH"
 export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
+# A quiet Maven build for scripts, its output on stderr. Maven 3.8's -q still writes bare colour resets (ESC[0m)
+# even in batch mode; they are stripped so that logs stay plain text.
+loupe_mvn_quiet() {
+  mvn -B -ntp -q "$@" 2>&1 | sed -u $'s/\x1b\\[[0-9;]*m//g' >&2
+  return "${PIPESTATUS[0]}"
+}

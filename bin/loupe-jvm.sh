@@ -1,5 +1,5 @@
 # Sourced by bin/loupe and bin/loupe-spark: the JVM flags Loupe needs, in the array loupe_jvm_flags.
-# Set tornado_flags (an array, possibly empty) before sourcing.
+# Set root and tornado_flags (an array, possibly empty) before sourcing.
 # Memory: the weights are memory-mapped, so the heap holds only activations, caches and the vocabulary.
 # The serial collector with a small young generation keeps it small (G1 grew its young generation to
 # ~0.5 GB of garbage during bench); trimming the native heap gives the JIT compilers' arenas back before
@@ -10,6 +10,6 @@ export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 default_gc="-XX:+UseSerialGC -Xms64m -Xmn32m -XX:TrimNativeHeapInterval=300"
 [[ ${#tornado_flags[@]} -eq 0 ]] || default_gc=""
 gc_opts="${LOUPE_GC_OPTS-$default_gc}"
+# The flags the Vector API, foreign memory and Arrow need are in bin/jvm.args. LOUPE_JAVA_OPTS goes after these.
 # shellcheck disable=SC2206
-loupe_jvm_flags=("${tornado_flags[@]}" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED
-  --add-opens=java.base/java.nio=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow $gc_opts ${LOUPE_JAVA_OPTS:-})
+loupe_jvm_flags=("${tornado_flags[@]}" @"$root/bin/jvm.args" $gc_opts)

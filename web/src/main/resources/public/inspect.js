@@ -5,6 +5,8 @@
   const $ = id => document.getElementById(id);
   let last = null;       // the last inspection
   let selected = 1;      // selected token index
+  let typicalMax = 0;    // the run's median max activation over its features
+  Loupe.serverInfo().then(i => { typicalMax = i.typical_max_activation || 0; }).catch(() => {});
 
   function render() {
     const r = last;
@@ -13,7 +15,9 @@
     // Without a chosen feature, each token is shaded by its strongest feature, so the text is never blank; the
     // scale is the largest value on the text past <bos> (whose features dwarf every other token's).
     const value = t => shadeBy === null ? (t.top.length ? t.top[0].activation : 0) : (t.value || 0);
-    const max = Math.max(1e-6, ...r.tokens.slice(1).map(value));
+    const textMax = Math.max(1e-6, ...r.tokens.slice(1).map(value));
+    // A chosen feature that fires only weakly stays faint: full colour at least the run's typical max, as elsewhere.
+    const max = shadeBy === null ? textMax : Math.max(textMax, typicalMax);
     const strip = tokenStrip(r.tokens.map(t => ({ text: t.text, value: value(t), index: t.index })), max, {
       label: shadeBy === null ? "strongest feature:" : "feature " + shadeBy + ":",
       onClick: (t) => { selected = t.index; render(); },
@@ -39,7 +43,7 @@
       el("h2", {}, shadeBy === null ? "Tokens shaded by their strongest feature (select one)" : "Tokens shaded by ", shadeBy === null ? null : featureLink(shadeBy, "feature " + shadeBy)),
       el("p", { class: "hint", id: "shading" }, shadeBy === null
         ? `Each token is shaded by the activation of its strongest feature; full colour is ${fmt(max)}, the largest on this text after <bos>. Give a feature id to shade by that feature instead.`
-        : `Full colour is ${fmt(max)}, feature ${shadeBy}'s largest activation on this text after <bos>.`),
+        : `Full colour is ${fmt(max)}, the larger of feature ${shadeBy}'s largest activation on this text after <bos> and the median max over the run's features.`),
       el("div", { class: "grid side" }, el("div", { class: "card" }, strip), side),
       el("h2", {}, "Every token"), table);
   }

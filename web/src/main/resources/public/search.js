@@ -7,9 +7,12 @@
   async function shadeBy(text, feature, box) {
     box.replaceChildren(el("p", { class: "muted spinner" }, "Shading by feature " + feature));
     try {
-      const r = await api("/api/features/" + feature + "/activations", { text });
+      const [r, info] = await Promise.all([api("/api/features/" + feature + "/activations", { text }), Loupe.serverInfo()]);
+      // As on the feature page: a feature that fires only weakly stays faint (full colour at least the run's typical max).
+      const max = Math.max(r.max, info.typical_max_activation || 0, 1e-6);
       box.replaceChildren(el("h3", {}, "Where ", featureLink(feature, "feature " + feature), " fires"),
-        el("div", { class: "card" }, tokenStrip(r.tokens.map(t => ({ text: t.text, value: t.value })), Math.max(r.max, 1e-6), { label: "feature " + feature + ":" })));
+        el("p", { class: "hint" }, `Full colour is ${fmt(max)}, the larger of its max on this text and the median max over the run's features.`),
+        el("div", { class: "card" }, tokenStrip(r.tokens.map(t => ({ text: t.text, value: t.value })), max, { label: "feature " + feature + ":" })));
     } catch (e) { showError(box, e); }
   }
 

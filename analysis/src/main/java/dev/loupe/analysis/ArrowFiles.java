@@ -1,5 +1,6 @@
 package dev.loupe.analysis;
 
+import dev.loupe.model.io.AtomicFiles;
 import org.apache.arrow.compression.CommonsCompressionFactory;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.FieldVector;
@@ -136,21 +137,6 @@ final class ArrowFiles {
         @Override public void close() throws IOException { out.close(); }
     }
 
-    /** The temporary name a file is written under before it is renamed into place. */
-    static Path temporary(Path file) { return file.resolveSibling(file.getFileName() + ".tmp"); }
-
-    /**
-     * Renames a finished temporary file into place (atomically where the file system can). No fsync: a killed
-     * process leaves its written pages to the kernel, which is the failure resumption handles; surviving power
-     * loss would cost a sync per shard file.
-     */
-    static void publish(Path tmp, Path file) throws IOException {
-        try {
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-        }
-    }
 
     /**
      * An Arrow IPC file being written under its temporary name: fill {@link #root()}, call {@link #writeBatch(int)},
@@ -166,7 +152,7 @@ final class ArrowFiles {
 
         Writer(Path file, Schema schema, Compression compression, BufferAllocator allocator) throws IOException {
             this.file = file;
-            this.tmp = temporary(file);
+            this.tmp = AtomicFiles.temporary(file);
             this.root = VectorSchemaRoot.create(schema, allocator);
             this.channel = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
             this.summing = new SummingChannel(channel, tmp);
@@ -197,7 +183,7 @@ final class ArrowFiles {
             writer.end();
             writer.close();
             channel.close();
-            publish(tmp, file);
+            AtomicFiles.publish(tmp, file);
             finished = true;
             return summing.sum();
         }

@@ -30,7 +30,7 @@ import java.util.stream.Stream;
  * and line number unless skipping is asked for.
  */
 public final class Corpus {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = dev.loupe.model.io.LoupeJson.MAPPER;
 
     private Corpus() {}
 

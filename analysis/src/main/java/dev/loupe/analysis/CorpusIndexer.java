@@ -1,5 +1,6 @@
 package dev.loupe.analysis;
 
+import dev.loupe.model.io.AtomicFiles;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -39,7 +40,7 @@ public final class CorpusIndexer {
     static final String LOUPE_VERSION = "0.1.0";
     /** 2: run.json carries a run id and every file's checksum; the files carry the run id (see {@link RunCheck}). */
     static final int FORMAT_VERSION = 2;
-    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    static final ObjectMapper JSON = dev.loupe.model.io.LoupeJson.MAPPER;
 
     private final IndexJob job;
     private final IndexProgress progress;
@@ -114,7 +115,8 @@ public final class CorpusIndexer {
                 progress.phase(resume.shards > 0 ? "resume" : "index");
                 new Pass(allocator, resume, 0).run(documents);
             }
-            progress.phase("summarise");
+            // A complete run was checked in prepareFolder; the finisher only reads its run.json.
+            if (!resume.complete) progress.phase("summarise");
             IndexResult r = new Finisher(job, layout, identity, runId, allocator, progress).finish(started);
             long resumed = resume.complete ? r.tokens() : resume.tokens;
             return new IndexResult(r.runDir(), r.documents(), r.tokens(), resumed, r.activeRows(), r.shardBytes(), r.shards(), r.seconds());
@@ -215,6 +217,7 @@ public final class CorpusIndexer {
                 throw new IllegalArgumentException(dir + " holds a different corpus run (" + diff + "); refusing to overwrite it: choose another --out");
             }
             if (old.path("complete").asBoolean(false)) {
+                progress.phase("check");
                 try {
                     RunCheck.checkRunJson(runJson, old);
                     RunCheck.checkFiles(dir, old, f -> true, allocator);
@@ -295,7 +298,8 @@ public final class CorpusIndexer {
             try (Stream<Path> s = Files.list(d)) {
                 for (Path p : s.toList()) {
                     String n = p.getFileName().toString();
-                    if (n.endsWith(".tmp")) Files.delete(p);
+                    // Temporary files only: the run's work folder is called .partial too.
+                    if (n.endsWith(AtomicFiles.SUFFIX) && Files.isRegularFile(p)) Files.delete(p);
                     else if (n.startsWith("activations-") && n.endsWith(".arrow") && shardNumber(n) >= shards) Files.delete(p);
                 }
             }
@@ -303,7 +307,7 @@ public final class CorpusIndexer {
         try (Stream<Path> s = Files.list(layout.partial())) {
             for (Path p : s.toList()) {
                 String n = p.getFileName().toString();
-                if (n.endsWith(".tmp") || (n.startsWith("tokens-") && shardNumber(n) >= shards)) Files.delete(p);
+                if ((n.endsWith(AtomicFiles.SUFFIX) && Files.isRegularFile(p)) || (n.startsWith("tokens-") && shardNumber(n) >= shards)) Files.delete(p);
             }
         }
         return new Resume(shards, tokens, nextDoc, nextWindow, false);
@@ -318,14 +322,7 @@ public final class CorpusIndexer {
     }
 
     static void writeJson(Path file, Object value) throws IOException {
-        Path tmp = ArrowFiles.temporary(file);
-        try {
-            Files.writeString(tmp, JSON.writeValueAsString(value) + "\n", StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            // A full disk is reported without the file's name.
-            throw e instanceof java.nio.file.FileSystemException ? e : new IOException(tmp + ": " + e.getMessage(), e);
-        }
-        ArrowFiles.publish(tmp, file);
+        AtomicFiles.writeString(file, dev.loupe.model.io.LoupeJson.PRETTY.writeValueAsString(value) + "\n");
     }
 
     // ---- the pass over the corpus -----------------------------------------------------------------------

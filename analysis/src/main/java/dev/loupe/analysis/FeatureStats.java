@@ -194,7 +194,10 @@ final class FeatureStats {
 
     /** Writes the first pass (with {@code samples}, the quantile samples too) under a temporary name, then renames. */
     void write(Path file, boolean samples) throws IOException {
-        Path tmp = ArrowFiles.temporary(file);
+        dev.loupe.model.io.AtomicFiles.write(file, tmp -> writeTo(tmp, samples));
+    }
+
+    private void writeTo(Path tmp, boolean samples) throws IOException {
         try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20))) {
             out.writeInt(MAGIC);
             out.writeInt(dSae);
@@ -225,11 +228,7 @@ final class FeatureStats {
                     }
                 }
             }
-        } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(tmp);
-            throw e;
         }
-        ArrowFiles.publish(tmp, file);
     }
 
     /** Reads a file {@link #write} wrote, for an SAE of width {@code dSae} under options {@code o}. */

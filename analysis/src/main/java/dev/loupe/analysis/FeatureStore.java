@@ -188,6 +188,8 @@ public final class FeatureStore implements AutoCloseable {
         String own = entry.dir().equals(".") ? "" : entry.dir() + "/";
         try (BufferAllocator check = new RootAllocator()) {
             RunCheck.checkFiles(runDir, json, rel -> !rel.contains("/") || rel.startsWith(own), check);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(e.getMessage() + "; the run is damaged: index the corpus again into a new folder");
         }
         Tokenizer tok = tokenizer != null ? tokenizer : modelTokenizer(runDir, info.model());
         return new FeatureStore(runDir, info, entry, tok, json);

@@ -193,14 +193,14 @@ final class Finisher {
     /** Puts a part's complete shard under its name in the run: a hard link (the same bytes, no copy), else a copy. */
     private static void place(Path from, Path to) throws IOException {
         if (from.equals(to)) return;
-        Path tmp = ArrowFiles.temporary(to);
+        Path tmp = dev.loupe.model.io.AtomicFiles.temporary(to);
         Files.deleteIfExists(tmp);
         try {
             Files.createLink(tmp, from);
         } catch (UnsupportedOperationException | IOException e) {
             Files.copy(from, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         }
-        ArrowFiles.publish(tmp, to);
+        dev.loupe.model.io.AtomicFiles.publish(tmp, to);
     }
 
     private IndexResult result(JsonNode run, long resumed, long startedNanos, long tokens) {

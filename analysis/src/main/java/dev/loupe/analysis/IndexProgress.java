@@ -5,7 +5,7 @@ public interface IndexProgress {
     /** After each window: corpus tokens done so far (resumed ones included) and the total when known (else -1). */
     default void tokens(long done, long total) {}
 
-    /** A phase starts: "resume", "index", "summarise" and so on. */
+    /** A phase starts: "index", "resume" (an interrupted run), "check" (a complete run's files against run.json), "summarise". */
     default void phase(String name) {}
 
     /** A skipped malformed corpus line. */

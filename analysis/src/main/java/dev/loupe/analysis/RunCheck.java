@@ -51,7 +51,7 @@ final class RunCheck {
         if (id.get("saes") instanceof ArrayNode a) for (JsonNode s : a) if (s instanceof ObjectNode o) o.remove("path");
         if (id.get("corpus") instanceof ObjectNode c) c.remove("path");
         try {
-            byte[] text = CorpusIndexer.JSON.writer().without(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(id);
+            byte[] text = CorpusIndexer.JSON.writeValueAsBytes(id);
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text), 0, 16);
         } catch (JsonProcessingException e) {
             throw new UncheckedIOException(e);
@@ -138,7 +138,7 @@ final class RunCheck {
         }
         Path shown = runDir.resolve(rel);
         if (!Files.isRegularFile(file)) {
-            throw new IllegalArgumentException(shown + ": missing; the run lists it, so the run is damaged (index the corpus again into a new folder)");
+            throw new IllegalArgumentException(shown + ": missing (run.json lists it)");
         }
         long bytes = entry.path("bytes").asLong(-1);
         String crc = entry.path("crc32c").asText("");

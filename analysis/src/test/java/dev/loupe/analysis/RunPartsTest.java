@@ -61,7 +61,7 @@ class RunPartsTest {
             }
             assertEquals(RunFiles.activations(one), RunFiles.activations(job.runDir()));
             try (Stream<Path> s = Files.list(job.runDir())) {
-                List<String> names = s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(".") || n.endsWith(".tmp")).toList();
+                List<String> names = s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(".") || n.endsWith(".tmp") || n.endsWith(dev.loupe.model.io.AtomicFiles.SUFFIX)).toList();
                 assertEquals(List.of(), names, "no work files left");
             }
             try (FeatureStore store = FeatureStore.open(job.runDir())) {   // the integrity check at open: ids, sizes, checksums

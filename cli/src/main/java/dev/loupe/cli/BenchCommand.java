@@ -78,7 +78,7 @@ final class BenchCommand implements Callable<Integer> {
             r.put("load_s", round(loadSeconds));
             r.put("rss_after_load_mb", rssAfterLoad >> 20);
             r.put("peak_rss_mb", ProcessMemory.peakRssBytes() >> 20);
-            if (json) System.out.println(new ObjectMapper().writeValueAsString(r));
+            if (json) System.out.println(dev.loupe.model.io.LoupeJson.MAPPER.writeValueAsString(r));
             else r.forEach((k, v) -> System.out.printf("%-20s %s%n", k, v));
         }
         return 0;

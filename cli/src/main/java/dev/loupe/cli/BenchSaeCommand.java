@@ -43,7 +43,7 @@ final class BenchSaeCommand implements Callable<Integer> {
         try (Backend be = Backends.byName(backend, threads); Sae s = Sae.load(sae, "bench", be)) {
             SaeBenchmark.Result r = SaeBenchmark.run(s, tokens, batch, repeats, 1);
             if (json) {
-                System.out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(r.asMap()));
+                System.out.println(dev.loupe.model.io.LoupeJson.PRETTY.writeValueAsString(r.asMap()));
             } else {
                 System.out.printf(Locale.ROOT, "%s: d_in %d, d_sae %d, %s backend, %d threads%n", sae, r.dIn(), r.dSae(), r.backend(), r.threads());
                 System.out.printf(Locale.ROOT, "  encode %.0f tokens/s (%.1f GFLOP/s), decode %.0f tokens/s, mean L0 %.1f (%d tokens, batches of %d)%n",

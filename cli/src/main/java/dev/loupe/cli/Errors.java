@@ -40,9 +40,18 @@ final class Errors {
         return m.replace('\r', ' ').replace('\n', ' ');
     }
 
+    /** The JDK's file exceptions often carry no reason, only their class: say what the class means. */
     private static String reason(FileSystemException f) {
         String r = f.getReason();
-        return r == null || r.isBlank() ? f.getClass().getSimpleName() : r;
+        if (r != null && !r.isBlank()) return r;
+        return switch (f) {
+            case java.nio.file.FileAlreadyExistsException x -> "already exists (a file where a folder or a new file was expected)";
+            case java.nio.file.NotDirectoryException x -> "is not a folder";
+            case java.nio.file.DirectoryNotEmptyException x -> "is a folder that is not empty";
+            case java.nio.file.NotLinkException x -> "is not a symbolic link";
+            case java.nio.file.FileSystemLoopException x -> "is part of a loop of symbolic links";
+            default -> f.getClass().getSimpleName();
+        };
     }
 
     private static String join(List<Path> paths) {

@@ -72,7 +72,7 @@ final class EvalSaeCommand implements Callable<Integer> {
                 out.put("corpus", corpus.toString());
                 out.put("documents", seqs.size());
                 out.putAll(metrics);
-                System.out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(out));
+                System.out.println(dev.loupe.model.io.LoupeJson.PRETTY.writeValueAsString(out));
             } else {
                 System.out.printf(Locale.ROOT, "%s at %s on %s: %d documents, %d tokens (%.1f s)%n", saeOptions.sae, sae.hookName(),
                         corpus, seqs.size(), r.tokens(), seconds);

@@ -33,8 +33,7 @@ final class FeatureTable {
     }
 
     static String json(String hook, int[] tokens, List<String> tokenTexts, SparseFeatures f, int top) {
-        ObjectMapper m = new ObjectMapper();
-        ObjectNode root = m.createObjectNode();
+        ObjectNode root = dev.loupe.model.io.LoupeJson.MAPPER.createObjectNode();
         root.put("hook", hook);
         root.put("d_sae", f.dSae());
         ArrayNode rows = root.putArray("tokens");
@@ -48,7 +47,7 @@ final class FeatureTable {
             for (SparseFeatures.Feature ft : f.topK(p, top)) fs.addObject().put("id", ft.id()).put("activation", ft.value());
         }
         try {
-            return m.writerWithDefaultPrettyPrinter().writeValueAsString(root);
+            return dev.loupe.model.io.LoupeJson.PRETTY.writeValueAsString(root);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException(e);
         }

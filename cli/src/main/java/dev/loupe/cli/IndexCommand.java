@@ -25,9 +25,9 @@ import java.util.concurrent.Callable;
 
 /** {@code loupe index}: a corpus run (SAE feature activations of every token in Arrow files, and per-feature summaries). */
 @Command(name = "index", mixinStandardHelpOptions = true,
-        description = {"Run a corpus through the model and one or more SAEs; write activation shards, tokens, per-feature",
-                "summaries and top examples as Arrow IPC files in RUN_DIR. Rerunning the same command after an interruption",
-                "resumes after the last complete shard."})
+        description = "Run a corpus through the model and one or more SAEs; write activation shards, tokens, per-feature"
+                + " summaries and top examples as Arrow IPC files in RUN_DIR. Rerunning the same command after an interruption"
+                + " resumes after the last complete shard; on a complete run it checks the files against run.json.")
 final class IndexCommand implements Callable<Integer> {
     @Mixin ModelOptions model;
 
@@ -84,7 +84,7 @@ final class IndexCommand implements Callable<Integer> {
                 IndexJob job = new IndexJob(m, model.model.toString(), runSaes,
                         new IndexJob.CorpusId(corpus.toString(), Corpus.sha256(corpus)), out, options);
                 long total = quiet ? -1 : countTokens(m, options);
-                Bar bar = new Bar(err, quiet, total);
+                Bar bar = new Bar(err, quiet, total, !noLogitTables, stderrIsTerminal());
                 Iterator<Document> docs = Corpus.read(corpus, skipBadLines, bar);
                 IndexResult r = CorpusIndexer.index(job, docs, bar);
                 bar.done();
@@ -116,26 +116,46 @@ final class IndexCommand implements Callable<Integer> {
         return n;
     }
 
-    /** The progress bar on stderr: tokens done, tokens/s, ETA; redrawn at most five times a second. */
+    /**
+     * Whether stderr is a terminal: the JDK tells only for the console as a whole, so a redirected stderr beside a
+     * terminal stdout still counts as one; LOUPE_PROGRESS=lines forces the plain-line form.
+     */
+    private static boolean stderrIsTerminal() {
+        if ("lines".equals(System.getenv("LOUPE_PROGRESS"))) return false;
+        java.io.Console c = System.console();
+        return c != null && c.isTerminal();
+    }
+
+    /**
+     * Progress on stderr: tokens done, tokens/s, ETA. On a terminal a bar redrawn in place at most five times a
+     * second; otherwise (a log file, a pipe) a plain line every 10% or every 30 s, so logs stay readable.
+     */
     private static final class Bar implements IndexProgress {
         private final PrintStream err;
         private final boolean quiet;
         private final long total;
+        private final boolean logitTables;
+        private final boolean terminal;
         private final long started = System.nanoTime();
-        private long lastDraw, firstDone = -1;
+        private long lastDraw, firstDone = -1, lastLineTenth = -1;
         private boolean drawn;
 
-        Bar(PrintStream err, boolean quiet, long total) {
+        Bar(PrintStream err, boolean quiet, long total, boolean logitTables, boolean terminal) {
             this.err = err;
             this.quiet = quiet;
             this.total = total;
+            this.logitTables = logitTables;
+            this.terminal = terminal;
         }
 
         @Override public void phase(String name) {
             if (quiet) return;
             if (drawn) err.println();
             drawn = false;
-            if (name.equals("summarise")) err.println("index: summarising features (statistics, examples, logit tables)...");
+            if (name.equals("summarise")) {
+                err.println("index: summarising features (statistics, examples" + (logitTables ? ", logit tables" : "") + ")...");
+            }
+            if (name.equals("check")) err.println("index: the run is complete; checking its files against run.json");
             if (name.equals("resume")) err.println("index: resuming an interrupted run");
         }
 
@@ -145,16 +165,25 @@ final class IndexCommand implements Callable<Integer> {
             if (quiet) return;
             if (firstDone < 0) firstDone = done;
             long now = System.nanoTime();
-            if (now - lastDraw < 200_000_000L && done != total) return;
+            if (terminal) {
+                if (now - lastDraw < 200_000_000L && done != total) return;
+            } else {
+                long tenth = total > 0 ? 10 * done / total : -1;
+                if (tenth == lastLineTenth && now - lastDraw < 30_000_000_000L) return;
+                if (done == firstDone && done != total) return;   // nothing done yet
+                lastLineTenth = tenth;
+            }
             lastDraw = now;
             double secs = (now - started) / 1e9;
             double rate = secs > 0 ? (done - firstDone) / secs : 0;
-            StringBuilder sb = new StringBuilder("\r");
-            if (total > 0) {
+            StringBuilder sb = new StringBuilder(terminal ? "\r" : "index: ");
+            if (total > 0 && terminal) {
                 int width = 30;
                 int filled = (int) Math.min(width, width * done / total);
                 sb.append('[').append("#".repeat(filled)).append(" ".repeat(width - filled)).append("] ");
                 sb.append(String.format(Locale.ROOT, "%,d/%,d tokens", done, total));
+            } else if (total > 0) {
+                sb.append(String.format(Locale.ROOT, "%,d/%,d tokens (%d%%)", done, total, 100 * done / total));
             } else {
                 sb.append(String.format(Locale.ROOT, "%,d tokens", done));
             }
@@ -162,6 +191,10 @@ final class IndexCommand implements Callable<Integer> {
             if (total > 0 && rate > 0) {
                 long eta = (long) ((total - done) / rate);
                 sb.append(String.format(Locale.ROOT, "  ETA %d:%02d:%02d", eta / 3600, eta / 60 % 60, eta % 60));
+            }
+            if (!terminal) {
+                err.println(sb);
+                return;
             }
             sb.append("   ");
             err.print(sb);

@@ -23,11 +23,15 @@ import picocli.CommandLine.Command;
                 FeaturesCommand.class,
                 ServeCommand.class,
         })
-public final class Main implements Runnable {
+public final class Main implements java.util.concurrent.Callable<Integer> {
 
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-    @Override public void run() { spec.commandLine().usage(System.out); }
+    /** {@code loupe} alone: a command is missing, so the usage goes to stderr and the exit code says it failed. */
+    @Override public Integer call() {
+        spec.commandLine().usage(spec.commandLine().getErr());
+        return spec.exitCodeOnInvalidInput();
+    }
 
     public static void main(String[] args) { System.exit(execute(args)); }
 

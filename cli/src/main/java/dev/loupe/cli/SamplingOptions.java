@@ -28,5 +28,5 @@ final class SamplingOptions {
         }
     }
 
-    Generation generation() { return new Generation(maxTokens, temperature, topK, topP, seed, Generation.GEMMA_STOPS); }
+    Generation generation() { return new Generation(maxTokens, temperature, topK, topP, seed, null); }
 }

@@ -56,6 +56,12 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-new-tokens", paramLabel = "N", description = "most tokens one request may generate (default: ${DEFAULT-VALUE})")
     int maxNewTokens = Limits.defaults().maxNewTokens();
 
+    @Option(names = "--body-timeout", paramLabel = "SECONDS", description = "time a client has to send a request body; then its connection is closed (default: ${DEFAULT-VALUE})")
+    long bodyTimeoutSeconds = Limits.defaults().bodyTimeout().toSeconds();
+
+    @Option(names = "--max-client-connections", paramLabel = "N", description = "connections one client address may hold open; more are closed (default: ${DEFAULT-VALUE})")
+    int maxClientConnections = Limits.defaults().maxConnectionsPerClient();
+
     @Option(names = "--no-request-log", description = "do not print a line per request (method, path, status, milliseconds) to stderr")
     boolean noRequestLog;
 
@@ -65,8 +71,11 @@ final class ServeCommand implements Callable<Integer> {
         if (queue < 0) throw new IllegalArgumentException("--queue must be >= 0, got " + queue);
         if (maxPromptTokens < 2) throw new IllegalArgumentException("--max-prompt-tokens must be >= 2, got " + maxPromptTokens);
         if (maxNewTokens < 1) throw new IllegalArgumentException("--max-new-tokens must be >= 1, got " + maxNewTokens);
+        if (bodyTimeoutSeconds < 1) throw new IllegalArgumentException("--body-timeout must be at least 1 second, got " + bodyTimeoutSeconds);
+        if (maxClientConnections < 1) throw new IllegalArgumentException("--max-client-connections must be >= 1, got " + maxClientConnections);
         Limits limits = Limits.defaults().withConcurrency(parallel).withQueueCapacity(queue).withRequestTimeout(Duration.ofSeconds(timeoutSeconds))
-                .withMaxPromptTokens(maxPromptTokens).withMaxNewTokens(maxNewTokens);
+                .withMaxPromptTokens(maxPromptTokens).withMaxNewTokens(maxNewTokens)
+                .withBodyTimeout(Duration.ofSeconds(bodyTimeoutSeconds)).withMaxConnectionsPerClient(maxClientConnections);
         ServerOptions options = new ServerOptions(run, saeId, model, sae, hook, host, port, threads, limits, !noRequestLog);
         LoupeServer server = LoupeServer.start(options);
         CountDownLatch stopped = new CountDownLatch(1);

@@ -116,10 +116,8 @@ public final class SynthCommand implements Callable<Integer> {
         Path src = Files.isDirectory(tokenizer) ? tokenizer.resolve("tokenizer.json") : tokenizer;
         for (Path f : List.of(src, src.resolveSibling("tokenizer_config.json"))) {
             if (!Files.isRegularFile(f)) continue;
-            Path tmp = out.resolve(f.getFileName() + ".partial");
-            Files.copy(f, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-            Files.move(tmp, out.resolve(f.getFileName().toString()), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            dev.loupe.model.io.AtomicFiles.write(out.resolve(f.getFileName().toString()),
+                    tmp -> Files.copy(f, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING));
         }
     }
 }

@@ -41,7 +41,6 @@ final class TokenizeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
-        StringBuilder line = new StringBuilder();
         InputPaths.requireFile(jsonl, "--jsonl");
         try (BufferedReader in = Files.newBufferedReader(jsonl, StandardCharsets.UTF_8)) {
             Tokenizer tok = Tokenizers.load(tokenizer);
@@ -49,11 +48,7 @@ final class TokenizeCommand implements Callable<Integer> {
             for (String input = in.readLine(); input != null; input = in.readLine()) {
                 number++;
                 if (input.isBlank()) continue;
-                int[] ids = tok.encode(textOf(input, number), true);
-                line.setLength(0);
-                line.append("{\"ids\": [");
-                for (int i = 0; i < ids.length; i++) line.append(i == 0 ? "" : ", ").append(ids[i]);
-                out.print(line.append("]}\n"));
+                out.print(dev.loupe.model.io.LoupeJson.MAPPER.writeValueAsString(new Ids(tok.encode(textOf(input, number), true))) + "\n");
             }
         } catch (CharacterCodingException e) {
             throw new IOException(jsonl + ": not valid UTF-8");
@@ -62,6 +57,9 @@ final class TokenizeCommand implements Callable<Integer> {
         }
         return 0;
     }
+
+    /** One output line. */
+    private record Ids(int[] ids) {}
 
     private String textOf(String input, int number) throws IOException {
         String where = jsonl + " line " + number;

@@ -56,8 +56,7 @@ class IndexCommandTest {
         assertTrue(r.out().contains("indexed 14 documents"), r.out());
 
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "--add-opens=java.base/java.nio=ALL-UNNAMED",
-                "--sun-misc-unsafe-memory-access=allow", "-Xmx512m", "-cp", System.getProperty("java.class.path"), "dev.loupe.cli.Main"));
+                "@" + System.getProperty("loupe.jvmArgs", "../bin/jvm.args"), "-Xmx512m", "-cp", System.getProperty("java.class.path"), "dev.loupe.cli.Main"));
         cmd.addAll(Arrays.asList(indexArgs(corpus, killed)));
         Process child = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("child.log").toFile()).start();
         Path firstShard = killed.resolve(".partial").resolve("shard-00000.json");

@@ -25,6 +25,8 @@ class ServeCommandTest {
         oneLine(Cli.run("serve", "--run", dir.toString(), "--parallel", "3"), "--parallel");
         oneLine(Cli.run("serve", "--run", dir.toString(), "--timeout", "0"), "--timeout");
         oneLine(Cli.run("serve", "--run", dir.toString(), "--port", "70000"), "--port");
+        oneLine(Cli.run("serve", "--run", dir.toString(), "--body-timeout", "0"), "--body-timeout");
+        oneLine(Cli.run("serve", "--run", dir.toString(), "--max-client-connections", "0"), "--max-client-connections");
         assertEquals(2, Cli.run("serve").exit(), "--run is required");
     }
 }

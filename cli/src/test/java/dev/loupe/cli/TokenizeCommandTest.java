@@ -47,7 +47,7 @@ class TokenizeCommandTest {
         Files.writeString(in, "{\"text\": \"<start_of_turn>user\\n\", \"id\": 7}\n\n{\"text\": \"\"}\n");
         Cli.Result r = Cli.run("tokenize", "--tokenizer", tokenizerJson().getParent().toString(), "--jsonl", in.toString());
         assertEquals(0, r.exit(), r.err());
-        assertEquals("{\"ids\": [2, 106, 1645, 108]}\n{\"ids\": [2]}\n", r.out());
+        assertEquals("{\"ids\":[2,106,1645,108]}\n{\"ids\":[2]}\n", r.out());
     }
 
     @Test

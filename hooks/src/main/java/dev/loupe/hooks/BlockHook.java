@@ -9,6 +9,10 @@ public enum BlockHook {
     Q("attn.hook_q"),
     K("attn.hook_k"),
     V("attn.hook_v"),
+    /** Gemma 3's queries after QK-norm (per-head RMSNorm), before RoPE; only models with QK-norm have it. */
+    Q_NORMED("attn.hook_q_normed"),
+    /** Gemma 3's keys after QK-norm, before RoPE. */
+    K_NORMED("attn.hook_k_normed"),
     ROT_Q("attn.hook_rot_q"),
     ROT_K("attn.hook_rot_k"),
     /** {@code [heads, positions, keys]}: scaled and soft-capped, before the mask. */
@@ -35,4 +39,14 @@ public enum BlockHook {
 
     /** True for the attention scores and pattern, which are {@code [heads, positions, keys]} rather than {@code [positions, width]}. */
     public boolean perHead() { return this == ATTN_SCORES || this == PATTERN; }
+
+    /** True for the points only some architectures have (QK-norm); every other point exists in every block. */
+    public boolean optional() { return this == Q_NORMED || this == K_NORMED; }
+
+    /** The points every architecture has, in order. */
+    public static java.util.Set<BlockHook> standard() {
+        java.util.EnumSet<BlockHook> s = java.util.EnumSet.allOf(BlockHook.class);
+        s.removeIf(BlockHook::optional);
+        return s;
+    }
 }

@@ -15,29 +15,44 @@ import java.util.Map;
 public final class HookPoints {
     public static final String EMBED = "hook_embed";
     public static final String LN_FINAL = "ln_final.hook_normalized";
-    private static final int PER_BLOCK = BlockHook.values().length;
-
     private final int layers;
+    /** Hook points per block, and each {@link BlockHook}'s index within a block (-1: this model has no such point). */
+    private final int perBlock;
+    private final int[] slot;
     private final int modelPoints;
     private final List<String> names;
     private final Map<String, Integer> ids;
     /** For each child id (index id − modelPoints), the id of the point it hangs from. */
     private final int[] parents;
 
-    /** The hook points of a model with {@code layers} blocks. */
-    public HookPoints(int layers) {
+    /** The hook points of a model with {@code layers} blocks and the standard points in each ({@link BlockHook#standard}). */
+    public HookPoints(int layers) { this(layers, BlockHook.standard()); }
+
+    /** The hook points of a model with {@code layers} blocks, each with the points {@code blockHooks} (an architecture's). */
+    public HookPoints(int layers, java.util.Set<BlockHook> blockHooks) {
         if (layers <= 0) throw new IllegalArgumentException("layers must be positive, got " + layers);
         List<String> all = new ArrayList<>();
         all.add(EMBED);
         for (int l = 0; l < layers; l++) {
-            for (BlockHook h : BlockHook.values()) all.add(h.at(l));
+            for (BlockHook h : BlockHook.values()) if (blockHooks.contains(h)) all.add(h.at(l));
         }
         all.add(LN_FINAL);
-        this(layers, all.size(), all, new int[0]);
+        this(layers, slots(blockHooks), all.size(), all, new int[0]);
     }
 
-    private HookPoints(int layers, int modelPoints, List<String> names, int[] parents) {
+    private static int[] slots(java.util.Set<BlockHook> blockHooks) {
+        int[] slot = new int[BlockHook.values().length];
+        int next = 0;
+        for (BlockHook h : BlockHook.values()) slot[h.ordinal()] = blockHooks.contains(h) ? next++ : -1;
+        return slot;
+    }
+
+    private HookPoints(int layers, int[] slot, int modelPoints, List<String> names, int[] parents) {
         this.layers = layers;
+        this.slot = slot;
+        int count = 0;
+        for (int s : slot) if (s >= 0) count++;
+        this.perBlock = count;
         this.modelPoints = modelPoints;
         this.names = Collections.unmodifiableList(names);
         this.parents = parents;
@@ -65,7 +80,7 @@ public final class HookPoints {
         if (newParents.isEmpty()) return this;
         int[] p = java.util.Arrays.copyOf(parents, parents.length + newParents.size());
         for (int i = 0; i < newParents.size(); i++) p[parents.length + i] = newParents.get(i);
-        return new HookPoints(layers, modelPoints, all, p);
+        return new HookPoints(layers, slot, modelPoints, all, p);
     }
 
     public int layers() { return layers; }
@@ -80,8 +95,15 @@ public final class HookPoints {
 
     public String name(int id) { return names.get(id); }
 
-    /** Id of a block hook point. */
-    public int blockId(int layer, BlockHook hook) { return 1 + layer * PER_BLOCK + hook.ordinal(); }
+    /** Id of a block hook point; fails for a point this model's blocks do not have ({@link #has}). */
+    public int blockId(int layer, BlockHook hook) {
+        int s = slot[hook.ordinal()];
+        if (s < 0) throw new IllegalArgumentException("this model's blocks have no " + hook.suffix());
+        return 1 + layer * perBlock + s;
+    }
+
+    /** True when this model's blocks have the point {@code hook}. */
+    public boolean has(BlockHook hook) { return slot[hook.ordinal()] >= 0; }
 
     public int embedId() { return 0; }
 
@@ -99,7 +121,7 @@ public final class HookPoints {
         while (isChild(id)) id = parentOf(id);
         if (id == 0) return -1;
         if (id == modelPoints - 1) return layers;
-        return (id - 1) / PER_BLOCK;
+        return (id - 1) / perBlock;
     }
 
     /** The id of an exact name, or an {@link UnknownHookException} that lists the closest valid names. */

@@ -22,7 +22,11 @@ class HookPointsNamesTest {
         assertEquals(20, points.layerOf(points.id("blocks.20.attn.hook_q")));
         assertEquals("blocks.20.attn.hook_z", BlockHook.Z.at(20));
         // Ids follow the enum: the forward pass reaches the points in this order.
-        for (BlockHook h : BlockHook.values()) assertEquals(h.at(3), points.name(points.blockId(3, h)));
+        for (BlockHook h : BlockHook.standard()) assertEquals(h.at(3), points.name(points.blockId(3, h)));
+        assertFalse(points.has(BlockHook.Q_NORMED));
+        HookPoints qkNorm = new HookPoints(2, java.util.EnumSet.allOf(BlockHook.class));
+        assertEquals("blocks.1.attn.hook_q_normed", qkNorm.name(qkNorm.blockId(1, BlockHook.Q_NORMED)));
+        assertEquals(1, qkNorm.layerOf(qkNorm.id("blocks.1.attn.hook_k_normed")));
     }
 
     @Test

@@ -22,7 +22,7 @@ import java.util.function.IntConsumer;
 public interface Model extends AutoCloseable {
 
     /** Loads an HF folder or a .gguf file, whatever Gemma architecture it holds, onto {@code backend} (which it then owns). */
-    static Model load(Path path, Backend backend) { return Gemma2.load(path, backend); }
+    static Model load(Path path, Backend backend) { return GemmaModel.load(path, backend); }
 
     /** Loads onto the Vector API CPU backend with {@code threads} threads. */
     static Model load(Path path, int threads) { return load(path, Backends.byName(Backends.CPU, threads)); }

@@ -1,15 +1,29 @@
 package dev.loupe.model;
 
+import dev.loupe.model.arch.Architecture;
+import dev.loupe.model.arch.LayerType;
+import dev.loupe.model.arch.Rope;
+import dev.loupe.model.arch.SlidingPattern;
+import dev.loupe.model.arch.gemma2.Gemma2Architecture;
+
+import java.util.List;
+
 /**
- * The hyperparameters of one Gemma 2 model, whatever file they came from.
+ * The hyperparameters of one Gemma-family model, whatever file they came from; what differs between members as
+ * structure (which tensors and norms exist) is its {@link Architecture}.
  *
- * @param queryPreAttnScalar attention scores are scaled by {@code queryPreAttnScalar^-0.5} (not head_dim)
- * @param embeddingScale     factor applied to embeddings: {@link #embeddingScale(int)} for every checkpoint
- * @param slidingWindow      key j is visible from query i on even layers iff {@code 0 <= i - j < slidingWindow}
+ * @param queryPreAttnScalar attention scores are scaled by {@code queryPreAttnScalar^-0.5} (head_dim for Gemma 1)
+ * @param layerTypes         each layer's attention: sliding or full
+ * @param slidingWindow      key j is visible from query i on sliding layers iff {@code 0 <= i - j < slidingWindow}
+ * @param slidingRope        RoPE of sliding layers
+ * @param fullRope           RoPE of full-attention layers
  * @param attnSoftcap        scores become {@code c·tanh(s/c)} before masking; 0 disables
  * @param finalSoftcap       logits become {@code c·tanh(l/c)}; 0 disables
+ * @param embeddingScale     factor applied to embeddings: {@link #embeddingScale(int)} for every checkpoint
+ * @param eosIds             generation stops at any of these (generation_config.json's, else config.json's); the first is the primary one
  */
 public record ModelConfig(
+        Architecture architecture,
         int vocabSize,
         int hiddenSize,
         int intermediateSize,
@@ -18,15 +32,36 @@ public record ModelConfig(
         int numKvHeads,
         int headDim,
         float queryPreAttnScalar,
-        float ropeTheta,
         float rmsNormEps,
+        List<LayerType> layerTypes,
         int slidingWindow,
+        Rope slidingRope,
+        Rope fullRope,
         float attnSoftcap,
         float finalSoftcap,
         float embeddingScale,
         int maxPositions,
         int bosId,
-        int eosId) {
+        List<Integer> eosIds) {
+
+    /** A Gemma 2 config: even layers slide, one RoPE base, one eos id. */
+    public ModelConfig(int vocabSize, int hiddenSize, int intermediateSize, int numLayers, int numHeads, int numKvHeads, int headDim,
+                       float queryPreAttnScalar, float ropeTheta, float rmsNormEps, int slidingWindow, float attnSoftcap,
+                       float finalSoftcap, float embeddingScale, int maxPositions, int bosId, int eosId) {
+        this(Gemma2Architecture.ARCHITECTURE, vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim,
+                queryPreAttnScalar, rmsNormEps, positiveLayers(numLayers, new SlidingPattern.EvenLayers()), slidingWindow,
+                rope(ropeTheta), rope(ropeTheta), attnSoftcap, finalSoftcap, embeddingScale, maxPositions, bosId, List.of(eosId));
+    }
+
+    private static List<LayerType> positiveLayers(int layers, SlidingPattern p) {
+        require(layers > 0, "num_hidden_layers", layers);
+        return p.layerTypes(layers, 0);
+    }
+
+    private static Rope rope(float theta) {
+        require(positiveFinite(theta), "rope_theta", theta, "a positive finite number, e.g. 10000");
+        return Rope.of(theta);
+    }
 
     public ModelConfig {
         require(vocabSize > 0, "vocab_size", vocabSize);
@@ -39,14 +74,21 @@ public record ModelConfig(
         require(positiveFinite(queryPreAttnScalar), "query_pre_attn_scalar", queryPreAttnScalar, "a positive finite number");
         require(slidingWindow > 0, "sliding_window", slidingWindow);
         // Each of these runs silently when nonsensical and turns every logit into NaN (or quietly drops softcapping).
-        require(positiveFinite(ropeTheta), "rope_theta", ropeTheta, "a positive finite number, e.g. 10000");
+        require(architecture != null, "architecture", null);
+        require(slidingRope != null && fullRope != null, "rope", null);
+        require(layerTypes != null && layerTypes.size() == numLayers, "layer_types (must list num_hidden_layers = " + numLayers + " layers)",
+                layerTypes == null ? null : layerTypes.size() + " entries");
+        // Not copied: the patterns' lists are computed views, so a corrupt layer count allocates nothing here.
+        layerTypes = java.util.Collections.unmodifiableList(layerTypes);
+        require(eosIds != null && !eosIds.isEmpty(), "eos_token_id", eosIds);
+        eosIds = List.copyOf(eosIds);
+        for (int eos : eosIds) require(eos >= 0 && eos < vocabSize, "eos_token_id", eos, "a token id in [0, vocab_size = " + vocabSize + ")");
         require(positiveFinite(rmsNormEps), "rms_norm_eps", rmsNormEps, "a positive finite number, e.g. 1e-6");
         require(attnSoftcap >= 0 && Float.isFinite(attnSoftcap), "attn_logit_softcapping", attnSoftcap, "a finite number >= 0 (0 or null: off)");
         require(finalSoftcap >= 0 && Float.isFinite(finalSoftcap), "final_logit_softcapping", finalSoftcap, "a finite number >= 0 (0 or null: off)");
         require(positiveFinite(embeddingScale), "embedding scale", embeddingScale, "a positive finite number");
         require(maxPositions > 0, "max_position_embeddings", maxPositions, "a positive context length, e.g. 8192");
         require(bosId >= 0 && bosId < vocabSize, "bos_token_id", bosId, "a token id in [0, vocab_size = " + vocabSize + ")");
-        require(eosId >= 0 && eosId < vocabSize, "eos_token_id", eosId, "a token id in [0, vocab_size = " + vocabSize + ")");
     }
 
     private static boolean positiveFinite(float x) { return x > 0 && x < Float.POSITIVE_INFINITY; }
@@ -66,8 +108,17 @@ public record ModelConfig(
         if (!ok) throw new IllegalArgumentException("config: invalid " + field + " = " + value + ", expected " + expected);
     }
 
-    /** Even layers (0, 2, ...) attend within the sliding window; odd layers are global. */
-    public boolean isSliding(int layer) { return layer % 2 == 0; }
+    /** True when layer {@code layer} attends within the sliding window ({@link #layerTypes}). */
+    public boolean isSliding(int layer) { return layerTypes.get(layer) == LayerType.SLIDING; }
+
+    /** The RoPE of layer {@code layer}'s type. */
+    public Rope rope(int layer) { return isSliding(layer) ? slidingRope : fullRope; }
+
+    /** The RoPE base of full-attention layers (the one base of Gemma 1 and 2). */
+    public float ropeTheta() { return fullRope.theta(); }
+
+    /** The primary eos id (the first of {@link #eosIds}). */
+    public int eosId() { return eosIds.getFirst(); }
 
     public int qDim() { return numHeads * headDim; }
     public int kvDim() { return numKvHeads * headDim; }
@@ -75,8 +126,8 @@ public record ModelConfig(
 
     /** The same model with another vocabulary size (a synthesized model sized for a given tokenizer). */
     public ModelConfig withVocabSize(int vocab) {
-        return new ModelConfig(vocab, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim, queryPreAttnScalar,
-                ropeTheta, rmsNormEps, slidingWindow, attnSoftcap, finalSoftcap, embeddingScale, maxPositions, bosId, eosId);
+        return new ModelConfig(architecture, vocab, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim, queryPreAttnScalar,
+                rmsNormEps, layerTypes, slidingWindow, slidingRope, fullRope, attnSoftcap, finalSoftcap, embeddingScale, maxPositions, bosId, eosIds);
     }
 
     /** Gemma 2 shapes by name (2B, 9B, 27B and the tiny test shape), for synthesized models. */

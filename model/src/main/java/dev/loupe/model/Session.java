@@ -9,11 +9,11 @@ import dev.loupe.model.forward.KvCache;
  * time; each call continues where the last one stopped. Not thread-safe; make one session per sequence.
  */
 public final class Session {
-    private final Gemma2 model;
+    private final GemmaModel model;
     private final KvCache cache;
     private final ForwardPass pass;
 
-    Session(Gemma2 model) {
+    Session(GemmaModel model) {
         this.model = model;
         this.cache = new KvCache(model.config(), model.backend());
         this.pass = new ForwardPass(model.weights(), model.backend(), model.hookPoints());

@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 class ForwardConformanceTest {
     static final float TOL = 5e-3f;
-    static final Map<String, Gemma2> MODELS = new HashMap<>();
+    static final Map<String, GemmaModel> MODELS = new HashMap<>();
     static int[] tokens;
 
     @BeforeAll
@@ -31,12 +31,12 @@ class ForwardConformanceTest {
         Path a = Fixtures.tinyA();
         tokens = Fixtures.npy(a.resolve("tokens.npy")).ints();
         for (String src : new String[]{"hf", "hf-bf16", "tiny-a-f32.gguf", "quantized/tiny-a-q8_0.gguf", "quantized/tiny-a-q4_0.gguf"}) {
-            MODELS.put(src, Gemma2.load(a.resolve(src), 2));
+            MODELS.put(src, GemmaModel.load(a.resolve(src), 2));
         }
     }
 
     @AfterAll
-    static void close() { MODELS.values().forEach(Gemma2::close); }
+    static void close() { MODELS.values().forEach(GemmaModel::close); }
 
     @ParameterizedTest
     @ValueSource(strings = {"hf", "hf-bf16", "tiny-a-f32.gguf"})
@@ -54,7 +54,7 @@ class ForwardConformanceTest {
     @ValueSource(strings = {"hf", "hf-bf16", "tiny-a-f32.gguf"})
     void tokenByTokenThroughKvCacheMatchesLlamaCppSequentialRun(String src) {
         Path a = Fixtures.tinyA();
-        Gemma2 m = MODELS.get(src);
+        GemmaModel m = MODELS.get(src);
         ActivationCache cache = new ActivationCache();
         BoundHooks hooks = cache.hooksFor(java.util.List.of("blocks.*.hook_resid_post")).bind(m.hookPoints());
         Session s = m.newSession();
@@ -83,7 +83,7 @@ class ForwardConformanceTest {
 
     @Test
     void promptThenGenerationStepsEqualsOneBatchedRun() {
-        Gemma2 m = MODELS.get("hf");
+        GemmaModel m = MODELS.get("hf");
         int split = 25;
         Session s = m.newSession();
         BoundHooks none = BoundHooks.none(m.hookPoints());

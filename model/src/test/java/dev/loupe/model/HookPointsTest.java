@@ -15,12 +15,12 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /** Hook points in the real forward pass: reading, replacing, stopping early, generation steps, bad names. */
 class HookPointsTest {
-    static Gemma2 model;
+    static GemmaModel model;
     static int[] tokens;
 
     @BeforeAll
     static void load() {
-        model = Gemma2.load(Fixtures.file("tiny-a/hf"), 2);
+        model = GemmaModel.load(Fixtures.file("tiny-a/hf"), 2);
         tokens = Fixtures.npy(Fixtures.file("tiny-a/tokens.npy")).ints();
     }
 

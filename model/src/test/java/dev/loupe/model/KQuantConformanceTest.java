@@ -26,19 +26,19 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * that both the prompt kernels and the matrix-vector kernels are checked against the references.
  */
 class KQuantConformanceTest {
-    static final Map<String, Gemma2> MODELS = new HashMap<>();
+    static final Map<String, GemmaModel> MODELS = new HashMap<>();
     static int[] tokens;
 
     @BeforeAll
     static void load() {
         tokens = Fixtures.npy(Fixtures.file("tiny-k/tokens.npy")).ints();
         for (String type : new String[]{"q4_k", "q6_k", "q4_k_m"}) {
-            MODELS.put(type, Gemma2.load(Fixtures.tinyK().resolve("tiny-k-" + type + ".gguf"), 2));
+            MODELS.put(type, GemmaModel.load(Fixtures.tinyK().resolve("tiny-k-" + type + ".gguf"), 2));
         }
     }
 
     @AfterAll
-    static void close() { MODELS.values().forEach(Gemma2::close); }
+    static void close() { MODELS.values().forEach(GemmaModel::close); }
 
     @ParameterizedTest
     @ValueSource(strings = {"q4_k", "q6_k", "q4_k_m"})
@@ -53,7 +53,7 @@ class KQuantConformanceTest {
     @ParameterizedTest
     @ValueSource(strings = {"q4_k", "q6_k", "q4_k_m"})
     void tokenByTokenRunMatchesTheReference(String type) {
-        Gemma2 m = MODELS.get(type);
+        GemmaModel m = MODELS.get(type);
         Session s = m.newSession();
         var none = dev.loupe.hooks.BoundHooks.none(m.hookPoints());
         int vocab = m.config().vocabSize();

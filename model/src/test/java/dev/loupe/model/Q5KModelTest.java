@@ -13,7 +13,10 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
+import dev.loupe.model.arch.LayerTensor;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -50,13 +53,13 @@ class Q5KModelTest {
         ModelWeights[] out = new ModelWeights[2];
         List<List<LayerWeights>> layers = List.of(new ArrayList<>(), new ArrayList<>());
         for (LayerWeights l : src.layers()) {
-            Pair q = convert(l.q()), k = convert(l.k()), v = convert(l.v()), o = convert(l.o());
-            Pair gate = convert(l.gate()), up = convert(l.up()), down = convert(l.down());
+            Map<LayerTensor, Pair> converted = new EnumMap<>(LayerTensor.class);
+            l.matrices().forEach((role, w) -> converted.put(role, convert(w)));
             for (int m = 0; m < 2; m++) {
                 boolean q5 = m == 0;
-                layers.get(m).add(new LayerWeights(l.inputNorm(), q.pick(q5), k.pick(q5), v.pick(q5), o.pick(q5),
-                        l.postAttentionNorm(), l.preFeedforwardNorm(), gate.pick(q5), up.pick(q5), down.pick(q5),
-                        l.postFeedforwardNorm()));
+                Map<LayerTensor, WeightTensor> picked = new EnumMap<>(LayerTensor.class);
+                converted.forEach((role, p) -> picked.put(role, p.pick(q5)));
+                layers.get(m).add(l.withMatrices(picked));
             }
         }
         Pair embedding = convert(src.embedding());
@@ -67,10 +70,10 @@ class Q5KModelTest {
     @Test
     void q5kModelComputesWhatAnF32CopyOfItsExactValuesComputes() {
         int[] tokens = Fixtures.npy(Fixtures.file("tiny-k/tokens.npy")).ints();
-        try (Gemma2 source = Gemma2.load(Fixtures.file("tiny-k/tiny-k-q6_k.gguf"), 1)) {
+        try (GemmaModel source = GemmaModel.load(Fixtures.file("tiny-k/tiny-k-q6_k.gguf"), 1)) {
             ModelWeights[] converted = convertAll(source.weights());
             assertEquals(DType.Q5_K, converted[0].layers().get(1).down().dtype());
-            try (Gemma2 a = new Gemma2(converted[0], null, Backends.byName(Backends.CPU, 2)); Gemma2 b = new Gemma2(converted[1], null, Backends.byName(Backends.CPU, 2))) {
+            try (GemmaModel a = new GemmaModel(converted[0], null, Backends.byName(Backends.CPU, 2)); GemmaModel b = new GemmaModel(converted[1], null, Backends.byName(Backends.CPU, 2))) {
                 float[] batchedQ5 = a.run(tokens, RunOptions.caching()).logits();
                 float[] batchedF32 = b.run(tokens, RunOptions.caching()).logits();
                 float[] stepQ5 = stepwise(a, tokens), stepF32 = stepwise(b, tokens);
@@ -90,7 +93,7 @@ class Q5KModelTest {
         }
     }
 
-    private static float[] stepwise(Gemma2 m, int[] tokens) {
+    private static float[] stepwise(GemmaModel m, int[] tokens) {
         Session s = m.newSession();
         BoundHooks none = BoundHooks.none(m.hookPoints());
         int vocab = m.config().vocabSize();

@@ -68,7 +68,7 @@ class SameWeightsEveryFormatTest {
     static final double FORMAT_TOL = 1e-5;
 
     @TempDir static Path tmp;
-    static final Map<Shape, Map<Format, Gemma2>> MODELS = new EnumMap<>(Shape.class);
+    static final Map<Shape, Map<Format, GemmaModel>> MODELS = new EnumMap<>(Shape.class);
     static final Map<Shape, SameWeights> WEIGHTS = new EnumMap<>(Shape.class);
     static final Map<Shape, Map<String, double[]>> REFERENCE = new EnumMap<>(Shape.class);
     static final Map<Shape, int[]> TOKENS = new EnumMap<>(Shape.class);
@@ -79,11 +79,11 @@ class SameWeightsEveryFormatTest {
             SameWeights w = SameWeights.random(s.config, s.seed);
             WEIGHTS.put(s, w);
             Path dir = Files.createDirectories(tmp.resolve(s.name()));
-            Map<Format, Gemma2> m = new EnumMap<>(Format.class);
-            m.put(Format.HF_F32, Gemma2.load(w.writeHf(dir.resolve("hf-f32"), DType.F32), 2));
-            m.put(Format.HF_BF16, Gemma2.load(w.writeHf(dir.resolve("hf-bf16"), DType.BF16), 2));
-            m.put(Format.GGUF_F32, Gemma2.load(w.writeGguf(dir.resolve("f32.gguf"), DType.F32), 2));
-            m.put(Format.GGUF_BF16, Gemma2.load(w.writeGguf(dir.resolve("bf16.gguf"), DType.BF16), 2));
+            Map<Format, GemmaModel> m = new EnumMap<>(Format.class);
+            m.put(Format.HF_F32, GemmaModel.load(w.writeHf(dir.resolve("hf-f32"), DType.F32), 2));
+            m.put(Format.HF_BF16, GemmaModel.load(w.writeHf(dir.resolve("hf-bf16"), DType.BF16), 2));
+            m.put(Format.GGUF_F32, GemmaModel.load(w.writeGguf(dir.resolve("f32.gguf"), DType.F32), 2));
+            m.put(Format.GGUF_BF16, GemmaModel.load(w.writeGguf(dir.resolve("bf16.gguf"), DType.BF16), 2));
             MODELS.put(s, m);
             int[] tokens = new int[s.positions];
             SplittableRandom r = new SplittableRandom(s.seed);
@@ -95,7 +95,7 @@ class SameWeightsEveryFormatTest {
     }
 
     @AfterAll
-    static void close() { MODELS.values().forEach(m -> m.values().forEach(Gemma2::close)); }
+    static void close() { MODELS.values().forEach(m -> m.values().forEach(GemmaModel::close)); }
 
     @ParameterizedTest
     @EnumSource(Shape.class)
@@ -123,7 +123,7 @@ class SameWeightsEveryFormatTest {
     @EnumSource(Shape.class)
     void everyHookAndTheLogitsMatchTheFloat64ScalarForwardPass(Shape s) {
         Map<String, double[]> ref = REFERENCE.get(s);
-        Gemma2 m = MODELS.get(s).get(Format.HF_BF16);
+        GemmaModel m = MODELS.get(s).get(Format.HF_BF16);
         RunResult r = m.run(TOKENS.get(s), RunOptions.caching("*"));
         for (String h : m.hookPoints().names()) {
             Activation a = r.cache().get(h);
@@ -144,7 +144,7 @@ class SameWeightsEveryFormatTest {
         int[] tokens = java.util.Arrays.copyOf(TOKENS.get(s), n);
         double[] ref = REFERENCE.get(s).get("logits");
         int vocab = s.config.vocabSize();
-        Gemma2 m = MODELS.get(s).get(Format.GGUF_BF16);
+        GemmaModel m = MODELS.get(s).get(Format.GGUF_BF16);
         for (HookSet hooks : List.of(HookSet.empty(), HookSet.of("blocks.*.attn.hook_pattern", a -> { }))) {
             BoundHooks bound = hooks.bind(m.hookPoints());
             Session session = m.newSession();

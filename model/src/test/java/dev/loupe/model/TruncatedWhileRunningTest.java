@@ -22,7 +22,7 @@ class TruncatedWhileRunningTest {
     @Test void aCheckpointTruncatedUnderARunNamesTheFile() throws Exception {
         Path copy = dir.resolve("m.gguf");
         Files.copy(Fixtures.file("tiny-a/tiny-a-f32.gguf"), copy);
-        try (Gemma2 m = Gemma2.load(copy, 1)) {
+        try (GemmaModel m = GemmaModel.load(copy, 1)) {
             m.run(new int[]{2, 5, 9}, RunOptions.defaults());
             try (RandomAccessFile raf = new RandomAccessFile(copy.toFile(), "rw")) {
                 raf.setLength(20000);

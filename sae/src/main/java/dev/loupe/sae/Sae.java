@@ -3,6 +3,7 @@ package dev.loupe.sae;
 import dev.loupe.hooks.Activation;
 import dev.loupe.model.backend.Backend;
 import dev.loupe.model.backend.Backends;
+import dev.loupe.sae.kernels.SaeKernels;
 import dev.loupe.model.tensor.WeightTensor;
 
 import java.io.IOException;
@@ -25,6 +26,7 @@ public final class Sae implements AutoCloseable {
     private final WeightTensor decoder;
     private final float[] bEnc, bDec, threshold, decoderNorms;
     private final Backend backend;
+    private final SaeKernels kernels;
     private final AutoCloseable files;
     private final SaeEncoder enc;
     private final SaeDecoder dec;
@@ -56,6 +58,7 @@ public final class Sae implements AutoCloseable {
         this.bDec = bDec;
         this.threshold = threshold;
         this.backend = backend;
+        this.kernels = SaeKernels.of(backend);
         this.files = files == null ? null : new SharedFiles(files);
         this.decoderNorms = config.rescaleActsByDecoderNorm() ? rowNorms(decoder) : null;
         this.enc = new SaeEncoder(this);
@@ -76,6 +79,7 @@ public final class Sae implements AutoCloseable {
         this.threshold = base.threshold;
         this.decoderNorms = base.decoderNorms;
         this.backend = backend;
+        this.kernels = backend == base.backend ? base.kernels : SaeKernels.of(backend);
         this.files = files;
         this.enc = new SaeEncoder(this);
         this.dec = new SaeDecoder(this);
@@ -137,6 +141,9 @@ public final class Sae implements AutoCloseable {
     public SaeArchitecture architecture() { return config.architecture(); }
 
     public Backend backend() { return backend; }
+
+    /** The encode/decode kernels on {@link #backend()}. */
+    public SaeKernels kernels() { return kernels; }
 
     /** {@code W_enc} in stored precision: {@code [dIn, dSae]}, or {@code [dSae, dIn]} when {@link #encoderTransposed()}. */
     public WeightTensor encoderWeight() { return encoder; }

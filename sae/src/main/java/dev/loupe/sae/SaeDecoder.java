@@ -1,6 +1,6 @@
 package dev.loupe.sae;
 
-import dev.loupe.model.backend.SparseRows;
+import dev.loupe.sae.kernels.SparseRows;
 
 /**
  * Sparse features → activations: {@code Σ_f a_f·W_dec[f]} over the decoder rows of the active features, plus
@@ -44,7 +44,7 @@ final class SaeDecoder {
             float a = f.valueAt(i) * cfg.decoderScale();
             coefficients[i] = norms != null ? a / norms[ids[i]] : a;
         }
-        sae.backend().decodeSparse(sae.decoderWeight(), new SparseRows(offsets, ids, coefficients), sae.bDecArray(), outScale, out);
+        sae.kernels().decodeSparse(sae.decoderWeight(), new SparseRows(offsets, ids, coefficients), sae.bDecArray(), outScale, out);
         return out;
     }
 
@@ -61,7 +61,7 @@ final class SaeDecoder {
     /** {@code a · W_dec[row]}, computed by the backend's sparse decode. */
     float[] scaledRow(float a, int row) {
         float[] out = new float[cfg.dIn()];
-        sae.backend().decodeSparse(sae.decoderWeight(), new SparseRows(new int[]{0, 1}, new int[]{row}, new float[]{a}),
+        sae.kernels().decodeSparse(sae.decoderWeight(), new SparseRows(new int[]{0, 1}, new int[]{row}, new float[]{a}),
                 new float[cfg.dIn()], 1f, out);
         return out;
     }

@@ -2,9 +2,8 @@ package dev.loupe.sae;
 
 import dev.loupe.model.backend.ActivationBuffer;
 import dev.loupe.model.backend.Backend;
-import dev.loupe.model.backend.HostBuffer;
-import dev.loupe.model.backend.SaeActivation;
-import dev.loupe.model.backend.SaeEncoding;
+import dev.loupe.sae.kernels.SaeActivation;
+import dev.loupe.sae.kernels.SaeEncoding;
 
 /**
  * Activations → sparse features: input preprocessing here, then {@code x·W_enc}, bias and activation function
@@ -43,7 +42,7 @@ final class SaeEncoder {
             prepare(x, xOff + r0 * cfg.dIn(), n, in, scaling, r0);
             inBuf.fromHost(in);
             int base = r0;
-            be.encodeSparse(encoding, inBuf, n, pre, (r, f, v) -> b.add(base + r, f, v));
+            sae.kernels().encodeSparse(encoding, inBuf, n, pre, (r, f, v) -> b.add(base + r, f, v));
         }
         return b.build(scaling);
     }
@@ -83,7 +82,7 @@ final class SaeEncoder {
     /** Applies the activation function to dense pre-activations (which already include b_enc). */
     SparseFeatures activate(float[] pre, int rows, int firstPosition, PositionScaling scaling) {
         SparseFeatures.Builder b = new SparseFeatures.Builder(cfg.dSae(), firstPosition, rows);
-        sae.backend().activateSparse(activation(), new HostBuffer(pre), rows, cfg.dSae(), new float[0], b::add);
+        sae.kernels().activateSparse(activation(), pre, rows, cfg.dSae(), new float[0], b::add);
         return b.build(scaling);
     }
 

@@ -16,7 +16,7 @@ import java.nio.file.Path;
 record SaeLensConfig(String hookName, int dIn, int dSae, SaeArchitecture architecture, int k,
                      boolean applyBDecToInput, Normalization normalization, float normScalingFactor,
                      boolean rescaleActsByDecoderNorm, String dtype) {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = dev.loupe.model.io.LoupeJson.MAPPER;
 
     static SaeLensConfig read(Path cfgFile) throws IOException {
         JsonNode root;

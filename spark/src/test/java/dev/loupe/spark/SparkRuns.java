@@ -170,7 +170,7 @@ final class SparkRuns {
     static void assertNoWorkFiles(Path run) throws IOException {
         try (Stream<Path> s = Files.walk(run)) {
             List<String> work = s.filter(p -> !p.equals(run)).map(p -> run.relativize(p).toString())
-                    .filter(n -> n.startsWith(".") || n.endsWith(".tmp") || n.contains("/.")).toList();
+                    .filter(n -> n.startsWith(".") || n.endsWith(".tmp") || n.endsWith(dev.loupe.model.io.AtomicFiles.SUFFIX) || n.contains("/.")).toList();
             assertEquals(List.of(), work, "work files left in the run");
         }
     }

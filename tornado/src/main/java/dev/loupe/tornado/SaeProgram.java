@@ -1,10 +1,9 @@
 package dev.loupe.tornado;
 
-import dev.loupe.model.backend.Backend;
-import dev.loupe.model.backend.FeatureSink;
-import dev.loupe.model.backend.HostBuffer;
-import dev.loupe.model.backend.SaeActivation;
-import dev.loupe.model.backend.SaeEncoding;
+import dev.loupe.sae.kernels.FeatureSink;
+import dev.loupe.sae.kernels.SaeActivation;
+import dev.loupe.sae.kernels.SaeEncoding;
+import dev.loupe.sae.kernels.SaeKernels;
 import dev.loupe.model.tensor.WeightTensor;
 import uk.ac.manchester.tornado.api.DataRange;
 import uk.ac.manchester.tornado.api.GridScheduler;
@@ -96,7 +95,7 @@ final class SaeProgram implements AutoCloseable {
                 && rows <= capacity;
     }
 
-    void encode(float[] input, int rows, FeatureSink sink, Backend host) {
+    void encode(float[] input, int rows, FeatureSink sink, SaeKernels host) {
         for (int i = 0; i < rows * dIn; i++) x.set(i, input[i]);
         ip.set(0, rows);
         compactParams.set(0, rows);
@@ -108,7 +107,7 @@ final class SaeProgram implements AutoCloseable {
             result.transferToHost(new DataRange(pre).withSize((long) rows * dSae));
             float[] dense = new float[rows * dSae];
             for (int i = 0; i < dense.length; i++) dense[i] = pre.get(i);
-            host.activateSparse(encoding.activation(), new HostBuffer(dense), rows, dSae, new float[0], sink);
+            host.activateSparse(encoding.activation(), dense, rows, dSae, new float[0], sink);
             return;
         }
         int stride = 1 + 2 * CAP;
@@ -122,7 +121,7 @@ final class SaeProgram implements AutoCloseable {
                 float[] dense = new float[dSae];
                 for (int i = 0; i < dSae; i++) dense[i] = pre.get(r * dSae + i);
                 int row = r;
-                host.activateSparse(encoding.activation(), new HostBuffer(dense), 1, dSae, new float[0],
+                host.activateSparse(encoding.activation(), dense, 1, dSae, new float[0],
                         (ignored, f, v) -> sink.add(row, f, v));
             }
         }

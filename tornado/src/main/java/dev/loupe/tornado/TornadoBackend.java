@@ -4,12 +4,7 @@ import dev.loupe.model.backend.ActivationBuffer;
 import dev.loupe.model.backend.AttentionShape;
 import dev.loupe.model.backend.Backend;
 import dev.loupe.model.backend.Backends;
-import dev.loupe.model.backend.FeatureSink;
-import dev.loupe.model.backend.HostBuffer;
 import dev.loupe.model.backend.RotaryTable;
-import dev.loupe.model.backend.SaeActivation;
-import dev.loupe.model.backend.SaeEncoding;
-import dev.loupe.model.backend.SparseRows;
 import dev.loupe.model.tensor.WeightTensor;
 import uk.ac.manchester.tornado.api.DataRange;
 import uk.ac.manchester.tornado.api.GridScheduler;
@@ -45,9 +40,8 @@ import java.util.function.IntConsumer;
  * called (a hook, the logits), as a partial copy of its region, and goes back through a staging array when a hook
  * has written it.
  *
- * <p>SAE encoders get a plan of their own: {@code W_enc} uploaded once, {@code x·W_enc + b}, the JumpReLU and a
- * per-row compaction on the device, so only the active features come back. TopK selection, the sparse decode and
- * the heap-array products ({@link #matmul(WeightTensor, float[], int, int, float[], int)}) run on a CPU backend.
+ * <p>SAE encoders get a plan of their own ({@link TornadoSaeKernels}, the sae module's kernels for this backend).
+ * The heap-array products ({@link #matmul(WeightTensor, float[], int, int, float[], int)}) run on a CPU backend.
  */
 public final class TornadoBackend implements Backend {
     private static final int LOCAL = 64;
@@ -79,7 +73,8 @@ public final class TornadoBackend implements Backend {
     private RotaryTable lastTable;
     private DeviceBuffer lastTableBuffer;
 
-    private final Map<WeightTensor, SaeProgram> saePrograms = new IdentityHashMap<>();
+    /** What closes with this backend besides its plan: the SAE kernels' device programs. */
+    private final List<AutoCloseable> attached = new ArrayList<>();
 
     /**
      * @param threads     host threads for the CPU work (TopK, sparse decode, heap products)
@@ -299,8 +294,19 @@ public final class TornadoBackend implements Backend {
 
     @Override public void parallelFor(int count, IntConsumer body) { host.parallelFor(count, body); }
 
-    @Override public void decodeSparse(WeightTensor decoder, SparseRows f, float[] bias, float outScale, float[] out) {
-        host.decodeSparse(decoder, f, bias, outScale, out);
+    /** The CPU backend that does this backend's heap work (and the SAE kernels' host-side selection and decode). */
+    Backend host() { return host; }
+
+    /** True when device kernel times are collected. */
+    boolean profiling() { return profile; }
+
+    /** Closes {@code resource} when this backend closes. */
+    synchronized void attach(AutoCloseable resource) { attached.add(resource); }
+
+    /** Adds a device program's kernel time and launch to this backend's counters. */
+    synchronized void count(long nanos) {
+        kernelNanos += nanos;
+        launches++;
     }
 
     // ---- buffers ----
@@ -419,28 +425,6 @@ public final class TornadoBackend implements Backend {
         launch("softcap", (long) rows * width);
     }
 
-    // ---- sparse autoencoders ----
-
-    @Override
-    public synchronized void encodeSparse(SaeEncoding e, ActivationBuffer x, int rows, ActivationBuffer pre, FeatureSink sink) {
-        SaeProgram p = saePrograms.get(e.encoder());
-        int capacity = Math.max(rows, pre.size() / e.dSae());
-        if (p == null || !p.fits(e, capacity)) {
-            if (p != null) p.close();
-            p = new SaeProgram(e, capacity, profile);
-            saePrograms.put(e.encoder(), p);
-        }
-        p.encode(x.toHost(), rows, sink, host);
-        kernelNanos += p.takeKernelNanos();
-        launches++;
-    }
-
-    @Override
-    public void activateSparse(SaeActivation activation, ActivationBuffer pre, int rows, int dSae, float[] bias, FeatureSink sink) {
-        ActivationBuffer h = pre instanceof HostBuffer ? pre : new HostBuffer(pre.toHost());
-        host.activateSparse(activation, h, rows, dSae, bias, sink);
-    }
-
     // ---- about ----
 
     /** Device kernel time summed over launches since creation (0 unless made with profiling). */
@@ -462,7 +446,7 @@ public final class TornadoBackend implements Backend {
     @Override
     public synchronized void close() {
         try {
-            for (SaeProgram p : saePrograms.values()) p.close();
+            for (AutoCloseable a : attached) a.close();
             if (plan != null) plan.close();
         } catch (Exception e) {
             throw new IllegalStateException("TornadoVM backend: closing the execution plan failed: " + e.getMessage(), e);

@@ -83,7 +83,8 @@ final class ChatCompletions {
             throw ApiException.badRequest("'n' must be 1: this server makes one choice per request", "n");
         }
         String maxField = body.hasNonNull("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
-        Generation g = Requests.generation(body, maxField, Requests.defaultMaxTokens(limits), limits.maxNewTokens(), DEFAULT_TEMPERATURE);
+        Generation g = Requests.generation(body, maxField, Requests.defaultMaxTokens(limits), limits.maxNewTokens(), DEFAULT_TEMPERATURE)
+                .withDefaultStops(live.chatStops());
         List<String> stops = Requests.stops(body);
         JsonNode ext = body.get("loupe");
         Requests.Steer steer = Requests.Steer.none();

@@ -28,7 +28,9 @@ final class JsonErrorHandler extends ErrorHandler {
     }
 
     private static byte[] body(int code, String message) {
-        String m = message == null || message.isBlank() ? "the server cannot handle this request (HTTP " + code + ")" : message;
+        // A 5xx message from Jetty may carry an exception's text: the client gets none of it.
+        String m = code >= 500 ? "the server failed on this request (HTTP " + code + ")"
+                : message == null || message.isBlank() ? "the server cannot handle this request (HTTP " + code + ")" : message;
         String type = code == 404 ? "not_found_error" : code >= 500 ? "server_error" : "invalid_request_error";
         return Json.write(new Errors.Body(new Errors.Detail(m, type, null, null))).getBytes(StandardCharsets.UTF_8);
     }

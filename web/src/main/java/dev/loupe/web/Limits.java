@@ -31,9 +31,9 @@ public record Limits(int concurrency, int queueCapacity, Duration requestTimeout
 
     /**
      * One pass at a time, four waiting, two minutes per request, 2048-token prompts, 512 new tokens, 1 MiB bodies
-     * sent within 10 s, 32 connections per client (a browser opens at most 6 per server).
+     * sent within 10 s, 64 connections per client (a browser opens at most 6 per server; Jetty has 250 threads).
      */
-    public static Limits defaults() { return new Limits(1, 4, Duration.ofMinutes(2), 2048, 512, 1 << 20, Duration.ofSeconds(10), 32); }
+    public static Limits defaults() { return new Limits(1, 4, Duration.ofMinutes(2), 2048, 512, 1 << 20, Duration.ofSeconds(10), 64); }
 
     public Limits withConcurrency(int n) { return new Limits(n, queueCapacity, requestTimeout, maxPromptTokens, maxNewTokens, maxBodyBytes, bodyTimeout, maxConnectionsPerClient); }
 

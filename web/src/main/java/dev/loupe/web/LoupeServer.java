@@ -99,6 +99,10 @@ public final class LoupeServer implements AutoCloseable {
             }
             AtomicLong clientsGone = new AtomicLong();
             requirePortFree(options.host(), options.port());
+            if (live != null) {
+                log.println("loupe serve: warming up the model (its first passes compile the kernels)...");
+                log.println("loupe serve: warm after " + live.warmUp().toMillis() + " ms");
+            }
             guard = new RequestGuard(options.host(), options.limits().bodyTimeout());
             Javalin app = build(options, store, live, sae, log, clientsGone, guard);
             try {

@@ -529,7 +529,8 @@ final class NeuronpediaApi {
                 hooks = hooks.with(Steering.vectors(hook, List.of(vector), List.of((float) strength), options).skipping(skipped).hookSet());
             }
         }
-        Generation g = new Generation(n, (float) temperature, 0, 1f, (long) seed, Generation.GEMMA_STOPS);
+        // Neuronpedia steers chat-style prompts: stop at the model's eos ids and the turn end, as before.
+        Generation g = new Generation(n, (float) temperature, 0, 1f, (long) seed, live.chatStops());
         return new SteerSpec(hooks, types, g, (float) freq, nLogprobs == null ? 0 : nLogprobs, stream != null && stream);
     }
 

@@ -79,8 +79,9 @@ final class Requests {
         Long seed = Json.optLong(body, "seed");
         if (topP == 0) temperature = 0;   // nothing but the most likely token is left
         long s = seed != null ? seed : ThreadLocalRandom.current().nextLong();
-        // llama-server's ignore_eos: run to the length limit through <eos> and <end_of_turn>.
-        Set<Integer> stops = Json.optBoolean(body, "ignore_eos", false) ? Set.of() : Generation.GEMMA_STOPS;
+        // llama-server's ignore_eos: run to the length limit through <eos> and <end_of_turn>; otherwise (null) the
+        // model's eos ids, to which a chat adds its turn end.
+        Set<Integer> stops = Json.optBoolean(body, "ignore_eos", false) ? Set.of() : null;
         return new Generation(max, (float) temperature, topK, topP == 0 ? 1f : (float) topP, s, stops);
     }
 

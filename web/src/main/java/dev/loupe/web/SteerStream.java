@@ -61,6 +61,7 @@ final class SteerStream {
         int top = Json.optInt(body, "top_logprobs", 0, 0, Logprobs.MAX_TOP);
         if (steer.isEmpty()) throw ApiException.badRequest("'steer' must list at least one feature to steer", "steer");
         Generation g = Requests.generation(body, "max_tokens", DEFAULT_MAX_TOKENS, limits.maxNewTokens(), DEFAULT_TEMPERATURE);
+        if (chat) g = g.withDefaultStops(live.chatStops());
         int[] ids = chat ? live.encodeChat(List.of(ChatTemplate.Turn.user(prompt)), "prompt") : live.encode(prompt, "prompt");
         int[] features = steer.interventions().stream().mapToInt(Intervention::feature).distinct().toArray();
         HookSet steering = live.steeringHooks(steer, ids);

@@ -28,6 +28,7 @@ final class TokenGenerator {
     private final Model model;
     private final int[] prompt;
     private final Generation generation;
+    private final java.util.Set<Integer> stops;
     private final BoundHooks hooks;
     private final Session session;
     private final Sampler sampler;
@@ -46,6 +47,7 @@ final class TokenGenerator {
         this.hooks = hooks.bind(model.hookPoints());
         this.session = model.newSession();
         this.sampler = new Sampler(generation);
+        this.stops = generation.stopsFor(model.config());
         if (generation.maxTokens() == 0) finish = Finish.LENGTH;
     }
 
@@ -67,7 +69,7 @@ final class TokenGenerator {
         if (counts != null) counts[next]++;
         count++;
         last = next;
-        if (generation.stopTokens().contains(next)) finish = Finish.STOP;
+        if (stops.contains(next)) finish = Finish.STOP;
         else if (count >= generation.maxTokens() || session.position() >= model.config().maxPositions()) finish = Finish.LENGTH;
         return next;
     }

@@ -6,7 +6,8 @@ import java.util.List;
 import java.util.function.IntConsumer;
 
 /**
- * Every kernel of a forward pass and of SAE encoding and decoding: the seam between the model and the hardware.
+ * Every kernel of a forward pass: the seam between the model and the hardware. (SAE encoding and decoding are the
+ * {@code sae} module's {@code SaeKernels}, built on this.)
  * The forward pass keeps its activations, the KV cache included, in {@link ActivationBuffer}s allocated here, and
  * moves a buffer to the host only where a hook is attached or logits are asked for; so a device backend keeps
  * them on the device between layers. Weights stay in stored precision; a device backend uploads each one once.
@@ -183,27 +184,6 @@ public interface Backend extends AutoCloseable {
         return new UnsupportedOperationException("the " + name() + " backend has no backward pass yet (" + op
                 + "): compute gradients with --backend cpu");
     }
-
-    // ---- sparse autoencoders ----
-
-    /**
-     * Encodes {@code rows} rows of {@code x} ({@code dIn} wide, already preprocessed) and reports the active features
-     * to {@code sink}. {@code pre} ({@code rows·dSae} floats) is the backend's working space for the dense
-     * pre-activations; on a device they never leave it.
-     */
-    void encodeSparse(SaeEncoding e, ActivationBuffer x, int rows, ActivationBuffer pre, FeatureSink sink);
-
-    /**
-     * The activation function alone: adds {@code bias} (unless empty) to each of {@code rows} rows of {@code pre}
-     * ({@code dSae} wide) in place and reports the active features to {@code sink}.
-     */
-    void activateSparse(SaeActivation activation, ActivationBuffer pre, int rows, int dSae, float[] bias, FeatureSink sink);
-
-    /**
-     * {@code out[r] = (Σ_i coef_i · W_dec[id_i] + bias) · outScale} for every row of {@code f}, {@code W_dec} being
-     * {@code [dSae, dIn]}; {@code out} is {@code [rows, dIn]} on the heap.
-     */
-    void decodeSparse(WeightTensor decoder, SparseRows f, float[] bias, float outScale, float[] out);
 
     int threads();
 

@@ -3,17 +3,11 @@ package dev.loupe.model.cpu;
 import dev.loupe.model.backend.ActivationBuffer;
 import dev.loupe.model.backend.AttentionShape;
 import dev.loupe.model.backend.Backend;
-import dev.loupe.model.backend.FeatureSink;
 import dev.loupe.model.backend.HostBuffer;
 import dev.loupe.model.backend.RotaryTable;
-import dev.loupe.model.backend.SaeActivation;
-import dev.loupe.model.backend.SaeEncoding;
-import dev.loupe.model.backend.SparseRows;
-import dev.loupe.model.tensor.DType;
 import dev.loupe.model.tensor.WeightTensor;
 
 import java.util.Arrays;
-import java.util.PriorityQueue;
 
 /**
  * The activation operations of a {@link Backend} on heap arrays ({@link HostBuffer}), with the Vector API kernels
@@ -158,69 +152,6 @@ public abstract class HeapBackend implements Backend {
         float[] a = array(x);
         parallelFor(rows, r -> VecOps.softcap(a, r * width, width, cap));
     }
-
-    @Override
-    public void encodeSparse(SaeEncoding e, ActivationBuffer x, int rows, ActivationBuffer pre, FeatureSink sink) {
-        float[] in = array(x), p = array(pre);
-        if (e.transposed()) matmul(e.encoder(), in, 0, rows, p, 0);
-        else matmulKn(e.encoder(), in, 0, rows, p, 0);
-        activateSparse(e.activation(), pre, rows, e.dSae(), e.bias(), sink);
-    }
-
-    @Override
-    public void activateSparse(SaeActivation activation, ActivationBuffer pre, int rows, int dSae, float[] bias, FeatureSink sink) {
-        float[] p = array(pre);
-        parallelFor(rows, r -> {
-            int off = r * dSae;
-            if (bias.length > 0) VecOps.add(bias, 0, p, off, dSae);
-            switch (activation) {
-                case SaeActivation.JumpRelu j -> VecOps.collectAbove(p, off, dSae, j.threshold(), r, sink);
-                case SaeActivation.TopK k -> collectTopK(p, off, dSae, k, r, sink);
-            }
-        });
-    }
-
-    private static void collectTopK(float[] pre, int off, int n, SaeActivation.TopK topK, int row, FeatureSink sink) {
-        int k = topK.k();
-        float[] norms = topK.norms();
-        PriorityQueue<long[]> heap = new PriorityQueue<>(k, (p, q) -> Float.compare(Float.intBitsToFloat((int) p[0]), Float.intBitsToFloat((int) q[0])));
-        for (int i = 0; i < n; i++) {
-            float v = pre[off + i];
-            if (norms != null) v *= norms[i];
-            if (heap.size() < k) heap.add(new long[]{Float.floatToRawIntBits(v), i});
-            else if (v > Float.intBitsToFloat((int) heap.peek()[0])) {
-                heap.poll();
-                heap.add(new long[]{Float.floatToRawIntBits(v), i});
-            }
-        }
-        for (long[] e : heap) {
-            float v = Float.intBitsToFloat((int) e[0]);
-            if (v > 0f) sink.add(row, (int) e[1], v);
-        }
-    }
-
-    @Override
-    public void decodeSparse(WeightTensor decoder, SparseRows f, float[] bias, float outScale, float[] out) {
-        int d = decoder.cols();
-        parallelFor(f.rows(), p -> {
-            int off = p * d;
-            float[] tmp = null;
-            for (int i = f.offsets()[p]; i < f.offsets()[p + 1]; i++) {
-                float a = f.coefficients()[i];
-                int id = f.ids()[i];
-                if (decoder.dtype() == DType.F32) {
-                    VecOps.axpy(a, decoder.data(), (long) id * d * 4, out, off, d);
-                } else {
-                    if (tmp == null) tmp = new float[d];
-                    decoder.readRow(id, tmp, 0);
-                    for (int j = 0; j < d; j++) out[off + j] += a * tmp[j];
-                }
-            }
-            for (int i = 0; i < d; i++) out[off + i] = (out[off + i] + bias[i]) * outScale;
-        });
-    }
-
-    // ---- backward-pass operations: the row kernels of GradKernels, rows split across threads ----
 
     @Override
     public void matmulBackward(WeightTensor w, ActivationBuffer dy, int rows, ActivationBuffer dx) {

@@ -1,6 +1,5 @@
 package dev.loupe.model.cpu;
 
-import dev.loupe.model.backend.FeatureSink;
 import dev.loupe.model.backend.RotaryTable;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
@@ -147,38 +146,5 @@ final class VecOps {
                 x[b + i + half] = x2 * c + x1 * s;
             }
         }
-    }
-
-    /** Reports features of row {@code row} with {@code pre > 0} and, when given, {@code pre > threshold}. */
-    static void collectAbove(float[] pre, int off, int n, float[] threshold, int row, FeatureSink sink) {
-        int i = 0;
-        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
-            FloatVector v = FloatVector.fromArray(S, pre, off + i);
-            VectorMask<Float> m = v.compare(VectorOperators.GT, 0f);
-            if (threshold != null) m = m.and(v.compare(VectorOperators.GT, FloatVector.fromArray(S, threshold, i)));
-            if (m.anyTrue()) {
-                long bits = m.toLong();
-                while (bits != 0) {
-                    int lane = Long.numberOfTrailingZeros(bits);
-                    sink.add(row, i + lane, pre[off + i + lane]);
-                    bits &= bits - 1;
-                }
-            }
-        }
-        for (; i < n; i++) {
-            float v = pre[off + i];
-            if (v > 0f && (threshold == null || v > threshold[i])) sink.add(row, i, v);
-        }
-    }
-
-    /** {@code out[off..off+n) += a · w[byteOff..]} with w little-endian float32. */
-    static void axpy(float a, MemorySegment w, long byteOff, float[] out, int off, int n) {
-        int i = 0;
-        FloatVector av = FloatVector.broadcast(S, a);
-        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
-            FloatVector.fromMemorySegment(S, w, byteOff + 4L * i, ByteOrder.LITTLE_ENDIAN)
-                    .fma(av, FloatVector.fromArray(S, out, off + i)).intoArray(out, off + i);
-        }
-        for (; i < n; i++) out[off + i] += a * w.get(F32, byteOff + 4L * i);
     }
 }

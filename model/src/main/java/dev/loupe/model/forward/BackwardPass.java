@@ -75,6 +75,11 @@ public final class BackwardPass {
 
     public BackwardPass(ModelWeights weights, Backend backend, HookPoints modelPoints, GradientRequest request) {
         this.c = weights.config();
+        // The tape below follows Gemma 2's block (sandwich norms, one RoPE base, no QK-norm).
+        if (c.architecture() != dev.loupe.model.arch.gemma2.Gemma2Architecture.ARCHITECTURE) {
+            throw new IllegalArgumentException("gradients: the backward pass covers Gemma 2 models; this one is "
+                    + c.architecture().name() + " (Gemma 1 and 3 run forward only for now)");
+        }
         this.w = weights;
         this.be = backend;
         this.points = request.hooks().points(modelPoints);

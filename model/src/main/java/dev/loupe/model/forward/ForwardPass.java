@@ -4,6 +4,9 @@ import dev.loupe.hooks.Activation;
 import dev.loupe.hooks.BoundHooks;
 import dev.loupe.hooks.HookPoints;
 import dev.loupe.model.ModelConfig;
+import dev.loupe.model.arch.Architecture;
+import dev.loupe.model.arch.LayerTensor;
+import dev.loupe.model.arch.Rope;
 import dev.loupe.model.backend.ActivationBuffer;
 import dev.loupe.model.backend.AttentionShape;
 import dev.loupe.model.backend.Backend;
@@ -12,14 +15,18 @@ import dev.loupe.model.tensor.WeightTensor;
 import dev.loupe.model.weights.ModelWeights;
 import dev.loupe.model.weights.LayerWeights;
 
+import java.util.ArrayList;
+import java.util.List;
+
 import static dev.loupe.hooks.BlockHook.*;
 
 /**
- * The Gemma 2 forward pass over a chunk of positions: a whole prompt at once (matrix-matrix work) or
+ * The forward pass of every Gemma family member over a chunk of positions: a whole prompt at once (matrix-matrix work) or
  * one generated token, as a sequence of {@link Backend} operations on buffers that stay where the backend
  * computes. Keys and values go to a {@link KvCache}; every hook point is offered to the bound hooks, and a
  * buffer comes to the host (an {@link Activation}) only where a hook is attached; it goes back afterwards,
- * so hooks that replace an activation work on every backend. Buffers are sized for the chunk and kept between
+ * so hooks that replace an activation work on every backend. What differs between members is data: which norms
+ * the blocks have (absent ones are skipped), QK-norm, each layer's window and RoPE, the softcaps (0: none). Buffers are sized for the chunk and kept between
  * calls of the same size (every generation step), so a step allocates nothing. Not thread-safe: one chunk at a time.
  */
 public final class ForwardPass {
@@ -28,6 +35,10 @@ public final class ForwardPass {
     private final Backend be;
     private final HookPoints points;
     private final AttentionShape[] attention;
+    /** The distinct RoPE settings (one per layer type at most) and which one each layer uses. */
+    private final Rope[] ropes;
+    private final int[] ropeOf;
+    private final boolean qkNorm, postAttentionNorm, postFeedforwardNorm;
 
     private int n = -1;
     private ActivationBuffer x, xn, q, k, v, z, proj, gate, up;
@@ -39,10 +50,19 @@ public final class ForwardPass {
         this.points = points;
         float scale = (float) (1.0 / Math.sqrt(c.queryPreAttnScalar()));
         this.attention = new AttentionShape[c.numLayers()];
+        List<Rope> distinct = new ArrayList<>();
+        this.ropeOf = new int[c.numLayers()];
         for (int l = 0; l < attention.length; l++) {
             int window = c.isSliding(l) ? c.slidingWindow() : Integer.MAX_VALUE;
             attention[l] = new AttentionShape(c.numHeads(), c.numKvHeads(), c.headDim(), scale, c.attnSoftcap(), window);
+            if (!distinct.contains(c.rope(l))) distinct.add(c.rope(l));
+            ropeOf[l] = distinct.indexOf(c.rope(l));
         }
+        this.ropes = distinct.toArray(Rope[]::new);
+        Architecture arch = c.architecture();
+        this.qkNorm = arch.qkNorm();
+        this.postAttentionNorm = arch.has(LayerTensor.POST_ATTENTION_NORM);
+        this.postFeedforwardNorm = arch.has(LayerTensor.POST_FEEDFORWARD_NORM);
     }
 
     private void size(int rows) {
@@ -82,10 +102,11 @@ public final class ForwardPass {
         be.embed(w.embedding(), tokens, c.embeddingScale(), x);
         fire(hooks, points.embedId(), x, d, p0);
 
-        RotaryTable rope = RotaryTable.of(c.headDim(), c.ropeTheta(), p0, rows);
+        RotaryTable[] rope = new RotaryTable[ropes.length];
+        for (int i = 0; i < ropes.length; i++) rope[i] = RotaryTable.of(c.headDim(), ropes[i], p0, rows);
         int last = Math.min(stopAfterLayer, c.numLayers() - 1);
         for (int l = 0; l <= last; l++) {
-            layer(l, w.layers().get(l), cache, hooks, p0, rope);
+            layer(l, w.layers().get(l), cache, hooks, p0, rope[ropeOf[l]]);
         }
         cache.advance(rows);
         if (last < c.numLayers() - 1) return null;
@@ -110,6 +131,13 @@ public final class ForwardPass {
         fire(hooks, points.blockId(l, Q), q, c.qDim(), p0);
         fire(hooks, points.blockId(l, K), k, c.kvDim(), p0);
         fire(hooks, points.blockId(l, V), v, c.kvDim(), p0);
+        if (qkNorm) {
+            // Each head's row of head_dim values is normed on its own: rows·heads rows of the head-norm's width.
+            be.rmsNorm(q, lw.qNorm(), c.rmsNormEps(), rows * c.numHeads(), q);
+            be.rmsNorm(k, lw.kNorm(), c.rmsNormEps(), rows * c.numKvHeads(), k);
+            fire(hooks, points.blockId(l, Q_NORMED), q, c.qDim(), p0);
+            fire(hooks, points.blockId(l, K_NORMED), k, c.kvDim(), p0);
+        }
         be.rope(q, c.numHeads(), rope);
         be.rope(k, c.numKvHeads(), rope);
         fire(hooks, points.blockId(l, ROT_Q), q, c.qDim(), p0);
@@ -120,7 +148,7 @@ public final class ForwardPass {
         fire(hooks, points.blockId(l, Z), z, c.qDim(), p0);
 
         be.matmul(lw.o(), z, 0, rows, proj);
-        be.rmsNorm(proj, lw.postAttentionNorm(), c.rmsNormEps(), rows, proj);
+        if (postAttentionNorm) be.rmsNorm(proj, lw.postAttentionNorm(), c.rmsNormEps(), rows, proj);
         fire(hooks, points.blockId(l, ATTN_OUT), proj, d, p0);
         be.add(proj, x, rows * d);
         fire(hooks, points.blockId(l, RESID_MID), x, d, p0);
@@ -131,7 +159,7 @@ public final class ForwardPass {
         be.geglu(gate, up, rows, inter);
         fire(hooks, points.blockId(l, MLP_POST), gate, inter, p0);
         be.matmul(lw.down(), gate, 0, rows, proj);
-        be.rmsNorm(proj, lw.postFeedforwardNorm(), c.rmsNormEps(), rows, proj);
+        if (postFeedforwardNorm) be.rmsNorm(proj, lw.postFeedforwardNorm(), c.rmsNormEps(), rows, proj);
         fire(hooks, points.blockId(l, MLP_OUT), proj, d, p0);
         be.add(proj, x, rows * d);
         fire(hooks, points.blockId(l, RESID_POST), x, d, p0);

@@ -59,8 +59,8 @@ public final class Npy {
         long n = h.count();
         int width = switch (h.descr()) {
             case "<f4", "<i4" -> 4;
-            case "<i8" -> 8;
-            default -> throw new IOException(where + ": dtype " + h.descr() + " not supported (expected <f4, <i4 or <i8)");
+            case "<i8", "<f8" -> 8;
+            default -> throw new IOException(where + ": dtype " + h.descr() + " not supported (expected <f4, <f8, <i4 or <i8)");
         };
         byte[] raw = in.readNBytes(Math.toIntExact(n * width));
         if (raw.length < n * width) {
@@ -69,10 +69,13 @@ public final class Npy {
         }
         ByteBuffer bb = ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN);
         float[] f = new float[(int) n];
-        int[] ints = h.descr().equals("<f4") ? null : new int[(int) n];
+        boolean floats = h.descr().startsWith("<f");
+        int[] ints = floats ? null : new int[(int) n];
         for (int i = 0; i < n; i++) {
             switch (h.descr()) {
                 case "<f4" -> f[i] = bb.getFloat();
+                // float64 references (the Gemma family fixtures) are compared in float32.
+                case "<f8" -> f[i] = (float) bb.getDouble();
                 case "<i4" -> { ints[i] = bb.getInt(); f[i] = ints[i]; }
                 default -> { ints[i] = Math.toIntExact(bb.getLong()); f[i] = ints[i]; }
             }
@@ -107,20 +110,15 @@ public final class Npy {
         if (Files.isDirectory(file)) throw new IOException(file + ": is a folder, expected a file name");
         Path parent = file.toAbsolutePath().getParent();
         if (parent != null) Files.createDirectories(parent);
-        Path tmp = file.resolveSibling(file.getFileName() + ".partial");
-        try {
+        String head = header;
+        AtomicFiles.write(file, tmp -> {
             try (OutputStream out = Files.newOutputStream(tmp)) {
                 out.write(new byte[]{(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0});
-                out.write(header.length() & 0xff);
-                out.write(header.length() >>> 8);
-                out.write(header.getBytes(StandardCharsets.ISO_8859_1));
+                out.write(head.length() & 0xff);
+                out.write(head.length() >>> 8);
+                out.write(head.getBytes(StandardCharsets.ISO_8859_1));
                 out.write(body);
             }
-            Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException | RuntimeException e) {
-            // Never leave a half-written file behind, under either name.
-            Files.deleteIfExists(tmp);
-            throw e;
-        }
+        });
     }
 }

@@ -87,4 +87,15 @@ public final class ChatTemplate {
     }
 
     private static String name(Role r) { return r.name().toLowerCase(Locale.ROOT); }
+
+    /**
+     * What a chat stops at: the model's eos ids plus the turn end ({@code <end_of_turn>}) when the vocabulary has it,
+     * as the -it models' generation_config.json lists it.
+     */
+    public static java.util.Set<Integer> stops(Tokenizer tokenizer, java.util.Collection<Integer> eosIds) {
+        java.util.Set<Integer> s = new java.util.HashSet<>(eosIds);
+        int end = tokenizer.id("<end_of_turn>");
+        if (end >= 0) s.add(end);
+        return java.util.Set.copyOf(s);
+    }
 }

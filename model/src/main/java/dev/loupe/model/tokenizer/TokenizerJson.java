@@ -191,8 +191,9 @@ final class TokenizerJson {
     private Tokenizer build(JsonValue config, String configName) {
         if (modelType != null && !modelType.equals("BPE")) throw fail("model.type \"" + modelType + "\" is not supported (expected BPE)");
         if (ids == null) throw fail("model.vocab is missing");
-        if (!preTokenizer.isMissingOrNull()) {
-            throw fail("pre_tokenizer " + preTokenizer.get("type").text("?") + " is not supported (Gemma's tokenizer.json has none)");
+        if (!preTokenizer.isMissingOrNull() && !splitsOnlyWhatTheNormalizerRemoved()) {
+            throw fail("pre_tokenizer " + preTokenizer.get("type").text("?") + " is not supported (Gemma's tokenizer.json has none;"
+                    + " Gemma 3's splits on a space the normalizer has already replaced)");
         }
 
         types = new TokenType[pieces.length];
@@ -240,6 +241,19 @@ final class TokenizerJson {
         return new PieceTokenizer(vocab, PieceMatcher.of(rawAtomic), normalizer(normalizer, "normalizer"),
                 PieceMatcher.of(normalizedAtomic), new MergeRankBpe(vocab, merges, byteFallback, fuseUnk, ignoreMerges),
                 decoder(), addBos);
+    }
+
+    /**
+     * Gemma 3's pre-tokenizer: a {@code Split} on {@code " "} after a normalizer that replaced every {@code " "} by
+     * {@code "▁"}. Pre-tokenizers see the normalized text (in tokenizers and in transformers.js), which then holds no
+     * space to split on, so it changes nothing.
+     */
+    private boolean splitsOnlyWhatTheNormalizerRemoved() {
+        if (!preTokenizer.get("type").text("").equals("Split") || preTokenizer.get("invert").bool(false)) return false;
+        String pattern = preTokenizer.get("pattern").get("String").text(null);
+        return pattern != null && !pattern.isEmpty() && normalizer.get("type").text("").equals("Replace")
+                && pattern.equals(normalizer.get("pattern").get("String").text(null))
+                && !normalizer.get("content").text("").contains(pattern);
     }
 
     /** Applies added_tokens: they may extend the vocabulary; special ones become control pieces. */

@@ -1,6 +1,11 @@
 package dev.loupe.model.tools;
 
+import dev.loupe.model.io.AtomicFiles;
 import dev.loupe.model.ModelConfig;
+import dev.loupe.model.arch.Architecture;
+import dev.loupe.model.arch.LayerType;
+import dev.loupe.model.arch.TensorName;
+import dev.loupe.model.arch.gemma3.Gemma3;
 import dev.loupe.model.tensor.DType;
 import dev.loupe.model.tensor.WeightTensor;
 import dev.loupe.model.weights.ModelWeights;
@@ -21,7 +26,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Writes loaded Gemma 2 weights as a GGUF file that llama.cpp loads ({@code gemma2} architecture keys and
+ * Writes loaded Gemma 1 or 2 weights as a GGUF file that llama.cpp loads (the architecture's keys and
  * tensor names as llama.cpp's converter writes them), so that both engines can be timed on one file.
  * A benchmarking tool, not part of the weight readers.
  *
@@ -47,24 +52,16 @@ public final class GgufExport {
     /** Writes {@code weights} to {@code file} (via a temporary name, renamed when complete). */
     public static void write(ModelWeights weights, Path file) throws IOException {
         ModelConfig c = weights.config();
+        if (c.architecture() == Gemma3.ARCHITECTURE) throw new IllegalArgumentException("GGUF export: Gemma 3 files are not written (Loupe does not read them)");
         List<Tensor> tensors = new ArrayList<>();
-        tensors.add(matrix("token_embd.weight", weights.embedding()));
+        tensors.add(matrix(Architecture.GGUF_EMBEDDING, weights.embedding()));
         for (int l = 0; l < c.numLayers(); l++) {
             LayerWeights lw = weights.layers().get(l);
-            String p = "blk." + l + ".";
-            tensors.add(norm(p + "attn_norm.weight", lw.inputNorm()));
-            tensors.add(matrix(p + "attn_q.weight", lw.q()));
-            tensors.add(matrix(p + "attn_k.weight", lw.k()));
-            tensors.add(matrix(p + "attn_v.weight", lw.v()));
-            tensors.add(matrix(p + "attn_output.weight", lw.o()));
-            tensors.add(norm(p + "post_attention_norm.weight", lw.postAttentionNorm()));
-            tensors.add(norm(p + "ffn_norm.weight", lw.preFeedforwardNorm()));
-            tensors.add(matrix(p + "ffn_gate.weight", lw.gate()));
-            tensors.add(matrix(p + "ffn_up.weight", lw.up()));
-            tensors.add(matrix(p + "ffn_down.weight", lw.down()));
-            tensors.add(norm(p + "post_ffw_norm.weight", lw.postFeedforwardNorm()));
+            for (TensorName t : c.architecture().layerTensors()) {
+                tensors.add(t.role().isMatrix() ? matrix(t.ggufAt(l), lw.matrix(t.role())) : norm(t.ggufAt(l), lw.norm(t.role())));
+            }
         }
-        tensors.add(norm("output_norm.weight", weights.finalNorm()));
+        tensors.add(norm(Architecture.GGUF_FINAL_NORM, weights.finalNorm()));
 
         Header h = new Header();
         int kvCount = metadata(h, c, fileType(weights.embedding().dtype()));
@@ -85,9 +82,8 @@ public final class GgufExport {
         head.writeBytes(infos.toByteArray());
         while (head.size() % ALIGNMENT != 0) head.write(0);
 
-        Path tmp = file.resolveSibling(file.getFileName() + ".partial");
-        boolean done = false;
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+        AtomicFiles.write(file, tmp -> {
+          try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
             writeFully(ch, ByteBuffer.wrap(head.toByteArray()));
             long dataStart = ch.position();
             long at = 0;
@@ -101,18 +97,16 @@ public final class GgufExport {
                 at = padded;
             }
             if (ch.position() != dataStart + at) throw new IOException(tmp + ": wrote " + (ch.position() - dataStart) + " data bytes, expected " + at);
-            done = true;
-        } finally {
-            if (!done) Files.deleteIfExists(tmp);
-        }
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+          }
+        });
     }
 
-    /** The keys llama.cpp reads for gemma2, and the placeholder vocabulary; returns how many were written. */
+    /** The keys llama.cpp reads for the architecture, and the placeholder vocabulary; returns how many were written. */
     private static int metadata(Header h, ModelConfig c, int fileType) {
-        String a = "gemma2.";
-        h.key("general.architecture", STRING).string("gemma2");
-        h.key("general.name", STRING).string("loupe synthetic gemma2");
+        Architecture arch = c.architecture();
+        String a = arch.ggufName() + ".";
+        h.key("general.architecture", STRING).string(arch.ggufName());
+        h.key("general.name", STRING).string("loupe synthetic " + arch.ggufName());
         h.key("general.file_type", UINT32).u32(fileType);
         h.key(a + "context_length", UINT32).u32(c.maxPositions());
         h.key(a + "embedding_length", UINT32).u32(c.hiddenSize());
@@ -123,11 +117,13 @@ public final class GgufExport {
         h.key(a + "attention.key_length", UINT32).u32(c.headDim());
         h.key(a + "attention.value_length", UINT32).u32(c.headDim());
         h.key(a + "attention.layer_norm_rms_epsilon", FLOAT32).f32(c.rmsNormEps());
-        h.key(a + "attention.sliding_window", UINT32).u32(c.slidingWindow());
-        h.key(a + "attn_logit_softcapping", FLOAT32).f32(c.attnSoftcap());
-        h.key(a + "final_logit_softcapping", FLOAT32).f32(c.finalSoftcap());
+        if (c.layerTypes().contains(LayerType.SLIDING)) h.key(a + "attention.sliding_window", UINT32).u32(c.slidingWindow());
+        if (arch.softcaps()) {
+            h.key(a + "attn_logit_softcapping", FLOAT32).f32(c.attnSoftcap());
+            h.key(a + "final_logit_softcapping", FLOAT32).f32(c.finalSoftcap());
+        }
         h.key(a + "rope.freq_base", FLOAT32).f32(c.ropeTheta());
-        float llamaCppScalar = c.numLayers() == LAYERS_27B ? (float) c.hiddenSize() / c.numHeads() : c.headDim();
+        float llamaCppScalar = c.numLayers() == LAYERS_27B && arch.queryPreAttnScalar() ? (float) c.hiddenSize() / c.numHeads() : c.headDim();
         if (c.queryPreAttnScalar() != llamaCppScalar) {
             // Loupe reads it; llama.cpp applies its own rule, so such a model differs there.
             h.key(a + "attention.scale", FLOAT32).f32((float) (1.0 / Math.sqrt(c.queryPreAttnScalar())));

@@ -1,20 +1,29 @@
 package dev.loupe.model.weights;
 
 import dev.loupe.model.ModelConfig;
+import dev.loupe.model.arch.Architecture;
+import dev.loupe.model.arch.Architectures;
+import dev.loupe.model.arch.LayerTensor;
+import dev.loupe.model.arch.LayerType;
+import dev.loupe.model.arch.Rope;
+import dev.loupe.model.arch.TensorName;
+import dev.loupe.model.arch.gemma3.Gemma3;
 import dev.loupe.model.tensor.WeightTensor;
 
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 
 /**
- * Turns a gemma2 GGUF file (as written by llama.cpp's converter) into {@link ModelWeights}. The converter
- * stores norm weights as {@code w + 1} already and keeps q/k rows unpermuted for Gemma 2, so tensors are used
- * as stored.
+ * Turns a GGUF file of a Gemma family member (as written by llama.cpp's converter; {@code general.architecture}
+ * picks the {@link Architecture}) into {@link ModelWeights}, reading each block's tensors from the architecture's
+ * list. The converter stores norm weights as {@code w + 1} already and keeps q/k rows unpermuted for Gemma, so
+ * tensors are used as stored.
  */
 public final class GgufCheckpoint {
-    private static final String ARCH = "gemma2";
     /** llama.cpp treats a 46-layer Gemma 2 as the 27B model and scales queries by (hidden/heads)^-0.5. */
     private static final int LAYERS_27B = 46;
 
@@ -50,24 +59,25 @@ public final class GgufCheckpoint {
      */
     public static ModelWeights load(GgufFile f) throws IOException {
         ModelConfig c = config(f);
-        WeightTensor embedding = f.tensor("token_embd.weight").requireShape(c.vocabSize(), c.hiddenSize());
+        WeightTensor embedding = f.tensor(Architecture.GGUF_EMBEDDING).requireShape(c.vocabSize(), c.hiddenSize());
         // No presized list: a corrupt block_count must fail on its first missing tensor, not allocate first.
         List<LayerWeights> layers = new ArrayList<>();
         for (int l = 0; l < c.numLayers(); l++) layers.add(layer(f, c, l));
-        CheckpointLayers.requireNoneBeyond(f.tensorInfos().stream().map(GgufFile.TensorInfo::name).toList(), "blk.", c.numLayers(),
-                f.path() + ": gemma2.block_count is " + c.numLayers() + " but the file");
-        float[] finalNorm = norm(f, "output_norm.weight", c.hiddenSize());
+        CheckpointLayers.requireNoneBeyond(f.tensorInfos().stream().map(GgufFile.TensorInfo::name).toList(), TensorName.GGUF_LAYER_PREFIX, c.numLayers(),
+                f.path() + ": " + c.architecture().ggufName() + ".block_count is " + c.numLayers() + " but the file");
+        float[] finalNorm = norm(f, Architecture.GGUF_FINAL_NORM, c.hiddenSize());
         return new ModelWeights(c, embedding, List.copyOf(layers), finalNorm, f);
     }
 
     /** The model hyperparameters stored in the metadata (plus the vocabulary size, from the embedding). */
     public static ModelConfig config(GgufFile f) throws IOException {
-        String arch = f.getString("general.architecture", null);
-        if (!ARCH.equals(arch)) {
-            throw new IOException(f.path() + ": general.architecture is " + (arch == null ? "missing" : "\"" + arch + "\"")
-                    + ", expected \"" + ARCH + "\"");
+        String name = f.getString("general.architecture", null);
+        Architecture arch = name == null ? null : Architectures.byGgufName(name);
+        if (arch == null || arch == Gemma3.ARCHITECTURE) {
+            throw new IOException(f.path() + ": general.architecture is " + (name == null ? "missing" : "\"" + name + "\"")
+                    + ", expected \"gemma\" or \"gemma2\"" + (arch == null ? "" : " (Gemma 3 GGUF files are not supported)"));
         }
-        String k = ARCH + ".";
+        String k = arch.ggufName() + ".";
         int hidden = f.getInt(k + "embedding_length");
         int heads = f.getInt(k + "attention.head_count");
         int layers = f.getInt(k + "block_count");
@@ -77,7 +87,10 @@ public final class GgufCheckpoint {
                 : f.getStringArray("tokenizer.ggml.tokens").size();
         if (vocab > Integer.MAX_VALUE) throw new IOException(f.path() + ": token_embd.weight has " + vocab + " rows");
         try {
+            List<LayerType> types = arch.sliding().layerTypes(layers, 0);
+            Rope rope = Rope.of(f.getFloat(k + "rope.freq_base", 10000f));
             return new ModelConfig(
+                    arch,
                     (int) vocab,
                     hidden,
                     f.getInt(k + "feed_forward_length"),
@@ -85,16 +98,18 @@ public final class GgufCheckpoint {
                     heads,
                     f.getInt(k + "attention.head_count_kv", heads),
                     headDim,
-                    queryPreAttnScalar(f, layers, hidden, heads, headDim),
-                    f.getFloat(k + "rope.freq_base", 10000f),
+                    arch.queryPreAttnScalar() ? queryPreAttnScalar(f, k, layers, hidden, heads, headDim) : headDim,
                     f.getFloat(k + "attention.layer_norm_rms_epsilon"),
-                    f.getInt(k + "attention.sliding_window", 4096),
-                    f.getFloat(k + "attn_logit_softcapping", 50f),
-                    f.getFloat(k + "final_logit_softcapping", 30f),
+                    types,
+                    types.contains(LayerType.SLIDING) ? f.getInt(k + "attention.sliding_window", 4096) : Integer.MAX_VALUE,
+                    rope,
+                    rope,
+                    arch.softcaps() ? f.getFloat(k + "attn_logit_softcapping", 50f) : 0f,
+                    arch.softcaps() ? f.getFloat(k + "final_logit_softcapping", 30f) : 0f,
                     ModelConfig.embeddingScale(hidden),
                     f.getInt(k + "context_length", 8192),
                     f.getInt("tokenizer.ggml.bos_token_id", 2),
-                    f.getInt("tokenizer.ggml.eos_token_id", 1));
+                    List.of(f.getInt("tokenizer.ggml.eos_token_id", 1)));
         } catch (IllegalArgumentException e) {
             String m = e.getMessage();
             if (!m.startsWith(f.path().toString())) {
@@ -111,8 +126,8 @@ public final class GgufCheckpoint {
      * GGUF stores no query_pre_attn_scalar. An optional {@code gemma2.attention.scale} holds the query
      * multiplier s = qpas^-0.5; otherwise llama.cpp's rule applies.
      */
-    private static float queryPreAttnScalar(GgufFile f, int layers, int hidden, int heads, int headDim) throws IOException {
-        String key = ARCH + ".attention.scale";
+    private static float queryPreAttnScalar(GgufFile f, String k, int layers, int hidden, int heads, int headDim) throws IOException {
+        String key = k + "attention.scale";
         if (f.has(key)) {
             double s = f.getFloat(key);
             if (!(s > 0) || Double.isInfinite(s)) throw new IOException(f.path() + ": " + key + " = " + s + " must be positive");
@@ -128,20 +143,14 @@ public final class GgufCheckpoint {
     }
 
     private static LayerWeights layer(GgufFile f, ModelConfig c, int l) {
-        String p = "blk." + l + ".";
-        int h = c.hiddenSize(), inter = c.intermediateSize();
-        return new LayerWeights(
-                norm(f, p + "attn_norm.weight", h),
-                f.tensor(p + "attn_q.weight").requireShape(c.qDim(), h),
-                f.tensor(p + "attn_k.weight").requireShape(c.kvDim(), h),
-                f.tensor(p + "attn_v.weight").requireShape(c.kvDim(), h),
-                f.tensor(p + "attn_output.weight").requireShape(h, c.qDim()),
-                norm(f, p + "post_attention_norm.weight", h),
-                norm(f, p + "ffn_norm.weight", h),
-                f.tensor(p + "ffn_gate.weight").requireShape(inter, h),
-                f.tensor(p + "ffn_up.weight").requireShape(inter, h),
-                f.tensor(p + "ffn_down.weight").requireShape(h, inter),
-                norm(f, p + "post_ffw_norm.weight", h));
+        Map<LayerTensor, WeightTensor> matrices = new EnumMap<>(LayerTensor.class);
+        Map<LayerTensor, float[]> norms = new EnumMap<>(LayerTensor.class);
+        for (TensorName t : c.architecture().layerTensors()) {
+            long[] shape = t.role().shape(c);
+            if (t.role().isMatrix()) matrices.put(t.role(), f.tensor(t.ggufAt(l)).requireShape(shape));
+            else norms.put(t.role(), norm(f, t.ggufAt(l), (int) shape[0]));
+        }
+        return new LayerWeights(matrices, norms);
     }
 
     /** Already the multiplier {@code 1 + w}: the converter added the 1. */

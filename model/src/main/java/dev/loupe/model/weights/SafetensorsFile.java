@@ -93,9 +93,9 @@ public final class SafetensorsFile implements Closeable {
     private static Map<String, Entry> parseHeader(Path path, String text, long dataSize, Map<String, String> metadata) throws IOException {
         JsonNode root;
         try {
-            root = StrictJson.MAPPER.readTree(text);
+            root = dev.loupe.model.io.LoupeJson.MAPPER.readTree(text);
         } catch (JsonProcessingException e) {
-            throw new IOException(path + ": safetensors header is not valid JSON: " + StrictJson.describe(e));
+            throw new IOException(path + ": safetensors header is not valid JSON: " + dev.loupe.model.io.LoupeJson.describe(e));
         }
         if (root == null || !root.isObject()) throw new IOException(path + ": safetensors header is not a JSON object");
         Map<String, Entry> entries = new LinkedHashMap<>();

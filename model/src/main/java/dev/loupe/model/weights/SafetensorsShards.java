@@ -84,9 +84,9 @@ public final class SafetensorsShards implements Closeable {
     private static Map<String, String> readWeightMap(Path index) throws IOException {
         JsonNode root;
         try {
-            root = StrictJson.MAPPER.readTree(Files.readString(index));
+            root = dev.loupe.model.io.LoupeJson.MAPPER.readTree(Files.readString(index));
         } catch (JsonProcessingException e) {
-            throw new IOException(index + ": not valid JSON: " + StrictJson.describe(e));
+            throw new IOException(index + ": not valid JSON: " + dev.loupe.model.io.LoupeJson.describe(e));
         } catch (NoSuchFileException e) {
             throw new IOException(index + ": does not exist");
         } catch (java.nio.charset.CharacterCodingException e) {

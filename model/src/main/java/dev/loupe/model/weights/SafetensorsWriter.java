@@ -1,5 +1,6 @@
 package dev.loupe.model.weights;
 
+import dev.loupe.model.io.AtomicFiles;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -86,28 +87,26 @@ public final class SafetensorsWriter {
     /** Writes {@code tensors} in order, filling chunks on {@code threads} worker threads. */
     public static void write(Path file, Map<String, String> metadata, List<Tensor> tensors, int threads) throws IOException {
         byte[] header = header(metadata, tensors);
-        Path tmp = file.resolveSibling(file.getFileName() + ".partial");
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads), r -> {
             Thread t = new Thread(r, "safetensors-writer");
             t.setDaemon(true);
             return t;
         });
-        boolean done = false;
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
-            writeFully(ch, ByteBuffer.wrap(header));
-            writeData(ch, tensors, pool, Math.max(1, threads));
-            done = true;
+        try {
+            AtomicFiles.write(file, tmp -> {
+                try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+                    writeFully(ch, ByteBuffer.wrap(header));
+                    writeData(ch, tensors, pool, Math.max(1, threads));
+                }
+            });
         } finally {
             pool.shutdownNow();
-            if (!done) Files.deleteIfExists(tmp);
         }
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
     /** The length-prefixed JSON header, padded with spaces to a multiple of 8 bytes as the reference writer does. */
     static byte[] header(Map<String, String> metadata, List<Tensor> tensors) throws IOException {
-        ObjectMapper json = new ObjectMapper();
-        ObjectNode root = json.createObjectNode();
+        ObjectNode root = dev.loupe.model.io.LoupeJson.MAPPER.createObjectNode();
         if (!metadata.isEmpty()) {
             ObjectNode meta = root.putObject("__metadata__");
             metadata.forEach(meta::put);
@@ -123,7 +122,7 @@ public final class SafetensorsWriter {
             e.putArray("data_offsets").add(offset).add(end);
             offset = end;
         }
-        byte[] text = json.writeValueAsBytes(root);
+        byte[] text = dev.loupe.model.io.LoupeJson.MAPPER.writeValueAsBytes(root);
         int padded = (text.length + 7) / 8 * 8;
         byte[] out = new byte[8 + padded];
         ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN).putLong(padded);

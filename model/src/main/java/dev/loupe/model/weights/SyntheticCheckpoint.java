@@ -4,6 +4,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.model.ModelConfig;
+import dev.loupe.model.arch.Architecture;
+import dev.loupe.model.arch.LayerType;
+import dev.loupe.model.arch.Rope;
+import dev.loupe.model.arch.TensorName;
 import dev.loupe.model.tensor.DType;
 import dev.loupe.model.tensor.Floats;
 
@@ -22,7 +26,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Writes a Gemma 2 of a given shape with random weights as a Hugging Face folder (config.json plus
+ * Writes a Gemma-family model (its config's architecture) of a given shape with random weights as a Hugging Face folder (config.json plus
  * model.safetensors, or shards with model.safetensors.index.json above {@link #MAX_SHARD_BYTES}, as
  * transformers' save_pretrained lays them out). For benchmarks and tests that need real sizes but no download.
  *
@@ -60,8 +64,19 @@ public final class SyntheticCheckpoint {
         for (SafetensorsWriter.Tensor t : tensors) bytes += t.byteSize();
         dev.loupe.model.io.DiskSpace.require(out, bytes, "the " + dtype + " weights");
         Files.createDirectories(out);
-        List<List<SafetensorsWriter.Tensor>> shards = shard(tensors, maxShardBytes);
         removeStaleWeights(out);
+        List<Path> written = writeWeights(out, tensors, maxShardBytes, threads);
+        // config.json last: a folder with a config is a complete checkpoint.
+        writeConfig(out.resolve(HfCheckpoint.CONFIG), config, dtype, seed);
+        return written;
+    }
+
+    /**
+     * Writes {@code tensors} into {@code out} as transformers' save_pretrained lays them out: {@code model.safetensors},
+     * or shards of at most {@code maxShardBytes} with {@code model.safetensors.index.json}. Returns the files written.
+     */
+    public static List<Path> writeWeights(Path out, List<SafetensorsWriter.Tensor> tensors, long maxShardBytes, int threads) throws IOException {
+        List<List<SafetensorsWriter.Tensor>> shards = shard(tensors, maxShardBytes);
         Map<String, String> metadata = Map.of("format", "pt");
         List<Path> written = new ArrayList<>();
         if (shards.size() == 1) {
@@ -83,30 +98,23 @@ public final class SyntheticCheckpoint {
             }
             writeIndex(out.resolve(SafetensorsShards.INDEX), weightMap, total);
         }
-        // config.json last: a folder with a config is a complete checkpoint.
-        writeConfig(out.resolve(HfCheckpoint.CONFIG), config, dtype, seed);
         return written;
     }
 
-    /** The tensors of a Gemma 2 in transformers' state-dict order. */
+    /** The tensors of the config's architecture: per block its matrices, then its norms, each in the architecture's order. */
     static List<SafetensorsWriter.Tensor> tensors(ModelConfig c, DType dtype, long seed) {
-        long h = c.hiddenSize(), inter = c.intermediateSize(), q = c.qDim(), kv = c.kvDim();
         List<SafetensorsWriter.Tensor> ts = new ArrayList<>();
-        ts.add(random("model.embed_tokens.weight", dtype, seed, WEIGHT_AMPLITUDE, c.vocabSize(), h));
+        String text = TensorName.HF_TEXT_PREFIX;
+        ts.add(random(text + Architecture.HF_EMBEDDING, dtype, seed, WEIGHT_AMPLITUDE, c.vocabSize(), c.hiddenSize()));
         for (int l = 0; l < c.numLayers(); l++) {
-            String p = "model.layers." + l + ".";
-            ts.add(random(p + "self_attn.q_proj.weight", dtype, seed, WEIGHT_AMPLITUDE, q, h));
-            ts.add(random(p + "self_attn.k_proj.weight", dtype, seed, WEIGHT_AMPLITUDE, kv, h));
-            ts.add(random(p + "self_attn.v_proj.weight", dtype, seed, WEIGHT_AMPLITUDE, kv, h));
-            ts.add(random(p + "self_attn.o_proj.weight", dtype, seed, WEIGHT_AMPLITUDE, h, q));
-            ts.add(random(p + "mlp.gate_proj.weight", dtype, seed, WEIGHT_AMPLITUDE, inter, h));
-            ts.add(random(p + "mlp.up_proj.weight", dtype, seed, WEIGHT_AMPLITUDE, inter, h));
-            ts.add(random(p + "mlp.down_proj.weight", dtype, seed, WEIGHT_AMPLITUDE, h, inter));
-            for (String norm : List.of("input_layernorm", "post_attention_layernorm", "pre_feedforward_layernorm", "post_feedforward_layernorm")) {
-                ts.add(random(p + norm + ".weight", dtype, seed, NORM_AMPLITUDE, h));
+            for (boolean matrices : new boolean[]{true, false}) {
+                for (TensorName t : c.architecture().layerTensors()) {
+                    if (t.role().isMatrix() != matrices) continue;
+                    ts.add(random(t.hfAt(l), dtype, seed, matrices ? WEIGHT_AMPLITUDE : NORM_AMPLITUDE, t.role().shape(c)));
+                }
             }
         }
-        ts.add(random("model.norm.weight", dtype, seed, NORM_AMPLITUDE, h));
+        ts.add(random(text + Architecture.HF_FINAL_NORM, dtype, seed, NORM_AMPLITUDE, c.hiddenSize()));
         return ts;
     }
 
@@ -181,27 +189,27 @@ public final class SyntheticCheckpoint {
     }
 
     private static void writeIndex(Path file, Map<String, String> weightMap, long totalSize) throws IOException {
-        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-        ObjectNode root = json.createObjectNode();
+        ObjectNode root = dev.loupe.model.io.LoupeJson.MAPPER.createObjectNode();
         root.putObject("metadata").put("total_size", totalSize);
         ObjectNode map = root.putObject("weight_map");
         weightMap.keySet().stream().sorted().forEach(k -> map.put(k, weightMap.get(k)));
-        writeAtomically(file, json.writeValueAsBytes(root));
+        dev.loupe.model.io.AtomicFiles.write(file, dev.loupe.model.io.LoupeJson.PRETTY.writeValueAsBytes(root));
     }
 
     /** Also used by tests that write their own weights beside a transformers-style config. */
     static void writeConfig(Path file, ModelConfig c, DType dtype, long seed) throws IOException {
-        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-        ObjectNode o = json.createObjectNode();
-        o.putArray("architectures").add("Gemma2ForCausalLM");
-        o.put("model_type", "gemma2");
+        ObjectNode o = dev.loupe.model.io.LoupeJson.MAPPER.createObjectNode();
+        Architecture arch = c.architecture();
+        o.putArray("architectures").add(arch.hfClass());
+        o.put("model_type", arch.hfModelTypes().getFirst());
         o.put("attention_bias", false);
         o.put("attention_dropout", 0.0);
-        o.put("attn_logit_softcapping", decimal(c.attnSoftcap()));
+        if (arch.softcaps()) o.put("attn_logit_softcapping", decimal(c.attnSoftcap()));
         o.put("bos_token_id", c.bosId());
-        o.put("cache_implementation", "hybrid");
-        o.put("eos_token_id", c.eosId());
-        o.put("final_logit_softcapping", decimal(c.finalSoftcap()));
+        if (arch.softcaps()) o.put("cache_implementation", "hybrid");
+        if (c.eosIds().size() == 1) o.put("eos_token_id", c.eosId());
+        else c.eosIds().forEach(o.withArray("eos_token_id")::add);
+        if (arch.softcaps()) o.put("final_logit_softcapping", decimal(c.finalSoftcap()));
         o.put("head_dim", c.headDim());
         o.put("hidden_act", "gelu_pytorch_tanh");
         o.put("hidden_activation", "gelu_pytorch_tanh");
@@ -214,11 +222,21 @@ public final class SyntheticCheckpoint {
         o.put("num_key_value_heads", c.numKvHeads());
         o.put("pad_token_id", 0);
         float qpas = c.queryPreAttnScalar();
-        if (qpas == Math.rint(qpas)) o.put("query_pre_attn_scalar", (long) qpas);
+        if (!arch.queryPreAttnScalar()) { /* scores scale by head_dim */ }
+        else if (qpas == Math.rint(qpas)) o.put("query_pre_attn_scalar", (long) qpas);
         else o.put("query_pre_attn_scalar", decimal(qpas));
         o.put("rms_norm_eps", decimal(c.rmsNormEps()));
-        o.put("rope_theta", decimal(c.ropeTheta()));
-        o.put("sliding_window", c.slidingWindow());
+        if (c.slidingRope().equals(c.fullRope()) && c.fullRope().linearFactor() == 1f) {
+            o.put("rope_theta", decimal(c.ropeTheta()));
+        } else {
+            // transformers 5's form: one RoPE per layer type.
+            ObjectNode params = o.putObject("rope_parameters");
+            for (LayerType t : LayerType.values()) ropeJson(params.putObject(t.hfName()), t == LayerType.SLIDING ? c.slidingRope() : c.fullRope());
+        }
+        if (c.layerTypes().contains(LayerType.SLIDING)) o.put("sliding_window", c.slidingWindow());
+        if (!c.layerTypes().equals(arch.sliding().layerTypes(c.numLayers(), 0))) {
+            c.layerTypes().forEach(t -> o.withArray("layer_types").add(t.hfName()));
+        }
         o.put("tie_word_embeddings", true);
         o.put("torch_dtype", switch (dtype) {
             case BF16 -> "bfloat16";
@@ -228,15 +246,15 @@ public final class SyntheticCheckpoint {
         o.put("use_cache", true);
         o.put("vocab_size", c.vocabSize());
         o.put("loupe_synthetic_seed", seed);
-        writeAtomically(file, json.writeValueAsBytes(o));
+        dev.loupe.model.io.AtomicFiles.write(file, dev.loupe.model.io.LoupeJson.PRETTY.writeValueAsBytes(o));
+    }
+
+    private static void ropeJson(ObjectNode o, Rope r) {
+        o.put("rope_type", r.linearFactor() == 1f ? "default" : "linear");
+        if (r.linearFactor() != 1f) o.put("factor", decimal(r.linearFactor()));
+        o.put("rope_theta", decimal(r.theta()));
     }
 
     /** The float's shortest decimal form as a double, so 1e-6f is written 1.0E-6 rather than 9.99999997E-7. */
     private static double decimal(float f) { return Double.parseDouble(Float.toString(f)); }
-
-    private static void writeAtomically(Path file, byte[] bytes) throws IOException {
-        Path tmp = file.resolveSibling(file.getFileName() + ".partial");
-        Files.write(tmp, bytes);
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    }
 }

@@ -2,7 +2,7 @@ package dev.loupe.model.grad;
 
 import dev.loupe.hooks.Activation;
 import dev.loupe.model.Fixtures;
-import dev.loupe.model.Gemma2;
+import dev.loupe.model.GemmaModel;
 import dev.loupe.model.io.Npy;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -24,14 +24,14 @@ import static org.junit.jupiter.api.Assertions.*;
 class GradFixtureTest {
     /** Float32 autograd's distance from the float64 references, relative to each tensor's largest value (manifest). */
     static final double TOL = 3e-4;
-    static Gemma2 model;
+    static GemmaModel model;
     static int[] tokens;
     static Path grad;
 
     @BeforeAll
     static void load() {
         grad = Fixtures.file("tiny-a/grad");
-        model = Gemma2.load(Fixtures.file("tiny-a/hf"), 2);
+        model = GemmaModel.load(Fixtures.file("tiny-a/hf"), 2);
         tokens = Fixtures.npy(grad.resolve("tokens.npy")).ints();
     }
 

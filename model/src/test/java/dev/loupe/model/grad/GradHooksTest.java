@@ -4,7 +4,7 @@ import dev.loupe.hooks.Activation;
 import dev.loupe.hooks.DifferentiableHook;
 import dev.loupe.hooks.HookSet;
 import dev.loupe.model.Fixtures;
-import dev.loupe.model.Gemma2;
+import dev.loupe.model.GemmaModel;
 import dev.loupe.model.RunOptions;
 import dev.loupe.model.RunResult;
 import org.junit.jupiter.api.AfterAll;
@@ -21,12 +21,12 @@ import static org.junit.jupiter.api.Assertions.*;
  * every layer, a finite-difference spot check of the float32 pass, and the one-line refusals of bad metrics.
  */
 class GradHooksTest {
-    static Gemma2 model;
+    static GemmaModel model;
     static int[] tokens;
 
     @BeforeAll
     static void load() {
-        model = Gemma2.load(Fixtures.file("tiny-a/hf"), 2);
+        model = GemmaModel.load(Fixtures.file("tiny-a/hf"), 2);
         tokens = Fixtures.npy(Fixtures.file("tiny-a/grad/tokens.npy")).ints();
     }
 
@@ -114,7 +114,7 @@ class GradHooksTest {
         GradientRequest req = GradientRequest.of(Metric.loss()).capturing("blocks.*.hook_resid_pre").withParameters(true);
         GradientResult hf = model.gradients(tokens, req);
         for (String src : new String[]{"hf-bf16", "tiny-a-f32.gguf"}) {
-            try (Gemma2 other = Gemma2.load(Fixtures.tinyA().resolve(src), 2)) {
+            try (GemmaModel other = GemmaModel.load(Fixtures.tinyA().resolve(src), 2)) {
                 GradientResult g = other.gradients(tokens, req);
                 assertEquals(hf.value(), g.value(), 1e-4, src);
                 for (String name : hf.gradients().names()) {

@@ -1,7 +1,7 @@
 package dev.loupe.model.tools;
 
 import dev.loupe.hooks.BoundHooks;
-import dev.loupe.model.Gemma2;
+import dev.loupe.model.GemmaModel;
 import dev.loupe.model.ModelConfig;
 import dev.loupe.model.tensor.DType;
 import dev.loupe.model.weights.Checkpoints;
@@ -35,10 +35,10 @@ class GgufExportTest {
         assertFalse(Files.exists(tmp.resolve("tiny.gguf.partial")));
         int[] tokens = {2, 17, 300, 5, 383};
         float[] fromFolder, fromGguf;
-        try (Gemma2 m = Gemma2.load(folder, 1)) {
+        try (GemmaModel m = GemmaModel.load(folder, 1)) {
             fromFolder = m.newSession().process(tokens, BoundHooks.none(m.hookPoints()), -1, tokens.length);
         }
-        try (Gemma2 m = Gemma2.load(gguf, 1)) {
+        try (GemmaModel m = GemmaModel.load(gguf, 1)) {
             fromGguf = m.newSession().process(tokens, BoundHooks.none(m.hookPoints()), -1, tokens.length);
         }
         assertArrayEquals(fromFolder, fromGguf);

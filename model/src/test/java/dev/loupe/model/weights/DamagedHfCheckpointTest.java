@@ -220,7 +220,12 @@ class DamagedHfCheckpointTest {
 
     @Test
     void fewerLayersInTheConfigThanInTheWeights() throws IOException {
-        Damage.rewriteJson(config, c -> c.put("num_hidden_layers", 2));
+        // layer_types (written by transformers 5) must list num_hidden_layers entries: shorten it with the count.
+        Damage.rewriteJson(config, c -> {
+            c.put("num_hidden_layers", 2);
+            if (c.has("layer_types")) ((com.fasterxml.jackson.databind.node.ArrayNode) c.get("layer_types")).remove(3);
+            if (c.has("layer_types")) ((com.fasterxml.jackson.databind.node.ArrayNode) c.get("layer_types")).remove(2);
+        });
         assertOneLineError(() -> Checkpoints.load(folder), config.toString(), "num_hidden_layers is 2", file.toString(),
                 "model.layers.2.* to model.layers.3.*");
     }
@@ -254,10 +259,15 @@ class DamagedHfCheckpointTest {
         }
     }
 
-    /** An absent field takes transformers' ModelConfig default, which is the 2B model (DESIGN.md table). */
+    /**
+     * An absent field takes transformers' ModelConfig default, which is the 2B model (DESIGN.md table); the RoPE base
+     * is the exception: transformers 5 writes it only in rope_parameters, so a config with neither is refused.
+     */
     @Test
     void absentFieldsTakeTransformersDefaults() throws IOException {
         Files.writeString(config, "{\"model_type\": \"gemma2\"}");
+        assertOneLineError(() -> HfConfig.read(config), config.toString(), "neither rope_theta nor rope_parameters");
+        Files.writeString(config, "{\"model_type\": \"gemma2\", \"rope_theta\": 10000}");
         ModelConfig c = HfConfig.read(config);
         assertEquals(256000, c.vocabSize());
         assertEquals(2304, c.hiddenSize());
@@ -284,7 +294,7 @@ class DamagedHfCheckpointTest {
      */
     @Test
     void embeddingScaleIsFloat32WhateverTheStoredDtype() throws IOException {
-        Files.writeString(config, "{\"model_type\": \"gemma2\", \"hidden_size\": 3584, \"torch_dtype\": \"bfloat16\"}");
+        Files.writeString(config, "{\"model_type\": \"gemma2\", \"hidden_size\": 3584, \"torch_dtype\": \"bfloat16\", \"rope_theta\": 10000}");
         assertEquals(59.8665181f, HfConfig.read(config).embeddingScale(), 1e-5f);
     }
 

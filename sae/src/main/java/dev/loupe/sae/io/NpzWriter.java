@@ -41,7 +41,7 @@ public final class NpzWriter implements AutoCloseable {
 
     private NpzWriter(Path target, boolean forceZip64) throws IOException {
         this.target = target;
-        this.partial = target.resolveSibling(target.getFileName() + ".partial");
+        this.partial = dev.loupe.model.io.AtomicFiles.temporary(target);
         this.out = FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                 StandardOpenOption.WRITE, StandardOpenOption.READ);
         this.forceZip64 = forceZip64;
@@ -138,7 +138,7 @@ public final class NpzWriter implements AutoCloseable {
         writeFully(e.flip());
         out.force(false);
         out.close();
-        Files.move(partial, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        dev.loupe.model.io.AtomicFiles.publish(partial, target);
         finished = true;
         return target;
     }
