@@ -100,14 +100,24 @@ final class PartTasks {
     }
 
     /**
-     * Fault injection for the tests (conf {@code spark.loupe.delayPartition=N:MS}): the first attempt of part N waits
-     * MS milliseconds holding its lock, so that a speculative copy starts and has to wait for it.
+     * Fault injection for the tests (conf {@code spark.loupe.delayPartition=N:MS}): the first attempt of part N, holding
+     * its lock, waits until every other part is indexed and then MS milliseconds more, so that it is the outlier
+     * whatever the machine's load, a speculative copy starts, and the copy has to wait for the lock.
      */
-    private static void delayForTests(JobSpec spec, RunParts.Part part) {
+    private static void delayForTests(JobSpec spec, RunParts.Part part) throws IOException {
         if (spec.delayPartition() == null || spec.delayPartition().isBlank()) return;
         String[] nm = spec.delayPartition().split(":");
         TaskContext tc = TaskContext.get();
         if (Integer.parseInt(nm[0]) != part.index() || tc == null || tc.attemptNumber() != 0) return;
+        Path runDir = Path.of(spec.runDir());
+        int parts = new com.fasterxml.jackson.databind.ObjectMapper().readTree(runDir.resolve(".parts").resolve("plan.json").toFile())
+                .path("parts").size();
+        while (true) {
+            int others = 0;
+            for (int i = 0; i < parts; i++) if (i != part.index() && RunParts.indexed(runDir, new RunParts.Part(i, 0, 0, 0))) others++;
+            if (others == parts - 1) break;
+            sleep(200);
+        }
         long until = System.currentTimeMillis() + Long.parseLong(nm[1]);
         while (System.currentTimeMillis() < until) sleep(100);
     }

@@ -87,7 +87,7 @@ class StandaloneClusterTest {
         Path out = tmp.resolve("spark");
         List<String> conf = List.of("-Dspark.speculation=true", "-Dspark.speculation.interval=200ms", "-Dspark.speculation.quantile=0.5",
                 "-Dspark.speculation.multiplier=1.2", "-Dspark.speculation.minTaskRuntime=500ms", "-Dspark.speculation.efficiency.enabled=false",
-                "-Dspark.executor.memory=768m", "-Dspark.loupe.delayPartition=1:20000");
+                "-Dspark.executor.memory=768m", "-Dspark.loupe.delayPartition=1:15000");
         Process driver = SparkRuns.driver(tmp, tmp, conf, SparkRuns.args(url, 4, corpus, out, shardTokens));
         assertEquals(0, SparkRuns.await(driver, tmp, 400), "driver failed: " + SparkRuns.stderr(tmp));
         String summary = SparkRuns.stdout(tmp);
