@@ -109,6 +109,12 @@
     $("stats").replaceChildren(stat("density", fmtDensity(s.density)), stat("fires on tokens", fmtInt(s.fire_count)),
       stat("max activation", fmt(s.max_activation)), stat("mean when firing", fmt(s.mean_activation)));
     $("subtitle").textContent = "A feature of the SAE at " + card.hook + ".";
+    api("/api/features/" + id + "/explanations").then(r => {
+      $("explanations").hidden = r.explanations.length === 0;
+      $("expl-list").replaceChildren(...r.explanations.map(x => el("li", { class: "explanation" },
+        el("span", { class: "expl-text" }, x.explanation), " ",
+        el("span", { class: "muted expl-scores" }, `detection ${x.detection == null ? "n/a" : fmt(x.detection)}, fuzzing ${x.fuzzing == null ? "n/a" : fmt(x.fuzzing)} · ${x.explainer_model}`))));
+    }).catch(() => { $("explanations").hidden = true; });
     if (card.histogram && card.histogram.counts.length) {
       Plot.histogram($("hist"), card.histogram.edges, card.histogram.counts, { title: `Activation histogram of feature ${id}` });
     } else {

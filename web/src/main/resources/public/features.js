@@ -5,6 +5,19 @@
   const $ = id => document.getElementById(id);
   const tbody = document.querySelector("#features tbody");
   let offset = 0;
+  /** feature → its best-scored explanation (from loupe explain), loaded once. */
+  let explained = null;
+  async function explanations() {
+    if (explained) return explained;
+    explained = new Map();
+    try {
+      const r = await api("/api/explanations?limit=100000");
+      for (const x of r.rows) if (!explained.has(x.feature_id)) explained.set(x.feature_id, x);
+    } catch (e) { /* no explanations: the column stays empty */ }
+    return explained;
+  }
+  const score = v => v == null ? "n/a" : fmt(v);
+  const clip = t => t.length > 140 ? t.slice(0, 140) + "…" : t;
 
   // The URL holds the view, so a table state can be bookmarked; each change the user makes is a history entry, so
   // Back returns to the view before it.
@@ -44,13 +57,17 @@
       showError($("status"), e);
       return;
     }
+    const ex = await explanations();
     tbody.replaceChildren(...page.rows.map(r => el("tr", {},
       el("td", {}, featureLink(r.feature_id, "#" + r.feature_id)),
       el("td", { class: "num" }, fmtDensity(r.density)),
       el("td", { class: "num" }, fmt(r.max_activation)),
       el("td", { class: "num" }, fmt(r.mean_activation)),
       el("td", { class: "num" }, fmtInt(r.fire_count)),
-      el("td", {}, r.top_promoted.slice(0, 6).map(t => el("span", { class: "chip pos", title: "logit " + fmt(t.value) }, Loupe.chipLabel(t.text)))))));
+      el("td", {}, r.top_promoted.slice(0, 6).map(t => el("span", { class: "chip pos", title: "logit " + fmt(t.value) }, Loupe.chipLabel(t.text)))),
+      el("td", { class: "explanation", style: "max-width:28em;overflow-wrap:anywhere", title: ex.has(r.feature_id) ? ex.get(r.feature_id).explanation : "" }, ex.has(r.feature_id)
+        ? [clip(ex.get(r.feature_id).explanation), " ", el("span", { class: "muted" }, `(${score(ex.get(r.feature_id).detection)} / ${score(ex.get(r.feature_id).fuzzing)})`)]
+        : []))));
     const last = Math.min(page.total, offset + page.rows.length);
     $("status").textContent = page.total === 0 ? "No feature matches." : `${fmtInt(page.total)} features match; showing ${fmtInt(offset + 1)}–${fmtInt(last)}.`;
     $("page-label").textContent = page.total ? `${fmtInt(offset + 1)}–${fmtInt(last)} of ${fmtInt(page.total)}` : "";

@@ -58,4 +58,20 @@
   Loupe.requireLive($("out"), "Search via inference").then(live => { if (!live) $("run").disabled = true; });
   Loupe.submitOnCtrlEnter($("text"), $("form"));
   $("form").addEventListener("submit", e => { e.preventDefault(); run(); });
+
+  const fmtScore = v => v == null ? "n/a" : Loupe.fmt(v);
+  document.getElementById("expl-form").addEventListener("submit", async e => {
+    e.preventDefault();
+    const out = document.getElementById("expl-out");
+    const q = document.getElementById("expl-q").value.trim();
+    out.replaceChildren(Loupe.el("span", { class: "muted spinner" }, "Searching"));
+    try {
+      const r = await Loupe.api("/api/explanations?limit=50&q=" + encodeURIComponent(q));
+      if (!r.rows.length) { out.replaceChildren(Loupe.el("p", { class: "muted" }, "No explanation matches.")); return; }
+      out.replaceChildren(Loupe.el("p", { class: "muted" }, r.total === 1 ? "1 explanation matches." : `${r.total} explanations match.`),
+        Loupe.el("ul", { class: "expl-results" }, ...r.rows.map(x => Loupe.el("li", {},
+          Loupe.featureLink(x.feature_id, "#" + x.feature_id), " ", x.explanation, " ",
+          Loupe.el("span", { class: "muted" }, `detection ${fmtScore(x.detection)}, fuzzing ${fmtScore(x.fuzzing)}`)))));
+    } catch (err) { Loupe.showError(out, err); }
+  });
 })();

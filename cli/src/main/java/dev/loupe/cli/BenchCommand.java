@@ -1,6 +1,5 @@
 package dev.loupe.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.hooks.BoundHooks;
 import dev.loupe.model.Model;
 import dev.loupe.model.Session;
@@ -55,15 +54,26 @@ final class BenchCommand implements Callable<Integer> {
             for (int i = 1; i < promptTokens; i++) prompt[i] = 3 + rnd.nextInt(vocab - 3);
             BoundHooks none = BoundHooks.none(m.hookPoints());
             double bestPp = 0, bestTg = 0;
+            Map<String, Long> genCounters = new LinkedHashMap<>();
+            int timedTokens = 0;
             for (int rep = 0; rep <= repetitions; rep++) {
-                Session s = m.newSession();
-                long a = System.nanoTime();
-                float[] logits = s.process(prompt, none, -1, 1);
-                double pp = promptTokens / ((System.nanoTime() - a) / 1e9);
-                int next = argmax(logits);
-                long b = System.nanoTime();
-                for (int i = 0; i < genTokens; i++) next = argmax(s.process(new int[]{next}, none, -1, 1));
-                double tg = genTokens / ((System.nanoTime() - b) / 1e9);
+                double pp, tg;
+                try (Session s = m.newSession()) {
+                    long a = System.nanoTime();
+                    float[] logits = s.process(prompt, none, -1, 1);
+                    pp = promptTokens / ((System.nanoTime() - a) / 1e9);
+                    int next = argmax(logits);
+                    Map<String, Long> before = m.backend().deviceCounters();
+                    long b = System.nanoTime();
+                    for (int i = 0; i < genTokens; i++) next = argmax(s.process(new int[]{next}, none, -1, 1));
+                    tg = genTokens / ((System.nanoTime() - b) / 1e9);
+                    if (rep > 0) {
+                        for (Map.Entry<String, Long> e : m.backend().deviceCounters().entrySet()) {
+                            genCounters.merge(e.getKey(), e.getValue() - before.getOrDefault(e.getKey(), 0L), Long::sum);
+                        }
+                        timedTokens += genTokens;
+                    }
+                }
                 if (rep > 0) { bestPp = Math.max(bestPp, pp); bestTg = Math.max(bestTg, tg); }
                 if (!json) System.err.printf("%s: prompt %.1f tok/s, generation %.2f tok/s%n", rep == 0 ? "warm-up" : "run " + rep, pp, tg);
             }
@@ -78,10 +88,32 @@ final class BenchCommand implements Callable<Integer> {
             r.put("load_s", round(loadSeconds));
             r.put("rss_after_load_mb", rssAfterLoad >> 20);
             r.put("peak_rss_mb", ProcessMemory.peakRssBytes() >> 20);
+            deviceFigures(m.backend().deviceCounters(), genCounters, timedTokens, r);
             if (json) System.out.println(dev.loupe.model.io.LoupeJson.MAPPER.writeValueAsString(r));
             else r.forEach((k, v) -> System.out.printf("%-20s %s%n", k, v));
         }
         return 0;
+    }
+
+    /**
+     * A device backend's figures: task-graph executions and device kernel time per generated token (over the timed
+     * repetitions' generation steps), per operation, and device memory (held now; the activation arena's peak).
+     */
+    private static void deviceFigures(Map<String, Long> now, Map<String, Long> gen, int tokens, Map<String, Object> r) {
+        if (now.isEmpty() || tokens == 0) return;
+        r.put("graph_executions_per_token", round(gen.getOrDefault("graph_executions", 0L) / (double) tokens));
+        if (gen.containsKey("device_kernel_ns")) {
+            r.put("device_ms_per_token", Math.round(gen.get("device_kernel_ns") / 1e6 / tokens * 1e4) / 1e4);
+            Map<String, Double> ops = new LinkedHashMap<>();
+            for (Map.Entry<String, Long> e : gen.entrySet()) {
+                if (e.getKey().startsWith("device_kernel_ns.")) {
+                    ops.put(e.getKey().substring("device_kernel_ns.".length()), Math.round(e.getValue() / 1e6 / tokens * 1e4) / 1e4);
+                }
+            }
+            r.put("device_ms_per_token_by_op", ops);
+        }
+        if (now.containsKey("device_memory_bytes")) r.put("device_memory_mb", now.get("device_memory_bytes") >> 20);
+        if (now.containsKey("device_arena_peak_bytes")) r.put("device_arena_peak_mb", round(now.get("device_arena_peak_bytes") / 1048576.0));
     }
 
     private static double round(double x) { return Math.round(x * 100) / 100.0; }

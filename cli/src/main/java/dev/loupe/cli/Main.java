@@ -19,8 +19,12 @@ import picocli.CommandLine.Command;
                 EvalSaeCommand.class,
                 SynthSaeCommand.class,
                 BenchSaeCommand.class,
+                TrainSaeCommand.class,
                 IndexCommand.class,
                 FeaturesCommand.class,
+                ExportCommand.class,
+                ExplainCommand.class,
+                ImportExplanationsCommand.class,
                 ServeCommand.class,
         })
 public final class Main implements java.util.concurrent.Callable<Integer> {
@@ -46,6 +50,7 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
     static int execute(CommandLine cl, String... args) {
         // Arrow logs through SLF4J; without a binding SLF4J prints a warning on every start.
         if (System.getProperty("slf4j.internal.verbosity") == null) System.setProperty("slf4j.internal.verbosity", "ERROR");
+        cl.setHelpFactory(WordWrappedHelp.FACTORY);
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> fail(cmd, ex));
         cl.setParameterExceptionHandler((ex, badArgs) -> {
             CommandLine cmd = ex.getCommandLine();

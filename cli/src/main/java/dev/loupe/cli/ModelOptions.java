@@ -18,8 +18,11 @@ final class ModelOptions {
             description = "where to compute: cpu (Vector API) or tornado (TornadoVM: GPUs and OpenCL devices; default: ${DEFAULT-VALUE})")
     String backend;
 
-    Model load() {
+    Model load() { return load(model); }
+
+    /** Another model (e.g. a draft) on the same kind of backend, with its own backend instance. */
+    Model load(Path path) {
         if (threads < 1) throw new IllegalArgumentException("--threads must be at least 1");
-        return Model.load(model, backend, threads);
+        return Model.load(path, backend, threads);
     }
 }

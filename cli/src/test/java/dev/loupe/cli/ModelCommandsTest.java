@@ -87,6 +87,18 @@ class ModelCommandsTest {
     }
 
     @Test
+    void generateWithADraftModelPrintsTheTargetsGreedyText() {
+        String gguf = Fixtures.file("tiny-a/tiny-a-f32.gguf").toString();
+        String draft = Fixtures.file("tiny-a/quantized/tiny-a-q4_0.gguf").toString();
+        Cli.Result plain = Cli.run("generate", "--model", gguf, "--prompt", "hello world", "--max-tokens", "12");
+        Cli.Result assisted = Cli.run("generate", "--model", gguf, "--prompt", "hello world", "--max-tokens", "12",
+                "--draft-model", draft, "--draft-tokens", "3");
+        assertEquals(0, assisted.exit(), assisted.err());
+        assertEquals(plain.out(), assisted.out());
+        assertTrue(assisted.err().contains("drafted tokens kept"), assisted.err());
+    }
+
+    @Test
     void benchReportsThroughputAsJson() throws Exception {
         Cli.Result r = Cli.run("bench", "--model", Fixtures.file("tiny-a/hf").toString(), "--prompt-tokens", "16", "--gen-tokens", "4",
                 "--repetitions", "1", "--json");

@@ -15,8 +15,8 @@ import java.util.Set;
 public final class ActivationCache {
     private final Map<String, List<Activation>> seen = new LinkedHashMap<>();
 
-    /** A hook that records into this cache. */
-    public Hook recorder() {
+    /** A hook that records into this cache (reading only). */
+    public ReadingHook recorder() {
         return a -> {
             synchronized (seen) { seen.computeIfAbsent(a.name(), k -> new ArrayList<>()).add(a.copy()); }
         };
@@ -25,7 +25,7 @@ public final class ActivationCache {
     /** A hook set that records every hook point matching any of the globs. */
     public HookSet hooksFor(List<String> globs) {
         HookSet set = HookSet.empty();
-        Hook rec = recorder();
+        ReadingHook rec = recorder();
         for (String g : globs) set = set.with(g, rec);
         return set;
     }

@@ -7,7 +7,7 @@ import dev.loupe.hooks.HookPoints;
 import dev.loupe.hooks.HookSet;
 import dev.loupe.model.backend.Backend;
 import dev.loupe.model.backend.Backends;
-import dev.loupe.model.generate.Sampler;
+import dev.loupe.model.generate.TokenLoop;
 import dev.loupe.model.tokenizer.Tokenizer;
 import dev.loupe.model.tokenizer.Tokenizers;
 import dev.loupe.model.weights.Checkpoints;
@@ -136,7 +136,10 @@ public final class GemmaModel implements Model {
                     + " ask for Logits.LAST or NONE, run shorter sequences, or raise -Xmx", logitRows, logitBytes >> 20,
                     Runtime.getRuntime().maxMemory() >> 20));
         }
-        float[] logits = newSession().process(tokens, bound, options.stopAfterLayer(), logitRows);
+        float[] logits;
+        try (Session s = newSession()) {
+            logits = s.process(tokens, bound, options.stopAfterLayer(), logitRows);
+        }
         return new RunResult(logits, logits == null ? 0 : logitRows, tokens.length, config().vocabSize(), cache);
     }
 
@@ -170,24 +173,19 @@ public final class GemmaModel implements Model {
      */
     @Override
     public GenerationResult generate(int[] prompt, Generation g, HookSet hooks, IntConsumer onToken) {
-        if (prompt.length == 0) throw new IllegalArgumentException("generation needs at least one prompt token (<bos>)");
-        BoundHooks bound = hooks.bind(points);
-        Session s = newSession();
-        Sampler sampler = new Sampler(g);
-        java.util.Set<Integer> stops = g.stopsFor(config());
-        // The loop stops at the context length, so never allocate for more than fits in it.
-        int[] out = new int[Math.max(0, Math.min(g.maxTokens(), config().maxPositions() - prompt.length + 1))];
-        int count = 0, stopped = -1;
-        float[] logits = s.process(prompt, bound, -1, 1);
-        while (count < g.maxTokens()) {
-            int next = sampler.next(logits);
-            out[count++] = next;
-            if (onToken != null) onToken.accept(next);
-            if (stops.contains(next)) { stopped = next; break; }
-            if (count == g.maxTokens() || s.position() >= config().maxPositions()) break;
-            logits = s.process(new int[]{next}, bound, -1, 1);
+        // The loop owns its session; closing it gives the KV cache and buffers back to the backend.
+        try (TokenLoop loop = new TokenLoop(this, prompt, g, hooks.bind(points))) {
+            // The loop stops at the context length, so never allocate for more than fits in it.
+            int[] out = new int[loop.capacity()];
+            int count = 0;
+            while (!loop.done()) {
+                int next = loop.step();
+                out[count++] = next;
+                if (onToken != null) onToken.accept(next);
+            }
+            int stopped = loop.end() == TokenLoop.End.STOP && count > 0 ? out[count - 1] : -1;
+            return new GenerationResult(prompt, Arrays.copyOf(out, count), stopped);
         }
-        return new GenerationResult(prompt, Arrays.copyOf(out, count), stopped);
     }
 
     @Override

@@ -7,8 +7,10 @@ import dev.loupe.model.forward.KvCache;
 /**
  * One sequence being processed: its KV cache and working buffers. Feed a prompt, then one token at a
  * time; each call continues where the last one stopped. Not thread-safe; make one session per sequence.
+ * Close it when done: on a device backend its KV cache and working buffers are device memory, which the Java
+ * collector does not reclaim.
  */
-public final class Session {
+public final class Session implements AutoCloseable {
     private final GemmaModel model;
     private final KvCache cache;
     private final ForwardPass pass;
@@ -48,4 +50,11 @@ public final class Session {
 
     /** Forgets positions from {@code length} on. */
     public void rewind(int length) { cache.truncate(length); }
+
+    /** Gives the KV cache and working buffers back to the backend; the session is unusable afterwards. */
+    @Override
+    public void close() {
+        pass.release();
+        cache.release();
+    }
 }

@@ -37,12 +37,17 @@ final class SaeEncoder {
         float[] in = inBuf.toHost();
         SaeEncoding encoding = encoding();
         PositionScaling scaling = needsScaling() ? new PositionScaling(new float[rows], new float[rows]) : null;
-        for (int r0 = 0; r0 < rows; r0 += chunk) {
-            int n = Math.min(chunk, rows - r0);
-            prepare(x, xOff + r0 * cfg.dIn(), n, in, scaling, r0);
-            inBuf.fromHost(in);
-            int base = r0;
-            sae.kernels().encodeSparse(encoding, inBuf, n, pre, (r, f, v) -> b.add(base + r, f, v));
+        try {
+            for (int r0 = 0; r0 < rows; r0 += chunk) {
+                int n = Math.min(chunk, rows - r0);
+                prepare(x, xOff + r0 * cfg.dIn(), n, in, scaling, r0);
+                inBuf.fromHost(in);
+                int base = r0;
+                sae.kernels().encodeSparse(encoding, inBuf, n, pre, (r, f, v) -> b.add(base + r, f, v));
+            }
+        } finally {
+            inBuf.release();
+            pre.release();
         }
         return b.build(scaling);
     }

@@ -4,6 +4,7 @@ import dev.loupe.model.backend.ActivationBuffer;
 import dev.loupe.model.backend.AttentionShape;
 import dev.loupe.model.backend.Backend;
 import dev.loupe.model.backend.Backends;
+import dev.loupe.model.backend.RegionAllocator;
 import dev.loupe.model.backend.RotaryTable;
 import dev.loupe.model.tensor.WeightTensor;
 import uk.ac.manchester.tornado.api.DataRange;
@@ -20,13 +21,11 @@ import uk.ac.manchester.tornado.api.enums.TornadoVMBackendType;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
-import java.lang.ref.Cleaner;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.function.IntConsumer;
 
 /**
@@ -45,10 +44,14 @@ import java.util.function.IntConsumer;
  */
 public final class TornadoBackend implements Backend {
     private static final int LOCAL = 64;
-    private static final int STAGE_FLOATS = 1 << 20;
+    /**
+     * Staging arrays for host-to-device copies, smallest first. A graph sends its whole staging array every time,
+     * so a generation step's small uploads (one embedding row, one RoPE row) go through a 16 KB one rather than
+     * the 4 MB one that prompts and hook write-backs need.
+     */
+    private static final int[] STAGE_FLOATS = {1 << 12, 1 << 16, 1 << 20};
     /** Largest pool (floats): FloatArray sizes are ints. */
     private static final long MAX_POOL = (1L << 30);
-    private static final Cleaner CLEANER = Cleaner.create();
 
     private final Backend host;
     private final int arenaFloats;
@@ -56,7 +59,7 @@ public final class TornadoBackend implements Backend {
 
     // ---- the model program (built by prepare) ----
     private FloatArray arena;
-    private final FloatArray stage = new FloatArray(STAGE_FLOATS);
+    private final FloatArray[] stages = new FloatArray[STAGE_FLOATS.length];
     private final IntArray ip = new IntArray(16);
     private final FloatArray fp = new FloatArray(4);
     private FloatArray vectors;
@@ -68,7 +71,9 @@ public final class TornadoBackend implements Backend {
     private TornadoExecutionResult lastResult;
     private long kernelNanos;
     private long launches;
-    private final TreeMap<Integer, Integer> free = new TreeMap<>();
+    /** Device kernel time per operation (graph name), when profiling. */
+    private final Map<String, Long> opNanos = new LinkedHashMap<>();
+    private RegionAllocator regions;
 
     private RotaryTable lastTable;
     private DeviceBuffer lastTableBuffer;
@@ -101,7 +106,7 @@ public final class TornadoBackend implements Backend {
         List<FloatArray> pools = packMatrices(matrices);
 
         arena = new FloatArray(arenaFloats);
-        free.put(0, arenaFloats);
+        regions = new RegionAllocator(arenaFloats);
         List<ImmutableTaskGraph> graphs = new ArrayList<>();
         KernelContext kc = new KernelContext();
         graphs.add(new TaskGraph("init")
@@ -111,8 +116,11 @@ public final class TornadoBackend implements Backend {
                 .persistOnDevice(arena).snapshot());
         register("init");
         graphs.add(op("zero").task("t", Kernels::zero, kc, arena, ip).persistOnDevice(arena).snapshot());
-        graphs.add(op("upload").transferToDevice(DataTransferMode.EVERY_EXECUTION, stage)
-                .task("t", Kernels::upload, kc, arena, stage, ip).persistOnDevice(arena).snapshot());
+        for (int s = 0; s < STAGE_FLOATS.length; s++) {
+            stages[s] = new FloatArray(STAGE_FLOATS[s]);
+            graphs.add(op("upload" + s).transferToDevice(DataTransferMode.EVERY_EXECUTION, stages[s])
+                    .task("t", Kernels::upload, kc, arena, stages[s], ip).persistOnDevice(arena).snapshot());
+        }
         graphs.add(op("copy").task("t", Kernels::copy, kc, arena, ip).persistOnDevice(arena).snapshot());
         graphs.add(op("add").task("t", Kernels::add, kc, arena, ip).persistOnDevice(arena).snapshot());
         graphs.add(op("softcap").task("t", Kernels::softcap, kc, arena, ip, fp).persistOnDevice(arena).snapshot());
@@ -205,70 +213,49 @@ public final class TornadoBackend implements Backend {
         grid.setGlobalWork((work + LOCAL - 1) / LOCAL * LOCAL, 1, 1);
         lastResult = plan.withGraph(graphIndex.get(graph)).execute();
         launches++;
-        if (profile) kernelNanos += lastResult.getProfilerResult().getDeviceKernelTime();
+        if (profile) {
+            long ns = lastResult.getProfilerResult().getDeviceKernelTime();
+            kernelNanos += ns;
+            opNanos.merge(graph.replaceFirst("\\d+$", ""), ns, Long::sum);
+        }
     }
 
     private void requirePrepared() {
         if (plan == null) throw new IllegalStateException("the TornadoVM backend runs a model's operations only after prepare() (Model.load does it)");
     }
 
-    synchronized int claim(DeviceBuffer b, int size) {
+    /** A zeroed region of the arena for {@code size} floats; it stays claimed until {@link #release(int, int)}. */
+    synchronized int claim(int size) {
         requirePrepared();
-        Map.Entry<Integer, Integer> hit = firstFit(size);
-        for (int attempt = 0; hit == null && attempt < 20; attempt++) {
-            // Regions come back when their buffers are collected (per-call logits and scores); the arena is off the
-            // heap, so nothing else makes the collector run.
-            System.gc();
-            try {
-                wait(50);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
-            hit = firstFit(size);
+        int at = regions.claim(size);
+        if (at < 0) {
+            throw new IllegalStateException("TornadoVM backend: the device arena of " + (arenaFloats >> 18) + " MB has no free region of "
+                    + ((long) size * 4 >> 10) + " KB (" + (regions.live() >> 18) + " MB in use, largest free " + ((long) regions.largestFree() * 4 >> 10)
+                    + " KB); close sessions no longer used, or raise -Dloupe.tornado.arena.mb");
         }
-        if (hit == null) {
-            throw new IllegalStateException("TornadoVM backend: the device arena of " + (arenaFloats >> 18)
-                    + " MB is full; raise -Dloupe.tornado.arena.mb");
-        }
-        int at = hit.getKey();
-        free.remove(at);
-        if (hit.getValue() > size) free.put(at + size, hit.getValue() - size);
-        CLEANER.register(b, () -> release(at, size));
         ip.set(0, at);
         ip.set(1, size);
         launch("zero", size);
         return at;
     }
 
-    private Map.Entry<Integer, Integer> firstFit(int size) {
-        for (Map.Entry<Integer, Integer> e : free.entrySet()) {
-            if (e.getValue() >= size) return e;
-        }
-        return null;
-    }
-
-    private synchronized void release(int at, int size) {
-        Integer next = free.get(at + size);
-        int len = size;
-        if (next != null) { free.remove(at + size); len += next; }
-        Map.Entry<Integer, Integer> prev = free.lowerEntry(at);
-        if (prev != null && prev.getKey() + prev.getValue() == at) {
-            free.put(prev.getKey(), prev.getValue() + len);
-        } else {
-            free.put(at, len);
-        }
-        notifyAll();
+    /** Gives a region back ({@link DeviceBuffer#release()}); after {@link #close()} there is nothing left to give back to. */
+    synchronized void release(int at, int size) {
+        if (regions != null && plan != null) regions.release(at, size);
     }
 
     synchronized void upload(float[] values, int offset) {
-        for (int from = 0; from < values.length; from += STAGE_FLOATS) {
-            int n = Math.min(STAGE_FLOATS, values.length - from);
+        int largest = STAGE_FLOATS.length - 1;
+        for (int from = 0; from < values.length; from += STAGE_FLOATS[largest]) {
+            int n = Math.min(STAGE_FLOATS[largest], values.length - from);
+            int tier = 0;
+            while (STAGE_FLOATS[tier] < n) tier++;
+            FloatArray stage = stages[tier];
             for (int i = 0; i < n; i++) stage.set(i, values[from + i]);
             ip.set(0, 0);
             ip.set(1, offset + from);
             ip.set(2, n);
-            launch("upload", n);
+            launch("upload" + tier, n);
         }
     }
 
@@ -307,6 +294,7 @@ public final class TornadoBackend implements Backend {
     synchronized void count(long nanos) {
         kernelNanos += nanos;
         launches++;
+        if (profile) opNanos.merge("sae_encode", nanos, Long::sum);
     }
 
     // ---- buffers ----
@@ -361,6 +349,7 @@ public final class TornadoBackend implements Backend {
             float[] both = new float[2 * table.cos().length];
             System.arraycopy(table.cos(), 0, both, 0, table.cos().length);
             System.arraycopy(table.sin(), 0, both, table.cos().length, table.sin().length);
+            if (lastTableBuffer != null) lastTableBuffer.release();
             lastTableBuffer = new DeviceBuffer(this, both.length);
             lastTableBuffer.fromHost(both);
             lastTable = table;
@@ -433,6 +422,22 @@ public final class TornadoBackend implements Backend {
     /** Task-graph launches since creation. */
     public synchronized long launches() { return launches; }
 
+    @Override
+    public synchronized Map<String, Long> deviceCounters() {
+        Map<String, Long> c = new LinkedHashMap<>();
+        c.put("graph_executions", launches);
+        if (profile) {
+            c.put("device_kernel_ns", kernelNanos);
+            for (Map.Entry<String, Long> e : opNanos.entrySet()) c.put("device_kernel_ns." + e.getKey(), e.getValue());
+        }
+        if (plan != null) c.put("device_memory_bytes", plan.getCurrentDeviceMemoryUsage());
+        if (regions != null) {
+            c.put("device_arena_live_bytes", regions.live() * Float.BYTES);
+            c.put("device_arena_peak_bytes", regions.peak() * Float.BYTES);
+        }
+        return c;
+    }
+
     /** The device the plan runs on, e.g. the OpenCL device's name. */
     public synchronized String deviceName() {
         requirePrepared();
@@ -448,6 +453,7 @@ public final class TornadoBackend implements Backend {
         try {
             for (AutoCloseable a : attached) a.close();
             if (plan != null) plan.close();
+            plan = null;
         } catch (Exception e) {
             throw new IllegalStateException("TornadoVM backend: closing the execution plan failed: " + e.getMessage(), e);
         } finally {

@@ -203,6 +203,7 @@ public final class LoupeServer implements AutoCloseable {
         NeuronpediaApi neuronpedia = live == null ? null : new NeuronpediaApi(live, queue, limits);
         TextCompletions completions = live == null ? null : new TextCompletions(live, queue, limits);
         TokenizeApi tokenize = live == null ? null : new TokenizeApi(live);
+        ExplanationsApi explanations = new ExplanationsApi(store);
         StaticPages pages = new StaticPages();
         long startedAt = System.currentTimeMillis() / 1000;
         ServerInfo.Info info = new ServerInfo.Info(ServerInfo.run(store.info()), store.sae().id(), store.sae().hook(), store.featureCount(), live != null,
@@ -218,11 +219,17 @@ public final class LoupeServer implements AutoCloseable {
             config.http.maxRequestSize = limits.maxBodyBytes();
             config.http.prefer405over404 = true;
             config.jsonMapper(new JavalinJackson(Json.MAPPER, false));
-            config.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
-            if (options.requestLog()) {
-                config.requestLogger.http((ctx, ms) -> log.println("loupe serve: " + ctx.method() + " " + ctx.path() + " " + ctx.status().getCode()
-                        + " " + Math.round(ms) + " ms"));
-            }
+            config.jetty.modifyServer(server -> {
+                server.setErrorHandler(new JsonErrorHandler());
+                // Jetty's log rather than Javalin's: it also sees the requests Jetty answers itself (a bad URI, headers
+                // too large), which never reach a route.
+                if (options.requestLog()) {
+                    server.setRequestLog((request, response) -> log.println("loupe serve: "
+                            // Jetty names a request it could not parse "BAD /badMessage"
+                            + ("BAD".equals(request.getMethod()) ? "(a malformed request)" : request.getMethod() + " " + request.getHttpURI().getPath())
+                            + " " + response.getStatus() + " " + (System.nanoTime() - request.getBeginNanoTime()) / 1_000_000 + " ms"));
+                }
+            });
             config.routes.before(guard::check);
 
             config.routes.get("/", ctx -> pages.serve(ctx, "index.html"));
@@ -237,6 +244,8 @@ public final class LoupeServer implements AutoCloseable {
             config.routes.get("/api/features/{id}/histogram", browse::histogram);
             config.routes.get("/api/features/{id}/logits", browse::logits);
             config.routes.get("/api/features/{id}/neighbours", browse::neighbours);
+            config.routes.get("/api/features/{id}/explanations", ctx -> explanations.forFeature(ctx, browse.feature(ctx)));
+            config.routes.get("/api/explanations", explanations::search);
             config.routes.get("/api/documents/{doc}", browse::document);
 
             config.routes.post("/api/features/{id}/activations", live(liveApi, limits, (ctx, deadline) -> liveApi.featureActivations(ctx, browse.feature(ctx), deadline)));
@@ -259,7 +268,11 @@ public final class LoupeServer implements AutoCloseable {
             config.routes.exception(HttpResponseException.class, (e, ctx) -> {
                 if (!ctx.res().isCommitted()) Errors.write(ctx, fromJavalin(e));
             });
-            config.routes.exception(SseStream.ClientGone.class, (e, ctx) -> clientsGone.incrementAndGet());
+            config.routes.exception(SseStream.ClientGone.class, (e, ctx) -> {
+                clientsGone.incrementAndGet();
+                // Nobody reads it: for the request log, nginx's "client closed request" rather than a 200.
+                if (!ctx.res().isCommitted()) ctx.status(499);
+            });
             config.routes.exception(IllegalArgumentException.class, (e, ctx) -> {
                 if (!ctx.res().isCommitted()) Errors.write(ctx, ApiException.badRequest(e.getMessage()));
             });

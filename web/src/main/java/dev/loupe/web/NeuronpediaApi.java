@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.loupe.analysis.export.NeuronpediaSource;
 import dev.loupe.hooks.Activation;
 import dev.loupe.hooks.HookSet;
 import dev.loupe.model.Generation;
@@ -23,7 +24,6 @@ import java.util.BitSet;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.IntStream;
@@ -37,7 +37,7 @@ import java.util.stream.IntStream;
  *
  * <p>The SAE's Neuronpedia source id is {@code LAYER-SET}, e.g. {@code 20-gemmascope-res-16k}: the set is
  * {@code gemmascope-res-16k} style for a Gemma Scope SAE (found in its path), {@code loupe-res-256} style
- * otherwise ({@link #sourceSet}). Bodies and errors use Neuronpedia's shapes: camelCase fields, a malformed body is
+ * otherwise ({@link NeuronpediaSource}). Bodies and errors use Neuronpedia's shapes: camelCase fields, a malformed body is
  * a 422 {@code {"detail": [{"loc", "msg", "type"}]}} as FastAPI writes it, a request the server cannot carry out a
  * 400 {@code {"error": "..."}}. The {@code model} field is accepted whatever it names, as {@code /v1} does.
  */
@@ -61,8 +61,9 @@ final class NeuronpediaApi {
         this.live = live;
         this.queue = queue;
         this.limits = limits;
-        this.sourceSet = sourceSet(live.sae());
-        this.source = layer(live.hook()) + "-" + sourceSet;
+        NeuronpediaSource id = NeuronpediaSource.of(live.hook(), live.dSae(), live.sae().config().source());
+        this.sourceSet = id.set();
+        this.source = id.id();
     }
 
     /** The source id of the served SAE, e.g. {@code 20-gemmascope-res-16k}. */
@@ -129,35 +130,6 @@ final class NeuronpediaApi {
         routes.exception(Failure.class, (e, ctx) -> {
             if (!ctx.res().isCommitted()) e.write(ctx);
         });
-    }
-
-    // ---- source ids ------------------------------------------------------------------------------------
-
-    /** The layer a hook name reads, e.g. 20 for {@code blocks.20.hook_resid_post}. */
-    static int layer(String hook) {
-        String[] parts = hook.split("\\.");
-        if (parts.length < 2 || !parts[0].equals("blocks")) return 0;
-        try {
-            return Integer.parseInt(parts[1]);
-        } catch (NumberFormatException e) {
-            return 0;
-        }
-    }
-
-    /** Neuronpedia's set name: {@code gemmascope-res-16k} for Gemma Scope, else {@code loupe-KIND-WIDTH}. */
-    static String sourceSet(Sae sae) {
-        String hook = sae.hookName();
-        String kind = hook.endsWith("hook_mlp_out") ? "mlp" : hook.contains("attn") ? "att" : "res";
-        String from = String.valueOf(sae.config().source()).toLowerCase(Locale.ROOT);
-        String family = from.contains("gemma-scope") || from.contains("gemmascope") ? "gemmascope" : "loupe";
-        return family + "-" + kind + "-" + width(sae.dSae());
-    }
-
-    /** 16384 → 16k, 1048576 → 1m, as Neuronpedia names widths; other widths as they are. */
-    static String width(int n) {
-        if (n % (1 << 20) == 0) return (n >> 20) + "m";
-        if (n % 1024 == 0) return (n >> 10) + "k";
-        return Integer.toString(n);
     }
 
     private void requireSource(String s, String field) {

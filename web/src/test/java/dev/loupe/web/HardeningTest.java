@@ -268,10 +268,13 @@ class HardeningTest {
             String b = s.url().replaceAll("/$", "");
             Http.get(b, "/api/features/3");
             Http.get(b, "/api/features/99999");
+            Http.raw(s.port(), "/%2e%2e/%2e%2e/etc/passwd");   // answered by Jetty itself, before any route
         }
         List<String> lines = bytes.toString(StandardCharsets.UTF_8).lines().toList();
         assertTrue(lines.stream().anyMatch(l -> l.matches("loupe serve: GET /api/features/3 200 \\d+ ms")), lines.toString());
         assertTrue(lines.stream().anyMatch(l -> l.matches("loupe serve: GET /api/features/99999 404 \\d+ ms")), lines.toString());
+        assertTrue(lines.stream().anyMatch(l -> l.matches("loupe serve: \\(a malformed request\\) 400 \\d+ ms")), lines.toString());
+        assertEquals(3, lines.size(), "one line per request: " + lines);
         bytes.reset();
         try (LoupeServer s = LoupeServer.start(ServerOptions.of(copy).withAddress("127.0.0.1", 0).withThreads(1).withRequestLog(false), log)) {
             Http.get(s.url().replaceAll("/$", ""), "/api/features/3");

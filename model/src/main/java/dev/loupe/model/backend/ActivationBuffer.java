@@ -18,4 +18,11 @@ public interface ActivationBuffer {
 
     /** Replaces the values with {@code data} ({@link #size()} floats); a no-op when data is this buffer's own array. */
     void fromHost(float[] data);
+
+    /**
+     * Gives the buffer's memory back to its backend now (a device region for an accelerator; nothing for a heap
+     * buffer, which the collector reclaims). The buffer must not be used afterwards. Whoever allocates a buffer
+     * releases it: device memory is not reclaimed by the Java collector.
+     */
+    default void release() {}
 }

@@ -3,6 +3,7 @@ package dev.loupe.model.backend;
 import dev.loupe.model.tensor.WeightTensor;
 
 import java.util.List;
+import java.util.Map;
 import java.util.function.IntConsumer;
 
 /**
@@ -188,6 +189,13 @@ public interface Backend extends AutoCloseable {
     int threads();
 
     String name();
+
+    /**
+     * Running totals a device backend keeps, by snake_case name, for benchmarks: {@code graph_executions} (task graphs
+     * launched), {@code device_kernel_ns} and {@code device_kernel_ns.<operation>} (when profiling),
+     * {@code device_memory_bytes} (device memory held now), {@code device_arena_peak_bytes}. Empty for heap backends.
+     */
+    default Map<String, Long> deviceCounters() { return Map.of(); }
 
     @Override
     void close();

@@ -67,6 +67,7 @@ public final class ForwardPass {
 
     private void size(int rows) {
         if (rows == n) return;
+        release();
         n = rows;
         x = be.allocate(n * c.hiddenSize());
         xn = be.allocate(n * c.hiddenSize());
@@ -77,6 +78,13 @@ public final class ForwardPass {
         z = be.allocate(n * c.qDim());
         gate = be.allocate(n * c.intermediateSize());
         up = be.allocate(n * c.intermediateSize());
+    }
+
+    /** Gives the working buffers back to the backend (the next call allocates again). */
+    public void release() {
+        for (ActivationBuffer b : new ActivationBuffer[]{x, xn, proj, q, k, v, z, gate, up}) if (b != null) b.release();
+        x = xn = proj = q = k = v = z = gate = up = null;
+        n = -1;
     }
 
     /**
@@ -116,9 +124,13 @@ public final class ForwardPass {
         if (logitRows <= 0) return null;
         int lr = Math.min(logitRows, rows);
         ActivationBuffer logits = be.allocate(lr * c.vocabSize());
-        be.matmul(w.embedding(), xn, rows - lr, lr, logits);
-        be.softcap(logits, lr, c.vocabSize(), c.finalSoftcap());
-        return logits.toHost();
+        try {
+            be.matmul(w.embedding(), xn, rows - lr, lr, logits);
+            be.softcap(logits, lr, c.vocabSize(), c.finalSoftcap());
+            return logits.toHost();
+        } finally {
+            logits.release();
+        }
     }
 
     private void layer(int l, LayerWeights lw, KvCache cache, BoundHooks hooks, int p0, RotaryTable rope) {
@@ -180,11 +192,15 @@ public final class ForwardPass {
         int nKeys = p0 + n;
         int[] shape = {s.heads(), n, nKeys};
         ActivationBuffer scores = be.allocate(s.heads() * n * nKeys);
-        be.attentionScores(s, q, cache.keys(l), p0, n, scores);
-        fire(hooks, scoresId, scores, shape, p0);
-        be.attentionSoftmax(s, scores, p0, n);
-        fire(hooks, patternId, scores, shape, p0);
-        be.attentionMix(s, scores, cache.values(l), p0, n, z);
+        try {
+            be.attentionScores(s, q, cache.keys(l), p0, n, scores);
+            fire(hooks, scoresId, scores, shape, p0);
+            be.attentionSoftmax(s, scores, p0, n);
+            fire(hooks, patternId, scores, shape, p0);
+            be.attentionMix(s, scores, cache.values(l), p0, n, z);
+        } finally {
+            scores.release();
+        }
     }
 
     private void fire(BoundHooks hooks, int id, ActivationBuffer data, int cols, int p0) {

@@ -53,6 +53,7 @@ public final class KvCache {
     private ActivationBuffer grow(ActivationBuffer old, int positions) {
         ActivationBuffer b = backend.allocate(positions * kvDim);
         if (old != null && length > 0) backend.copy(old, 0, b, 0, length * kvDim);
+        if (old != null) old.release();
         return b;
     }
 
@@ -65,5 +66,16 @@ public final class KvCache {
     public void truncate(int newLength) {
         if (newLength < 0 || newLength > length) throw new IllegalArgumentException("cannot truncate " + length + " positions to " + newLength);
         length = newLength;
+    }
+
+    /** Gives every layer's buffers back to the backend; the cache is empty and unusable afterwards. */
+    public void release() {
+        for (int l = 0; l < layers; l++) {
+            if (keys[l] != null) keys[l].release();
+            if (values[l] != null) values[l].release();
+            keys[l] = values[l] = null;
+        }
+        capacity = 0;
+        length = 0;
     }
 }

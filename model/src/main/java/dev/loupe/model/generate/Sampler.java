@@ -29,6 +29,62 @@ public final class Sampler {
 
     public int next(float[] logits) {
         if (g.greedy()) return argmax(logits);
+        Kept k = kept(logits);
+        double r = random.nextDouble() * k.total;
+        for (int i = 0; i < k.keep; i++) {
+            int id = k.order.id(i);
+            r -= k.p[id];
+            if (r <= 0) return id;
+        }
+        return k.order.id(k.keep - 1);
+    }
+
+    /**
+     * The distribution {@link #next} draws from, over the whole vocabulary: one-hot on the arg-max when greedy,
+     * else the tempered softmax restricted to the top-k / top-p head and renormalised (what assisted generation's
+     * rejection step compares between draft and target).
+     */
+    public double[] distribution(float[] logits) {
+        double[] out = new double[logits.length];
+        if (g.greedy()) {
+            out[argmax(logits)] = 1;
+            return out;
+        }
+        Kept k = kept(logits);
+        for (int i = 0; i < k.keep; i++) {
+            int id = k.order.id(i);
+            out[id] = k.p[id] / k.total;
+        }
+        return out;
+    }
+
+    /** A token drawn from {@code distribution} (non-negative weights, not necessarily summing to 1) with this sampler's stream. */
+    public int draw(double[] distribution) {
+        double total = 0;
+        int last = -1;
+        for (int i = 0; i < distribution.length; i++) {
+            if (distribution[i] > 0) { total += distribution[i]; last = i; }
+        }
+        if (last < 0) throw new IllegalArgumentException("a distribution with no positive weight");
+        double r = random.nextDouble() * total;
+        for (int i = 0; i < distribution.length; i++) {
+            if (distribution[i] <= 0) continue;
+            r -= distribution[i];
+            if (r <= 0) return i;
+        }
+        return last;
+    }
+
+    /** A uniform number in [0, 1) from this sampler's stream. */
+    public double uniform() { return random.nextDouble(); }
+
+    /**
+     * The candidates after temperature, top-k and top-p: the first {@code keep} of {@code order}, with weights
+     * {@code p} (this sampler's scratch array, valid until the next call) summing to {@code total}.
+     */
+    private record Kept(Order order, int keep, double[] p, double total) {}
+
+    private Kept kept(float[] logits) {
         int v = logits.length;
         if (weights.length < v) {
             weights = new double[v];
@@ -72,13 +128,7 @@ public final class Sampler {
             // Every candidate is kept: the total needs no order.
             for (int i = 0; i < n; i++) total += p[(int) keys[i]];
         }
-        double r = random.nextDouble() * total;
-        for (int i = 0; i < keep; i++) {
-            int id = order.id(i);
-            r -= p[id];
-            if (r <= 0) return id;
-        }
-        return order.id(keep - 1);
+        return new Kept(order, keep, p, total);
     }
 
     /**

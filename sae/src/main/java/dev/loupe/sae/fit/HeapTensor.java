@@ -8,11 +8,11 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /** Presents a heap float matrix as an F32 {@link WeightTensor} so the backend's matrix kernels can multiply by it. */
-final class HeapTensor {
+public final class HeapTensor {
     private HeapTensor() {}
 
     /** {@code values} as {@code [rows, cols]}; shares the array on little-endian machines, copies it otherwise. */
-    static WeightTensor of(String name, float[] values, int rows, int cols) {
+    public static WeightTensor of(String name, float[] values, int rows, int cols) {
         if ((long) rows * cols != values.length) {
             throw new IllegalArgumentException(name + ": " + values.length + " values are not [" + rows + ", " + cols + "]");
         }

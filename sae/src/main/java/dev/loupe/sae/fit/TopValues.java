@@ -4,11 +4,11 @@ package dev.loupe.sae.fit;
  * The {@code k} largest values of an array slice with their indices, largest first (ties: lower index first),
  * found with a size-{@code k} min-heap in one pass.
  */
-final class TopValues {
+public final class TopValues {
     private TopValues() {}
 
     /** Indices (relative to {@code off}) of the {@code k} largest of {@code values[off, off + n)}, largest first. */
-    static int[] of(float[] values, int off, int n, int k) {
+    public static int[] of(float[] values, int off, int n, int k) {
         k = Math.min(k, n);
         int[] heap = new int[k];
         int size = 0;
