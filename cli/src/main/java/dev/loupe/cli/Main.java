@@ -26,6 +26,7 @@ import picocli.CommandLine.Command;
                 ExplainCommand.class,
                 ImportExplanationsCommand.class,
                 ServeCommand.class,
+                ShieldCommand.class,
         })
 public final class Main implements java.util.concurrent.Callable<Integer> {
 

@@ -250,6 +250,7 @@ public final class LoupeServer implements AutoCloseable {
 
             config.routes.post("/api/features/{id}/activations", live(liveApi, limits, (ctx, deadline) -> liveApi.featureActivations(ctx, browse.feature(ctx), deadline)));
             config.routes.post("/api/inspect", live(liveApi, limits, (ctx, deadline) -> liveApi.inspect(ctx, deadline)));
+            config.routes.post("/api/shield", live(liveApi, limits, (ctx, deadline) -> liveApi.shield(ctx, deadline)));
             config.routes.post("/api/search", live(liveApi, limits, (ctx, deadline) -> liveApi.search(ctx, deadline, browse)));
             config.routes.post("/api/steer", live(steer, limits, steer == null ? null : steer::handle));
             config.routes.get("/v1/models", ctx -> {
