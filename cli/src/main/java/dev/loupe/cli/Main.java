@@ -15,6 +15,8 @@ import picocli.CommandLine.Command;
                 BenchCommand.class,
                 EncodeCommand.class,
                 TraceCommand.class,
+                GradCommand.class,
+                AttributeCommand.class,
                 SteerCommand.class,
                 EvalSaeCommand.class,
                 SynthSaeCommand.class,
