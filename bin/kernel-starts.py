@@ -23,7 +23,7 @@ OUT = os.path.join(ROOT, "target", "kernel-starts")
 
 def main(argv):
     n = int(argv[1]) if len(argv) > 1 else 30
-    limit = float(argv[2]) if len(argv) > 2 else 60.0
+    limit = int(argv[2]) if len(argv) > 2 else 60
     os.makedirs(OUT, exist_ok=True)
     jstack = os.path.join(os.environ.get("JAVA_HOME", "/usr"), "bin", "jstack")
     hangs, times = 0, []
@@ -64,7 +64,7 @@ def main(argv):
                 watchdog.cancel()
     ok = n - hangs
     median = sorted(times)[len(times) // 2] if times else float("nan")
-    print(f"kernel-starts: {ok} of {n} starts answered kernel_info within {limit:.0f} s (median {median:.1f} s); {hangs} hung",
+    print(f"kernel-starts: {ok} of {n} starts answered kernel_info within {limit} s (median {median:.1f} s); {hangs} hung",
           flush=True)
     return 0 if hangs == 0 else 1
 

@@ -8,10 +8,10 @@ and JUPYTER_PATH set to the project's .cache/jupyter. A kernel that does not ans
 limit is killed and started again; a cell that runs past the cell limit fails its notebook with a line saying so, and
 the kernel is killed, never left running.
 
-Why restarts: with dev.loupe.notebook.NotebookKernel's fix of rapaio's handler race, about 1 start in 7 to 12 on
-this busy 2-core machine still never answers: the client's TCP connection to the shell port is established and the
-JVM reads its bytes, but no message reaches rapaio's shell loop (the thread is alive, polling); reconnecting the
-client does not help, a new kernel does. A healthy start answers in 3 to 15 s, hence the 30 s limit.
+Start-up hangs had two causes, both fixed in dev.loupe.notebook.NotebookKernel (rapaio's handler race, and its
+LoopThread start race that left the shell or heartbeat loop dead); bin/kernel-starts checks 30 starts in a row. The
+restarts stay as a guard against a kernel killed from outside. A healthy start answers in 3 to 15 s, hence the 30 s
+limit.
 """
 import os
 import shutil

@@ -151,6 +151,25 @@ public final class Corpus {
     }
 
     /** SHA-256 of the corpus: each file's name and bytes, in reading order, hex. */
+    /**
+     * The token ids of the documents in order, for the commands that hold a small corpus in memory ({@code eval-sae},
+     * {@code synth-sae}): text documents stripped and encoded by {@code tokenizer} ({@code <bos>} first), token
+     * documents as given; reading stops once {@code maxTokens} ids are collected (each sequence cut to
+     * {@code maxLength} first). Malformed lines fail with their file and line.
+     */
+    public static List<int[]> tokenIds(Path path, dev.loupe.model.tokenizer.Tokenizer tokenizer, int maxLength, long maxTokens) throws IOException {
+        List<int[]> out = new java.util.ArrayList<>();
+        long total = 0;
+        for (Iterator<Document> it = read(path, false, IndexProgress.NONE); it.hasNext() && total < maxTokens; ) {
+            Document d = it.next();
+            int[] ids = d.tokens() != null ? d.tokens() : tokenizer.encode(d.text().strip());
+            ids = java.util.Arrays.copyOf(ids, (int) Math.min(ids.length, Math.min(maxLength, maxTokens - total)));
+            out.add(ids);
+            total += ids.length;
+        }
+        return out;
+    }
+
     public static String sha256(Path path) throws IOException {
         MessageDigest md;
         try {

@@ -1,5 +1,6 @@
 package dev.loupe.cli;
 
+import dev.loupe.analysis.Corpus;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.model.Model;
 import dev.loupe.model.RunOptions;
@@ -44,20 +45,12 @@ final class EvalSaeCommand implements Callable<Integer> {
 
     @Override public Integer call() throws Exception {
         if (maxTokens < 2 || context < 2) throw new IllegalArgumentException("--max-tokens and --context must be at least 2");
-        List<String> docs = InputPaths.readLines(corpus, "--corpus").stream().map(String::strip).filter(s -> !s.isEmpty()).toList();
-        if (docs.isEmpty()) throw new IllegalArgumentException(corpus + ": no text (expected one document per line)");
+        InputPaths.corpusFiles(corpus, "--corpus");   // a corpus Loupe cannot read fails before the model loads
         try (Model m = model.load(); Sae sae = saeOptions.load(m)) {
             Tokenizer tok = m.tokenizer();
             List<int[]> seqs = new ArrayList<>();
-            int total = 0;
-            for (String d : docs) {
-                if (total >= maxTokens) break;
-                int[] ids = tok.encode(d);
-                ids = Arrays.copyOf(ids, Math.min(ids.length, Math.min(context, maxTokens - total)));
-                if (ids.length < 2) continue;
-                seqs.add(ids);
-                total += ids.length;
-            }
+            for (int[] ids : InputPaths.corpusTokenIds(corpus, "--corpus", tok, context, maxTokens)) if (ids.length >= 2) seqs.add(ids);
+            if (seqs.isEmpty()) throw new IllegalArgumentException("--corpus " + corpus + ": no text (expected one document per line)");
             Set<Integer> special = new HashSet<>(List.of(tok.bosId(), 0));
             if (tok.eosId() >= 0) special.add(tok.eosId());
             SaeEvaluator.Model runner = (t, hooks) -> m.run(t, RunOptions.defaults().withHooks(hooks)).logits();

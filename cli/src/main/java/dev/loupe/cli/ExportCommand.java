@@ -2,12 +2,14 @@ package dev.loupe.cli;
 
 import dev.loupe.analysis.ExplanationsFile;
 import dev.loupe.analysis.FeatureStore;
+import dev.loupe.analysis.export.NeuronpediaExplanations;
 import dev.loupe.analysis.export.NeuronpediaExport;
 import dev.loupe.analysis.export.NeuronpediaSource;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code loupe export --format neuronpedia}: a corpus run as files Neuronpedia uploads. */
@@ -22,7 +24,8 @@ final class ExportCommand implements Callable<Integer> {
     @Option(names = "--sae", paramLabel = "ID", description = "which SAE of a run with several (default: the first)")
     String sae;
 
-    @Option(names = "--format", required = true, paramLabel = "FORMAT", description = "neuronpedia")
+    @Option(names = "--format", required = true, paramLabel = "FORMAT",
+            description = "neuronpedia (feature batches) or neuronpedia-explanations (OUT/explanations.json: Neuronpedia's explanation JSON)")
     String format;
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "the folder to write into")
@@ -38,7 +41,9 @@ final class ExportCommand implements Callable<Integer> {
     int batchSize = NeuronpediaExport.MAX_BATCH;
 
     @Override public Integer call() throws Exception {
-        if (!format.equals("neuronpedia")) throw new IllegalArgumentException("--format " + format + ": the formats are neuronpedia");
+        if (!format.equals("neuronpedia") && !format.equals("neuronpedia-explanations")) {
+            throw new IllegalArgumentException("--format " + format + ": the formats are neuronpedia and neuronpedia-explanations");
+        }
         if (batchSize < 1 || batchSize > NeuronpediaExport.MAX_BATCH) {
             throw new IllegalArgumentException("--batch-size must be in 1.." + NeuronpediaExport.MAX_BATCH + " (Neuronpedia's limit), got " + batchSize);
         }
@@ -52,6 +57,13 @@ final class ExportCommand implements Callable<Integer> {
             NeuronpediaExport.Options o = NeuronpediaExport.Options.of(store, out).withBatchSize(batchSize).withExplanations(explanations);
             if (modelId != null) o = o.withModelId(modelId);
             if (source != null) o = o.withSource(parseSource(source));
+            if (format.equals("neuronpedia-explanations")) {
+                List<ExplanationsFile.Row> rows = ExplanationsFile.read(ExplanationsFile.of(store));
+                java.nio.file.Files.createDirectories(out);
+                NeuronpediaExplanations.write(out.resolve("explanations.json"), o.modelId(), o.source(), rows);
+                System.out.println("wrote " + rows.size() + " explanations to " + out.resolve("explanations.json") + " (source " + o.source().id() + ")");
+                return 0;
+            }
             NeuronpediaExport.Result r = NeuronpediaExport.write(store, o);
             System.out.println("wrote " + r.features() + " features in " + (r.files().size() - (r.skipped() > 0 ? 1 : 0)) + " batch files to " + out
                     + " (model " + o.modelId() + ", source " + o.source().id() + ")" + (r.skipped() > 0 ? "; " + r.skipped() + " never fired: skipped.json" : ""));

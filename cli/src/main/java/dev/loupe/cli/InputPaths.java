@@ -41,15 +41,22 @@ final class InputPaths {
     }
 
     /** The lines of a UTF-8 text file, or one line saying where it is not UTF-8 text. */
-    static List<String> readLines(Path file, String option) throws IOException {
-        requireFile(file, option);
-        List<String> lines = new ArrayList<>();
-        try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            for (String line = in.readLine(); line != null; line = in.readLine()) lines.add(line);
-        } catch (CharacterCodingException e) {
-            throw new IOException(option + " " + file + ": not UTF-8 text (invalid bytes after line " + lines.size()
-                    + "; a binary file?)");
+    /** {@link dev.loupe.analysis.Corpus#tokenIds}, failing with a line that names the option. */
+    static List<int[]> corpusTokenIds(Path corpus, String option, dev.loupe.model.tokenizer.Tokenizer tokenizer, int maxLength, long maxTokens)
+            throws IOException {
+        try {
+            return dev.loupe.analysis.Corpus.tokenIds(corpus, tokenizer, maxLength, maxTokens);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(option + " " + e.getMessage());
         }
-        return lines;
+    }
+
+    /** The files of a corpus ({@link dev.loupe.analysis.Corpus#files}), failing with a line that names the option. */
+    static List<Path> corpusFiles(Path corpus, String option) throws IOException {
+        try {
+            return dev.loupe.analysis.Corpus.files(corpus);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(option + " " + e.getMessage());
+        }
     }
 }

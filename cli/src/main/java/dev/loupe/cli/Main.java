@@ -15,6 +15,8 @@ import picocli.CommandLine.Command;
                 BenchCommand.class,
                 EncodeCommand.class,
                 TraceCommand.class,
+                GradCommand.class,
+                AttributeCommand.class,
                 SteerCommand.class,
                 EvalSaeCommand.class,
                 SynthSaeCommand.class,
@@ -24,7 +26,9 @@ import picocli.CommandLine.Command;
                 FeaturesCommand.class,
                 ExportCommand.class,
                 ExplainCommand.class,
+                ImportExplanationsCommand.class,
                 ServeCommand.class,
+                ShieldCommand.class,
         })
 public final class Main implements java.util.concurrent.Callable<Integer> {
 
@@ -49,6 +53,7 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
     static int execute(CommandLine cl, String... args) {
         // Arrow logs through SLF4J; without a binding SLF4J prints a warning on every start.
         if (System.getProperty("slf4j.internal.verbosity") == null) System.setProperty("slf4j.internal.verbosity", "ERROR");
+        cl.setHelpFactory(WordWrappedHelp.FACTORY);
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> fail(cmd, ex));
         cl.setParameterExceptionHandler((ex, badArgs) -> {
             CommandLine cmd = ex.getCommandLine();

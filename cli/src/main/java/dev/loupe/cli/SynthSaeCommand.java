@@ -1,5 +1,6 @@
 package dev.loupe.cli;
 
+import dev.loupe.analysis.Corpus;
 import dev.loupe.model.Model;
 import dev.loupe.model.tokenizer.Tokenizer;
 import dev.loupe.sae.GemmaScopeLayout;
@@ -102,15 +103,11 @@ public final class SynthSaeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--out " + out + " names no layer (expected a Gemma Scope path such as .../layer_2/width_512/average_l0_20); give --hook");
         }
         if (width < 1 || l0 < 1 || l0 > width) throw new IllegalArgumentException("--width must be positive and --l0 in [1, " + width + "]");
-        List<String> docs = InputPaths.readLines(fitCorpus, "--fit-corpus").stream().map(String::strip).filter(s -> !s.isEmpty()).toList();
-        if (docs.isEmpty()) throw new IllegalArgumentException(fitCorpus + ": no text (expected one document per line)");
+        InputPaths.corpusFiles(fitCorpus, "--fit-corpus");   // a corpus Loupe cannot read fails before the model loads
         try (Model m = Model.load(fitModel, backend, threads)) {
             Tokenizer tok = m.tokenizer();
-            List<int[]> seqs = new ArrayList<>();
-            for (String d : docs) {
-                int[] ids = tok.encode(d);
-                seqs.add(Arrays.copyOf(ids, Math.min(ids.length, fitContext)));
-            }
+            List<int[]> seqs = InputPaths.corpusTokenIds(fitCorpus, "--fit-corpus", tok, fitContext, Long.MAX_VALUE);
+            if (seqs.isEmpty()) throw new IllegalArgumentException(fitCorpus + ": no text (expected one document per line)");
             Set<Integer> ignored = new HashSet<>(List.of(tok.bosId(), 0));
             if (tok.eosId() >= 0) ignored.add(tok.eosId());
             HookSample sample = HookSample.collect(m, at, seqs, ignored, fitMaxTokens);

@@ -194,14 +194,20 @@ class BadInputTest {
 
     // ---- unclear messages ------------------------------------------------------------------------------
 
+    /** eval-sae and synth-sae read corpora as index does (Corpus: .txt, .jsonl or a folder of them). */
     @Test void binaryOrFolderCorporaAreNamed() throws IOException {
-        Path bin = dir.resolve("corpus.bin");
-        Files.write(bin, new byte[]{'o', 'k', '\n', (byte) 0xff, (byte) 0xfe, 0, 1, 2});
+        Path binText = dir.resolve("corpus.txt");
+        Files.write(binText, new byte[]{'o', 'k', '\n', (byte) 0xff, (byte) 0xfe, 0, 1, 2});
+        assertOneLine(Cli.run("eval-sae", "--model", gguf(), "--sae", sae(), "--hook", HOOK, "--corpus", binText.toString()),
+                "--corpus", "corpus.txt", "not valid UTF-8");
+        assertOneLine(Cli.run("synth-sae", "--fit-model", gguf(), "--fit-corpus", binText.toString(), "--hook", HOOK, "--width", "8", "--l0", "2",
+                "--out", dir.resolve("fit").toString()), "--fit-corpus", "not valid UTF-8");
+        Path bin = Files.write(dir.resolve("corpus.bin"), new byte[]{'o', 'k', '\n', (byte) 0xff, (byte) 0xfe, 0, 1, 2});
         assertOneLine(Cli.run("eval-sae", "--model", gguf(), "--sae", sae(), "--hook", HOOK, "--corpus", bin.toString()),
-                "--corpus", "corpus.bin", "not UTF-8");
-        assertOneLine(Cli.run("synth-sae", "--fit-model", gguf(), "--fit-corpus", bin.toString(), "--hook", HOOK, "--width", "8", "--l0", "2",
-                "--out", dir.resolve("fit").toString()), "--fit-corpus", "not UTF-8");
-        assertOneLine(Cli.run("eval-sae", "--model", gguf(), "--sae", sae(), "--hook", HOOK, "--corpus", dir.toString()), "--corpus", "is a folder");
+                "--corpus", "corpus.bin", "must be a .txt or .jsonl file");
+        Path empty = Files.createDirectories(dir.resolve("empty-corpus"));
+        assertOneLine(Cli.run("eval-sae", "--model", gguf(), "--sae", sae(), "--hook", HOOK, "--corpus", empty.toString()),
+                "--corpus", "folder holds no .txt or .jsonl files");
         Path tok = Files.writeString(dir.resolve("tokenizer.json"), SmallTokenizerJson.TEXT);
         assertOneLine(Cli.run("tokenize", "--tokenizer", tok.toString(), "--jsonl", bin.toString()), "corpus.bin", "UTF-8");
         assertOneLine(Cli.run("tokenize", "--tokenizer", tok.toString(), "--jsonl", dir.toString()), "--jsonl", "is a folder");

@@ -32,6 +32,14 @@ class CliMessagesTest {
         assertTrue(flat.contains("resumes after the last complete shard"), r.out());
     }
 
+    /** picocli broke lines after a dot ("feature_acts. npy", "blocks.20. hook_resid_post"): help wraps at spaces only. */
+    @Test void helpWrapsAtSpacesOnly() {
+        assertTrue(Cli.run("--help").out().contains("feature_acts.npy"));
+        String encode = Cli.run("encode", "--help").out();
+        assertTrue(encode.contains("blocks.20.hook_resid_post"), encode);
+        assertTrue(encode.contains("layer_20/width_16k/average_l0_71"), encode);
+    }
+
     @Test void fileErrorsSayWhatIsWrong() {
         assertEquals("/x/run: already exists (a file where a folder or a new file was expected)",
                 Errors.oneLine(new FileAlreadyExistsException("/x/run")));

@@ -246,6 +246,30 @@ class ExplainCommandTest {
         Path np = dir.resolve("np");
         assertEquals(0, Cli.run("export", "--run", run.toString(), "--format", "neuronpedia", "--out", np.toString()).exit());
         assertTrue(Files.readString(np.resolve("batch-0.json")).contains("\"text\":\"scripted explanation 0\",\"methodName\":\"loupe-autointerp\""));
+
+        // Neuronpedia's explanation JSON, out and back in (into a copy of the run without explanations).
+        assertEquals(0, Cli.run("export", "--run", run.toString(), "--format", "neuronpedia-explanations", "--out", np.toString()).exit());
+        com.fasterxml.jackson.databind.node.ArrayNode entries = (com.fasterxml.jackson.databind.node.ArrayNode) JSON.readTree(np.resolve("explanations.json").toFile());
+        assertEquals(3, entries.size());
+        for (JsonNode e : entries) {
+            assertEquals("2-loupe-res-256", e.get("layer").asText());
+            assertTrue(e.get("index").isTextual() && e.get("description").asText().startsWith("scripted explanation"));
+        }
+        entries.addObject().put("modelId", "x").put("layer", "5-gemmascope-res-16k").put("index", "3").put("description", "elsewhere");
+        JSON.writeValue(np.resolve("explanations.json").toFile(), entries);
+        Path copy = dir.resolve("imported");
+        copy(run, copy);
+        Files.delete(copy.resolve("explanations.arrow"));
+        Cli.Result imp = Cli.run("import-explanations", "--run", copy.toString(), "--file", np.resolve("explanations.json").toString());
+        assertEquals(0, imp.exit(), imp.err());
+        assertTrue(imp.out().contains("imported 3 explanations") && imp.out().contains("1 of other sources left out"), imp.out());
+        List<ExplanationsFile.Row> back = ExplanationsFile.read(copy.resolve("explanations.arrow"));
+        assertEquals(rows.stream().map(ExplanationsFile.Row::explanation).sorted().toList(), back.stream().map(ExplanationsFile.Row::explanation).sorted().toList());
+        assertEquals(rows.stream().map(ExplanationsFile.Row::featureId).sorted().toList(), back.stream().map(ExplanationsFile.Row::featureId).sorted().toList());
+        Files.writeString(np.resolve("bad.json"), "{\"not\": \"an array\"}");
+        Cli.Result bad = Cli.run("import-explanations", "--run", copy.toString(), "--file", np.resolve("bad.json").toString());
+        assertEquals(1, bad.exit());
+        assertEquals(1, bad.err().strip().lines().count(), bad.err());
     }
 
     @Test void badFlagsAreOneLine() {

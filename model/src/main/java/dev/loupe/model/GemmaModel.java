@@ -7,7 +7,7 @@ import dev.loupe.hooks.HookPoints;
 import dev.loupe.hooks.HookSet;
 import dev.loupe.model.backend.Backend;
 import dev.loupe.model.backend.Backends;
-import dev.loupe.model.generate.Sampler;
+import dev.loupe.model.generate.TokenLoop;
 import dev.loupe.model.tokenizer.Tokenizer;
 import dev.loupe.model.tokenizer.Tokenizers;
 import dev.loupe.model.weights.Checkpoints;
@@ -173,29 +173,19 @@ public final class GemmaModel implements Model {
      */
     @Override
     public GenerationResult generate(int[] prompt, Generation g, HookSet hooks, IntConsumer onToken) {
-        if (prompt.length == 0) throw new IllegalArgumentException("generation needs at least one prompt token (<bos>)");
-        BoundHooks bound = hooks.bind(points);
-        try (Session s = newSession()) {
-            return generate(s, prompt, g, bound, onToken);
+        // The loop owns its session; closing it gives the KV cache and buffers back to the backend.
+        try (TokenLoop loop = new TokenLoop(this, prompt, g, hooks.bind(points))) {
+            // The loop stops at the context length, so never allocate for more than fits in it.
+            int[] out = new int[loop.capacity()];
+            int count = 0;
+            while (!loop.done()) {
+                int next = loop.step();
+                out[count++] = next;
+                if (onToken != null) onToken.accept(next);
+            }
+            int stopped = loop.end() == TokenLoop.End.STOP && count > 0 ? out[count - 1] : -1;
+            return new GenerationResult(prompt, Arrays.copyOf(out, count), stopped);
         }
-    }
-
-    private GenerationResult generate(Session s, int[] prompt, Generation g, BoundHooks bound, IntConsumer onToken) {
-        Sampler sampler = new Sampler(g);
-        java.util.Set<Integer> stops = g.stopsFor(config());
-        // The loop stops at the context length, so never allocate for more than fits in it.
-        int[] out = new int[Math.max(0, Math.min(g.maxTokens(), config().maxPositions() - prompt.length + 1))];
-        int count = 0, stopped = -1;
-        float[] logits = s.process(prompt, bound, -1, 1);
-        while (count < g.maxTokens()) {
-            int next = sampler.next(logits);
-            out[count++] = next;
-            if (onToken != null) onToken.accept(next);
-            if (stops.contains(next)) { stopped = next; break; }
-            if (count == g.maxTokens() || s.position() >= config().maxPositions()) break;
-            logits = s.process(new int[]{next}, bound, -1, 1);
-        }
-        return new GenerationResult(prompt, Arrays.copyOf(out, count), stopped);
     }
 
     @Override

@@ -13,6 +13,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.locks.LockSupport;
 import java.util.logging.LogManager;
 
 /**
@@ -25,6 +26,8 @@ import java.util.logging.LogManager;
  *       as soon as they connect, so a request that lands in that window kills the shell thread with a
  *       NullPointerException and the kernel never answers (most launches on a busy 2-core machine). This class does
  *       what {@code connect} does in the safe order: handlers and channels first, then the sockets.</li>
+ *   <li><b>No second start-up hang.</b> rapaio's loop threads can exit before their first poll (a start race in its
+ *       {@code LoopThread}); {@link #keepLoopsRunning} makes sure every channel's loop runs.</li>
  *   <li><b>Rich output.</b> rapaio shows every value as {@code toString()} under one default MIME type and finds
  *       renderers only through its service loader at start-up; a renderer for Loupe's {@link Rich} values (charts,
  *       tables, shaded text) is added, and plain values show as text.</li>
@@ -126,7 +129,13 @@ public final class NotebookKernel {
         handlersField.set(channels, handlers);
         invoke(kernelType.getMethod("registerChannels", channelsType), kernel, channels);
         channelSet.setAccessible(true);
-        for (Object channel : (Set<?>) channelSet.get(channels)) invoke(bind, channel, props);
+        Set<?> all = (Set<?>) channelSet.get(channels);
+        for (Object channel : all) invoke(bind, channel, props);
+        try {
+            keepLoopsRunning(loader, all);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            System.err.println("loupe kernel: could not check rapaio's channel threads (" + e + "); a start may hang");
+        }
         iopubField.setAccessible(true);
         Object starting = Class.forName(KERNEL + "message.messages.IOPubStatus", true, loader).getField("STARTING").get(null);
         invoke(send, iopubField.get(channels), messageClass.getConstructor(messageType, Object.class)
@@ -134,6 +143,53 @@ public final class NotebookKernel {
         connected.setAccessible(true);
         connected.setBoolean(channels, true);
         return channels;
+    }
+
+    /**
+     * The root cause of the remaining start-up hang: rapaio's {@code LoopThread.start()} calls {@code super.start()}
+     * and only then sets {@code running = true}, and its {@code run()} is {@code while (running) ...}. When the new
+     * thread gets to that test first (often enough on a busy machine, about one start in nine here), it exits at
+     * once and its channel is never read again: a dead shell loop leaves {@code kernel_info_request} unanswered for
+     * ever (the bytes arrive, nothing reads them), a dead heartbeat loop makes the client declare the kernel dead.
+     * The control loop names its thread "Shell-N" too, which is why a "Shell-0" thread stayed alive in a hung
+     * kernel. Here each channel's loop thread gets {@code running = true}, which a thread that has not reached its
+     * test yet then sees; a thread that already exited is replaced by a new one with the same body, started with
+     * {@code running} already true.
+     */
+    static void keepLoopsRunning(ClassLoader loader, Set<?> channels) throws ReflectiveOperationException {
+        Class<?> loopType = Class.forName(KERNEL + "channels.LoopThread", true, loader);
+        Field running = loopType.getDeclaredField("running");
+        Field sleep = loopType.getDeclaredField("sleep");
+        Field body = loopType.getDeclaredField("loopBody");
+        for (Field f : new Field[]{running, sleep, body}) f.setAccessible(true);
+        var make = loopType.getConstructor(String.class, long.class, Runnable.class);
+        for (Object channel : channels) {
+            Field loopField;
+            try {
+                loopField = channel.getClass().getDeclaredField("loopThread");
+            } catch (NoSuchFieldException e) {
+                continue;   // a channel without a loop (iopub only sends)
+            }
+            loopField.setAccessible(true);
+            Thread loop = (Thread) loopField.get(channel);
+            if (loop == null) continue;
+            running.setBoolean(loop, true);
+            // A thread in its loop sleeps between polls; one that lost the race terminates. Wait to see which.
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (loop.getState() != Thread.State.TIMED_WAITING && loop.getState() != Thread.State.TERMINATED
+                    && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+                LockSupport.parkNanos(2_000_000);
+            }
+            if (loop.getState() == Thread.State.TERMINATED) {
+                Thread fresh = (Thread) make.newInstance(loop.getName(), sleep.getLong(loop), body.get(loop));
+                running.setBoolean(fresh, true);
+                loopField.set(channel, fresh);
+                fresh.start();
+                System.err.println("loupe kernel: restarted " + channel.getClass().getSimpleName()
+                        + "'s loop thread, which had exited before its first poll (rapaio's LoopThread start race)");
+            }
+        }
     }
 
     static void installRichRenderer(ClassLoader loader) throws ReflectiveOperationException {

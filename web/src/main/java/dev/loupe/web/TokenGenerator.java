@@ -1,16 +1,15 @@
 package dev.loupe.web;
 
-import dev.loupe.hooks.BoundHooks;
 import dev.loupe.hooks.HookSet;
-import dev.loupe.model.Model;
 import dev.loupe.model.Generation;
-import dev.loupe.model.Session;
-import dev.loupe.model.generate.Sampler;
+import dev.loupe.model.Model;
+import dev.loupe.model.generate.TokenLoop;
 
 /**
  * One generation advanced a token at a time, so that a request can interleave two continuations (default and
  * steered) on one work slot, stream each token as it comes, and stop between tokens when the client leaves or
- * the deadline passes. Does what {@link Model#generate} does, one step per call.
+ * the deadline passes: the model's {@link TokenLoop} (the loop behind {@link Model#generate}) with OpenAI's finish
+ * names and the frequency penalty.
  */
 final class TokenGenerator {
     /** Why a generation ended, with OpenAI's names. */
@@ -26,51 +25,31 @@ final class TokenGenerator {
     }
 
     private final Model model;
-    private final int[] prompt;
-    private final Generation generation;
-    private final java.util.Set<Integer> stops;
-    private final BoundHooks hooks;
-    private final Session session;
-    private final Sampler sampler;
-    private int count;
-    private int last = -1;
-    private Finish finish;
-    private float[] lastLogits;
+    private final TokenLoop loop;
     private float frequencyPenalty;
     private int[] counts;
 
     TokenGenerator(Model model, int[] prompt, Generation generation, HookSet hooks) {
         if (prompt.length == 0) throw ApiException.badRequest("the prompt is empty");
         this.model = model;
-        this.prompt = prompt;
-        this.generation = generation;
-        this.hooks = hooks.bind(model.hookPoints());
-        this.session = model.newSession();
-        this.sampler = new Sampler(generation);
-        this.stops = generation.stopsFor(model.config());
-        if (generation.maxTokens() == 0) finish = Finish.LENGTH;
+        this.loop = new TokenLoop(model, prompt, generation, hooks.bind(model.hookPoints()));
     }
 
-    boolean done() { return finish != null; }
+    boolean done() { return loop.done(); }
 
-    Finish finish() { return finish; }
+    Finish finish() {
+        return loop.end() == null ? null : loop.end() == TokenLoop.End.STOP ? Finish.STOP : Finish.LENGTH;
+    }
 
-    int promptLength() { return prompt.length; }
+    int promptLength() { return loop.prompt().length; }
 
     /** Tokens generated so far. */
-    int count() { return count; }
+    int count() { return loop.count(); }
 
     /** Runs one forward step and returns the next token; the first call processes the whole prompt. */
     int step() {
-        if (finish != null) throw new IllegalStateException("generation already finished");
-        float[] logits = last < 0 ? session.process(prompt, hooks, -1, 1) : session.process(new int[]{last}, hooks, -1, 1);
-        lastLogits = logits;
-        int next = sampler.next(frequencyPenalty == 0 ? logits : penalized(logits));
+        int next = loop.step();
         if (counts != null) counts[next]++;
-        count++;
-        last = next;
-        if (stops.contains(next)) finish = Finish.STOP;
-        else if (count >= generation.maxTokens() || session.position() >= model.config().maxPositions()) finish = Finish.LENGTH;
         return next;
     }
 
@@ -79,11 +58,12 @@ final class TokenGenerator {
      * lowered by {@code penalty ×} the number of times its token occurs in the sequence so far, prompt included.
      */
     TokenGenerator withFrequencyPenalty(float penalty) {
-        if (count > 0) throw new IllegalStateException("set the penalty before the first step");
+        if (loop.count() > 0) throw new IllegalStateException("set the penalty before the first step");
         frequencyPenalty = penalty;
         if (penalty != 0) {
             counts = new int[model.config().vocabSize()];
-            for (int id : prompt) if (id >= 0 && id < counts.length) counts[id]++;
+            for (int id : loop.prompt()) if (id >= 0 && id < counts.length) counts[id]++;
+            loop.withLogitTransform(this::penalized);
         }
         return this;
     }
@@ -95,19 +75,15 @@ final class TokenGenerator {
     }
 
     /** The logits the last {@link #step} chose its token from (the model's own, before temperature and truncation). */
-    float[] lastLogits() { return lastLogits; }
+    float[] lastLogits() { return loop.lastLogits(); }
 
     /** Ends the generation early (a stop string matched). */
-    void stop() { finish = Finish.STOP; }
+    void stop() { loop.stop(); }
 
     /**
      * Runs the last generated token through the blocks up to {@code layer} without making logits, so that hooks
      * at or before that layer see it (the activation plot needs the activation at every generated token, and a
      * generated token is otherwise only processed when the next one is chosen).
      */
-    void processLast(int layer) {
-        if (last < 0) return;
-        session.process(new int[]{last}, hooks, layer, 0);
-        last = -1;
-    }
+    void processLast(int layer) { loop.processLast(layer); }
 }
