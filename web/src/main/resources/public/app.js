@@ -3,7 +3,7 @@
 
 const Loupe = (() => {
   const PAGES = [
-    ["index.html", "Features"], ["inspect.html", "Prompt inspector"], ["search.html", "Search"], ["steer.html", "Steering"],
+    ["index.html", "Features"], ["inspect.html", "Prompt inspector"], ["search.html", "Search"], ["steer.html", "Steering"], ["shield.html", "Shield"],
   ];
 
   /** Builds an element: el("a", {href: "x", class: "y"}, "text", child...). */

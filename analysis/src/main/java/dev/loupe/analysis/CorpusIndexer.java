@@ -48,12 +48,15 @@ public final class CorpusIndexer {
     private final Map<String, Object> identity;
     private final String runId;
 
-    private CorpusIndexer(IndexJob job, IndexProgress progress) {
+    private CorpusIndexer(IndexJob job, IndexProgress progress) { this(job, progress, null); }
+
+    /** With {@code runId} non-null, the files carry that run id (a part's files carry the whole run's). */
+    private CorpusIndexer(IndexJob job, IndexProgress progress, String runId) {
         this.job = job;
         this.progress = progress == null ? IndexProgress.NONE : progress;
         this.layout = new RunLayout(job.runDir(), saeIds(job.saes()));
         this.identity = identity(job, layout);
-        this.runId = RunCheck.runId(JSON.valueToTree(identity));
+        this.runId = runId != null ? runId : RunCheck.runId(JSON.valueToTree(identity));
     }
 
     /**
@@ -68,6 +71,39 @@ public final class CorpusIndexer {
         return new CorpusIndexer(job, progress).run(documents);
     }
 
+    /**
+     * Indexes one part of a distributed run: {@code documents} are the corpus's documents from {@code firstDoc} on,
+     * numbered globally, written as ordinary resumable shards into the job's run folder (the part's folder, which
+     * the caller has locked) without the summaries; the files carry {@code runId}, the whole run's. Returns the
+     * corpus tokens the part's complete shards hold.
+     */
+    static long indexPart(IndexJob job, String runId, int firstDoc, Iterator<Document> documents, IndexProgress progress) throws IOException {
+        CorpusIndexer ix = new CorpusIndexer(job, progress, runId);
+        for (IndexJob.RunSae s : job.saes()) SaeCompatibility.require(s.sae(), job.model());
+        try (BufferAllocator allocator = new RootAllocator()) {
+            Resume resume = ix.prepareFolder(allocator);
+            if (resume.complete) throw new IllegalStateException(job.runDir() + ": a finished run, not a part of one");
+            return ix.new Pass(allocator, resume, firstDoc).run(documents);
+        }
+    }
+
+    /**
+     * Checks the run folder of a job indexed elsewhere (by parts): creates it with the head of its run.json, or
+     * checks that its run.json is this job's (and, when complete, its files); returns whether the run is complete.
+     */
+    static boolean prepareRun(IndexJob job) throws IOException {
+        CorpusIndexer ix = new CorpusIndexer(job, IndexProgress.NONE);
+        try (BufferAllocator allocator = new RootAllocator()) {
+            return ix.checkOrCreate(allocator) == Boolean.TRUE;
+        }
+    }
+
+    static Map<String, Object> identityOf(IndexJob job) { return identity(job, layoutOf(job)); }
+
+    static String runIdOf(IndexJob job) { return RunCheck.runId(JSON.valueToTree(identityOf(job))); }
+
+    static RunLayout layoutOf(IndexJob job) { return new RunLayout(job.runDir(), saeIds(job.saes())); }
+
     private IndexResult run(Iterator<Document> documents) throws IOException {
         long started = System.nanoTime();
         for (IndexJob.RunSae s : job.saes()) SaeCompatibility.require(s.sae(), job.model());
@@ -77,7 +113,7 @@ public final class CorpusIndexer {
             Resume resume = prepareFolder(allocator);
             if (!resume.complete) {
                 progress.phase(resume.shards > 0 ? "resume" : "index");
-                new Pass(allocator, resume).run(documents);
+                new Pass(allocator, resume, 0).run(documents);
             }
             // A complete run was checked in prepareFolder; the finisher only reads its run.json.
             if (!resume.complete) progress.phase("summarise");
@@ -158,6 +194,14 @@ public final class CorpusIndexer {
     private record Resume(int shards, long tokens, int nextDoc, int nextWindow, boolean complete) {}
 
     private Resume prepareFolder(BufferAllocator allocator) throws IOException {
+        Boolean complete = checkOrCreate(allocator);
+        if (complete == null) return new Resume(0, 0, 0, 0, false);
+        if (complete) return new Resume(0, JSON.readTree(layout.runJson().toFile()).path("tokens").asLong(), 0, 0, true);
+        return scanShards(allocator);
+    }
+
+    /** Null for a new run folder (created, with the head of run.json), else whether the run there is complete. */
+    private Boolean checkOrCreate(BufferAllocator allocator) throws IOException {
         Path dir = job.runDir();
         Path runJson = layout.runJson();
         if (Files.isRegularFile(runJson)) {
@@ -181,9 +225,9 @@ public final class CorpusIndexer {
                     throw new IllegalArgumentException(e.getMessage() + "; " + dir + " holds a complete run that is damaged:"
                             + " nothing was changed or deleted; index into a new folder");
                 }
-                return new Resume(0, old.path("tokens").asLong(), 0, 0, true);
+                return true;
             }
-            return scanShards(allocator);
+            return false;
         }
         if (Files.isDirectory(dir)) {
             try (Stream<Path> s = Files.list(dir)) {
@@ -197,7 +241,7 @@ public final class CorpusIndexer {
         head.put("run_id", runId);
         head.put("complete", false);
         writeJson(runJson, head);
-        return new Resume(0, 0, 0, 0, false);
+        return null;
     }
 
     /** The first identity field that differs between this job and an existing run.json, or null. */
@@ -296,8 +340,11 @@ public final class CorpusIndexer {
         private long tokens;
         private Shard open;
 
-        Pass(BufferAllocator allocator, Resume resume) {
+        private final int firstDoc;
+
+        Pass(BufferAllocator allocator, Resume resume, int firstDoc) {
             this.allocator = allocator;
+            this.firstDoc = firstDoc;
             this.shard = resume.shards;
             this.tokens = resume.tokens;
             this.bos = job.model().config().bosId();
@@ -321,7 +368,7 @@ public final class CorpusIndexer {
         long run(Iterator<Document> documents) throws IOException {
             long total = o.maxTokens() > 0 ? o.maxTokens() : -1;
             progress.tokens(tokens, total);
-            int docId = -1;
+            int docId = firstDoc - 1;
             try {
                 while (documents.hasNext() && !budgetSpent()) {
                     Document d = documents.next();

@@ -66,47 +66,96 @@ final class Finisher {
         return m;
     }
 
+    /**
+     * Complete shards of a run, in corpus order: the run folder's own (one machine) or one part's folder (a
+     * distributed run), with where its tokens and shards start in the whole run.
+     */
+    record Source(RunLayout layout, List<JsonNode> markers, long tokenBase, int shardBase) {
+        static Source read(RunLayout layout, long tokenBase, int shardBase) throws IOException {
+            List<JsonNode> markers = new ArrayList<>();
+            for (int s = 0; Files.isRegularFile(layout.marker(s)); s++) markers.add(CorpusIndexer.JSON.readTree(layout.marker(s).toFile()));
+            return new Source(layout, markers, tokenBase, shardBase);
+        }
+
+        long tokens() {
+            long t = 0;
+            for (JsonNode m : markers) t += m.path("tokens").asLong();
+            return t;
+        }
+    }
+
+    /** The summaries of one SAE, given the run's shard files of it in corpus order. */
+    interface StatsSource {
+        FeatureStats stats(int sae, List<Path> shards) throws IOException;
+    }
+
     IndexResult finish(long startedNanos) throws IOException {
         JsonNode old = CorpusIndexer.JSON.readTree(layout.runJson().toFile());
         if (old.path("complete").asBoolean(false)) {
             deletePartial();
             return result(old, 0, startedNanos, old.path("tokens").asLong());
         }
-        List<JsonNode> markers = new ArrayList<>();
-        for (int s = 0; Files.isRegularFile(layout.marker(s)); s++) markers.add(CorpusIndexer.JSON.readTree(layout.marker(s).toFile()));
+        IndexResult r = finish(List.of(Source.read(layout, 0, 0)), (s, files) -> {
+            FeatureStats stats = new FeatureStats(job.saes().get(s).sae().dSae(), job.options());
+            stats.compute(files, allocator);
+            return stats;
+        }, startedNanos);
+        deletePartial();
+        return r;
+    }
+
+    /**
+     * Writes the run's files from its sources: documents and tokens joined in order, each source's shards placed
+     * under the run's own shard names (hard links, or copies where the file system has none), the summaries, and
+     * run.json, last.
+     */
+    IndexResult finish(List<Source> sources, StatsSource statsSource, long startedNanos) throws IOException {
         long tokens = 0;
+        int shardCount = 0;
         List<Map<String, Object>> shards = new ArrayList<>();
         List<Map<String, Object>> checksums = new ArrayList<>();
-        for (JsonNode m : markers) {
-            // The activation shards stay; the token parts are joined into tokens.arrow and go with .partial.
-            for (JsonNode f : m.path("files")) {
-                if (!f.path("file").asText().startsWith(RunLayout.PARTIAL + "/")) checksums.add(CorpusIndexer.JSON.convertValue(f, Map.class));
+        for (Source src : sources) {
+            for (int i = 0; i < src.markers().size(); i++) {
+                JsonNode m = src.markers().get(i);
+                // The activation shards stay (under the run's name for them); the token parts are joined into
+                // tokens.arrow and go with .partial.
+                for (JsonNode f : m.path("files")) {
+                    if (f.path("file").asText().startsWith(RunLayout.PARTIAL + "/")) continue;
+                    @SuppressWarnings("unchecked")
+                    Map<String, Object> e = new LinkedHashMap<>(CorpusIndexer.JSON.convertValue(f, Map.class));
+                    e.put("file", runName(src, i, f.path("file").asText()));
+                    checksums.add(e);
+                }
+                Map<String, Object> e = new LinkedHashMap<>();
+                e.put("file", RunLayout.shardName(src.shardBase() + m.path("shard").asInt()));
+                e.put("first_token", src.tokenBase() + m.path("first_token").asLong());
+                e.put("tokens", m.path("tokens").asLong());
+                List<Long> rows = new ArrayList<>();
+                m.path("rows").forEach(r -> rows.add(r.asLong()));
+                e.put("rows", rows);
+                shards.add(e);
+                tokens += m.path("tokens").asLong();
+                shardCount++;
             }
-            Map<String, Object> e = new LinkedHashMap<>();
-            e.put("file", RunLayout.shardName(m.path("shard").asInt()));
-            e.put("first_token", m.path("first_token").asLong());
-            e.put("tokens", m.path("tokens").asLong());
-            List<Long> rows = new ArrayList<>();
-            m.path("rows").forEach(r -> rows.add(r.asLong()));
-            e.put("rows", rows);
-            shards.add(e);
-            tokens += m.path("tokens").asLong();
         }
-        int documents = writeDocuments(markers, checksums);
-        writeTokens(markers.size(), checksums);
+        int documents = writeDocuments(sources, checksums);
+        writeTokens(sources, checksums);
         long activeRows = 0;
         long shardBytes = 0;
         Tokenizer tok = job.model().hasTokenizer() ? job.model().tokenizer() : null;
         for (int s = 0; s < job.saes().size(); s++) {
             List<Path> files = new ArrayList<>();
-            for (int i = 0; i < markers.size(); i++) {
-                files.add(layout.shard(s, i));
-                shardBytes += Files.size(layout.shard(s, i));
+            for (Source src : sources) {
+                for (int i = 0; i < src.markers().size(); i++) {
+                    Path file = layout.shard(s, src.shardBase() + i);
+                    place(src.layout().shard(s, i), file);
+                    files.add(file);
+                    shardBytes += Files.size(file);
+                    activeRows += src.markers().get(i).path("rows").path(s).asLong();
+                }
             }
-            for (JsonNode m : markers) activeRows += m.path("rows").path(s).asLong();
             Sae sae = job.saes().get(s).sae();
-            FeatureStats stats = new FeatureStats(sae.dSae(), job.options());
-            stats.compute(files, allocator);
+            FeatureStats stats = statsSource.stats(s, files);
             LogitTables logits = job.options().logitTables() ? LogitTables.compute(job.model(), sae, LOGIT_TOKENS, progress) : LogitTables.empty(sae.dSae());
             writeFeatures(s, stats, logits, tokens, tok, checksums);
             writeExamples(s, stats, checksums);
@@ -128,9 +177,30 @@ final class Finisher {
         run.put("files", files);
         run.put("checksums", checksums);
         CorpusIndexer.writeJson(layout.runJson(), run);
-        deletePartial();
-        return new IndexResult(job.runDir(), documents, tokens, 0, activeRows, shardBytes, markers.size(),
+        return new IndexResult(job.runDir(), documents, tokens, 0, activeRows, shardBytes, shardCount,
                 (System.nanoTime() - startedNanos) / 1e9);
+    }
+
+    /** The run-relative name of a file a source's marker {@code i} lists (relative to the source's folder). */
+    private String runName(Source src, int i, String sourceRelative) {
+        for (int s = 0; s < layout.saeIds().size(); s++) {
+            String own = src.layout().runDir().relativize(src.layout().shard(s, i)).toString().replace('\\', '/');
+            if (own.equals(sourceRelative)) return layout.runDir().relativize(layout.shard(s, src.shardBase() + i)).toString().replace('\\', '/');
+        }
+        return sourceRelative;
+    }
+
+    /** Puts a part's complete shard under its name in the run: a hard link (the same bytes, no copy), else a copy. */
+    private static void place(Path from, Path to) throws IOException {
+        if (from.equals(to)) return;
+        Path tmp = dev.loupe.model.io.AtomicFiles.temporary(to);
+        Files.deleteIfExists(tmp);
+        try {
+            Files.createLink(tmp, from);
+        } catch (UnsupportedOperationException | IOException e) {
+            Files.copy(from, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+        dev.loupe.model.io.AtomicFiles.publish(tmp, to);
     }
 
     private IndexResult result(JsonNode run, long resumed, long startedNanos, long tokens) {
@@ -160,18 +230,20 @@ final class Finisher {
         return e;
     }
 
-    private int writeDocuments(List<JsonNode> markers, List<Map<String, Object>> checksums) throws IOException {
+    private int writeDocuments(List<Source> parts, List<Map<String, Object>> checksums) throws IOException {
         // A document that spans shards appears in each; its pieces are joined here.
         List<long[]> docs = new ArrayList<>();   // doc_id, token_offset, token_count
         List<String> sources = new ArrayList<>();
-        for (JsonNode m : markers) {
-            for (JsonNode d : m.path("documents")) {
-                int id = d.path("doc_id").asInt();
-                if (!docs.isEmpty() && docs.getLast()[0] == id) {
-                    docs.getLast()[2] += d.path("tokens").asLong();
-                } else {
-                    docs.add(new long[]{id, d.path("token_offset").asLong(), d.path("tokens").asLong()});
-                    sources.add(d.path("source").asText());
+        for (Source part : parts) {
+            for (JsonNode m : part.markers()) {
+                for (JsonNode d : m.path("documents")) {
+                    int id = d.path("doc_id").asInt();
+                    if (!docs.isEmpty() && docs.getLast()[0] == id) {
+                        docs.getLast()[2] += d.path("tokens").asLong();
+                    } else {
+                        docs.add(new long[]{id, part.tokenBase() + d.path("token_offset").asLong(), d.path("tokens").asLong()});
+                        sources.add(d.path("source").asText());
+                    }
                 }
             }
         }
@@ -208,15 +280,15 @@ final class Finisher {
     }
 
     /** Joins the token parts into tokens.arrow, in batches of exactly batch_tokens rows (the last fewer). */
-    private void writeTokens(int parts, List<Map<String, Object>> checksums) throws IOException {
+    private void writeTokens(List<Source> sources, List<Map<String, Object>> checksums) throws IOException {
         int batch = job.options().batchTokens();
         try (ArrowFiles.Writer w = new ArrowFiles.Writer(layout.runDir().resolve(RunLayout.TOKENS),
                 ArrowFiles.tokensSchema(metadata(job, runId, -1)), job.options().compression(), allocator)) {
             IntVector doc = w.vector("doc_id"), pos = w.vector("pos"), tok = w.vector("token_id");
             int[] bd = new int[batch], bp = new int[batch], bt = new int[batch];
             int n = 0, batches = 0;
-            for (int s = 0; s < parts; s++) {
-                try (ArrowFileReader r = ArrowFiles.open(layout.tokenPart(s), allocator)) {
+            for (Source src : sources) for (int s = 0; s < src.markers().size(); s++) {
+                try (ArrowFileReader r = ArrowFiles.open(src.layout().tokenPart(s), allocator)) {
                     VectorSchemaRoot root = r.getVectorSchemaRoot();
                     while (r.loadNextBatch()) {
                         IntVector d = (IntVector) root.getVector("doc_id"), p = (IntVector) root.getVector("pos"),
@@ -270,7 +342,7 @@ final class Finisher {
                     fire.setSafe(i, st.fireCount[f]);
                     density.setSafe(i, tokens == 0 ? 0 : (double) st.fireCount[f] / tokens);
                     max.setSafe(i, st.max[f]);
-                    mean.setSafe(i, st.fireCount[f] == 0 ? 0f : (float) (st.sum[f] / st.fireCount[f]));
+                    mean.setSafe(i, st.mean(f));
                     int lo = 0, hi = -1;
                     for (int b = 0; b < FeatureStats.BINS; b++) {
                         if (st.hist[f * FeatureStats.BINS + b] != 0) {

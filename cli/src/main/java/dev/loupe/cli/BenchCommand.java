@@ -33,10 +33,18 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print one JSON object")
     boolean json;
 
+    @Option(names = "--backward", description = "time forward + backward (the gradient of the last position's logit difference) against the forward pass alone")
+    boolean backward;
+
+    @Option(names = "--grad-memory", defaultValue = "auto", paramLabel = "MODE",
+            description = "with --backward: keep (every layer's activations), recompute (each layer in the backward pass) or auto (default: ${DEFAULT-VALUE})")
+    String gradMemory;
+
     @Override
     public Integer call() throws Exception {
         if (promptTokens < 1) throw new IllegalArgumentException("--prompt-tokens must be at least 1 (the <bos> token), got " + promptTokens);
         if (genTokens < 1) throw new IllegalArgumentException("--gen-tokens must be at least 1, got " + genTokens);
+        if (backward) return BackwardBench.run(model, promptTokens, repetitions, gradMemory, json);
         if (repetitions < 1) throw new IllegalArgumentException("--repetitions must be at least 1, got " + repetitions);
         long t0 = System.nanoTime();
         try (Model m = model.load()) {

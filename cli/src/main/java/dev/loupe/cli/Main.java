@@ -15,6 +15,8 @@ import picocli.CommandLine.Command;
                 BenchCommand.class,
                 EncodeCommand.class,
                 TraceCommand.class,
+                GradCommand.class,
+                AttributeCommand.class,
                 SteerCommand.class,
                 EvalSaeCommand.class,
                 SynthSaeCommand.class,
@@ -27,6 +29,7 @@ import picocli.CommandLine.Command;
                 ExplainCommand.class,
                 ImportExplanationsCommand.class,
                 ServeCommand.class,
+                ShieldCommand.class,
         })
 public final class Main implements java.util.concurrent.Callable<Integer> {
 

@@ -22,6 +22,8 @@ public enum BlockHook {
     Z("attn.hook_z"),
     ATTN_OUT("hook_attn_out"),
     RESID_MID("hook_resid_mid"),
+    /** The MLP's input: the residual after the pre-feedforward norm (TransformerLens's {@code ln2}; a transcoder's input). */
+    LN2_NORMALIZED("ln2.hook_normalized"),
     MLP_PRE("mlp.hook_pre"),
     MLP_POST("mlp.hook_post"),
     MLP_OUT("hook_mlp_out"),

@@ -11,7 +11,7 @@ class HookPointsNamesTest {
 
     @Test
     void namesFollowTransformerLens() {
-        assertEquals(1 + 26 * 15 + 1, points.size());
+        assertEquals(1 + 26 * 16 + 1, points.size());
         for (String n : List.of("hook_embed", "blocks.0.hook_resid_pre", "blocks.20.hook_resid_post", "blocks.3.attn.hook_pattern",
                 "blocks.3.attn.hook_attn_scores", "blocks.25.attn.hook_z", "blocks.7.mlp.hook_post", "blocks.7.hook_mlp_out",
                 "blocks.7.hook_attn_out", "blocks.7.hook_resid_mid", "blocks.1.attn.hook_rot_k", "ln_final.hook_normalized")) {

@@ -47,4 +47,33 @@ class FamilyFixturesTest {
             assertArrayEquals(expected, g.generated(), folder + " greedy ids");
         }
     }
+
+    /**
+     * Gemma 3's extra hook points: {@code attn.hook_q_normed}/{@code hook_k_normed} hold each head of {@code hook_q}/
+     * {@code hook_k} RMS-normed with {@code 1 + q_norm} (computed here in double from the checkpoint's q_norm); Gemma 1
+     * has no such points.
+     */
+    @org.junit.jupiter.api.Test
+    void qkNormedHookPointsExistOnlyWithQkNorm() throws java.io.IOException {
+        int[] tokens = Fixtures.npy(Fixtures.file("tiny-g3/tokens.npy")).ints();
+        try (Model g3 = Model.load(Fixtures.file("tiny-g3/hf"), 1);
+             var st = dev.loupe.model.weights.SafetensorsFile.open(Fixtures.file("tiny-g3/hf/model.safetensors"))) {
+            RunResult r = g3.run(tokens, RunOptions.caching("blocks.2.attn.hook_q", "blocks.2.attn.hook_q_normed", "blocks.2.attn.hook_k_normed"));
+            float[] q = r.cache().get("blocks.2.attn.hook_q").data(), qn = r.cache().get("blocks.2.attn.hook_q_normed").data();
+            float[] w = st.tensor("model.layers.2.self_attn.q_norm.weight").toFloatArray();
+            int hd = g3.config().headDim();
+            assertArrayEquals(new int[]{tokens.length, g3.config().kvDim()}, r.cache().get("blocks.2.attn.hook_k_normed").shape());
+            for (int row = 0; row < q.length / hd; row++) {
+                double ss = 0;
+                for (int i = 0; i < hd; i++) ss += (double) q[row * hd + i] * q[row * hd + i];
+                double inv = 1 / Math.sqrt(ss / hd + 1e-6);
+                for (int i = 0; i < hd; i++) {
+                    org.junit.jupiter.api.Assertions.assertEquals(q[row * hd + i] * inv * (1 + w[i]), qn[row * hd + i], 1e-4, "head row " + row);
+                }
+            }
+        }
+        try (Model g1 = Model.load(Fixtures.file("tiny-g1a/hf"), 1)) {
+            org.junit.jupiter.api.Assertions.assertFalse(g1.hookPoints().contains("blocks.0.attn.hook_q_normed"));
+        }
+    }
 }

@@ -63,6 +63,7 @@ final class ScalarGemma2 {
 
             int inter = c.intermediateSize();
             double[] xm = rmsNorm(x, n, w.get(p + "pre_feedforward_layernorm.weight"));
+            out.put(b + "ln2.hook_normalized", xm.clone());
             double[] gate = linear(xm, n, w.get(p + "mlp.gate_proj.weight"), d, inter);
             double[] up = linear(xm, n, w.get(p + "mlp.up_proj.weight"), d, inter);
             out.put(b + "mlp.hook_pre", gate.clone());

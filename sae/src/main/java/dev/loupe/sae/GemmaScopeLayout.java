@@ -72,7 +72,7 @@ public record GemmaScopeLayout(int layer, boolean embedding, Optional<String> si
     }
 
     /** Gemma Scope's width names round powers of two to decimal units: 16k = 16384, 65k = 65536, 1m = 1048576. */
-    private static int widthOf(String digits, String unit) {
+    static int widthOf(String digits, String unit) {
         long n = Long.parseLong(digits);
         long v = switch (unit) {
             case "k" -> n * 1000;

@@ -17,6 +17,9 @@ package dev.loupe.sae;
  * @param decoderScale             factor applied to {@code f·W_dec} (before {@code b_dec}); {@code sqrt(d_in)} for embedding SAEs
  * @param rescaleActsByDecoderNorm TopK: rank {@code pre·‖W_dec[f]‖} and divide by the norm before decoding
  * @param source                   where the SAE came from, for messages
+ * @param outputHookName           where the reconstruction belongs: {@code hookName} for an SAE; for a transcoder the
+ *                                 point it predicts (e.g. {@code hook_mlp_out} from {@code ln2.hook_normalized})
+ * @param modelName                the model the SAE was trained on, as its files name it (null when unknown)
  */
 public record SaeConfig(
         String hookName,
@@ -30,7 +33,17 @@ public record SaeConfig(
         float inputScale,
         float decoderScale,
         boolean rescaleActsByDecoderNorm,
-        String source) {
+        String source,
+        String outputHookName,
+        String modelName) {
+
+    /** An SAE (its reconstruction goes back where it reads) of an unnamed model. */
+    public SaeConfig(String hookName, int dIn, int dSae, SaeArchitecture architecture, int k, boolean applyBDecToInput,
+                     Normalization normalization, float normScalingFactor, float inputScale, float decoderScale,
+                     boolean rescaleActsByDecoderNorm, String source) {
+        this(hookName, dIn, dSae, architecture, k, applyBDecToInput, normalization, normScalingFactor, inputScale, decoderScale,
+                rescaleActsByDecoderNorm, source, hookName, null);
+    }
 
     public SaeConfig {
         if (dIn <= 0) throw new IllegalArgumentException(source + ": d_in must be positive, got " + dIn);
@@ -50,9 +63,13 @@ public record SaeConfig(
                 embedding ? 1f / s : 1f, embedding ? s : 1f, false, source);
     }
 
-    /** The same SAE attached at another hook point. */
+    /** The same SAE attached at another hook point (an SAE's output moves with it; a transcoder's stays). */
     public SaeConfig withHook(String hook) {
+        String out = transcoder() ? outputHookName : hook;
         return new SaeConfig(hook, dIn, dSae, architecture, k, applyBDecToInput, normalization, normScalingFactor,
-                inputScale, decoderScale, rescaleActsByDecoderNorm, source);
+                inputScale, decoderScale, rescaleActsByDecoderNorm, source, out, modelName);
     }
+
+    /** True for a transcoder: it reads one hook point and predicts another. */
+    public boolean transcoder() { return outputHookName != null && !outputHookName.equals(hookName); }
 }

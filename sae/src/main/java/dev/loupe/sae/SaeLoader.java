@@ -10,8 +10,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Finds and loads an SAE from disk: a Gemma Scope folder ({@code params.npz}, or the npz itself) or a SAELens
- * folder ({@code cfg.json} + {@code sae_weights.safetensors}).
+ * Finds and loads an SAE from disk: a Gemma Scope folder ({@code params.npz}, or the npz itself), a Gemma Scope 2
+ * folder ({@code params.safetensors} + {@code config.json}) or a SAELens folder ({@code cfg.json} + {@code sae_weights.safetensors}).
  */
 final class SaeLoader {
     static final String GEMMA_SCOPE_FILE = "params.npz";
@@ -38,7 +38,11 @@ final class SaeLoader {
         if (Files.isRegularFile(path.resolve(SAELENS_CONFIG))) {
             return SaeLensLoader.load(path, hook, backend);
         }
-        throw new IOException(path + ": not an SAE folder (no params.npz for Gemma Scope, no cfg.json for SAELens)");
+        if (GemmaScope2Loader.isGemmaScope2(path)) {
+            return GemmaScope2Loader.load(path, hook, backend);
+        }
+        throw new IOException(path + ": not an SAE folder (no params.npz for Gemma Scope, no params.safetensors + config.json for"
+                + " Gemma Scope 2, no cfg.json for SAELens)");
     }
 
     static Sae loadGemmaScope(Path npzPath, Path folder, String hook, Backend backend) throws IOException {

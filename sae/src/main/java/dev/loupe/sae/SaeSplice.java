@@ -63,6 +63,10 @@ public final class SaeSplice implements CompositeHook, DifferentiableHook {
 
     private SaeSplice(Sae sae, boolean errorTerm, List<FeatureEdit> edits, BitSet unedited) {
         this.sae = sae;
+        if (sae.config().transcoder()) {
+            throw new IllegalArgumentException(sae.config().source() + ": a transcoder reads " + sae.hookName() + " and predicts "
+                    + sae.config().outputHookName() + "; splicing it in place is not supported (encode it, or decode its prediction)");
+        }
         this.hookName = sae.hookName();
         this.errorTerm = errorTerm;
         this.edits = List.copyOf(edits);

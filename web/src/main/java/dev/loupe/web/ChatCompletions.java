@@ -107,8 +107,8 @@ final class ChatCompletions {
         long created = System.currentTimeMillis() / 1000;
         String model = live.modelName();
         ClientLink client = ClientLink.of(ctx);
-        try (WorkQueue.Slot ignored = queue.acquire(deadline, client)) {
-            Continuation c = new Continuation(live.generator(prompt, g, hooks, null), live.tokenizer(), stops);
+        try (WorkQueue.Slot ignored = queue.acquire(deadline, client);
+             Continuation c = new Continuation(live.generator(prompt, g, hooks, null), live.tokenizer(), stops)) {
             List<Logprobs.TokenLogprob> pending = new ArrayList<>();
             if (!stream) {
                 while (!c.done()) {

@@ -11,7 +11,7 @@ import java.util.List;
  * and the tail that could still become one of the {@code stop} strings is held back until it cannot; a matched
  * stop string ends the generation and is not part of the text (as in OpenAI's API).
  */
-final class Continuation {
+final class Continuation implements AutoCloseable {
     private final TokenGenerator generator;
     private final Tokenizer tokenizer;
     private final List<String> stops;
@@ -28,6 +28,10 @@ final class Continuation {
     }
 
     boolean done() { return generator.done(); }
+
+    /** Closes the generator: its session's buffers go back to the backend. */
+    @Override
+    public void close() { generator.close(); }
 
     TokenGenerator generator() { return generator; }
 

@@ -45,6 +45,44 @@ final class LiveApi {
         ctx.json(result);
     }
 
+    record ShieldFeature(int position, String token, int feature, float activation, float attribution) {}
+
+    record ShieldResult(double pYes, String promptText, int[] tokenIds, float yesLogit, float noLogit, List<ShieldFeature> features,
+                        String featuresNote) {}
+
+    /**
+     * {@code POST /api/shield {"prompt", "response"?, "policy", "top_k"?}}: ShieldGemma's P(Yes) and the live SAE's
+     * features that push toward Yes. A model without a backward pass (not Gemma 2) gives P(Yes) and a note instead.
+     */
+    void shield(Context ctx, long deadline) {
+        ObjectNode body = Json.object(ctx.body());
+        int topK = Json.optInt(body, "top_k", 10, 0, MAX_TOP);
+        dev.loupe.model.shield.ShieldGemma.Request request;
+        try {
+            request = new dev.loupe.model.shield.ShieldGemma.Request(Json.requireString(body, "prompt"),
+                    body.hasNonNull("response") ? Json.requireString(body, "response") : null, Json.requireString(body, "policy"));
+        } catch (IllegalArgumentException e) {
+            String field = e.getMessage().substring(0, Math.max(0, e.getMessage().indexOf(':')));
+            throw ApiException.badRequest(e.getMessage(), field);
+        }
+        try (WorkQueue.Slot ignored = queue.acquire(deadline, ClientLink.of(ctx))) {
+            dev.loupe.model.shield.ShieldGemma.Result r = dev.loupe.model.shield.ShieldGemma.score(live.model(), request);
+            List<ShieldFeature> features = new java.util.ArrayList<>();
+            String note = null;
+            if (topK > 0) {
+                try {
+                    for (var e : dev.loupe.sae.ShieldFeatures.towardYes(live.model(), live.sae(), r, topK)) {
+                        features.add(new ShieldFeature(e.position(), live.tokenizer().tokenText(r.tokenIds()[e.position()]), e.feature(),
+                                e.activation(), e.attribution()));
+                    }
+                } catch (IllegalArgumentException e) {
+                    note = e.getMessage();
+                }
+            }
+            ctx.json(new ShieldResult(r.pYes(), r.promptText(), r.tokenIds(), r.yesLogit(), r.noLogit(), features, note));
+        }
+    }
+
     record FeatureText(int feature, String hook, float max, List<LiveModel.InspectedToken> tokens) {}
 
     /** {@code POST /api/features/{id}/activations {"text"}}: the feature's activation at every token of the text. */

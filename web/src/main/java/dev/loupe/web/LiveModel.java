@@ -190,8 +190,9 @@ final class LiveModel implements AutoCloseable {
         long t0 = System.nanoTime();
         int[] ids = encodeChat(List.of(ChatTemplate.Turn.user("Hello, how are you today?")), "warm-up");
         inspect(ids, 1, null);
-        TokenGenerator g = generator(ids, Generation.greedy(4).withStops(java.util.Set.of()), HookSet.empty(), null);
-        while (!g.done()) g.step();
+        try (TokenGenerator g = generator(ids, Generation.greedy(4).withStops(java.util.Set.of()), HookSet.empty(), null)) {
+            while (!g.done()) g.step();
+        }
         return java.time.Duration.ofNanos(System.nanoTime() - t0);
     }
 

@@ -198,6 +198,7 @@ public final class LoupeServer implements AutoCloseable {
         WorkQueue queue = new WorkQueue(limits.concurrency(), limits.queueCapacity(), Duration.ofSeconds(5));
         BrowseApi browse = new BrowseApi(store, sae, queue, limits);
         LiveApi liveApi = live == null ? null : new LiveApi(live, queue);
+        AttributionApi attribution = live == null ? null : new AttributionApi(live, queue);
         SteerStream steer = live == null ? null : new SteerStream(live, queue, limits, browse::maxActivation);
         ChatCompletions chat = live == null ? null : new ChatCompletions(live, queue, limits, browse::maxActivation);
         NeuronpediaApi neuronpedia = live == null ? null : new NeuronpediaApi(live, queue, limits);
@@ -250,6 +251,8 @@ public final class LoupeServer implements AutoCloseable {
 
             config.routes.post("/api/features/{id}/activations", live(liveApi, limits, (ctx, deadline) -> liveApi.featureActivations(ctx, browse.feature(ctx), deadline)));
             config.routes.post("/api/inspect", live(liveApi, limits, (ctx, deadline) -> liveApi.inspect(ctx, deadline)));
+            config.routes.post("/api/attribute", live(attribution, limits, attribution == null ? null : attribution::why));
+            config.routes.post("/api/shield", live(liveApi, limits, (ctx, deadline) -> liveApi.shield(ctx, deadline)));
             config.routes.post("/api/search", live(liveApi, limits, (ctx, deadline) -> liveApi.search(ctx, deadline, browse)));
             config.routes.post("/api/steer", live(steer, limits, steer == null ? null : steer::handle));
             config.routes.get("/v1/models", ctx -> {

@@ -548,6 +548,8 @@ final class NeuronpediaApi {
                 }
             }
             if (sse == null) ctx.contentType("application/json").result(json(frame.apply(runs)));
+        } finally {
+            for (Run r : runs) r.continuation.close();
         }
     }
 

@@ -71,9 +71,8 @@ final class SteerStream {
         try (WorkQueue.Slot ignored = queue.acquire(deadline, ClientLink.of(ctx))) {
             SseStream sse = new SseStream(ctx);
             sse.event("start", new Start(ids.length, features, live.hook(), g.seed(), views));
-            Run plain = new Run("default", live, ids, g, HookSet.empty(), features, top);
-            Run steered = new Run("steered", live, ids, g, steering, features, top);
-            try {
+            try (Run plain = new Run("default", live, ids, g, HookSet.empty(), features, top);
+                 Run steered = new Run("steered", live, ids, g, steering, features, top)) {
                 while (!plain.finished() || !steered.finished()) {
                     ChatCompletions.checkDeadline(deadline);
                     plain.advance(sse);
@@ -86,7 +85,7 @@ final class SteerStream {
     }
 
     /** One of the two continuations and what of it has been sent. */
-    private static final class Run {
+    private static final class Run implements AutoCloseable {
         private final String name;
         private final Continuation continuation;
         private final FeatureProbe probe;
@@ -108,6 +107,9 @@ final class SteerStream {
         }
 
         boolean finished() { return finished; }
+
+        @Override
+        public void close() { continuation.close(); }
 
         void advance(SseStream sse) {
             if (finished) return;

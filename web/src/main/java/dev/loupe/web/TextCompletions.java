@@ -61,8 +61,8 @@ final class TextCompletions {
         long created = System.currentTimeMillis() / 1000;
         String echoed = echo ? live.tokenizer().decode(prompt, true) : "";
         ClientLink client = ClientLink.of(ctx);
-        try (WorkQueue.Slot ignored = queue.acquire(deadline, client)) {
-            Continuation c = new Continuation(live.generator(prompt, g, HookSet.empty(), null), live.tokenizer(), stops);
+        try (WorkQueue.Slot ignored = queue.acquire(deadline, client);
+             Continuation c = new Continuation(live.generator(prompt, g, HookSet.empty(), null), live.tokenizer(), stops)) {
             SseStream sse = stream ? new SseStream(ctx) : null;
             if (sse != null && !echoed.isEmpty()) sse.data(body(id, created, echoed, null, null));
             try {

@@ -11,7 +11,7 @@ import dev.loupe.model.generate.TokenLoop;
  * the deadline passes: the model's {@link TokenLoop} (the loop behind {@link Model#generate}) with OpenAI's finish
  * names and the frequency penalty.
  */
-final class TokenGenerator {
+final class TokenGenerator implements AutoCloseable {
     /** Why a generation ended, with OpenAI's names. */
     enum Finish {
         /** A stop token or stop string. */
@@ -36,6 +36,10 @@ final class TokenGenerator {
     }
 
     boolean done() { return loop.done(); }
+
+    /** Gives the generation's KV cache and buffers back to the backend (device memory on a device backend). */
+    @Override
+    public void close() { loop.close(); }
 
     Finish finish() {
         return loop.end() == null ? null : loop.end() == TokenLoop.End.STOP ? Finish.STOP : Finish.LENGTH;

@@ -61,9 +61,24 @@ class ApiTest {
         assertEquals(TinyRun.HOOK, info.get("hook").asText());
         JsonNode doc = Http.get(base, "/api/openapi.json").json();
         assertEquals("3.1.0", doc.get("openapi").asText());
-        for (String p : List.of("/api/features", "/api/features/{id}", "/api/inspect", "/api/search", "/api/steer", "/v1/chat/completions", "/v1/models")) {
+        for (String p : List.of("/api/features", "/api/features/{id}", "/api/inspect", "/api/search", "/api/steer", "/api/shield", "/v1/chat/completions", "/v1/models")) {
             assertTrue(doc.get("paths").has(p), "OpenAPI lists " + p);
         }
+    }
+
+    /** The shield endpoint checks its fields, and a vocabulary without Gemma's Yes/No pieces is refused in one line. */
+    @Test
+    void shieldNeedsAPolicyAPromptAndGemmasYesAndNo() {
+        Http.Reply noPolicy = Http.post(base, "/api/shield", "{\"prompt\": \"hello\"}");
+        assertEquals(400, noPolicy.status(), noPolicy.body());
+        assertTrue(noPolicy.body().contains("policy"), noPolicy.body());
+        Http.Reply blank = Http.post(base, "/api/shield", "{\"prompt\": \" \", \"policy\": \"p\"}");
+        assertEquals(400, blank.status(), blank.body());
+        assertTrue(blank.body().contains("prompt"), blank.body());
+        // tiny-a's 384-piece vocabulary has no "Yes"; the real Gemma tokenizer's case is ShieldCommandTest's.
+        Http.Reply noYes = Http.post(base, "/api/shield", "{\"prompt\": \"hello\", \"policy\": \"be kind\"}");
+        assertEquals(400, noYes.status(), noYes.body());
+        assertTrue(noYes.body().contains("no \\\"Yes\\\" piece"), noYes.body());
     }
 
     @Test

@@ -145,6 +145,21 @@ class BrowserTest {
     }
 
     @Test
+    void whyThisNextTokenListsFeaturesByAttributionAndShadesThePrompt() throws IOException {
+        open("inspect.html");
+        driver.findElement(By.id("text")).sendKeys("The Golden Gate Bridge opened in 1937.");
+        driver.findElement(By.id("why-run")).click();
+        waitFor().until(d -> all("#why-features li").size() > 1 && all("#why-strip .tok").size() > 5);
+        List<WebElement> links = all("#why-features a");
+        assertTrue(links.getFirst().getAttribute("href").contains("feature.html?id="), "each feature links to its card");
+        // Shade by the second feature: the caption names it.
+        String second = links.get(1).getText();
+        all("#why-features button").get(1).click();
+        waitFor().until(d -> driver.findElement(By.cssSelector("#why-out .card p")).getText().contains(second.toLowerCase()));
+        shot("why");
+    }
+
+    @Test
     void searchListsFeaturesAndShadesTheText() throws IOException {
         open("search.html");
         driver.findElement(By.id("text")).sendKeys("red steel cable tower in the fog");

@@ -14,6 +14,9 @@ import dev.loupe.model.ModelConfig;
 import dev.loupe.model.backend.ActivationBuffer;
 import dev.loupe.model.backend.AttentionShape;
 import dev.loupe.model.backend.Backend;
+import dev.loupe.model.arch.Architecture;
+import dev.loupe.model.arch.LayerTensor;
+import dev.loupe.model.arch.TensorName;
 import dev.loupe.model.backend.RotaryTable;
 import dev.loupe.model.grad.GradientRequest;
 import dev.loupe.model.grad.GradientResult;
@@ -67,7 +70,8 @@ public final class BackwardPass {
 
     private int n;
     private int[] tokens;
-    private RotaryTable rope;
+    /** Each layer's RoPE table (layers of one type share theirs). */
+    private RotaryTable[] ropes;
     private boolean replaying;
     /** Weight gradients by name, filled in the backward pass when asked. */
     private final Map<String, ActivationBuffer> paramGrads = new LinkedHashMap<>();
@@ -75,11 +79,6 @@ public final class BackwardPass {
 
     public BackwardPass(ModelWeights weights, Backend backend, HookPoints modelPoints, GradientRequest request) {
         this.c = weights.config();
-        // The tape below follows Gemma 2's block (sandwich norms, one RoPE base, no QK-norm).
-        if (c.architecture() != dev.loupe.model.arch.gemma2.Gemma2Architecture.ARCHITECTURE) {
-            throw new IllegalArgumentException("gradients: the backward pass covers Gemma 2 models; this one is "
-                    + c.architecture().name() + " (Gemma 1 and 3 run forward only for now)");
-        }
         this.w = weights;
         this.be = backend;
         this.points = request.hooks().points(modelPoints);
@@ -102,7 +101,7 @@ public final class BackwardPass {
 
     /** One layer's forward values that its backward pass reads (inputs of each operation, outputs where the gradient needs them). */
     private static final class Tape {
-        ActivationBuffer xIn, xnAttn, q, k, qRot, kRot, v, scores, softmaxOut, pattern, z, oOut, xMid, xnMlp, gatePre, up, post,
+        ActivationBuffer xIn, xnAttn, q, k, qNormed, kNormed, qRot, kRot, v, scores, softmaxOut, pattern, z, oOut, xMid, xnMlp, gatePre, up, post,
                 downOut, xOut;
     }
 
@@ -126,7 +125,9 @@ public final class BackwardPass {
         Metric.Resolved m = metric.resolve(tokens, c.vocabSize());
         this.n = rows;
         this.tokens = tokens.clone();
-        this.rope = RotaryTable.of(c.headDim(), c.ropeTheta(), 0, rows);
+        this.ropes = new RotaryTable[c.numLayers()];
+        java.util.Map<dev.loupe.model.arch.Rope, RotaryTable> byRope = new java.util.HashMap<>();
+        for (int l = 0; l < ropes.length; l++) ropes[l] = byRope.computeIfAbsent(c.rope(l), r -> RotaryTable.of(c.headDim(), r, 0, rows));
         int d = c.hiddenSize(), layers = c.numLayers();
         boolean keep = switch (memory) {
             case KEEP -> true;
@@ -219,10 +220,22 @@ public final class BackwardPass {
         fire(points.blockId(l, Q), t.q, c.qDim());
         fire(points.blockId(l, K), t.k, c.kvDim());
         fire(points.blockId(l, V), t.v, c.kvDim());
-        t.qRot = copyOf(t.q, rows * c.qDim());
-        t.kRot = copyOf(t.k, rows * c.kvDim());
-        be.rope(t.qRot, c.numHeads(), rope);
-        be.rope(t.kRot, c.numKvHeads(), rope);
+        ActivationBuffer qIn = t.q, kIn = t.k;
+        if (lw.qNorm() != null) {
+            // QK-norm (Gemma 3): each head's row normed on its own, before RoPE.
+            t.qNormed = be.allocate(rows * c.qDim());
+            t.kNormed = be.allocate(rows * c.kvDim());
+            be.rmsNorm(t.q, lw.qNorm(), c.rmsNormEps(), rows * c.numHeads(), t.qNormed);
+            be.rmsNorm(t.k, lw.kNorm(), c.rmsNormEps(), rows * c.numKvHeads(), t.kNormed);
+            fire(points.blockId(l, Q_NORMED), t.qNormed, c.qDim());
+            fire(points.blockId(l, K_NORMED), t.kNormed, c.kvDim());
+            qIn = t.qNormed;
+            kIn = t.kNormed;
+        }
+        t.qRot = copyOf(qIn, rows * c.qDim());
+        t.kRot = copyOf(kIn, rows * c.kvDim());
+        be.rope(t.qRot, c.numHeads(), ropes[l]);
+        be.rope(t.kRot, c.numKvHeads(), ropes[l]);
         fire(points.blockId(l, ROT_Q), t.qRot, c.qDim());
         fire(points.blockId(l, ROT_K), t.kRot, c.kvDim());
 
@@ -244,7 +257,8 @@ public final class BackwardPass {
         t.oOut = be.allocate(rows * d);
         be.matmul(lw.o(), t.z, 0, rows, t.oOut);
         ActivationBuffer attnOut = be.allocate(rows * d);
-        be.rmsNorm(t.oOut, lw.postAttentionNorm(), c.rmsNormEps(), rows, attnOut);
+        if (lw.postAttentionNorm() != null) be.rmsNorm(t.oOut, lw.postAttentionNorm(), c.rmsNormEps(), rows, attnOut);
+        else be.copy(t.oOut, 0, attnOut, 0, rows * d);
         fire(points.blockId(l, ATTN_OUT), attnOut, d);
         t.xMid = copyOf(t.xIn, rows * d);
         be.add(attnOut, t.xMid, rows * d);
@@ -252,6 +266,7 @@ public final class BackwardPass {
 
         t.xnMlp = be.allocate(rows * d);
         be.rmsNorm(t.xMid, lw.preFeedforwardNorm(), c.rmsNormEps(), rows, t.xnMlp);
+        fire(points.blockId(l, LN2_NORMALIZED), t.xnMlp, d);
         t.gatePre = be.allocate(rows * inter);
         t.up = be.allocate(rows * inter);
         be.matmulEach(new WeightTensor[]{lw.gate(), lw.up()}, t.xnMlp, rows, new ActivationBuffer[]{t.gatePre, t.up});
@@ -262,7 +277,8 @@ public final class BackwardPass {
         t.downOut = be.allocate(rows * d);
         be.matmul(lw.down(), t.post, 0, rows, t.downOut);
         ActivationBuffer mlpOut = be.allocate(rows * d);
-        be.rmsNorm(t.downOut, lw.postFeedforwardNorm(), c.rmsNormEps(), rows, mlpOut);
+        if (lw.postFeedforwardNorm() != null) be.rmsNorm(t.downOut, lw.postFeedforwardNorm(), c.rmsNormEps(), rows, mlpOut);
+        else be.copy(t.downOut, 0, mlpOut, 0, rows * d);
         fire(points.blockId(l, MLP_OUT), mlpOut, d);
         t.xOut = copyOf(t.xMid, rows * d);
         be.add(mlpOut, t.xOut, rows * d);
@@ -287,8 +303,9 @@ public final class BackwardPass {
         ActivationBuffer dPost = be.allocate(rows * inter), dGate = be.allocate(rows * inter), dUp = be.allocate(rows * inter);
         if (!lin.frozenMlpOutputs()) {
             ActivationBuffer dDown = be.allocate(rows * d);
-            be.rmsNormBackward(t.downOut, lw.postFeedforwardNorm(), c.rmsNormEps(), rows, dMlpOut, frozenNorms, dDown,
-                    normGrad(l, "post_feedforward_layernorm"));
+            if (lw.postFeedforwardNorm() == null) be.copy(dMlpOut, 0, dDown, 0, rows * d);
+            else be.rmsNormBackward(t.downOut, lw.postFeedforwardNorm(), c.rmsNormEps(), rows, dMlpOut, frozenNorms, dDown,
+                    normGrad(l, LayerTensor.POST_FEEDFORWARD_NORM));
             be.matmulBackward(lw.down(), dDown, rows, dPost);
             weightGrad(lw.down(), dDown, t.post);
         }
@@ -302,8 +319,9 @@ public final class BackwardPass {
             be.add(part, dXn, rows * d);
             weightGrad(lw.gate(), dGate, t.xnMlp);
             weightGrad(lw.up(), dUp, t.xnMlp);
+            gradientAt(points.blockId(l, LN2_NORMALIZED), dXn, d);
             be.rmsNormBackward(t.xMid, lw.preFeedforwardNorm(), c.rmsNormEps(), rows, dXn, frozenNorms, dx,
-                    normGrad(l, "pre_feedforward_layernorm"));
+                    normGrad(l, LayerTensor.PRE_FEEDFORWARD_NORM));
         }
         gradientAt(points.blockId(l, RESID_MID), dx, d);
 
@@ -311,8 +329,9 @@ public final class BackwardPass {
         ActivationBuffer dAttnOut = copyOf(dx, rows * d);
         gradientAt(points.blockId(l, ATTN_OUT), dAttnOut, d);
         ActivationBuffer dO = be.allocate(rows * d);
-        be.rmsNormBackward(t.oOut, lw.postAttentionNorm(), c.rmsNormEps(), rows, dAttnOut, frozenNorms, dO,
-                normGrad(l, "post_attention_layernorm"));
+        if (lw.postAttentionNorm() == null) be.copy(dAttnOut, 0, dO, 0, rows * d);
+        else be.rmsNormBackward(t.oOut, lw.postAttentionNorm(), c.rmsNormEps(), rows, dAttnOut, frozenNorms, dO,
+                normGrad(l, LayerTensor.POST_ATTENTION_NORM));
         ActivationBuffer dz = be.allocate(rows * qDim);
         be.matmulBackward(lw.o(), dO, rows, dz);
         weightGrad(lw.o(), dO, t.z);
@@ -333,9 +352,20 @@ public final class BackwardPass {
         if (!lin.frozenPatterns()) be.attentionScoresBackward(s, t.qRot, t.kRot, t.scores, dPattern, 0, rows, dqRot, dkRot);
         gradientAt(points.blockId(l, ROT_Q), dqRot, qDim);
         gradientAt(points.blockId(l, ROT_K), dkRot, kvDim);
-        be.ropeBackward(dqRot, c.numHeads(), rope);
-        be.ropeBackward(dkRot, c.numKvHeads(), rope);
+        be.ropeBackward(dqRot, c.numHeads(), ropes[l]);
+        be.ropeBackward(dkRot, c.numKvHeads(), ropes[l]);
         gradientAt(points.blockId(l, V), dv, kvDim);
+        if (lw.qNorm() != null) {
+            gradientAt(points.blockId(l, K_NORMED), dkRot, kvDim);
+            gradientAt(points.blockId(l, Q_NORMED), dqRot, qDim);
+            ActivationBuffer dq = be.allocate(rows * qDim), dk = be.allocate(rows * kvDim);
+            be.rmsNormBackward(t.q, lw.qNorm(), c.rmsNormEps(), rows * c.numHeads(), dqRot, frozenNorms, dq,
+                    normGrad(l, LayerTensor.Q_NORM));
+            be.rmsNormBackward(t.k, lw.kNorm(), c.rmsNormEps(), rows * c.numKvHeads(), dkRot, frozenNorms, dk,
+                    normGrad(l, LayerTensor.K_NORM));
+            dqRot = dq;
+            dkRot = dk;
+        }
         gradientAt(points.blockId(l, K), dkRot, kvDim);
         gradientAt(points.blockId(l, Q), dqRot, qDim);
 
@@ -348,7 +378,7 @@ public final class BackwardPass {
         weightGrad(lw.q(), dqRot, t.xnAttn);
         weightGrad(lw.k(), dkRot, t.xnAttn);
         weightGrad(lw.v(), dv, t.xnAttn);
-        be.rmsNormBackward(t.xIn, lw.inputNorm(), c.rmsNormEps(), rows, dXn, frozenNorms, dx, normGrad(l, "input_layernorm"));
+        be.rmsNormBackward(t.xIn, lw.inputNorm(), c.rmsNormEps(), rows, dXn, frozenNorms, dx, normGrad(l, LayerTensor.INPUT_NORM));
         gradientAt(points.blockId(l, RESID_PRE), dx, d);
         return dx;
     }
@@ -437,8 +467,8 @@ public final class BackwardPass {
         });
     }
 
-    private ActivationBuffer normGrad(int layer, String hfName) {
-        return parameters ? param(names().norm(layer, hfName), c.hiddenSize()) : null;
+    private ActivationBuffer normGrad(int layer, LayerTensor role) {
+        return parameters ? param(names().norm(c.architecture(), layer, role), (int) role.shape(c)[0]) : null;
     }
 
     private ParameterNames names() { return ParameterNames.of(w); }
@@ -449,22 +479,26 @@ public final class BackwardPass {
         return b;
     }
 
-    /** Norm weights live on the heap without names; these are their names in the checkpoint's own scheme. */
-    record ParameterNames(boolean gguf) {
-        static ParameterNames of(ModelWeights w) { return new ParameterNames(w.embedding().name().startsWith("token_embd")); }
+    /**
+     * Norm weights live on the heap without names; these are their names in the checkpoint's own scheme (the
+     * architecture's per format; an HF checkpoint's text-model prefix is the embedding's).
+     */
+    record ParameterNames(boolean gguf, String hfPrefix) {
+        static ParameterNames of(ModelWeights w) {
+            String e = w.embedding().name();
+            boolean gguf = e.startsWith("token_embd");
+            String prefix = !gguf && e.endsWith(Architecture.HF_EMBEDDING) ? e.substring(0, e.length() - Architecture.HF_EMBEDDING.length())
+                    : TensorName.HF_TEXT_PREFIX;
+            return new ParameterNames(gguf, prefix);
+        }
 
-        String finalNorm() { return gguf ? "output_norm.weight" : "model.norm.weight"; }
+        String finalNorm() { return gguf ? Architecture.GGUF_FINAL_NORM : hfPrefix + Architecture.HF_FINAL_NORM; }
 
-        String norm(int layer, String hfName) {
-            if (!gguf) return "model.layers." + layer + "." + hfName + ".weight";
-            String g = switch (hfName) {
-                case "input_layernorm" -> "attn_norm";
-                case "post_attention_layernorm" -> "post_attention_norm";
-                case "pre_feedforward_layernorm" -> "ffn_norm";
-                case "post_feedforward_layernorm" -> "post_ffw_norm";
-                default -> throw new IllegalArgumentException("no GGUF name for " + hfName);
-            };
-            return "blk." + layer + "." + g + ".weight";
+        String norm(Architecture arch, int layer, LayerTensor role) {
+            for (TensorName t : arch.layerTensors()) {
+                if (t.role() == role) return gguf ? t.ggufAt(layer) : t.hfAt(hfPrefix, layer);
+            }
+            throw new IllegalArgumentException(arch.name() + " has no " + role);
         }
     }
 }

@@ -166,6 +166,7 @@ public final class ForwardPass {
         fire(hooks, points.blockId(l, RESID_MID), x, d, p0);
 
         be.rmsNorm(x, lw.preFeedforwardNorm(), c.rmsNormEps(), rows, xn);
+        fire(hooks, points.blockId(l, LN2_NORMALIZED), xn, d, p0);
         be.matmulEach(new WeightTensor[]{lw.gate(), lw.up()}, xn, rows, new ActivationBuffer[]{gate, up});
         fire(hooks, points.blockId(l, MLP_PRE), gate, inter, p0);
         be.geglu(gate, up, rows, inter);

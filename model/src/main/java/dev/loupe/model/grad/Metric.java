@@ -8,12 +8,15 @@ import java.util.Map;
  * (after the final softcap, or before it in {@link Linearization linearized} runs). A metric names the range of
  * positions whose logits it reads; only those rows are computed.
  */
-public sealed interface Metric permits Metric.LogitDiff, Metric.LogProb, Metric.Loss, Metric.Custom {
+public sealed interface Metric permits Metric.Logit, Metric.LogitDiff, Metric.LogProb, Metric.Loss, Metric.Custom {
 
     /** Position meaning "the last one of the prompt". */
     int LAST = -1;
     /** Token meaning "chosen from the logits": the argmax for a target, the runner-up for a baseline. */
     int AUTO = -1;
+
+    /** {@code logits[position, target]}: one next-token logit ("why this token"). */
+    record Logit(int position, int target) implements Metric {}
 
     /** {@code logits[position, target] − logits[position, baseline]}. */
     record LogitDiff(int position, int target, int baseline) implements Metric {}
@@ -56,6 +59,8 @@ public sealed interface Metric permits Metric.LogitDiff, Metric.LogProb, Metric.
         }
     }
 
+    static Logit logit(int position, int target) { return new Logit(position, target); }
+
     static LogitDiff logitDiff(int position, int target, int baseline) { return new LogitDiff(position, target, baseline); }
 
     /** Logit difference at the last position between its argmax and its runner-up. */
@@ -79,6 +84,17 @@ public sealed interface Metric permits Metric.LogitDiff, Metric.LogProb, Metric.
     default Resolved resolve(int[] tokens, int vocab) {
         int n = tokens.length;
         return switch (this) {
+            case Logit lg -> {
+                int p = position(lg.position(), n);
+                token("target", lg.target(), vocab);
+                Map<String, Object> det = details("logit", p);
+                yield new Resolved(p, 1, (l, g) -> {
+                    int a = lg.target() == AUTO ? l.argmax(p) : lg.target();
+                    det.put("target", a);
+                    g[a] += 1f;
+                    return l.get(p, a);
+                }, det);
+            }
             case LogitDiff d -> {
                 int p = position(d.position(), n);
                 token("target", d.target(), vocab);
