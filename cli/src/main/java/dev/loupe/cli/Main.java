@@ -22,6 +22,7 @@ import picocli.CommandLine.Command;
                 SynthSaeCommand.class,
                 BenchSaeCommand.class,
                 TrainSaeCommand.class,
+                TrainLmCommand.class,
                 IndexCommand.class,
                 FeaturesCommand.class,
                 ExportCommand.class,

@@ -26,7 +26,7 @@ public final class SynthCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
     @Option(names = "--shape", required = true, paramLabel = "NAME",
-            description = "gemma-2-2b, gemma-2-9b, gemma-2-27b or tiny")
+            description = "gemma-2-2b, gemma-2-9b, gemma-2-27b, tiny, toy or small")
     String shape;
 
     @Option(names = "--dtype", defaultValue = "bf16", paramLabel = "TYPE", description = "bf16 or f32 (default: ${DEFAULT-VALUE})")

@@ -138,8 +138,13 @@ public record ModelConfig(
             case "gemma-2-27b" -> standard(4608, 36864, 46, 32, 16, 128, 144);
             case "tiny" -> new ModelConfig(384, 64, 128, 4, 4, 2, 16, 16, 10000f, 1e-6f, 8, 50f, 30f,
                     embeddingScale(64), 8192, 2, 1);
+            // Shapes to train from scratch (train-lm) with the full Gemma vocabulary: toy is the demo's Factbook model.
+            case "toy" -> new ModelConfig(256000, 128, 512, 2, 4, 2, 32, 32, 10000f, 1e-6f, 128, 50f, 30f,
+                    embeddingScale(128), 8192, 2, 1);
+            case "small" -> new ModelConfig(256000, 256, 1024, 4, 4, 2, 64, 64, 10000f, 1e-6f, 256, 50f, 30f,
+                    embeddingScale(256), 8192, 2, 1);
             default -> throw new IllegalArgumentException("unknown shape '" + name
-                    + "'; expected gemma-2-2b, gemma-2-9b, gemma-2-27b or tiny");
+                    + "'; expected gemma-2-2b, gemma-2-9b, gemma-2-27b, tiny, toy or small");
         };
     }
 

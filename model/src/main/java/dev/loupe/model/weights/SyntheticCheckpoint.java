@@ -197,7 +197,12 @@ public final class SyntheticCheckpoint {
     }
 
     /** Also used by tests that write their own weights beside a transformers-style config. */
-    static void writeConfig(Path file, ModelConfig c, DType dtype, long seed) throws IOException {
+    static void writeConfig(Path file, ModelConfig c, DType dtype, long seed) throws IOException { writeConfig(file, c, dtype, (Long) seed); }
+
+    /** A transformers-style config.json for a trained model (no synthetic seed recorded). */
+    public static void writeTrainedConfig(Path file, ModelConfig c, DType dtype) throws IOException { writeConfig(file, c, dtype, (Long) null); }
+
+    private static void writeConfig(Path file, ModelConfig c, DType dtype, Long seed) throws IOException {
         ObjectNode o = dev.loupe.model.io.LoupeJson.MAPPER.createObjectNode();
         Architecture arch = c.architecture();
         o.putArray("architectures").add(arch.hfClass());
@@ -245,7 +250,7 @@ public final class SyntheticCheckpoint {
         });
         o.put("use_cache", true);
         o.put("vocab_size", c.vocabSize());
-        o.put("loupe_synthetic_seed", seed);
+        if (seed != null) o.put("loupe_synthetic_seed", seed);
         dev.loupe.model.io.AtomicFiles.write(file, dev.loupe.model.io.LoupeJson.PRETTY.writeValueAsBytes(o));
     }
 
