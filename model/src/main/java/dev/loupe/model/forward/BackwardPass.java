@@ -256,9 +256,7 @@ public final class BackwardPass {
 
         t.oOut = be.allocate(rows * d);
         be.matmul(lw.o(), t.z, 0, rows, t.oOut);
-        ActivationBuffer attnOut = be.allocate(rows * d);
-        if (lw.postAttentionNorm() != null) be.rmsNorm(t.oOut, lw.postAttentionNorm(), c.rmsNormEps(), rows, attnOut);
-        else be.copy(t.oOut, 0, attnOut, 0, rows * d);
+        ActivationBuffer attnOut = postNorm(t.oOut, lw.postAttentionNorm(), rows);
         fire(points.blockId(l, ATTN_OUT), attnOut, d);
         t.xMid = copyOf(t.xIn, rows * d);
         be.add(attnOut, t.xMid, rows * d);
@@ -276,9 +274,7 @@ public final class BackwardPass {
         fire(points.blockId(l, MLP_POST), t.post, inter);
         t.downOut = be.allocate(rows * d);
         be.matmul(lw.down(), t.post, 0, rows, t.downOut);
-        ActivationBuffer mlpOut = be.allocate(rows * d);
-        if (lw.postFeedforwardNorm() != null) be.rmsNorm(t.downOut, lw.postFeedforwardNorm(), c.rmsNormEps(), rows, mlpOut);
-        else be.copy(t.downOut, 0, mlpOut, 0, rows * d);
+        ActivationBuffer mlpOut = postNorm(t.downOut, lw.postFeedforwardNorm(), rows);
         fire(points.blockId(l, MLP_OUT), mlpOut, d);
         t.xOut = copyOf(t.xMid, rows * d);
         be.add(mlpOut, t.xOut, rows * d);
@@ -472,6 +468,18 @@ public final class BackwardPass {
     }
 
     private ParameterNames names() { return ParameterNames.of(w); }
+
+    /**
+     * A sub-block's output after its post-norm (Gemma 2 and 3), or a copy of it where the architecture has none (Gemma 1):
+     * a new buffer either way, since the tape keeps the pre-norm input for the backward pass.
+     */
+    private ActivationBuffer postNorm(ActivationBuffer in, float[] weight, int rows) {
+        int width = c.hiddenSize();
+        ActivationBuffer out = be.allocate(rows * width);
+        if (weight != null) be.rmsNorm(in, weight, c.rmsNormEps(), rows, out);
+        else be.copy(in, 0, out, 0, rows * width);
+        return out;
+    }
 
     private ActivationBuffer copyOf(ActivationBuffer src, int size) {
         ActivationBuffer b = be.allocate(size);
