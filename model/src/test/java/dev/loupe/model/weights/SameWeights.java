@@ -63,7 +63,7 @@ public record SameWeights(ModelConfig config, Map<String, float[]> tensors) {
             ts.add(SafetensorsWriter.Tensor.ofFloats(e.getKey(), dtype, hfShape(e.getKey()), e.getValue()));
         }
         SafetensorsWriter.write(folder.resolve(SafetensorsShards.SINGLE), Map.of("format", "pt"), ts, 1);
-        SyntheticCheckpoint.writeConfig(folder.resolve(HfCheckpoint.CONFIG), config, dtype, 0);
+        HfCheckpointWriter.writeConfig(folder.resolve(HfCheckpoint.CONFIG), config, dtype);
         return folder;
     }
 
