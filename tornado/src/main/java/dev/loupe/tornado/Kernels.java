@@ -4,9 +4,11 @@ import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.math.TornadoMath;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
+import uk.ac.manchester.tornado.api.types.arrays.ShortArray;
 
 /**
- * The device kernels, one work item per output element (or per row where a row is reduced). TornadoVM compiles
+ * The device kernels: element-wise ones one work item per element, reductions (matmul, RMSNorm) one work group per
+ * output with a local-memory tree reduction in a fixed order (so results are the same on every run). TornadoVM compiles
  * them to OpenCL C or PTX. Activations live in one arena array {@code a}; offsets, sizes and shapes come in the
  * small parameter arrays {@code ip} (ints) and {@code fp} (floats), which are sent before every launch, so one
  * compiled kernel serves every layer and every chunk size. Work items past the end return at once (the global
@@ -64,41 +66,184 @@ final class Kernels {
         }
     }
 
-    /** One row per work item (ip: x, out, rows, d, weight offset in vec; fp: eps). */
+    /** Threads of a matmul work group (one group per output value); a power of two for the tree reduction. */
+    static final int MATMUL_GROUP = 128;
+    /** Threads of an RMSNorm work group (one group per row); a power of two. */
+    static final int NORM_GROUP = 128;
+    /** Side of the square tiles of the matrix-matrix kernels (prefill chunks). */
+    static final int TILE = 16;
+    /** Largest 16-bit decode table (BF16's: sign and 8 exponent bits). */
+    static final int HALF_TABLE = 512;
+
+    /**
+     * RMSNorm with one work group per row: strided sums of squares, a local tree reduction in a fixed order, then the
+     * scaled row (ip: x, out, rows, d, weight offset in vec; fp: eps). {@code x} and {@code out} may be the same.
+     */
     static void rmsNorm(KernelContext kc, FloatArray a, FloatArray vec, IntArray ip, FloatArray fp) {
-        int r = kc.globalIdx;
+        float[] partial = kc.allocateFloatLocalArray(NORM_GROUP);
+        int r = kc.groupIdx;
+        int l = kc.localIdx;
         if (r < ip.get(2)) {
             int d = ip.get(3);
             int x = ip.get(0) + r * d;
             int out = ip.get(1) + r * d;
             int w = ip.get(4);
             float ss = 0f;
-            for (int i = 0; i < d; i++) {
+            for (int i = l; i < d; i += NORM_GROUP) {
                 float v = a.get(x + i);
                 ss += v * v;
             }
-            float scale = 1f / TornadoMath.sqrt(ss / d + fp.get(0));
-            for (int i = 0; i < d; i++) a.set(out + i, a.get(x + i) * scale * vec.get(w + i));
+            partial[l] = ss;
+            kc.localBarrier();
+            for (int stride = NORM_GROUP / 2; stride > 0; stride >>= 1) {
+                if (l < stride) partial[l] = partial[l] + partial[l + stride];
+                kc.localBarrier();
+            }
+            float scale = 1f / TornadoMath.sqrt(partial[0] / d + fp.get(0));
+            for (int i = l; i < d; i += NORM_GROUP) a.set(out + i, a.get(x + i) * scale * vec.get(w + i));
+        }
+    }
+
+    /*
+     * The matmuls: out[r, o] = Σ_i x[r, i] · W[o, i] over a row range ("part") of W, which sits in one pool.
+     * ip: 0 x, 1 out (already moved to the part's first output), 2 rows, 3 the part's outputs, 4 inDim,
+     * 5 the part's offset in the pool, 6 the output row stride (all of W's rows), and for 16-bit pools
+     * 7 the decode table's offset in the arena, 8 mantissa bits, 9 mantissa mask, 10 exponent mask,
+     * 11 the implicit bit, 12 the table's size (DeviceWeights.Precision).
+     */
+
+    /**
+     * One work group per output value, for decoding (one row): its threads read the weight row with a stride of
+     * the group size (neighbouring threads, neighbouring addresses) and add their partial sums in a local tree.
+     */
+    static void matmul(KernelContext kc, FloatArray a, FloatArray w, IntArray ip) {
+        float[] partial = kc.allocateFloatLocalArray(MATMUL_GROUP);
+        int g = kc.groupIdx;
+        int l = kc.localIdx;
+        int outDim = ip.get(3);
+        if (g < ip.get(2) * outDim) {
+            int inDim = ip.get(4);
+            int r = g / outDim;
+            int o = g - r * outDim;
+            int x = ip.get(0) + r * inDim;
+            int wRow = ip.get(5) + o * inDim;
+            float s = 0f;
+            for (int i = l; i < inDim; i += MATMUL_GROUP) s += a.get(x + i) * w.get(wRow + i);
+            partial[l] = s;
+            kc.localBarrier();
+            for (int stride = MATMUL_GROUP / 2; stride > 0; stride >>= 1) {
+                if (l < stride) partial[l] = partial[l] + partial[l + stride];
+                kc.localBarrier();
+            }
+            if (l == 0) a.set(ip.get(1) + r * ip.get(6) + o, partial[0]);
+        }
+    }
+
+    /** {@link #matmul} on 16-bit weights (BF16 or F16 bits), decoded exactly with the table in local memory. */
+    static void matmulHalf(KernelContext kc, FloatArray a, ShortArray w, IntArray ip) {
+        float[] partial = kc.allocateFloatLocalArray(MATMUL_GROUP);
+        float[] table = kc.allocateFloatLocalArray(HALF_TABLE);
+        int g = kc.groupIdx;
+        int l = kc.localIdx;
+        int tab = ip.get(7);
+        int tableSize = ip.get(12);
+        for (int t = l; t < tableSize; t += MATMUL_GROUP) table[t] = a.get(tab + t);
+        kc.localBarrier();
+        int outDim = ip.get(3);
+        if (g < ip.get(2) * outDim) {
+            int inDim = ip.get(4);
+            int mantissaBits = ip.get(8), mantissaMask = ip.get(9), exponentMask = ip.get(10), implicit = ip.get(11);
+            int r = g / outDim;
+            int o = g - r * outDim;
+            int x = ip.get(0) + r * inDim;
+            int wRow = ip.get(5) + o * inDim;
+            float s = 0f;
+            for (int i = l; i < inDim; i += MATMUL_GROUP) {
+                int bits = w.get(wRow + i) & 0xFFFF;
+                int hi = bits >> mantissaBits;
+                int m = bits & mantissaMask;
+                if ((hi & exponentMask) != 0) m = m + implicit;
+                s += a.get(x + i) * (m * table[hi]);
+            }
+            partial[l] = s;
+            kc.localBarrier();
+            for (int stride = MATMUL_GROUP / 2; stride > 0; stride >>= 1) {
+                if (l < stride) partial[l] = partial[l] + partial[l + stride];
+                kc.localBarrier();
+            }
+            if (l == 0) a.set(ip.get(1) + r * ip.get(6) + o, partial[0]);
         }
     }
 
     /**
-     * {@code out[r, o] = Σ_i x[r, i] · W[o, i]}, W at {@code ip5} in the pool, one output per work item
-     * (ip: x, out, rows, outDim, inDim, wOff).
+     * Matrix-matrix product for prefill chunks: a TILE × TILE work group computes a TILE × TILE block of outputs
+     * (x: outputs, y: rows), staging TILE-wide slices of x and W in local memory, so each weight is read from
+     * global memory once per TILE rows instead of once per row. Each output is summed over i in order.
      */
-    static void matmul(KernelContext kc, FloatArray a, FloatArray w, IntArray ip) {
-        int idx = kc.globalIdx;
-        int outDim = ip.get(3);
-        if (idx < ip.get(2) * outDim) {
-            int inDim = ip.get(4);
-            int r = idx / outDim;
-            int o = idx - r * outDim;
-            int x = ip.get(0) + r * inDim;
-            int wRow = ip.get(5) + o * inDim;
-            float s = 0f;
-            for (int i = 0; i < inDim; i++) s += a.get(x + i) * w.get(wRow + i);
-            a.set(ip.get(1) + idx, s);
+    static void matmulTiled(KernelContext kc, FloatArray a, FloatArray w, IntArray ip) {
+        float[] xs = kc.allocateFloatLocalArray(TILE * (TILE + 1));
+        float[] ws = kc.allocateFloatLocalArray(TILE * (TILE + 1));
+        int lx = kc.localIdx;
+        int ly = kc.localIdy;
+        int o = kc.groupIdx * TILE + lx;
+        int r = kc.groupIdy * TILE + ly;
+        int oLoad = kc.groupIdx * TILE + ly;
+        int rows = ip.get(2), outDim = ip.get(3), inDim = ip.get(4);
+        int x = ip.get(0), wOff = ip.get(5);
+        float s = 0f;
+        for (int k0 = 0; k0 < inDim; k0 += TILE) {
+            int k = k0 + lx;
+            float xv = 0f;
+            if (r < rows && k < inDim) xv = a.get(x + r * inDim + k);
+            xs[ly * (TILE + 1) + lx] = xv;
+            float wv = 0f;
+            if (oLoad < outDim && k < inDim) wv = w.get(wOff + oLoad * inDim + k);
+            ws[ly * (TILE + 1) + lx] = wv;
+            kc.localBarrier();
+            for (int kk = 0; kk < TILE; kk++) s += xs[ly * (TILE + 1) + kk] * ws[lx * (TILE + 1) + kk];
+            kc.localBarrier();
         }
+        if (r < rows && o < outDim) a.set(ip.get(1) + r * ip.get(6) + o, s);
+    }
+
+    /** {@link #matmulTiled} on 16-bit weights, decoded while staging the tile. */
+    static void matmulTiledHalf(KernelContext kc, FloatArray a, ShortArray w, IntArray ip) {
+        float[] xs = kc.allocateFloatLocalArray(TILE * (TILE + 1));
+        float[] ws = kc.allocateFloatLocalArray(TILE * (TILE + 1));
+        float[] table = kc.allocateFloatLocalArray(HALF_TABLE);
+        int lx = kc.localIdx;
+        int ly = kc.localIdy;
+        int flat = ly * TILE + lx;
+        int tab = ip.get(7);
+        int tableSize = ip.get(12);
+        for (int t = flat; t < tableSize; t += TILE * TILE) table[t] = a.get(tab + t);
+        kc.localBarrier();
+        int mantissaBits = ip.get(8), mantissaMask = ip.get(9), exponentMask = ip.get(10), implicit = ip.get(11);
+        int o = kc.groupIdx * TILE + lx;
+        int r = kc.groupIdy * TILE + ly;
+        int oLoad = kc.groupIdx * TILE + ly;
+        int rows = ip.get(2), outDim = ip.get(3), inDim = ip.get(4);
+        int x = ip.get(0), wOff = ip.get(5);
+        float s = 0f;
+        for (int k0 = 0; k0 < inDim; k0 += TILE) {
+            int k = k0 + lx;
+            float xv = 0f;
+            if (r < rows && k < inDim) xv = a.get(x + r * inDim + k);
+            xs[ly * (TILE + 1) + lx] = xv;
+            float wv = 0f;
+            if (oLoad < outDim && k < inDim) {
+                int bits = w.get(wOff + oLoad * inDim + k) & 0xFFFF;
+                int hi = bits >> mantissaBits;
+                int m = bits & mantissaMask;
+                if ((hi & exponentMask) != 0) m = m + implicit;
+                wv = m * table[hi];
+            }
+            ws[ly * (TILE + 1) + lx] = wv;
+            kc.localBarrier();
+            for (int kk = 0; kk < TILE; kk++) s += xs[ly * (TILE + 1) + kk] * ws[lx * (TILE + 1) + kk];
+            kc.localBarrier();
+        }
+        if (r < rows && o < outDim) a.set(ip.get(1) + r * ip.get(6) + o, s);
     }
 
     /** RoPE, rotate-half layout, one pair per work item (ip: x, table, rows, heads, half); table = cos then sin. */
