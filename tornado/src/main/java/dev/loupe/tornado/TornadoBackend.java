@@ -80,6 +80,10 @@ public final class TornadoBackend implements Backend {
     private final Map<String, Long> opNanos = new LinkedHashMap<>();
     private RegionAllocator regions;
 
+    /** Keys per work group when decoding attention is split over the cache (flash-decoding). */
+    static final int ATTENTION_SPLIT_KEYS = 256;
+    private DeviceBuffer scratchBuffer;
+
     private RotaryTable lastTable;
     private DeviceBuffer lastTableBuffer;
 
@@ -150,7 +154,8 @@ public final class TornadoBackend implements Backend {
         graphs.add(op("rmsnorm", Kernels.NORM_GROUP).transferToDevice(DataTransferMode.FIRST_EXECUTION, vectors)
                 .task("t", Kernels::rmsNorm, kc, arena, vectors, ip, fp, 0).persistOnDevice(arena).snapshot());
         graphs.add(op("rope").task("t", Kernels::rope, kc, arena, ip, 0).persistOnDevice(arena).snapshot());
-        graphs.add(op("attention").task("t", Kernels::attention, kc, arena, ip, fp, 0).persistOnDevice(arena).snapshot());
+        graphs.add(op("attention", Kernels.ATT_GROUP).task("t", Kernels::attention, kc, arena, ip, fp, 0).persistOnDevice(arena).snapshot());
+        graphs.add(op("combine", Kernels.ATT_GROUP).task("t", Kernels::attentionCombine, kc, arena, ip, 0).persistOnDevice(arena).snapshot());
         graphs.add(op("scores").task("t", Kernels::attentionScores, kc, arena, ip, fp, 0).persistOnDevice(arena).snapshot());
         graphs.add(op("softmax").task("t", Kernels::attentionSoftmax, kc, arena, ip, 0).persistOnDevice(arena).snapshot());
         graphs.add(op("mix").task("t", Kernels::attentionMix, kc, arena, ip, 0).persistOnDevice(arena).snapshot());
@@ -396,11 +401,33 @@ public final class TornadoBackend implements Backend {
     @Override
     public synchronized void attention(AttentionShape s, ActivationBuffer q, ActivationBuffer keys, ActivationBuffer values, int p0,
                                        int rows, ActivationBuffer z) {
+        if (s.headDim() > Kernels.HEAD_DIM_MAX) {
+            throw new IllegalArgumentException("TornadoVM backend: head_dim " + s.headDim() + " is more than its attention kernel holds ("
+                    + Kernels.HEAD_DIM_MAX + ")");
+        }
+        // decoding over a long cache: split the keys over several work groups (flash-decoding), then combine
+        int splits = 1, splitKeys = p0 + rows;
+        int visible = Math.min(p0 + 1, s.window());
+        if (rows == 1 && visible > ATTENTION_SPLIT_KEYS) {
+            splitKeys = ATTENTION_SPLIT_KEYS;
+            splits = (visible + splitKeys - 1) / splitKeys;
+        }
+        int scratch = splits == 1 ? 0 : attentionScratch(s.heads() * splits * (s.headDim() + 2));
         params(dev(q).onDevice(), dev(keys).onDevice(), dev(values).onDevice(), dev(z).written(), rows, p0, s.heads(), s.kvHeads(),
-                s.headDim(), s.window());
+                s.headDim(), s.window(), splitKeys, splits, scratch);
         fp.set(0, s.scale());
         fp.set(1, s.softcap());
-        launch("attention", (long) s.heads() * rows);
+        launchGroups("attention", (long) s.heads() * rows * splits);
+        if (splits > 1) launchGroups("combine", (long) s.heads() * rows);
+    }
+
+    /** The flash-decoding scratch region (at least {@code floats}), kept between calls and grown when needed. */
+    private int attentionScratch(int floats) {
+        if (scratchBuffer == null || scratchBuffer.size() < floats) {
+            if (scratchBuffer != null) scratchBuffer.release();
+            scratchBuffer = new DeviceBuffer(this, Math.max(floats, 2 * (scratchBuffer == null ? 0 : scratchBuffer.size())));
+        }
+        return scratchBuffer.written();
     }
 
     @Override

@@ -109,6 +109,93 @@ class KernelsTest {
         }
     }
 
+    @Test
+    void attentionWithAndWithoutSplitsMatchesFloat64() throws Exception {
+        int heads = 4, kvHeads = 2, hd = 20, p0 = 70, kvDim = kvHeads * hd;
+        int qAt = 0, keysAt = 300, valuesAt = 3300, zAt = 6300, scratchAt = 6600;
+        Random random = new Random(7);
+        float[] k = new float[80 * kvDim], v = new float[80 * kvDim], q = new float[3 * heads * hd];
+        for (int i = 0; i < k.length; i++) {
+            k[i] = (float) random.nextGaussian();
+            v[i] = (float) random.nextGaussian();
+        }
+        for (int i = 0; i < q.length; i++) q[i] = (float) random.nextGaussian();
+        float scale = 0.3f;
+        for (int rows : new int[]{1, 3}) {
+            for (int window : new int[]{50, 1000}) {
+                for (float cap : new float[]{0f, 5f}) {
+                    for (int splitKeys : rows == 1 ? new int[]{p0 + 1, 17} : new int[]{p0 + rows}) {
+                        int visible = Math.min(p0 + 1, window);
+                        int splits = rows == 1 ? (visible + splitKeys - 1) / splitKeys : 1;
+                        FloatArray a = new FloatArray(7100);
+                        for (int i = 0; i < rows * heads * hd; i++) a.set(qAt + i, q[i]);
+                        for (int i = 0; i < (p0 + rows) * kvDim; i++) {
+                            a.set(keysAt + i, k[i]);
+                            a.set(valuesAt + i, v[i]);
+                        }
+                        IntArray ip = new IntArray(BASE + 16);
+                        int[] params = {qAt, keysAt, valuesAt, zAt, rows, p0, heads, kvHeads, hd, window, splitKeys, splits, scratchAt};
+                        for (int i = 0; i < params.length; i++) ip.set(BASE + i, params[i]);
+                        FloatArray fp = new FloatArray(2);
+                        fp.set(0, scale);
+                        fp.set(1, cap);
+                        KernelContext kc = new KernelContext();
+                        TaskGraph g = new TaskGraph("a").transferToDevice(DataTransferMode.EVERY_EXECUTION, a, ip, fp)
+                                .task("t", Kernels::attention, kc, a, ip, fp, BASE)
+                                .task("c", Kernels::attentionCombine, kc, a, ip, BASE)
+                                .transferToHost(DataTransferMode.EVERY_EXECUTION, a);
+                        GridScheduler scheduler = new GridScheduler();
+                        WorkerGrid1D attention = new WorkerGrid1D(heads * rows * splits * Kernels.ATT_GROUP);
+                        attention.setLocalWork(Kernels.ATT_GROUP, 1, 1);
+                        WorkerGrid1D combine = new WorkerGrid1D(heads * rows * Kernels.ATT_GROUP);
+                        combine.setLocalWork(Kernels.ATT_GROUP, 1, 1);
+                        scheduler.addWorkerGrid("a.t", attention);
+                        scheduler.addWorkerGrid("a.c", combine);
+                        try (TornadoExecutionPlan plan = new TornadoExecutionPlan(g.snapshot())) {
+                            TornadoBackend.exactMath(plan);
+                            plan.withGridScheduler(scheduler).execute();
+                        }
+                        String what = "rows " + rows + " window " + window + " cap " + cap + " splits " + splits;
+                        for (int t = 0; t < rows; t++) {
+                            for (int h = 0; h < heads; h++) {
+                                double[] z = reference(q, k, v, t, h, p0, heads, kvHeads, hd, window, scale, cap);
+                                for (int i = 0; i < hd; i++) {
+                                    assertEquals(z[i], a.get(zAt + t * heads * hd + h * hd + i), 2e-5 * Math.max(1, Math.abs(z[i])),
+                                            what + " z[" + t + ", " + h + ", " + i + "]");
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** Attention output of query t, head h in float64 (causal, sliding window, optional softcap). */
+    private static double[] reference(float[] q, float[] k, float[] v, int t, int h, int p0, int heads, int kvHeads, int hd,
+                                      int window, float scale, float cap) {
+        int qi = p0 + t, lo = Math.max(0, qi - window + 1), kh = h / (heads / kvHeads), kvDim = kvHeads * hd;
+        double[] s = new double[qi + 1];
+        double max = Double.NEGATIVE_INFINITY;
+        for (int j = lo; j <= qi; j++) {
+            double dot = 0;
+            for (int i = 0; i < hd; i++) dot += (double) q[t * heads * hd + h * hd + i] * k[j * kvDim + kh * hd + i];
+            dot *= scale;
+            if (cap > 0) dot = cap * Math.tanh(dot / cap);
+            s[j] = dot;
+            max = Math.max(max, dot);
+        }
+        double sum = 0;
+        double[] z = new double[hd];
+        for (int j = lo; j <= qi; j++) {
+            double p = Math.exp(s[j] - max);
+            sum += p;
+            for (int i = 0; i < hd; i++) z[i] += p * v[j * kvDim + kh * hd + i];
+        }
+        for (int i = 0; i < hd; i++) z[i] /= sum;
+        return z;
+    }
+
     private static void run(TaskGraph g, int local, long global) throws Exception {
         WorkerGrid1D grid = new WorkerGrid1D(Math.toIntExact(global));
         grid.setLocalWork(local, 1, 1);
