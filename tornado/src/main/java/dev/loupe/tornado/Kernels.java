@@ -110,6 +110,9 @@ final class Kernels {
      * 5 the part's offset in the pool, 6 the output row stride (all of W's rows), and for 16-bit pools
      * 7 the decode table's offset in the arena, 8 mantissa bits, 9 mantissa mask, 10 exponent mask,
      * 11 the implicit bit, 12 the table's size (DeviceWeights.Precision). Work groups of MATMUL_LOCAL threads.
+     * Fused matmuls (q/k/v, gate/up: matrices packed one after another, one launch) send outputs past the first
+     * segment elsewhere: 13 the first segment's outputs n0 (all of them when not fused), 14 where the second
+     * segment goes, 15 its outputs n1, 16 where the third goes (the rest); each segment's row stride is its width.
      */
 
     /** Work groups a matmul over {@code outputs} × {@code rows} runs: one per output when decoding, else one per tile. */
@@ -133,6 +136,7 @@ final class Kernels {
         int l = kc.localIdx;
         int x = ip.get(base), out = ip.get(base + 1), rows = ip.get(base + 2), outDim = ip.get(base + 3);
         int inDim = ip.get(base + 4), wOff = ip.get(base + 5), stride = ip.get(base + 6);
+        int n0 = ip.get(base + 13), out1 = ip.get(base + 14), n1 = ip.get(base + 15), out2 = ip.get(base + 16);
         if (rows == 1) {
             if (g < outDim) {
                 int wRow = wOff + g * inDim;
@@ -146,7 +150,14 @@ final class Kernels {
                     if (l < half) partial[l] = partial[l] + partial[l + half];
                     kc.localBarrier();
                 }
-                if (l == 0) a.set(out + g, partial[0]);
+                if (l == 0) {
+                    int at = out + g;
+                    if (g >= n0) {
+                        if (g < n0 + n1) at = out1 + g - n0;
+                        else at = out2 + g - n0 - n1;
+                    }
+                    a.set(at, partial[0]);
+                }
             }
         } else {
             int tilesX = (outDim + TILE - 1) / TILE;
@@ -172,7 +183,14 @@ final class Kernels {
                 for (int kk = 0; kk < TILE; kk++) s += xs[ly * (TILE + 1) + kk] * ws[lx * (TILE + 1) + kk];
                 kc.localBarrier();
             }
-            if (r < rows && o < outDim) a.set(out + r * stride + o, s);
+            if (r < rows && o < outDim) {
+                int at = out + r * stride + o;
+                if (o >= n0) {
+                    if (o < n0 + n1) at = out1 + r * n1 + o - n0;
+                    else at = out2 + r * (outDim - n0 - n1) + o - n0 - n1;
+                }
+                a.set(at, s);
+            }
         }
     }
 
@@ -192,6 +210,7 @@ final class Kernels {
         int implicit = ip.get(base + 11);
         int x = ip.get(base), out = ip.get(base + 1), rows = ip.get(base + 2), outDim = ip.get(base + 3);
         int inDim = ip.get(base + 4), wOff = ip.get(base + 5), stride = ip.get(base + 6);
+        int n0 = ip.get(base + 13), out1 = ip.get(base + 14), n1 = ip.get(base + 15), out2 = ip.get(base + 16);
         if (rows == 1) {
             if (g < outDim) {
                 int wRow = wOff + g * inDim;
@@ -209,7 +228,14 @@ final class Kernels {
                     if (l < half) partial[l] = partial[l] + partial[l + half];
                     kc.localBarrier();
                 }
-                if (l == 0) a.set(out + g, partial[0]);
+                if (l == 0) {
+                    int at = out + g;
+                    if (g >= n0) {
+                        if (g < n0 + n1) at = out1 + g - n0;
+                        else at = out2 + g - n0 - n1;
+                    }
+                    a.set(at, partial[0]);
+                }
             }
         } else {
             int tilesX = (outDim + TILE - 1) / TILE;
@@ -239,7 +265,14 @@ final class Kernels {
                 for (int kk = 0; kk < TILE; kk++) s += xs[ly * (TILE + 1) + kk] * ws[lx * (TILE + 1) + kk];
                 kc.localBarrier();
             }
-            if (r < rows && o < outDim) a.set(out + r * stride + o, s);
+            if (r < rows && o < outDim) {
+                int at = out + r * stride + o;
+                if (o >= n0) {
+                    if (o < n0 + n1) at = out1 + r * n1 + o - n0;
+                    else at = out2 + r * (outDim - n0 - n1) + o - n0 - n1;
+                }
+                a.set(at, s);
+            }
         }
     }
 

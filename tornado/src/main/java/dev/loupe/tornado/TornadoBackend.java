@@ -27,6 +27,7 @@ import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.function.IntConsumer;
 
@@ -63,7 +64,7 @@ public final class TornadoBackend implements Backend {
     // ---- the model program (built by prepare) ----
     private FloatArray arena;
     private final FloatArray[] stages = new FloatArray[STAGE_FLOATS.length];
-    private final IntArray ip = new IntArray(16);
+    private final IntArray ip = new IntArray(24);
     private final FloatArray fp = new FloatArray(4);
     private FloatArray vectors;
     private final Map<float[], Integer> vectorOffsets = new IdentityHashMap<>();
@@ -111,6 +112,21 @@ public final class TornadoBackend implements Backend {
         this.poolBytes = poolBytes;
     }
 
+    /** TornadoVM's own cap on the device memory it allocates ({@code -Dtornado.device.memory}, default 4GB). */
+    static long deviceMemoryLimit() {
+        String v = System.getProperty("tornado.device.memory", "4GB").trim().toUpperCase(Locale.ROOT);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)\\s*([KMGT]?)B?").matcher(v);
+        if (!m.matches()) return Long.MAX_VALUE; // TornadoVM itself will say what it thinks of the value
+        int shift = switch (m.group(2)) {
+            case "K" -> 10;
+            case "M" -> 20;
+            case "G" -> 30;
+            case "T" -> 40;
+            default -> 0;
+        };
+        return Long.parseLong(m.group(1)) << shift;
+    }
+
     /** {@code -Dloupe.tornado.pool.mb} (default 1024): device allocators cap a single array's size. */
     private static long poolBytesFromProperty() {
         int mb = Integer.getInteger("loupe.tornado.pool.mb", (int) (DeviceWeights.DEFAULT_POOL_BYTES >> 20));
@@ -130,6 +146,13 @@ public final class TornadoBackend implements Backend {
             for (int i = 0; i < e.getKey().length; i++) vectors.set(e.getValue() + i, e.getKey()[i]);
         }
         weights = new DeviceWeights(matrices, weightPolicy, poolBytes);
+        long need = weights.bytes() + (long) arenaFloats * Float.BYTES + (long) total * Float.BYTES;
+        long limit = deviceMemoryLimit();
+        if (need > limit) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT, "TornadoVM backend: the weights (%.2f GB) and the arena (%.2f GB) need more "
+                    + "than TornadoVM's device memory limit (%.2f GB): raise -Dtornado.device.memory (e.g. LOUPE_JAVA_OPTS=-Dtornado.device.memory=%dGB)",
+                    weights.bytes() / 1e9, arenaFloats * 4.0 / 1e9, limit / 1e9, (need >> 30) + 2));
+        }
 
         arena = new FloatArray(arenaFloats);
         regions = new RegionAllocator(arenaFloats);
@@ -365,9 +388,27 @@ public final class TornadoBackend implements Backend {
         DeviceWeights.Precision p = placement.precision();
         for (DeviceWeights.Part part : placement.parts()) {
             params(xo, o + part.firstRow(), rows, part.rows(), w.cols(), part.offset(), w.rows(),
-                    decodeTableAt + p.tableOffset, p.mantissaBits, p.mantissaMask(), p.exponentMask(), 1 << p.mantissaBits, p.tableSize());
+                    decodeTableAt + p.tableOffset, p.mantissaBits, p.mantissaMask(), p.exponentMask(), 1 << p.mantissaBits, p.tableSize(),
+                    part.rows(), 0, 0, 0);
             launchGroups("matmul" + part.pool(), Kernels.matmulGroups(part.rows(), rows));
         }
+    }
+
+    /** q/k/v and gate/up in one launch when they sit one after another in a pool (they do unless a pool ends between). */
+    @Override
+    public synchronized void matmulEach(WeightTensor[] ws, ActivationBuffer x, int rows, ActivationBuffer[] outs) {
+        DeviceWeights.Part run = weights == null || ws.length < 2 || ws.length > 3 || ws.length != outs.length ? null : weights.contiguous(ws);
+        if (run == null) {
+            Backend.super.matmulEach(ws, x, rows, outs);
+            return;
+        }
+        DeviceWeights.Precision p = weights.placement(ws[0]).precision();
+        int xo = dev(x).onDevice();
+        int out1 = dev(outs[1]).written(), out2 = ws.length == 3 ? dev(outs[2]).written() : 0;
+        params(xo, dev(outs[0]).written(), rows, run.rows(), ws[0].cols(), run.offset(), ws[0].rows(),
+                decodeTableAt + p.tableOffset, p.mantissaBits, p.mantissaMask(), p.exponentMask(), 1 << p.mantissaBits, p.tableSize(),
+                ws[0].rows(), out1, ws[1].rows(), out2);
+        launchGroups("matmul" + run.pool(), Kernels.matmulGroups(run.rows(), rows));
     }
 
     @Override

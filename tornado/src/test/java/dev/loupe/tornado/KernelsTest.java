@@ -45,9 +45,9 @@ class KernelsTest {
                 float[] table = DeviceWeights.decodeTable();
                 for (int i = 0; i < table.length; i++) a.set(TABLE_AT + i, table[i]);
                 DeviceWeights.Precision p = DeviceWeights.Precision.BF16;
-                IntArray ip = new IntArray(BASE + 16);
+                IntArray ip = new IntArray(BASE + 24);
                 int[] params = {X, OUT_AT + FIRST, rows, OUT, IN, W_OFF, STRIDE, TABLE_AT + p.tableOffset, p.mantissaBits,
-                        p.mantissaMask(), p.exponentMask(), 1 << p.mantissaBits, p.tableSize()};
+                        p.mantissaMask(), p.exponentMask(), 1 << p.mantissaBits, p.tableSize(), OUT, 0, 0, 0};
                 for (int i = 0; i < params.length; i++) ip.set(BASE + i, params[i]);
                 KernelContext kc = new KernelContext();
                 TaskGraph g = new TaskGraph("k").transferToDevice(DataTransferMode.EVERY_EXECUTION, a, ip);
@@ -67,6 +67,47 @@ class KernelsTest {
                 for (int r = 0; r < rows; r++) {
                     for (int c = 0; c < STRIDE; c++) {
                         if (c < FIRST || c >= FIRST + OUT) assertEquals(0f, a.get(OUT_AT + r * STRIDE + c), "outside at row " + r + " col " + c);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void fusedMatmulsSendEachSegmentToItsOwnBuffer() throws Exception {
+        // W = three matrices of 7, 9 and 5 rows one after another (q/k/v-like); each output goes to its own buffer
+        int[] widths = {7, 9, 5};
+        int[] outs = {1000, 1400, 2200};
+        Random random = new Random(3);
+        float[] weights = new float[OUT * IN];
+        for (int i = 0; i < weights.length; i++) weights[i] = Floats.bf16ToFloat(Floats.floatToBf16((float) random.nextGaussian()));
+        ShortArray bf16 = new ShortArray(weights.length);
+        for (int i = 0; i < weights.length; i++) bf16.set(i, Floats.floatToBf16(weights[i]));
+        for (int rows : new int[]{1, 18}) {
+            float[] x = new float[rows * IN];
+            for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
+            FloatArray a = new FloatArray(ARENA);
+            for (int i = 0; i < x.length; i++) a.set(X + i, x[i]);
+            float[] table = DeviceWeights.decodeTable();
+            for (int i = 0; i < table.length; i++) a.set(TABLE_AT + i, table[i]);
+            DeviceWeights.Precision p = DeviceWeights.Precision.BF16;
+            IntArray ip = new IntArray(BASE + 24);
+            int[] params = {X, outs[0], rows, OUT, IN, 0, widths[0], TABLE_AT + p.tableOffset, p.mantissaBits, p.mantissaMask(),
+                    p.exponentMask(), 1 << p.mantissaBits, p.tableSize(), widths[0], outs[1], widths[1], outs[2]};
+            for (int i = 0; i < params.length; i++) ip.set(BASE + i, params[i]);
+            KernelContext kc = new KernelContext();
+            TaskGraph g = new TaskGraph("f").transferToDevice(DataTransferMode.EVERY_EXECUTION, a, ip)
+                    .transferToDevice(DataTransferMode.FIRST_EXECUTION, bf16).task("t", Kernels::matmulHalf, kc, a, bf16, ip, BASE)
+                    .transferToHost(DataTransferMode.EVERY_EXECUTION, a);
+            run(g, Kernels.MATMUL_LOCAL, Kernels.matmulGroups(OUT, rows) * Kernels.MATMUL_LOCAL);
+            int o = 0;
+            for (int seg = 0; seg < 3; seg++) {
+                for (int c = 0; c < widths[seg]; c++, o++) {
+                    for (int r = 0; r < rows; r++) {
+                        double s = 0;
+                        for (int i = 0; i < IN; i++) s += (double) x[r * IN + i] * weights[o * IN + i];
+                        assertEquals(s, a.get(outs[seg] + r * widths[seg] + c), 1e-5 * Math.max(1, Math.abs(s)),
+                                "rows " + rows + " segment " + seg + " [" + r + ", " + c + "]");
                     }
                 }
             }
