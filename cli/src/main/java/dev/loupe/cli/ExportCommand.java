@@ -5,6 +5,7 @@ import dev.loupe.analysis.FeatureStore;
 import dev.loupe.analysis.export.NeuronpediaExplanations;
 import dev.loupe.analysis.export.NeuronpediaExport;
 import dev.loupe.analysis.export.NeuronpediaSource;
+import dev.loupe.errors.BadInputException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -42,10 +43,10 @@ final class ExportCommand implements Callable<Integer> {
 
     @Override public Integer call() throws Exception {
         if (!format.equals("neuronpedia") && !format.equals("neuronpedia-explanations")) {
-            throw new IllegalArgumentException("--format " + format + ": the formats are neuronpedia and neuronpedia-explanations");
+            throw new BadInputException("--format " + format + ": the formats are neuronpedia and neuronpedia-explanations");
         }
         if (batchSize < 1 || batchSize > NeuronpediaExport.MAX_BATCH) {
-            throw new IllegalArgumentException("--batch-size must be in 1.." + NeuronpediaExport.MAX_BATCH + " (Neuronpedia's limit), got " + batchSize);
+            throw new BadInputException("--batch-size must be in 1.." + NeuronpediaExport.MAX_BATCH + " (Neuronpedia's limit), got " + batchSize);
         }
         OutputPaths.requireFolder(out, "--out");
         try (FeatureStore store = FeatureStore.open(run, sae)) {
@@ -78,6 +79,6 @@ final class ExportCommand implements Callable<Integer> {
         } catch (NumberFormatException e) {
             // falls through to the message
         }
-        throw new IllegalArgumentException("--source " + id + ": expected LAYER-SET, e.g. 20-gemmascope-res-16k");
+        throw new BadInputException("--source " + id + ": expected LAYER-SET, e.g. 20-gemmascope-res-16k");
     }
 }

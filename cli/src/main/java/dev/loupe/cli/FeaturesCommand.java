@@ -10,6 +10,7 @@ import dev.loupe.analysis.FeatureStore;
 import dev.loupe.analysis.FeatureSummary;
 import dev.loupe.analysis.Histogram;
 import dev.loupe.analysis.TokenValue;
+import dev.loupe.errors.BadInputException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -53,7 +54,7 @@ final class FeaturesCommand implements Callable<Integer> {
     int examples = 5;
 
     @Override public Integer call() throws Exception {
-        if ((feature == null) == !list) throw new IllegalArgumentException("give --feature F or --list (one of them)");
+        if ((feature == null) == !list) throw new BadInputException("give --feature F or --list (one of them)");
         try (FeatureStore store = FeatureStore.open(run, sae)) {
             if (list) {
                 FeatureQuery q = FeatureQuery.all().sortBy(FeatureColumn.parse(sort)).page(0, top).promotedTokenMatching(match);

@@ -4,6 +4,7 @@ import dev.loupe.analysis.ExplanationsFile;
 import dev.loupe.analysis.FeatureStore;
 import dev.loupe.analysis.export.NeuronpediaExplanations;
 import dev.loupe.analysis.export.NeuronpediaSource;
+import dev.loupe.errors.BadInputException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -31,7 +32,7 @@ final class ImportExplanationsCommand implements Callable<Integer> {
     String source;
 
     @Override public Integer call() throws Exception {
-        if (!Files.isRegularFile(file)) throw new IllegalArgumentException("--file " + file + ": no such file");
+        if (!Files.isRegularFile(file)) throw new BadInputException("--file " + file + ": no such file");
         try (FeatureStore store = FeatureStore.open(run, sae)) {
             NeuronpediaSource src = source != null ? ExportCommand.parseSource(source)
                     : NeuronpediaSource.of(store.sae().hook(), store.sae().dSae(), store.sae().path());
