@@ -4,6 +4,7 @@ import dev.loupe.errors.BadInputException;
 
 
 
+
 /**
  * A training run's settings.
  *
