@@ -8,6 +8,7 @@ import dev.loupe.analysis.explain.Prompts;
 import dev.loupe.errors.BadInputException;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.net.URI;
@@ -25,11 +26,7 @@ import java.util.concurrent.Callable;
                 + "(balanced accuracy, as Delphi defines them). Results go to RUN_DIR/explanations.arrow; features already explained by "
                 + "the same model are skipped, so an interrupted run resumes. The prompts are RUN_DIR/prompts/*.txt (written on first use: edit them).")
 final class ExplainCommand implements Callable<Integer> {
-    @Option(names = "--run", required = true, paramLabel = "RUN_DIR", description = "a folder made by loupe index")
-    Path run;
-
-    @Option(names = "--sae", paramLabel = "ID", description = "which SAE of a run with several (default: the first)")
-    String sae;
+    @Mixin RunSelection selection;
 
     @Option(names = "--endpoint", required = true, paramLabel = "URL", description = "the API base, e.g. http://127.0.0.1:8080/v1")
     String endpoint;
@@ -66,9 +63,9 @@ final class ExplainCommand implements Callable<Integer> {
             if (key == null || key.isBlank()) throw new BadInputException("--api-key-env " + apiKeyEnv + ": the variable is not set");
         }
         URI uri = endpoint(endpoint);
-        try (FeatureStore store = FeatureStore.open(run, sae)) {
+        try (FeatureStore store = selection.open()) {
             List<Integer> features = which.all ? range(0, store.featureCount() - 1) : parseFeatures(which.features, store.featureCount());
-            Prompts prompts = Prompts.in(run.resolve("prompts"));
+            Prompts prompts = Prompts.in(selection.folder().resolve("prompts"));
             ChatClient client = new ChatClient(uri, model, key, Duration.ofMinutes(5));
             Explainer.Summary s = new Explainer(store, client, prompts, new Explainer.Options(features, concurrency, context), System.out).run();
             System.out.println(String.format(Locale.ROOT, "explained %d features (%d already done, %d never fire) into %s; cost: %d requests, %d prompt + %d completion tokens",

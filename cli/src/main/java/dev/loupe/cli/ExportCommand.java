@@ -7,6 +7,7 @@ import dev.loupe.analysis.export.NeuronpediaExport;
 import dev.loupe.analysis.export.NeuronpediaSource;
 import dev.loupe.errors.BadInputException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -19,11 +20,7 @@ import java.util.concurrent.Callable;
                 + "Neuronpedia's POST /api/feature/upload-batch (density, top/bottom logits, activating examples, explanations), "
                 + "and skipped.json for features that never fired.")
 final class ExportCommand implements Callable<Integer> {
-    @Option(names = "--run", required = true, paramLabel = "RUN_DIR", description = "a folder made by loupe index")
-    Path run;
-
-    @Option(names = "--sae", paramLabel = "ID", description = "which SAE of a run with several (default: the first)")
-    String sae;
+    @Mixin RunSelection selection;
 
     @Option(names = "--format", required = true, paramLabel = "FORMAT",
             description = "neuronpedia (feature batches) or neuronpedia-explanations (OUT/explanations.json: Neuronpedia's explanation JSON)")
@@ -49,7 +46,7 @@ final class ExportCommand implements Callable<Integer> {
             throw new BadInputException("--batch-size must be in 1.." + NeuronpediaExport.MAX_BATCH + " (Neuronpedia's limit), got " + batchSize);
         }
         OutputPaths.requireFolder(out, "--out");
-        try (FeatureStore store = FeatureStore.open(run, sae)) {
+        try (FeatureStore store = selection.open()) {
             java.util.Map<Integer, java.util.List<NeuronpediaExport.Explanation>> explanations = new java.util.HashMap<>();
             for (ExplanationsFile.Row r : ExplanationsFile.read(ExplanationsFile.of(store))) {
                 explanations.computeIfAbsent(r.featureId(), k -> new java.util.ArrayList<>())
