@@ -16,7 +16,6 @@ import uk.ac.manchester.tornado.api.TornadoExecutionPlan;
 import uk.ac.manchester.tornado.api.TornadoExecutionResult;
 import uk.ac.manchester.tornado.api.WorkerGrid;
 import uk.ac.manchester.tornado.api.WorkerGrid1D;
-import uk.ac.manchester.tornado.api.WorkerGrid2D;
 import uk.ac.manchester.tornado.api.enums.DataTransferMode;
 import uk.ac.manchester.tornado.api.enums.ProfilerMode;
 import uk.ac.manchester.tornado.api.enums.TornadoVMBackendType;
@@ -135,43 +134,37 @@ public final class TornadoBackend implements Backend {
         graphs.add(new TaskGraph("init")
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, arena)
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, ip)
-                .task("t", Kernels::zero, kc, arena, ip)
+                .task("t", Kernels::zero, kc, arena, ip, 0)
                 .persistOnDevice(arena).snapshot());
         register("init");
-        graphs.add(op("zero").task("t", Kernels::zero, kc, arena, ip).persistOnDevice(arena).snapshot());
+        graphs.add(op("zero").task("t", Kernels::zero, kc, arena, ip, 0).persistOnDevice(arena).snapshot());
         for (int s = 0; s < STAGE_FLOATS.length; s++) {
             stages[s] = new FloatArray(STAGE_FLOATS[s]);
             graphs.add(op("upload" + s).transferToDevice(DataTransferMode.EVERY_EXECUTION, stages[s])
-                    .task("t", Kernels::upload, kc, arena, stages[s], ip).persistOnDevice(arena).snapshot());
+                    .task("t", Kernels::upload, kc, arena, stages[s], ip, 0).persistOnDevice(arena).snapshot());
         }
-        graphs.add(op("copy").task("t", Kernels::copy, kc, arena, ip).persistOnDevice(arena).snapshot());
-        graphs.add(op("add").task("t", Kernels::add, kc, arena, ip).persistOnDevice(arena).snapshot());
-        graphs.add(op("softcap").task("t", Kernels::softcap, kc, arena, ip, fp).persistOnDevice(arena).snapshot());
-        graphs.add(op("geglu").task("t", Kernels::geglu, kc, arena, ip).persistOnDevice(arena).snapshot());
+        graphs.add(op("copy").task("t", Kernels::copy, kc, arena, ip, 0).persistOnDevice(arena).snapshot());
+        graphs.add(op("add").task("t", Kernels::add, kc, arena, ip, 0).persistOnDevice(arena).snapshot());
+        graphs.add(op("softcap").task("t", Kernels::softcap, kc, arena, ip, fp, 0).persistOnDevice(arena).snapshot());
+        graphs.add(op("geglu").task("t", Kernels::geglu, kc, arena, ip, 0).persistOnDevice(arena).snapshot());
         graphs.add(op("rmsnorm", Kernels.NORM_GROUP).transferToDevice(DataTransferMode.FIRST_EXECUTION, vectors)
-                .task("t", Kernels::rmsNorm, kc, arena, vectors, ip, fp).persistOnDevice(arena).snapshot());
-        graphs.add(op("rope").task("t", Kernels::rope, kc, arena, ip).persistOnDevice(arena).snapshot());
-        graphs.add(op("attention").task("t", Kernels::attention, kc, arena, ip, fp).persistOnDevice(arena).snapshot());
-        graphs.add(op("scores").task("t", Kernels::attentionScores, kc, arena, ip, fp).persistOnDevice(arena).snapshot());
-        graphs.add(op("softmax").task("t", Kernels::attentionSoftmax, kc, arena, ip).persistOnDevice(arena).snapshot());
-        graphs.add(op("mix").task("t", Kernels::attentionMix, kc, arena, ip).persistOnDevice(arena).snapshot());
-        // per pool: one work group per output value (decoding), and tiles (prefill chunks)
+                .task("t", Kernels::rmsNorm, kc, arena, vectors, ip, fp, 0).persistOnDevice(arena).snapshot());
+        graphs.add(op("rope").task("t", Kernels::rope, kc, arena, ip, 0).persistOnDevice(arena).snapshot());
+        graphs.add(op("attention").task("t", Kernels::attention, kc, arena, ip, fp, 0).persistOnDevice(arena).snapshot());
+        graphs.add(op("scores").task("t", Kernels::attentionScores, kc, arena, ip, fp, 0).persistOnDevice(arena).snapshot());
+        graphs.add(op("softmax").task("t", Kernels::attentionSoftmax, kc, arena, ip, 0).persistOnDevice(arena).snapshot());
+        graphs.add(op("mix").task("t", Kernels::attentionMix, kc, arena, ip, 0).persistOnDevice(arena).snapshot());
+        // per pool one matmul graph: one kernel serves decoding (a work group per output) and prefill (tiles)
         List<DeviceWeights.Pool> pools = weights.pools();
         for (int p = 0; p < pools.size(); p++) {
+            TaskGraph g = op("matmul" + p, Kernels.MATMUL_LOCAL);
             switch (pools.get(p)) {
-                case DeviceWeights.FloatPool(FloatArray pool) -> {
-                    graphs.add(op("matmul" + p, Kernels.MATMUL_GROUP).transferToDevice(DataTransferMode.FIRST_EXECUTION, pool)
-                            .task("t", Kernels::matmul, kc, arena, pool, ip).persistOnDevice(arena).snapshot());
-                    graphs.add(tiledOp("tiled" + p).transferToDevice(DataTransferMode.FIRST_EXECUTION, pool)
-                            .task("t", Kernels::matmulTiled, kc, arena, pool, ip).persistOnDevice(arena).snapshot());
-                }
-                case DeviceWeights.HalfPool(ShortArray pool) -> {
-                    graphs.add(op("matmul" + p, Kernels.MATMUL_GROUP).transferToDevice(DataTransferMode.FIRST_EXECUTION, pool)
-                            .task("t", Kernels::matmulHalf, kc, arena, pool, ip).persistOnDevice(arena).snapshot());
-                    graphs.add(tiledOp("tiled" + p).transferToDevice(DataTransferMode.FIRST_EXECUTION, pool)
-                            .task("t", Kernels::matmulTiledHalf, kc, arena, pool, ip).persistOnDevice(arena).snapshot());
-                }
+                case DeviceWeights.FloatPool(FloatArray pool) -> g.transferToDevice(DataTransferMode.FIRST_EXECUTION, pool)
+                        .task("t", Kernels::matmul, kc, arena, pool, ip, 0);
+                case DeviceWeights.HalfPool(ShortArray pool) -> g.transferToDevice(DataTransferMode.FIRST_EXECUTION, pool)
+                        .task("t", Kernels::matmulHalf, kc, arena, pool, ip, 0);
             }
+            graphs.add(g.persistOnDevice(arena).snapshot());
         }
         GridScheduler scheduler = new GridScheduler();
         for (Map.Entry<String, WorkerGrid> g : grids.entrySet()) scheduler.addWorkerGrid(g.getKey() + ".t", g.getValue());
@@ -203,14 +196,6 @@ public final class TornadoBackend implements Backend {
     private TaskGraph op(String name, int local) {
         WorkerGrid1D grid = new WorkerGrid1D(local);
         grid.setLocalWork(local, 1, 1);
-        register(name, grid);
-        return continuing(name);
-    }
-
-    /** A graph whose kernel runs TILE × TILE work groups over (outputs, rows) ({@link #launchTiles}). */
-    private TaskGraph tiledOp(String name) {
-        WorkerGrid2D grid = new WorkerGrid2D(Kernels.TILE, Kernels.TILE);
-        grid.setLocalWork(Kernels.TILE, Kernels.TILE, 1);
         register(name, grid);
         return continuing(name);
     }
@@ -251,21 +236,13 @@ public final class TornadoBackend implements Backend {
         execute(graph);
     }
 
-    /** Runs a tiled graph over an {@code outputs} × {@code rows} grid, each rounded up to whole tiles. */
-    private void launchTiles(String graph, int outputs, int rows) {
-        if (outputs <= 0 || rows <= 0) return;
-        int t = Kernels.TILE;
-        grids.get(graph).setGlobalWork((long) (outputs + t - 1) / t * t, (long) (rows + t - 1) / t * t, 1);
-        execute(graph);
-    }
-
     private void execute(String graph) {
         lastResult = plan.withGraph(graphIndex.get(graph)).execute();
         launches++;
         if (profile) {
             long ns = lastResult.getProfilerResult().getDeviceKernelTime();
             kernelNanos += ns;
-            opNanos.merge(graph.replaceFirst("\\d+$", "").replace("tiled", "matmul"), ns, Long::sum);
+            opNanos.merge(graph.replaceFirst("\\d+$", ""), ns, Long::sum);
         }
     }
 
@@ -384,8 +361,7 @@ public final class TornadoBackend implements Backend {
         for (DeviceWeights.Part part : placement.parts()) {
             params(xo, o + part.firstRow(), rows, part.rows(), w.cols(), part.offset(), w.rows(),
                     decodeTableAt + p.tableOffset, p.mantissaBits, p.mantissaMask(), p.exponentMask(), 1 << p.mantissaBits, p.tableSize());
-            if (rows == 1) launchGroups("matmul" + part.pool(), part.rows());
-            else launchTiles("tiled" + part.pool(), part.rows(), rows);
+            launchGroups("matmul" + part.pool(), Kernels.matmulGroups(part.rows(), rows));
         }
     }
 
