@@ -5,7 +5,7 @@ import dev.loupe.errors.BadInputException;
 import dev.loupe.model.backend.Backend;
 import dev.loupe.model.backend.Backends;
 import dev.loupe.sae.Sae;
-import dev.loupe.sae.SaeBenchmark;
+import dev.loupe.tools.sae.SaeBenchmark;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

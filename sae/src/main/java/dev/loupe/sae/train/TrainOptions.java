@@ -5,6 +5,7 @@ import dev.loupe.errors.BadInputException;
 
 
 
+
 /**
  * A training run's settings.
  *
