@@ -2,9 +2,6 @@ package dev.loupe.sae;
 
 import dev.loupe.errors.BadInputException;
 import dev.loupe.hooks.Activation;
-import dev.loupe.hooks.HookPoints;
-import dev.loupe.hooks.HookSet;
-import dev.loupe.model.io.Npy;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -18,23 +15,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The one mapping from interventions to hooks, checked against the formulas by hand (DESIGN §5). */
 class InterventionTest {
-    private static final HookPoints POINTS = new HookPoints(4);
+    /** The reference input the hooks edit, and its number of positions. */
+    private static final float[] X = SaeFixture.input().data();
+    private static final int ROWS = SaeFixture.input().positions();
     private static Sae sae;
-    private static Npy.Array x;
-    private static int rows;
 
-    @BeforeAll static void load() {
-        sae = SaeFixture.load();
-        x = SaeFixture.npy("sae_input.npy");
-        rows = x.shape()[0];
-    }
+    @BeforeAll static void open() { sae = SaeFixture.load(); }
 
     @AfterAll static void close() { sae.close(); }
 
     private static float[] run(List<Intervention> list, Intervention.Options options) {
-        Activation a = new Activation(SaeFixture.HOOK, new int[]{rows, 64}, x.data().clone(), 0);
-        HookSet hooks = Intervention.hooks(sae, list, options);
-        hooks.bind(POINTS).fire(POINTS.id(a.name()), a);
+        Activation a = SaeFixture.input();
+        SaeFixture.fire(Intervention.hooks(sae, list, options), a);
         return a.data();
     }
 
@@ -44,9 +36,9 @@ class InterventionTest {
         float[] got = run(List.of(new Intervention.Add(11, 2), new Intervention.Add(11, 1), new Intervention.Add(5, -4)),
                 new Intervention.Options(0.5f, false, skipped, 0));
         float[] d11 = sae.direction(11), d5 = sae.direction(5);
-        for (int p = 0; p < rows; p++) {
+        for (int p = 0; p < ROWS; p++) {
             for (int i = 0; i < 64; i++) {
-                float h = x.data()[p * 64 + i];
+                float h = X[p * 64 + i];
                 float expected = p == 1 ? h : h + 0.5f * 3 * d11[i] + 0.5f * -4 * d5[i];
                 assertEquals(expected, got[p * 64 + i], 1e-5f, "position " + p);
             }
@@ -54,13 +46,13 @@ class InterventionTest {
     }
 
     @Test void clampKeepsTheErrorTermAndSetsTheFeatureTimesTheMultiplier() {
-        SparseFeatures f = sae.encode(x.data(), rows);
+        SparseFeatures f = sae.encode(X, ROWS);
         int feature = f.ids(0)[0];
         float[] got = run(List.of(new Intervention.Clamp(feature, 5)), new Intervention.Options(2f, false, new BitSet(), 0));
         float[] dir = sae.direction(feature);
-        for (int p = 0; p < rows; p++) {
+        for (int p = 0; p < ROWS; p++) {
             float delta = 10f - f.get(p, feature);
-            for (int i = 0; i < 64; i++) assertEquals(x.data()[p * 64 + i] + delta * dir[i], got[p * 64 + i], 1e-4f, "position " + p);
+            for (int i = 0; i < 64; i++) assertEquals(X[p * 64 + i] + delta * dir[i], got[p * 64 + i], 1e-4f, "position " + p);
         }
         assertEquals(10f, new Intervention.Clamp(feature, 5).target(2f));
         assertEquals(6f, new Intervention.ClampToMax(feature, 1.5, 2f).target(2f));
@@ -73,11 +65,11 @@ class InterventionTest {
         double norm = 0;
         for (float v : d) norm += v * v;
         norm = Math.sqrt(norm);
-        for (int p = 0; p < rows; p++) {
+        for (int p = 0; p < ROWS; p++) {
             double proj = 0;
-            for (int i = 0; i < 64; i++) proj += x.data()[p * 64 + i] * d[i] / norm;
+            for (int i = 0; i < 64; i++) proj += X[p * 64 + i] * d[i] / norm;
             for (int i = 0; i < 64; i++) {
-                double h = x.data()[p * 64 + i];
+                double h = X[p * 64 + i];
                 // a cap of 0 removes a positive component and leaves a negative one; rows before 2 are untouched
                 double expected = p < 2 || proj <= 0 ? h : h - proj * d[i] / norm;
                 assertEquals(expected, got[p * 64 + i], 1e-4, "position " + p);
