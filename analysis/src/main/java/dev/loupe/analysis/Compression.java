@@ -6,6 +6,7 @@ import dev.loupe.errors.BadInputException;
 
 
 
+
 /** Arrow IPC body compression of the files a run writes ({@code --compression}). */
 public enum Compression {
     ZSTD("zstd"),

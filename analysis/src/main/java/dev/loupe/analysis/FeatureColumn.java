@@ -6,6 +6,7 @@ import dev.loupe.errors.BadInputException;
 
 
 
+
 /** The {@code features.arrow} columns a feature listing can be sorted by, with their column names. */
 public enum FeatureColumn {
     ID("feature_id"),

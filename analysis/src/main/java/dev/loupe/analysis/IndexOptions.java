@@ -6,6 +6,7 @@ import dev.loupe.errors.BadInputException;
 
 
 
+
 /**
  * How a corpus run is made. Every option that changes the files is recorded in {@code run.json}; a resumed run
  * must use the same ones.

@@ -6,6 +6,7 @@ import dev.loupe.errors.BadInputException;
 
 
 
+
 /**
  * A change to one feature's activation inside an SAE splice. With the error term kept, the model sees its own
  * activation plus {@code (new − old)·W_dec[f]}: Anthropic's clamping method.

@@ -6,6 +6,7 @@ import dev.loupe.errors.BadInputException;
 
 
 
+
 /** SAELens's {@code normalize_activations}: how inputs are rescaled before encoding (and outputs after decoding). */
 public enum Normalization {
     NONE("none"),

@@ -6,6 +6,7 @@ import dev.loupe.errors.BadInputException;
 
 
 
+
 /** How an SAE turns pre-activations into feature activations. */
 public enum SaeArchitecture {
     /** {@code f = pre > threshold ? pre : 0} (Gemma Scope; SAELens "jumprelu"); negative values never fire. */

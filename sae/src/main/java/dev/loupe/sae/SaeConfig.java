@@ -6,6 +6,7 @@ import dev.loupe.errors.BadInputException;
 
 
 
+
 /**
  * What an SAE reads and how it computes, independent of where its weights live.
  *

@@ -6,6 +6,7 @@ import dev.loupe.errors.BadInputException;
 
 
 
+
 /**
  * What one steering direction does to the activation at one position: Neuronpedia's three steering methods.
  * {@link Add} uses the vector as given; {@link OrthogonalDecomp} and {@link ProjectionCap} only its direction

@@ -6,6 +6,7 @@ import dev.loupe.errors.BadInputException;
 
 
 
+
 /**
  * Rotary embedding settings of one layer type: base {@code theta} and linear position scaling
  * ({@code factor} 1: none; positions are divided by it, as transformers' "linear" rope_type divides inv_freq).

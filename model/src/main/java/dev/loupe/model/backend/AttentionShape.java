@@ -6,6 +6,7 @@ import dev.loupe.errors.BadInputException;
 
 
 
+
 /**
  * What one layer's attention needs besides its tensors: grouped-query heads, the score scale
  * ({@code query_pre_attn_scalar^-0.5}), the score softcap (0: none) and the sliding window

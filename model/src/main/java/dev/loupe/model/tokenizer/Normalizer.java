@@ -6,6 +6,7 @@ import dev.loupe.errors.BadInputException;
 
 
 
+
 /** Rewrites text before it is split into pieces (Gemma: every space becomes {@code ▁}). */
 @FunctionalInterface
 interface Normalizer {

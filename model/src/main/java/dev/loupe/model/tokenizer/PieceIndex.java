@@ -6,6 +6,7 @@ import dev.loupe.errors.BadInputException;
 
 
 
+
 /**
  * Piece → id lookup over the vocabulary's own strings: open addressing with the strings' hash codes
  * kept in a flat array. It also looks up text sitting in a parser's char buffer without making a

@@ -6,6 +6,7 @@ import dev.loupe.errors.BadInputException;
 
 
 
+
 /** SentencePiece piece types, numbered as GGUF's {@code tokenizer.ggml.token_type} numbers them. */
 public enum TokenType {
     NORMAL(1), UNKNOWN(2), CONTROL(3), USER_DEFINED(4), UNUSED(5), BYTE(6);

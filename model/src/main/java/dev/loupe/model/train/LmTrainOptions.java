@@ -6,6 +6,7 @@ import dev.loupe.errors.BadInputException;
 
 
 
+
 /**
  * How {@link LmTrainer} trains: AdamW with a linear warm-up then a cosine decay to a tenth of the peak rate.
  *

@@ -6,6 +6,7 @@ import dev.loupe.errors.BadInputException;
 
 
 
+
 /** The activation function of a sparse autoencoder, applied to {@code pre = x·W_enc + b_enc}. */
 public sealed interface SaeActivation {
 

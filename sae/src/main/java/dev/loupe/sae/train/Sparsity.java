@@ -6,6 +6,7 @@ import dev.loupe.errors.BadInputException;
 
 
 
+
 /** How an SAE being trained is kept sparse: its architecture and that architecture's sparsity setting. */
 public sealed interface Sparsity {
     /** The SAELens architecture name of the training run ({@code jumprelu}, {@code topk}, {@code batchtopk}, {@code standard}). */
