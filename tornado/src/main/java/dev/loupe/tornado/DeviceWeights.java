@@ -1,5 +1,6 @@
 package dev.loupe.tornado;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.tensor.DType;
 import dev.loupe.model.tensor.Floats;
 import dev.loupe.model.tensor.WeightTensor;
@@ -45,7 +46,7 @@ final class DeviceWeights {
             try {
                 return valueOf(v.toUpperCase(Locale.ROOT));
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("-Dloupe.tornado.weights must be auto, f32 or bf16, got '" + v + "'");
+                throw new BadInputException("-Dloupe.tornado.weights must be auto, f32 or bf16, got '" + v + "'");
             }
         }
 
@@ -145,7 +146,7 @@ final class DeviceWeights {
             capacity = Math.min(capacity, Integer.MAX_VALUE - 8);
             int cols = w.cols();
             if (cols > capacity) {
-                throw new IllegalArgumentException("TornadoVM backend: a row of " + w.describe() + " has " + cols
+                throw new BadInputException("TornadoVM backend: a row of " + w.describe() + " has " + cols
                         + " values, more than one device pool holds (" + capacity + "); raise -Dloupe.tornado.pool.mb");
             }
             List<Part> parts = new ArrayList<>();

@@ -1,5 +1,6 @@
 package dev.loupe.tornado;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.backend.ActivationBuffer;
 import dev.loupe.model.backend.AttentionShape;
 import dev.loupe.model.backend.Backend;
@@ -130,7 +131,7 @@ public final class TornadoBackend implements Backend {
     /** {@code -Dloupe.tornado.pool.mb} (default 1024): device allocators cap a single array's size. */
     private static long poolBytesFromProperty() {
         int mb = Integer.getInteger("loupe.tornado.pool.mb", (int) (DeviceWeights.DEFAULT_POOL_BYTES >> 20));
-        if (mb < 1 || mb > 8191) throw new IllegalArgumentException("-Dloupe.tornado.pool.mb must be in [1, 8191], got " + mb);
+        if (mb < 1 || mb > 8191) throw new BadInputException("-Dloupe.tornado.pool.mb must be in [1, 8191], got " + mb);
         return (long) mb << 20;
     }
 
@@ -149,7 +150,7 @@ public final class TornadoBackend implements Backend {
         long need = weights.bytes() + (long) arenaFloats * Float.BYTES + (long) total * Float.BYTES;
         long limit = deviceMemoryLimit();
         if (need > limit) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT, "TornadoVM backend: the weights (%.2f GB) and the arena (%.2f GB) need more "
+            throw new BadInputException(String.format(Locale.ROOT, "TornadoVM backend: the weights (%.2f GB) and the arena (%.2f GB) need more "
                     + "than TornadoVM's device memory limit (%.2f GB): raise -Dtornado.device.memory (e.g. LOUPE_JAVA_OPTS=-Dtornado.device.memory=%dGB)",
                     weights.bytes() / 1e9, arenaFloats * 4.0 / 1e9, limit / 1e9, (need >> 30) + 2));
         }
@@ -443,7 +444,7 @@ public final class TornadoBackend implements Backend {
     public synchronized void attention(AttentionShape s, ActivationBuffer q, ActivationBuffer keys, ActivationBuffer values, int p0,
                                        int rows, ActivationBuffer z) {
         if (s.headDim() > Kernels.HEAD_DIM_MAX) {
-            throw new IllegalArgumentException("TornadoVM backend: head_dim " + s.headDim() + " is more than its attention kernel holds ("
+            throw new BadInputException("TornadoVM backend: head_dim " + s.headDim() + " is more than its attention kernel holds ("
                     + Kernels.HEAD_DIM_MAX + ")");
         }
         // decoding over a long cache: split the keys over several work groups (flash-decoding), then combine
