@@ -4,13 +4,14 @@ import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.math.TornadoMath;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
+import uk.ac.manchester.tornado.api.types.arrays.ShortArray;
 
 /**
- * The device kernels, one work item per output element (or per row where a row is reduced). TornadoVM compiles
+ * The device kernels: element-wise ones one work item per element, reductions (matmul, RMSNorm) one work group per
+ * output with a local-memory tree reduction in a fixed order (so results are the same on every run). TornadoVM compiles
  * them to OpenCL C or PTX. Activations live in one arena array {@code a}; offsets, sizes and shapes come in the
- * parameter array {@code ip} from index {@code base} on (ints; a graph of several tasks gives each task its own
- * base in one array, sent once per execution) and in {@code fp} (floats), so one compiled kernel serves every layer
- * and every chunk size. Work items past the end return at once (the global
+ * small parameter arrays {@code ip} (ints) and {@code fp} (floats), which are sent before every launch, so one
+ * compiled kernel serves every layer and every chunk size. Work items past the end return at once (the global
  * size is rounded up to a whole number of work groups).
  */
 final class Kernels {
@@ -28,10 +29,15 @@ final class Kernels {
     }
 
     /**
-     * Does nothing unless asked ({@code ip1 > 0}: it rewrites {@code w[ip0]} unchanged): names an array in the first
+     * Does nothing unless asked ({@code ip1 > 0}: it rewrites {@code w[ip0]} unchanged): names a pool in the first
      * graph so that TornadoVM gives it a device buffer there, which later graphs take over.
      */
     static void keep(KernelContext kc, FloatArray w, IntArray ip, int base) {
+        if (kc.globalIdx < ip.get(base + 1)) w.set(ip.get(base), w.get(ip.get(base)));
+    }
+
+    /** {@link #keep} for a 16-bit pool. */
+    static void keepHalf(KernelContext kc, ShortArray w, IntArray ip, int base) {
         if (kc.globalIdx < ip.get(base + 1)) w.set(ip.get(base), w.get(ip.get(base)));
     }
 
@@ -54,7 +60,7 @@ final class Kernels {
     }
 
     /** {@code x = cap · tanh(x / cap)} (ip: x, n; fp: cap). */
-    static void softcap(KernelContext kc, FloatArray a, IntArray ip, int base, FloatArray fp) {
+    static void softcap(KernelContext kc, FloatArray a, IntArray ip, FloatArray fp, int base) {
         int i = kc.globalIdx;
         if (i < ip.get(base + 1)) {
             float cap = fp.get(0);
@@ -73,40 +79,206 @@ final class Kernels {
         }
     }
 
-    /** One row per work item (ip: x, out, rows, d, weight offset in vec; fp: eps). */
-    static void rmsNorm(KernelContext kc, FloatArray a, FloatArray vec, IntArray ip, int base, FloatArray fp) {
-        int r = kc.globalIdx;
+    /** Threads of an RMSNorm work group (one group per row); a power of two. */
+    static final int NORM_GROUP = 128;
+    /** Side of the square tiles of the matrix-matrix kernels (prefill chunks). */
+    static final int TILE = 16;
+    /** Threads of a matmul work group: one TILE × TILE tile, or one output's strided sum (a power of two). */
+    static final int MATMUL_LOCAL = TILE * TILE;
+    /** Largest 16-bit decode table (BF16's: sign and 8 exponent bits). */
+    static final int HALF_TABLE = 512;
+
+    /**
+     * RMSNorm with one work group per row: strided sums of squares, a local tree reduction in a fixed order, then the
+     * scaled row (ip: x, out, rows, d, weight offset in vec; fp: eps). {@code x} and {@code out} may be the same.
+     */
+    static void rmsNorm(KernelContext kc, FloatArray a, FloatArray vec, IntArray ip, FloatArray fp, int base) {
+        float[] partial = kc.allocateFloatLocalArray(NORM_GROUP);
+        int r = kc.groupIdx;
+        int l = kc.localIdx;
         if (r < ip.get(base + 2)) {
             int d = ip.get(base + 3);
             int x = ip.get(base + 0) + r * d;
             int out = ip.get(base + 1) + r * d;
             int w = ip.get(base + 4);
             float ss = 0f;
-            for (int i = 0; i < d; i++) {
+            for (int i = l; i < d; i += NORM_GROUP) {
                 float v = a.get(x + i);
                 ss += v * v;
             }
-            float scale = 1f / TornadoMath.sqrt(ss / d + fp.get(0));
-            for (int i = 0; i < d; i++) a.set(out + i, a.get(x + i) * scale * vec.get(w + i));
+            partial[l] = ss;
+            kc.localBarrier();
+            for (int stride = NORM_GROUP / 2; stride > 0; stride >>= 1) {
+                if (l < stride) partial[l] = partial[l] + partial[l + stride];
+                kc.localBarrier();
+            }
+            float scale = 1f / TornadoMath.sqrt(partial[0] / d + fp.get(0));
+            for (int i = l; i < d; i += NORM_GROUP) a.set(out + i, a.get(x + i) * scale * vec.get(w + i));
+        }
+    }
+
+    /*
+     * The matmuls: out[r, o] = Σ_i x[r, i] · W[o, i] over a row range ("part") of W, which sits in one pool.
+     * ip (from base): 0 x, 1 out (already moved to the part's first output), 2 rows, 3 the part's outputs, 4 inDim,
+     * 5 the part's offset in the pool, 6 the output row stride (all of W's rows), and for 16-bit pools
+     * 7 the decode table's offset in the arena, 8 mantissa bits, 9 mantissa mask, 10 exponent mask,
+     * 11 the implicit bit, 12 the table's size (DeviceWeights.Precision). Work groups of MATMUL_LOCAL threads.
+     */
+
+    /** Work groups a matmul over {@code outputs} × {@code rows} runs: one per output when decoding, else one per tile. */
+    static long matmulGroups(int outputs, int rows) {
+        if (rows == 1) return outputs;
+        return (long) ((outputs + TILE - 1) / TILE) * ((rows + TILE - 1) / TILE);
+    }
+
+    /**
+     * One matmul over a part: rows == 1 (decoding) runs one work group per output, whose threads read the weight row
+     * with a stride of the group size (neighbouring threads, neighbouring addresses) and add their partial sums in a
+     * local tree; rows > 1 (prefill chunks) runs TILE × TILE tiles of (outputs, rows), staging TILE-wide slices of x
+     * and W in local memory so each weight is read from global memory once per TILE rows, each output summed over i in
+     * order. One kernel for both, so one task serves decoding and prefill ({@link #matmulGroups} gives the groups).
+     */
+    static void matmul(KernelContext kc, FloatArray a, FloatArray w, IntArray ip, int base) {
+        float[] partial = kc.allocateFloatLocalArray(MATMUL_LOCAL);
+        float[] xs = kc.allocateFloatLocalArray(TILE * (TILE + 1));
+        float[] ws = kc.allocateFloatLocalArray(TILE * (TILE + 1));
+        int g = kc.groupIdx;
+        int l = kc.localIdx;
+        int x = ip.get(base), out = ip.get(base + 1), rows = ip.get(base + 2), outDim = ip.get(base + 3);
+        int inDim = ip.get(base + 4), wOff = ip.get(base + 5), stride = ip.get(base + 6);
+        if (rows == 1) {
+            if (g < outDim) {
+                int wRow = wOff + g * inDim;
+                float s = 0f;
+                for (int i = l; i < inDim; i += MATMUL_LOCAL) {
+                    s += a.get(x + i) * w.get(wRow + i);
+                }
+                partial[l] = s;
+                kc.localBarrier();
+                for (int half = MATMUL_LOCAL / 2; half > 0; half >>= 1) {
+                    if (l < half) partial[l] = partial[l] + partial[l + half];
+                    kc.localBarrier();
+                }
+                if (l == 0) a.set(out + g, partial[0]);
+            }
+        } else {
+            int tilesX = (outDim + TILE - 1) / TILE;
+            int gy = g / tilesX;
+            int gx = g - gy * tilesX;
+            int ly = l / TILE;
+            int lx = l - ly * TILE;
+            int o = gx * TILE + lx;
+            int r = gy * TILE + ly;
+            int oLoad = gx * TILE + ly;
+            float s = 0f;
+            for (int k0 = 0; k0 < inDim; k0 += TILE) {
+                int k = k0 + lx;
+                float xv = 0f;
+                if (r < rows && k < inDim) xv = a.get(x + r * inDim + k);
+                xs[ly * (TILE + 1) + lx] = xv;
+                float wv = 0f;
+                if (oLoad < outDim && k < inDim) {
+                    wv = w.get(wOff + oLoad * inDim + k);
+                }
+                ws[ly * (TILE + 1) + lx] = wv;
+                kc.localBarrier();
+                for (int kk = 0; kk < TILE; kk++) s += xs[ly * (TILE + 1) + kk] * ws[lx * (TILE + 1) + kk];
+                kc.localBarrier();
+            }
+            if (r < rows && o < outDim) a.set(out + r * stride + o, s);
+        }
+    }
+
+    /** {@link #matmul} on 16-bit weights (BF16 or F16 bits), decoded exactly with the table copied to local memory. */
+    static void matmulHalf(KernelContext kc, FloatArray a, ShortArray w, IntArray ip, int base) {
+        float[] partial = kc.allocateFloatLocalArray(MATMUL_LOCAL);
+        float[] xs = kc.allocateFloatLocalArray(TILE * (TILE + 1));
+        float[] ws = kc.allocateFloatLocalArray(TILE * (TILE + 1));
+        float[] table = kc.allocateFloatLocalArray(HALF_TABLE);
+        int g = kc.groupIdx;
+        int l = kc.localIdx;
+        int tab = ip.get(base + 7);
+        int tableSize = ip.get(base + 12);
+        for (int t = l; t < tableSize; t += MATMUL_LOCAL) table[t] = a.get(tab + t);
+        kc.localBarrier();
+        int mantissaBits = ip.get(base + 8), mantissaMask = ip.get(base + 9), exponentMask = ip.get(base + 10);
+        int implicit = ip.get(base + 11);
+        int x = ip.get(base), out = ip.get(base + 1), rows = ip.get(base + 2), outDim = ip.get(base + 3);
+        int inDim = ip.get(base + 4), wOff = ip.get(base + 5), stride = ip.get(base + 6);
+        if (rows == 1) {
+            if (g < outDim) {
+                int wRow = wOff + g * inDim;
+                float s = 0f;
+                for (int i = l; i < inDim; i += MATMUL_LOCAL) {
+                    int bits = w.get(wRow + i) & 0xFFFF;
+                    int hi = bits >> mantissaBits;
+                    int m = bits & mantissaMask;
+                    if ((hi & exponentMask) != 0) m = m + implicit;
+                    s += a.get(x + i) * (m * table[hi]);
+                }
+                partial[l] = s;
+                kc.localBarrier();
+                for (int half = MATMUL_LOCAL / 2; half > 0; half >>= 1) {
+                    if (l < half) partial[l] = partial[l] + partial[l + half];
+                    kc.localBarrier();
+                }
+                if (l == 0) a.set(out + g, partial[0]);
+            }
+        } else {
+            int tilesX = (outDim + TILE - 1) / TILE;
+            int gy = g / tilesX;
+            int gx = g - gy * tilesX;
+            int ly = l / TILE;
+            int lx = l - ly * TILE;
+            int o = gx * TILE + lx;
+            int r = gy * TILE + ly;
+            int oLoad = gx * TILE + ly;
+            float s = 0f;
+            for (int k0 = 0; k0 < inDim; k0 += TILE) {
+                int k = k0 + lx;
+                float xv = 0f;
+                if (r < rows && k < inDim) xv = a.get(x + r * inDim + k);
+                xs[ly * (TILE + 1) + lx] = xv;
+                float wv = 0f;
+                if (oLoad < outDim && k < inDim) {
+                    int bits = w.get(wOff + oLoad * inDim + k) & 0xFFFF;
+                    int hi = bits >> mantissaBits;
+                    int m = bits & mantissaMask;
+                    if ((hi & exponentMask) != 0) m = m + implicit;
+                    wv = m * table[hi];
+                }
+                ws[ly * (TILE + 1) + lx] = wv;
+                kc.localBarrier();
+                for (int kk = 0; kk < TILE; kk++) s += xs[ly * (TILE + 1) + kk] * ws[lx * (TILE + 1) + kk];
+                kc.localBarrier();
+            }
+            if (r < rows && o < outDim) a.set(out + r * stride + o, s);
         }
     }
 
     /**
-     * {@code out[r, o] = Σ_i x[r, i] · W[o, i]}, W at {@code ip5} in the pool, one output per work item
-     * (ip: x, out, rows, outDim, inDim, wOff).
+     * One embedding row, scaled, from an FP32 pool: {@code out[i] = scale · E[row, i]} (ip from base: 0 out, 1 the
+     * row's offset in this pool, or -1 when the row sits in another pool (then nothing happens), 2 d; fp: scale).
      */
-    static void matmul(KernelContext kc, FloatArray a, FloatArray w, IntArray ip, int base) {
-        int idx = kc.globalIdx;
-        int outDim = ip.get(base + 3);
-        if (idx < ip.get(base + 2) * outDim) {
-            int inDim = ip.get(base + 4);
-            int r = idx / outDim;
-            int o = idx - r * outDim;
-            int x = ip.get(base + 0) + r * inDim;
-            int wRow = ip.get(base + 5) + o * inDim;
-            float s = 0f;
-            for (int i = 0; i < inDim; i++) s += a.get(x + i) * w.get(wRow + i);
-            a.set(ip.get(base + 1) + idx, s);
+    static void embedRow(KernelContext kc, FloatArray a, FloatArray w, IntArray ip, FloatArray fp, int base) {
+        int i = kc.globalIdx;
+        int at = ip.get(base + 1);
+        if (at >= 0 && i < ip.get(base + 2)) a.set(ip.get(base) + i, fp.get(0) * w.get(at + i));
+    }
+
+    /**
+     * {@link #embedRow} from a 16-bit pool (ip from base: 3 the decode table's offset in the arena, 4 mantissa bits,
+     * 5 mantissa mask, 6 exponent mask, 7 the implicit bit).
+     */
+    static void embedRowHalf(KernelContext kc, FloatArray a, ShortArray w, IntArray ip, FloatArray fp, int base) {
+        int i = kc.globalIdx;
+        int at = ip.get(base + 1);
+        if (at >= 0 && i < ip.get(base + 2)) {
+            int bits = w.get(at + i) & 0xFFFF;
+            int hi = bits >> ip.get(base + 4);
+            int m = bits & ip.get(base + 5);
+            if ((hi & ip.get(base + 6)) != 0) m = m + ip.get(base + 7);
+            a.set(ip.get(base) + i, fp.get(0) * (m * a.get(ip.get(base + 3) + hi)));
         }
     }
 
@@ -138,7 +310,7 @@ final class Kernels {
      * Fused attention for one (head, query) per work item with an online softmax: scaled, soft-capped scores over the
      * visible keys, never stored (ip: q, keys, values, z, rows, p0, heads, kvHeads, headDim, window; fp: scale, cap).
      */
-    static void attention(KernelContext kc, FloatArray a, IntArray ip, int base, FloatArray fp) {
+    static void attention(KernelContext kc, FloatArray a, IntArray ip, FloatArray fp, int base) {
         int idx = kc.globalIdx;
         int rows = ip.get(base + 4), heads = ip.get(base + 6);
         if (idx < heads * rows) {
@@ -179,7 +351,7 @@ final class Kernels {
      * Scaled, soft-capped, unmasked scores {@code [heads, rows, nKeys]}, one per work item
      * (ip: q, keys, scores, rows, p0, heads, kvHeads, headDim; fp: scale, cap).
      */
-    static void attentionScores(KernelContext kc, FloatArray a, IntArray ip, int base, FloatArray fp) {
+    static void attentionScores(KernelContext kc, FloatArray a, IntArray ip, FloatArray fp, int base) {
         int idx = kc.globalIdx;
         int rows = ip.get(base + 3), p0 = ip.get(base + 4), heads = ip.get(base + 5);
         int nKeys = p0 + rows;
@@ -244,20 +416,6 @@ final class Kernels {
             float s = 0f;
             for (int j = 0; j < nKeys; j++) s += a.get(p + j) * a.get(v + j * kvDim);
             a.set(ip.get(base + 2) + t * heads * hd + h * hd + i, s);
-        }
-    }
-
-    /**
-     * Embedding rows gathered on the device: {@code out[t, i] = E[token_t, i] · scale}, E at {@code ip3} in the pool and
-     * the tokens in ip from {@code base + 4} (ip: out, rows, d, tableOffset, tokens...; fp: scale).
-     */
-    static void embed(KernelContext kc, FloatArray a, FloatArray w, IntArray ip, int base, FloatArray fp) {
-        int idx = kc.globalIdx;
-        int d = ip.get(base + 2);
-        if (idx < ip.get(base + 1) * d) {
-            int t = idx / d;
-            int i = idx - t * d;
-            a.set(ip.get(base) + idx, w.get(ip.get(base + 3) + ip.get(base + 4 + t) * d + i) * fp.get(0));
         }
     }
 

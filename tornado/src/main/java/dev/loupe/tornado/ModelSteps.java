@@ -16,15 +16,16 @@ import uk.ac.manchester.tornado.api.TaskGraph;
 import uk.ac.manchester.tornado.api.enums.DataTransferMode;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
+import uk.ac.manchester.tornado.api.types.arrays.ShortArray;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import static dev.loupe.tornado.TornadoBackend.LOCAL;
 import static dev.loupe.tornado.TornadoBackend.attentionWork;
 import static dev.loupe.tornado.TornadoBackend.dev;
-import static dev.loupe.tornado.TornadoBackend.matmulWork;
 import static dev.loupe.tornado.TornadoBackend.rmsNormWork;
 
 /**
@@ -35,14 +36,14 @@ import static dev.loupe.tornado.TornadoBackend.rmsNormWork;
  * and the only things sent are the parameter arrays (the token id among them).
  *
  * <p>The block graph's tasks share one parameter array, each from its own base; the layout is fixed by the
- * architecture (QK-norm, post-norms). A layer whose matrices sit in other pools than layer 0's (pools are split at
- * the device array limit) gets a graph of its own for that combination of pools. RoPE reads one device-resident
- * cos/sin table per distinct {@link Rope}, covering positions from 0 and grown by doubling.
+ * architecture (QK-norm, post-norms). A layer whose matrices sit in other pools than layer 0's gets a graph of its
+ * own for that combination of pools; a layer with a matrix split over pools (bigger than a pool) runs op by op. The
+ * embedding and unembedding take one task per part of the embedding. RoPE reads one device-resident cos/sin table
+ * per distinct {@link Rope}, covering positions from 0 and grown by doubling. A prompt's embedding rows are gathered
+ * on the host and sent in one upload (the device gather takes one row per task).
  */
 final class ModelSteps {
-    /** Tokens an embedding launch takes: a generation step's, and a prompt chunk's. */
-    private static final int[] EMBED_TOKENS = {64, 4096};
-    private static final int EMBED_PARAMS = 4;
+    private static final int PARAMS = 16;
     private static final LayerTensor[] MATRICES = {LayerTensor.Q, LayerTensor.K, LayerTensor.V, LayerTensor.O, LayerTensor.GATE,
             LayerTensor.UP, LayerTensor.DOWN};
 
@@ -51,14 +52,14 @@ final class ModelSteps {
     private final ModelWeights w;
     private final boolean qkNorm, postAttentionNorm, postFeedforwardNorm;
 
-    // the embedding and the head
-    private final int[] embedding;
-    private final IntArray[] embedParams = new IntArray[EMBED_TOKENS.length];
-    private final IntArray headParams = new IntArray(16);
+    // the embedding and the head: one task per part of the embedding
+    private final DeviceWeights.Placement embedding;
+    private final IntArray embedParams;
+    private final IntArray headParams;
 
     // the block graph: one parameter array, a base per task, a graph per combination of pools
     private final IntArray lp;
-    private final List<String> blockTasks = new ArrayList<>();
+    private final List<TornadoBackend.Task> blockTasks = new ArrayList<>();
     private final Map<String, Integer> base = new LinkedHashMap<>();
     private final String[] graphOf;
     private final RopeTables tables;
@@ -76,53 +77,67 @@ final class ModelSteps {
         AttentionShape shape = c.attentionShape(0);
         FloatArray attentionFp = constants(shape.scale(), shape.softcap());
 
-        this.embedding = be.slot(model.embedding());
+        this.embedding = be.placement(model.embedding());
+        int parts = embedding.parts().size();
         FloatArray embedFp = constants(c.embeddingScale());
-        for (int t = 0; t < EMBED_TOKENS.length; t++) {
-            embedParams[t] = new IntArray(EMBED_PARAMS + EMBED_TOKENS[t]);
-            be.add(be.graph("embed" + t, embedParams[t]).transferToDevice(DataTransferMode.FIRST_EXECUTION, embedFp)
-                    .task("t", Kernels::embed, kc, be.arena(), be.pool(embedding[0]), embedParams[t], 0, embedFp), List.of("t"));
+        this.embedParams = new IntArray(PARAMS * parts);
+        TaskGraph embed = be.graph("embed", embedParams).transferToDevice(DataTransferMode.FIRST_EXECUTION, embedFp);
+        List<TornadoBackend.Task> embedTasks = new ArrayList<>();
+        for (int i = 0; i < parts; i++) {
+            switch (be.weights().pools().get(embedding.parts().get(i).pool())) {
+                case DeviceWeights.FloatPool(FloatArray pool) -> embed.task("part" + i, Kernels::embedRow, kc, be.arena(), pool, embedParams, embedFp, PARAMS * i);
+                case DeviceWeights.HalfPool(ShortArray pool) -> embed.task("part" + i, Kernels::embedRowHalf, kc, be.arena(), pool, embedParams, embedFp, PARAMS * i);
+            }
+            embedTasks.add(new TornadoBackend.Task("part" + i, LOCAL));
         }
+        be.add(embed, embedTasks);
 
-        List<String> headTasks = new ArrayList<>(List.of("norm", "logits"));
+        this.headParams = new IntArray(PARAMS * (2 + parts));
+        List<TornadoBackend.Task> headTasks = new ArrayList<>(List.of(new TornadoBackend.Task("norm", Kernels.NORM_GROUP)));
         TaskGraph head = be.graph("head", headParams).transferToDevice(DataTransferMode.FIRST_EXECUTION, normFp)
-                .task("norm", Kernels::rmsNorm, kc, be.arena(), be.vectors(), headParams, 0, normFp)
-                .task("logits", Kernels::matmul, kc, be.arena(), be.pool(embedding[0]), headParams, 5);
+                .task("norm", Kernels::rmsNorm, kc, be.arena(), be.vectors(), headParams, normFp, 0);
+        for (int i = 0; i < parts; i++) {
+            be.matmulTask(head, "logits" + i, embedding.parts().get(i).pool(), kc, headParams, PARAMS * (1 + i));
+            headTasks.add(new TornadoBackend.Task("logits" + i, Kernels.MATMUL_LOCAL));
+        }
         if (c.finalSoftcap() > 0) {
             FloatArray capFp = constants(c.finalSoftcap());
-            head.transferToDevice(DataTransferMode.FIRST_EXECUTION, capFp).task("cap", Kernels::softcap, kc, be.arena(), headParams, 11, capFp);
-            headTasks.add("cap");
+            head.transferToDevice(DataTransferMode.FIRST_EXECUTION, capFp)
+                    .task("cap", Kernels::softcap, kc, be.arena(), headParams, capFp, PARAMS * (1 + parts));
+            headTasks.add(new TornadoBackend.Task("cap", LOCAL));
         }
         be.add(head, headTasks);
 
-        // the block's parameter layout, in task order
-        layout("norm_in", 5);
-        for (String m : new String[]{"q", "k", "v"}) layout(m, 6);
+        // the block's tasks in order, each with its work-group size and a base in the parameter array
+        layout("norm_in", Kernels.NORM_GROUP);
+        for (String m : new String[]{"q", "k", "v"}) layout(m, Kernels.MATMUL_LOCAL);
         if (qkNorm) {
-            layout("q_norm", 5);
-            layout("k_norm", 5);
+            layout("q_norm", Kernels.NORM_GROUP);
+            layout("k_norm", Kernels.NORM_GROUP);
         }
-        layout("rope", 11);
-        layout("attention", 10);
-        layout("o", 6);
-        if (postAttentionNorm) layout("post_attention_norm", 5);
-        layout("add_attention", 3);
-        layout("norm_ff", 5);
-        layout("gate", 6);
-        layout("up", 6);
-        layout("geglu", 3);
-        layout("down", 6);
-        if (postFeedforwardNorm) layout("post_feedforward_norm", 5);
-        layout("add_mlp", 3);
-        int size = 0;
-        for (String t : blockTasks) size = base.get(t) + 16;
-        this.lp = new IntArray(size);
+        layout("rope", LOCAL);
+        layout("attention", LOCAL);
+        layout("o", Kernels.MATMUL_LOCAL);
+        if (postAttentionNorm) layout("post_attention_norm", Kernels.NORM_GROUP);
+        layout("add_attention", LOCAL);
+        layout("norm_ff", Kernels.NORM_GROUP);
+        layout("gate", Kernels.MATMUL_LOCAL);
+        layout("up", Kernels.MATMUL_LOCAL);
+        layout("geglu", LOCAL);
+        layout("down", Kernels.MATMUL_LOCAL);
+        if (postFeedforwardNorm) layout("post_feedforward_norm", Kernels.NORM_GROUP);
+        layout("add_mlp", LOCAL);
+        this.lp = new IntArray(PARAMS * blockTasks.size());
 
         this.graphOf = new String[c.numLayers()];
         Map<List<Integer>, String> byPools = new LinkedHashMap<>();
         for (int l = 0; l < c.numLayers(); l++) {
             List<Integer> pools = new ArrayList<>();
-            for (LayerTensor m : MATRICES) pools.add(be.slot(model.layers().get(l).matrix(m))[0]);
+            for (LayerTensor m : MATRICES) {
+                List<DeviceWeights.Part> mParts = be.placement(model.layers().get(l).matrix(m)).parts();
+                pools.add(mParts.size() == 1 ? mParts.getFirst().pool() : -1);
+            }
+            if (pools.contains(-1)) continue;   // a matrix bigger than a pool: this layer runs op by op
             String name = byPools.get(pools);
             if (name == null) {
                 name = "block" + byPools.size();
@@ -147,64 +162,71 @@ final class ModelSteps {
         return a;
     }
 
-    private void layout(String task, int params) {
-        int at = 0;
-        if (!blockTasks.isEmpty()) at = base.get(blockTasks.getLast()) + 16;
-        blockTasks.add(task);
-        base.put(task, at);
-        if (params > 16) throw new IllegalStateException(task + ": more than 16 parameters");
+    private void layout(String task, int local) {
+        base.put(task, PARAMS * blockTasks.size());
+        blockTasks.add(new TornadoBackend.Task(task, local));
     }
 
     private TaskGraph blockGraph(String name, List<Integer> pools, KernelContext kc, FloatArray normFp, FloatArray attentionFp) {
         FloatArray a = be.arena(), vec = be.vectors();
         TaskGraph g = be.graph(name, lp).transferToDevice(DataTransferMode.FIRST_EXECUTION, normFp, attentionFp);
-        g.task("norm_in", Kernels::rmsNorm, kc, a, vec, lp, base.get("norm_in"), normFp);
-        g.task("q", Kernels::matmul, kc, a, be.pool(pools.get(0)), lp, base.get("q"));
-        g.task("k", Kernels::matmul, kc, a, be.pool(pools.get(1)), lp, base.get("k"));
-        g.task("v", Kernels::matmul, kc, a, be.pool(pools.get(2)), lp, base.get("v"));
+        g.task("norm_in", Kernels::rmsNorm, kc, a, vec, lp, normFp, base.get("norm_in"));
+        be.matmulTask(g, "q", pools.get(0), kc, lp, base.get("q"));
+        be.matmulTask(g, "k", pools.get(1), kc, lp, base.get("k"));
+        be.matmulTask(g, "v", pools.get(2), kc, lp, base.get("v"));
         if (qkNorm) {
-            g.task("q_norm", Kernels::rmsNorm, kc, a, vec, lp, base.get("q_norm"), normFp);
-            g.task("k_norm", Kernels::rmsNorm, kc, a, vec, lp, base.get("k_norm"), normFp);
+            g.task("q_norm", Kernels::rmsNorm, kc, a, vec, lp, normFp, base.get("q_norm"));
+            g.task("k_norm", Kernels::rmsNorm, kc, a, vec, lp, normFp, base.get("k_norm"));
         }
         g.task("rope", Kernels::ropeStore, kc, a, lp, base.get("rope"));
-        g.task("attention", Kernels::attention, kc, a, lp, base.get("attention"), attentionFp);
-        g.task("o", Kernels::matmul, kc, a, be.pool(pools.get(3)), lp, base.get("o"));
-        if (postAttentionNorm) g.task("post_attention_norm", Kernels::rmsNorm, kc, a, vec, lp, base.get("post_attention_norm"), normFp);
+        g.task("attention", Kernels::attention, kc, a, lp, attentionFp, base.get("attention"));
+        be.matmulTask(g, "o", pools.get(3), kc, lp, base.get("o"));
+        if (postAttentionNorm) g.task("post_attention_norm", Kernels::rmsNorm, kc, a, vec, lp, normFp, base.get("post_attention_norm"));
         g.task("add_attention", Kernels::add, kc, a, lp, base.get("add_attention"));
-        g.task("norm_ff", Kernels::rmsNorm, kc, a, vec, lp, base.get("norm_ff"), normFp);
-        g.task("gate", Kernels::matmul, kc, a, be.pool(pools.get(4)), lp, base.get("gate"));
-        g.task("up", Kernels::matmul, kc, a, be.pool(pools.get(5)), lp, base.get("up"));
+        g.task("norm_ff", Kernels::rmsNorm, kc, a, vec, lp, normFp, base.get("norm_ff"));
+        be.matmulTask(g, "gate", pools.get(4), kc, lp, base.get("gate"));
+        be.matmulTask(g, "up", pools.get(5), kc, lp, base.get("up"));
         g.task("geglu", Kernels::geglu, kc, a, lp, base.get("geglu"));
-        g.task("down", Kernels::matmul, kc, a, be.pool(pools.get(6)), lp, base.get("down"));
-        if (postFeedforwardNorm) g.task("post_feedforward_norm", Kernels::rmsNorm, kc, a, vec, lp, base.get("post_feedforward_norm"), normFp);
+        be.matmulTask(g, "down", pools.get(6), kc, lp, base.get("down"));
+        if (postFeedforwardNorm) g.task("post_feedforward_norm", Kernels::rmsNorm, kc, a, vec, lp, normFp, base.get("post_feedforward_norm"));
         g.task("add_mlp", Kernels::add, kc, a, lp, base.get("add_mlp"));
         return g;
     }
 
     // ---- the steps ----
 
-    /** Gathers and scales the tokens' embedding rows on the device, a chunk of tokens per launch. */
+    /**
+     * The tokens' embedding rows, scaled: one token's gathered on the device (a task per part of the embedding, the
+     * part holding the row copies it); a prompt's gathered on the host and sent in one upload.
+     */
     void embed(WeightTensor table, int[] tokens, float scale, DeviceBuffer out) {
-        int[] slot = be.slot(table);
-        if (table != w.embedding() || scale != c.embeddingScale()) {
-            throw new IllegalArgumentException("TornadoVM backend: embed() takes the model's own embedding and scale");
-        }
         int d = table.cols();
-        int o = out.write(0, tokens.length * d);
-        int largest = EMBED_TOKENS[EMBED_TOKENS.length - 1];
-        for (int from = 0; from < tokens.length; from += largest) {
-            int n = Math.min(largest, tokens.length - from);
-            int tier = 0;
-            while (EMBED_TOKENS[tier] < n) tier++;
-            IntArray p = embedParams[tier];
-            set(p, 0, o + from * d, n, d, slot[1]);
-            for (int t = 0; t < n; t++) p.set(EMBED_PARAMS + t, tokens[from + t]);
-            be.launch("embed" + tier, (long) n * d);
+        if (tokens.length > 1 || table != w.embedding() || scale != c.embeddingScale()) {
+            float[] x = new float[tokens.length * d];
+            for (int t = 0; t < tokens.length; t++) {
+                table.readRow(tokens[t], x, t * d);
+                for (int i = 0; i < d; i++) x[t * d + i] *= scale;
+            }
+            out.fromHost(x);
+            return;
         }
+        int o = out.write();
+        DeviceWeights.Precision p = embedding.precision();
+        long[] work = new long[embedding.parts().size()];
+        for (int i = 0; i < work.length; i++) {
+            DeviceWeights.Part part = embedding.parts().get(i);
+            int row = tokens[0] - part.firstRow();
+            int at = row >= 0 && row < part.rows() ? part.offset() + row * d : -1;
+            set(embedParams, PARAMS * i, o, at, d, be.decodeTableAt() + p.tableOffset, p.mantissaBits, p.mantissaMask(), p.exponentMask(),
+                    1 << p.mantissaBits);
+            work[i] = d;
+        }
+        be.launch("embed", work);
     }
 
     boolean block(BlockStep step) {
         int l = step.layer(), rows = step.rows(), p0 = step.p0();
+        if (graphOf[l] == null) return false;
         int d = c.hiddenSize(), qDim = c.qDim(), kvDim = c.kvDim(), inter = c.intermediateSize();
         int heads = c.numHeads(), kvHeads = c.numKvHeads(), hd = c.headDim(), half = hd / 2;
         LayerWeights lw = w.layers().get(l);
@@ -253,11 +275,19 @@ final class ModelSteps {
         int x = dev(step.x()).read();
         int xn = dev(step.normed()).write(first * d, lr * d);
         int logits = dev(step.logits()).write(0, lr * vocab);
+        int parts = embedding.parts().size();
+        long[] work = new long[1 + parts + (c.finalSoftcap() > 0 ? 1 : 0)];
         set(headParams, 0, x + first * d, xn + first * d, lr, d, be.vectorOffset(w.finalNorm()));
-        set(headParams, 5, xn + first * d, logits, lr, vocab, d, embedding[1]);
-        set(headParams, 11, logits, lr * vocab);
-        if (c.finalSoftcap() > 0) be.launch("head", rmsNormWork(lr), matmulWork(lr, vocab), (long) lr * vocab);
-        else be.launch("head", rmsNormWork(lr), matmulWork(lr, vocab));
+        work[0] = rmsNormWork(lr);
+        for (int i = 0; i < parts; i++) {
+            work[1 + i] = be.matmulParams(headParams, PARAMS * (1 + i), xn + first * d, logits, lr, w.embedding(), embedding.precision(),
+                    embedding.parts().get(i));
+        }
+        if (c.finalSoftcap() > 0) {
+            set(headParams, PARAMS * (1 + parts), logits, lr * vocab);
+            work[1 + parts] = (long) lr * vocab;
+        }
+        be.launch("head", work);
         return true;
     }
 
@@ -277,8 +307,8 @@ final class ModelSteps {
     }
 
     private long matmul(String task, int x, int out, int rows, WeightTensor m) {
-        set(lp, base.get(task), x, out, rows, m.rows(), m.cols(), be.slot(m)[1]);
-        return matmulWork(rows, m.rows());
+        DeviceWeights.Placement placement = be.placement(m);
+        return be.matmulParams(lp, base.get(task), x, out, rows, m, placement.precision(), placement.parts().getFirst());
     }
 
     private static void set(IntArray p, int at, int... values) {

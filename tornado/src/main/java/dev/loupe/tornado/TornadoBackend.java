@@ -23,6 +23,7 @@ import uk.ac.manchester.tornado.api.enums.ProfilerMode;
 import uk.ac.manchester.tornado.api.enums.TornadoVMBackendType;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
+import uk.ac.manchester.tornado.api.types.arrays.ShortArray;
 
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -34,8 +35,8 @@ import java.util.function.IntConsumer;
 /**
  * The forward pass and SAE encoding on a TornadoVM device (OpenCL or PTX), in FP32.
  *
- * <p>{@link #prepare} uploads every weight once: matrices packed by shape into a few pools (so one compiled matmul
- * kernel serves every layer), norm vectors into one array. Activations and the KV cache live in one device arena
+ * <p>{@link #prepare} uploads every weight once: matrices into a few pools ({@link DeviceWeights}: FP32 or 16-bit, so one
+ * compiled matmul kernel serves every layer), norm vectors into one array. Activations and the KV cache live in one device arena
  * that never comes back as a whole. Every task graph of the one execution plan takes the resident set (arena, norm
  * vectors, weight pools) from the graph executed before it ({@code consumeFromDevice}: TornadoVM passes the device
  * buffers of the last executed graph on) and leaves it there ({@code persistOnDevice}), so each array has one device
@@ -59,12 +60,11 @@ public final class TornadoBackend implements Backend {
      * so small uploads go through a 16 KB one rather than the 4 MB one that prompts and hook write-backs need.
      */
     private static final int[] STAGE_FLOATS = {1 << 12, 1 << 16, 1 << 20};
-    /** Largest pool (floats): FloatArray sizes are ints. */
-    private static final long MAX_POOL = (1L << 30);
-
     private final Backend host;
     private final int arenaFloats;
     private final boolean profile;
+    private final DeviceWeights.Policy weightPolicy;
+    private final long poolBytes;
 
     // ---- the model program (built by prepare) ----
     private FloatArray arena;
@@ -72,11 +72,12 @@ public final class TornadoBackend implements Backend {
     private final IntArray ip = new IntArray(16);
     private final FloatArray fp = new FloatArray(4);
     private FloatArray vectors;
-    private List<FloatArray> pools;
+    private DeviceWeights weights;
+    /** Arena offset of the 16-bit decode table ({@link DeviceWeights#decodeTable()}). */
+    private int decodeTableAt;
     /** What every graph takes from the one before and leaves on the device: arena, norm vectors, weight pools. */
     private Object[] resident;
     private final Map<float[], Integer> vectorOffsets = new IdentityHashMap<>();
-    private final Map<WeightTensor, int[]> matrixSlots = new IdentityHashMap<>();
     private final Map<String, Graph> graphs = new LinkedHashMap<>();
     private List<ImmutableTaskGraph> building;
     private ModelSteps steps;
@@ -91,8 +92,11 @@ public final class TornadoBackend implements Backend {
     /** What closes with this backend besides its plan: the SAE kernels' device programs. */
     private final List<AutoCloseable> attached = new ArrayList<>();
 
-    /** A graph of the plan: its index, its tasks' names and one grid per task, in task order (global sizes are set at each launch). */
-    record Graph(int index, List<String> tasks, List<WorkerGrid1D> grids) {}
+    /** A task of a graph: its name and its work-group size. */
+    record Task(String name, int local) {}
+
+    /** A graph of the plan: its index, its tasks and one grid per task, in task order (global sizes are set at each launch). */
+    record Graph(int index, List<Task> tasks, List<WorkerGrid1D> grids) {}
 
     /**
      * @param threads     host threads for the CPU work (TopK, sparse decode, heap products)
@@ -100,9 +104,26 @@ public final class TornadoBackend implements Backend {
      * @param profile     collect device kernel times ({@link #deviceKernelNanos()})
      */
     public TornadoBackend(int threads, int arenaFloats, boolean profile) {
+        this(threads, arenaFloats, profile, DeviceWeights.Policy.fromProperty(), poolBytesFromProperty());
+    }
+
+    /**
+     * @param weightPolicy the precision of weight matrices on the device
+     * @param poolBytes    the largest device array of weights; bigger matrices are split by rows
+     */
+    TornadoBackend(int threads, int arenaFloats, boolean profile, DeviceWeights.Policy weightPolicy, long poolBytes) {
         this.host = Backends.byName(Backends.CPU, threads);
         this.arenaFloats = arenaFloats;
         this.profile = profile;
+        this.weightPolicy = weightPolicy;
+        this.poolBytes = poolBytes;
+    }
+
+    /** {@code -Dloupe.tornado.pool.mb} (default 1024): device allocators cap a single array's size. */
+    private static long poolBytesFromProperty() {
+        int mb = Integer.getInteger("loupe.tornado.pool.mb", (int) (DeviceWeights.DEFAULT_POOL_BYTES >> 20));
+        if (mb < 1 || mb > 8191) throw new IllegalArgumentException("-Dloupe.tornado.pool.mb must be in [1, 8191], got " + mb);
+        return (long) mb << 20;
     }
 
     // ---- weights and graphs ----
@@ -116,11 +137,12 @@ public final class TornadoBackend implements Backend {
         for (Map.Entry<float[], Integer> e : vectorOffsets.entrySet()) {
             for (int i = 0; i < e.getKey().length; i++) vectors.set(e.getValue() + i, e.getKey()[i]);
         }
-        pools = packMatrices(model.matrices());
+        weights = new DeviceWeights(model.matrices(), weightPolicy, poolBytes);
         arena = new FloatArray(arenaFloats);
         regions = new RegionAllocator(arenaFloats);
+        List<DeviceWeights.Pool> pools = weights.pools();
         List<Object> res = new ArrayList<>(List.of(arena, vectors));
-        res.addAll(pools);
+        for (DeviceWeights.Pool pool : pools) res.add(pool(pool));
         resident = res.toArray();
 
         building = new ArrayList<>();
@@ -132,10 +154,13 @@ public final class TornadoBackend implements Backend {
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, ip)
                 .task("t", Kernels::zero, kc, arena, ip, 0)
                 .task("vectors", Kernels::keep, kc, vectors, ip, 0);
-        List<String> initTasks = new ArrayList<>(List.of("t", "vectors"));
+        List<Task> initTasks = new ArrayList<>(List.of(new Task("t", LOCAL), new Task("vectors", LOCAL)));
         for (int p = 0; p < pools.size(); p++) {
-            init.task("pool" + p, Kernels::keep, kc, pools.get(p), ip, 0);
-            initTasks.add("pool" + p);
+            switch (pools.get(p)) {
+                case DeviceWeights.FloatPool(FloatArray pool) -> init.task("pool" + p, Kernels::keep, kc, pool, ip, 0);
+                case DeviceWeights.HalfPool(ShortArray pool) -> init.task("pool" + p, Kernels::keepHalf, kc, pool, ip, 0);
+            }
+            initTasks.add(new Task("pool" + p, LOCAL));
         }
         add(init, initTasks);
         add(op("zero").task("t", Kernels::zero, kc, arena, ip, 0));
@@ -145,21 +170,22 @@ public final class TornadoBackend implements Backend {
         }
         add(op("copy").task("t", Kernels::copy, kc, arena, ip, 0));
         add(op("add").task("t", Kernels::add, kc, arena, ip, 0));
-        add(op("softcap").task("t", Kernels::softcap, kc, arena, ip, 0, fp));
+        add(op("softcap").task("t", Kernels::softcap, kc, arena, ip, fp, 0));
         add(op("geglu").task("t", Kernels::geglu, kc, arena, ip, 0));
-        add(op("rmsnorm").task("t", Kernels::rmsNorm, kc, arena, vectors, ip, 0, fp));
+        add(op("rmsnorm").task("t", Kernels::rmsNorm, kc, arena, vectors, ip, fp, 0), Kernels.NORM_GROUP);
         add(op("rope").task("t", Kernels::rope, kc, arena, ip, 0));
-        add(op("attention").task("t", Kernels::attention, kc, arena, ip, 0, fp));
-        add(op("scores").task("t", Kernels::attentionScores, kc, arena, ip, 0, fp));
+        add(op("attention").task("t", Kernels::attention, kc, arena, ip, fp, 0));
+        add(op("scores").task("t", Kernels::attentionScores, kc, arena, ip, fp, 0));
         add(op("softmax").task("t", Kernels::attentionSoftmax, kc, arena, ip, 0));
         add(op("mix").task("t", Kernels::attentionMix, kc, arena, ip, 0));
-        for (int p = 0; p < pools.size(); p++) add(op("matmul" + p).task("t", Kernels::matmul, kc, arena, pools.get(p), ip, 0));
+        // per pool one matmul graph: one kernel serves decoding (a work group per output) and prefill (tiles)
+        for (int p = 0; p < pools.size(); p++) add(matmulTask(op("matmul" + p), "t", p, kc, ip, 0), Kernels.MATMUL_LOCAL);
         steps = new ModelSteps(this, model, kc);
 
         GridScheduler scheduler = new GridScheduler();
         for (Map.Entry<String, Graph> g : graphs.entrySet()) {
             for (int t = 0; t < g.getValue().tasks().size(); t++) {
-                scheduler.addWorkerGrid(g.getKey() + "." + g.getValue().tasks().get(t), g.getValue().grids().get(t));
+                scheduler.addWorkerGrid(g.getKey() + "." + g.getValue().tasks().get(t).name(), g.getValue().grids().get(t));
             }
         }
         plan = new TornadoExecutionPlan(building.toArray(ImmutableTaskGraph[]::new)).withGridScheduler(scheduler);
@@ -171,6 +197,9 @@ public final class TornadoBackend implements Backend {
         long[] once = new long[initTasks.size()];
         java.util.Arrays.fill(once, 1);
         launch("init", once);
+        float[] table = DeviceWeights.decodeTable();
+        decodeTableAt = claim(table.length);
+        upload(table, decodeTableAt);
     }
 
     /**
@@ -191,15 +220,18 @@ public final class TornadoBackend implements Backend {
     private TaskGraph op(String name) { return graph(name, ip, fp); }
 
     /** Ends a graph of one task "t" (leaving the resident set on the device) and adds it to the plan being built. */
-    private void add(TaskGraph g) { add(g, List.of("t")); }
+    private void add(TaskGraph g) { add(g, LOCAL); }
 
-    /** Ends a graph whose tasks are named {@code tasks}, in order, and adds it to the plan being built. */
-    void add(TaskGraph g, List<String> tasks) {
+    /** Ends a graph of one task "t" with work groups of {@code local}. */
+    private void add(TaskGraph g, int local) { add(g, List.of(new Task("t", local))); }
+
+    /** Ends a graph whose tasks are {@code tasks}, in order, and adds it to the plan being built. */
+    void add(TaskGraph g, List<Task> tasks) {
         String name = g.getTaskGraphName();
         List<WorkerGrid1D> grids = new ArrayList<>();
-        for (int t = 0; t < tasks.size(); t++) {
-            WorkerGrid1D grid = new WorkerGrid1D(LOCAL);
-            grid.setLocalWork(LOCAL, 1, 1);
+        for (Task t : tasks) {
+            WorkerGrid1D grid = new WorkerGrid1D(t.local());
+            grid.setLocalWork(t.local(), 1, 1);
             grids.add(grid);
         }
         graphs.put(name, new Graph(building.size(), List.copyOf(tasks), grids));
@@ -210,13 +242,39 @@ public final class TornadoBackend implements Backend {
 
     FloatArray vectors() { return vectors; }
 
-    FloatArray pool(int index) { return pools.get(index); }
+    /** The device array of a pool. */
+    static Object pool(DeviceWeights.Pool pool) {
+        return switch (pool) {
+            case DeviceWeights.FloatPool(FloatArray values) -> values;
+            case DeviceWeights.HalfPool(ShortArray values) -> values;
+        };
+    }
 
-    /** (pool index, offset in the pool) of a matrix uploaded by {@link #prepare}. */
-    int[] slot(WeightTensor w) {
-        int[] slot = matrixSlots.get(w);
-        if (slot == null) throw new IllegalArgumentException("TornadoVM backend: " + w.describe() + " was not uploaded by prepare()");
-        return slot;
+    /** Adds a task {@code name} multiplying by the matrices of pool {@code p} (FP32 or 16-bit), parameters from {@code base}. */
+    TaskGraph matmulTask(TaskGraph g, String name, int p, KernelContext kc, IntArray params, int base) {
+        return switch (weights.pools().get(p)) {
+            case DeviceWeights.FloatPool(FloatArray pool) -> g.task(name, Kernels::matmul, kc, arena, pool, params, base);
+            case DeviceWeights.HalfPool(ShortArray pool) -> g.task(name, Kernels::matmulHalf, kc, arena, pool, params, base);
+        };
+    }
+
+    /** Where a matrix uploaded by {@link #prepare} lies: its precision and its row ranges in the pools. */
+    DeviceWeights.Placement placement(WeightTensor w) {
+        DeviceWeights.Placement placement = weights == null ? null : weights.placement(w);
+        if (placement == null) throw new IllegalArgumentException("TornadoVM backend: " + w.describe() + " was not uploaded by prepare()");
+        return placement;
+    }
+
+    /**
+     * Sets a matmul's parameters from {@code at} (ip 0 x, 1 out at the part's first row, 2 rows, 3 the part's rows, 4 inDim,
+     * 5 its offset in the pool, 6 out row stride, 7 .. 12 the 16-bit decode); returns its work items.
+     */
+    long matmulParams(IntArray p, int at, int x, int out, int rows, WeightTensor w, DeviceWeights.Precision precision,
+                      DeviceWeights.Part part) {
+        int[] v = {x, out + part.firstRow(), rows, part.rows(), w.cols(), part.offset(), w.rows(), decodeTableAt + precision.tableOffset,
+                precision.mantissaBits, precision.mantissaMask(), precision.exponentMask(), 1 << precision.mantissaBits, precision.tableSize()};
+        for (int i = 0; i < v.length; i++) p.set(at + i, v[i]);
+        return Kernels.matmulGroups(part.rows(), rows) * Kernels.MATMUL_LOCAL;
     }
 
     /** Offset of a norm multiplier in {@link #vectors()}. */
@@ -226,52 +284,24 @@ public final class TornadoBackend implements Backend {
         return w;
     }
 
-    /** Packs matrices of equal shape into pools, converting each to FP32 once; records (pool, offset) per matrix. */
-    private List<FloatArray> packMatrices(List<WeightTensor> matrices) {
-        Map<String, List<WeightTensor>> byShape = new LinkedHashMap<>();
-        for (WeightTensor w : matrices) {
-            if (matrixSlots.containsKey(w) || byShape.values().stream().anyMatch(l -> l.contains(w))) continue;
-            byShape.computeIfAbsent(w.rows() + "x" + w.cols(), k -> new ArrayList<>()).add(w);
-        }
-        List<FloatArray> pools = new ArrayList<>();
-        for (List<WeightTensor> group : byShape.values()) {
-            long each = (long) group.get(0).rows() * group.get(0).cols();
-            if (each > MAX_POOL) {
-                throw new IllegalArgumentException("TornadoVM backend: " + group.get(0).describe() + " has " + each
-                        + " values, more than one device array holds (" + MAX_POOL + ")");
-            }
-            int perPool = (int) Math.max(1, MAX_POOL / each);
-            for (int from = 0; from < group.size(); from += perPool) {
-                List<WeightTensor> part = group.subList(from, Math.min(group.size(), from + perPool));
-                FloatArray pool = new FloatArray((int) (each * part.size()));
-                float[] row = new float[group.get(0).cols()];
-                for (int m = 0; m < part.size(); m++) {
-                    WeightTensor w = part.get(m);
-                    int base = (int) (each * m);
-                    for (int r = 0; r < w.rows(); r++) {
-                        w.readRow(r, row, 0);
-                        int at = base + r * w.cols();
-                        for (int i = 0; i < row.length; i++) pool.set(at + i, row[i]);
-                    }
-                    matrixSlots.put(w, new int[]{pools.size(), base});
-                }
-                pools.add(pool);
-            }
-        }
-        return pools;
-    }
+    /** Arena offset of the 16-bit decode table. */
+    int decodeTableAt() { return decodeTableAt; }
 
-    // ---- launch sizes: work items per kernel (one per output element, or per row where a row is reduced) ----
+    /** The weight matrices on the device (after {@link #prepare}). */
+    DeviceWeights weights() { return weights; }
 
-    static long matmulWork(int rows, int outDim) { return (long) rows * outDim; }
-
-    static long rmsNormWork(int rows) { return rows; }
-
+    /** Work items of fused attention: one per (head, query). */
     static long attentionWork(int heads, int rows) { return (long) heads * rows; }
+
+    /** Work items of an RMSNorm of {@code rows} rows: a work group per row. */
+    static long rmsNormWork(int rows) { return (long) rows * Kernels.NORM_GROUP; }
 
     // ---- launching and moving data ----
 
-    /** Executes a graph with {@code work[t]} work items for its task t; launches nothing if all are 0. */
+    /**
+     * Executes a graph with {@code work[t]} work items for its task t, rounded up to whole work groups; launches
+     * nothing if all are 0.
+     */
     void launch(String graph, long... work) {
         Graph g = graphs.get(graph);
         if (work.length != g.grids().size()) throw new IllegalStateException(graph + ": " + work.length + " sizes for " + g.grids().size() + " tasks");
@@ -279,8 +309,9 @@ public final class TornadoBackend implements Backend {
         for (int t = 0; t < work.length; t++) {
             // a task with nothing to do still runs (its work items return at once): one work group
             long w = Math.max(work[t], 1);
+            long local = g.tasks().get(t).local();
             any |= work[t] > 0;
-            g.grids().get(t).setGlobalWork((w + LOCAL - 1) / LOCAL * LOCAL, 1, 1);
+            g.grids().get(t).setGlobalWork((w + local - 1) / local * local, 1, 1);
         }
         if (!any) return;
         lastResult = plan.withGraph(g.index()).execute();
@@ -405,11 +436,13 @@ public final class TornadoBackend implements Backend {
 
     @Override
     public synchronized void matmul(WeightTensor w, ActivationBuffer x, int xRow, int rows, ActivationBuffer out) {
-        int[] slot = slot(w);
+        DeviceWeights.Placement placement = placement(w);
         int xo = dev(x).read() + xRow * w.cols();
         int o = dev(out).write(0, rows * w.rows());
-        params(xo, o, rows, w.rows(), w.cols(), slot[1]);
-        launch("matmul" + slot[0], matmulWork(rows, w.rows()));
+        for (DeviceWeights.Part part : placement.parts()) {
+            long work = matmulParams(ip, 0, xo, o, rows, w, placement.precision(), part);
+            launch("matmul" + part.pool(), work);
+        }
     }
 
     @Override
@@ -502,6 +535,7 @@ public final class TornadoBackend implements Backend {
             for (Map.Entry<String, Long> e : opNanos.entrySet()) c.put("device_kernel_ns." + e.getKey(), e.getValue());
         }
         if (plan != null) c.put("device_memory_bytes", plan.getCurrentDeviceMemoryUsage());
+        if (weights != null) c.put("device_weight_bytes", weights.bytes());
         if (regions != null) {
             c.put("device_arena_live_bytes", regions.live() * Float.BYTES);
             c.put("device_arena_peak_bytes", regions.peak() * Float.BYTES);
