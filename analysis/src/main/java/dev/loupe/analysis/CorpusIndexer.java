@@ -1,5 +1,6 @@
 package dev.loupe.analysis;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.io.AtomicFiles;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -82,7 +83,7 @@ public final class CorpusIndexer {
         for (IndexJob.RunSae s : job.saes()) SaeCompatibility.require(s.sae(), job.model());
         try (BufferAllocator allocator = new RootAllocator()) {
             Resume resume = ix.prepareFolder(allocator);
-            if (resume.complete) throw new IllegalStateException(job.runDir() + ": a finished run, not a part of one");
+            if (resume.complete) throw new BadInputException(job.runDir() + ": a finished run, not a part of one");
             return ix.new Pass(allocator, resume, firstDoc).run(documents);
         }
     }
@@ -108,7 +109,7 @@ public final class CorpusIndexer {
         long started = System.nanoTime();
         for (IndexJob.RunSae s : job.saes()) SaeCompatibility.require(s.sae(), job.model());
         Path dir = job.runDir();
-        if (Files.exists(dir) && !Files.isDirectory(dir)) throw new IllegalArgumentException(dir + ": exists and is not a folder");
+        if (Files.exists(dir) && !Files.isDirectory(dir)) throw new BadInputException(dir + ": exists and is not a folder");
         try (RunLock lock = RunLock.acquire(dir); BufferAllocator allocator = new RootAllocator()) {
             Resume resume = prepareFolder(allocator);
             if (!resume.complete) {
@@ -209,12 +210,12 @@ public final class CorpusIndexer {
             try {
                 old = JSON.readTree(runJson.toFile());
             } catch (IOException e) {
-                throw new IllegalArgumentException(runJson + ": not valid JSON; refusing to reuse " + dir);
+                throw new BadInputException(runJson + ": not valid JSON; refusing to reuse " + dir);
             }
             // Through text, so that numbers compare by value whatever Java type wrote them.
             String diff = difference(JSON.readTree(JSON.writeValueAsString(identity)), old);
             if (diff != null) {
-                throw new IllegalArgumentException(dir + " holds a different corpus run (" + diff + "); refusing to overwrite it: choose another --out");
+                throw new BadInputException(dir + " holds a different corpus run (" + diff + "); refusing to overwrite it: choose another --out");
             }
             if (old.path("complete").asBoolean(false)) {
                 progress.phase("check");
@@ -222,7 +223,7 @@ public final class CorpusIndexer {
                     RunCheck.checkRunJson(runJson, old);
                     RunCheck.checkFiles(dir, old, f -> true, allocator);
                 } catch (IllegalArgumentException e) {
-                    throw new IllegalArgumentException(e.getMessage() + "; " + dir + " holds a complete run that is damaged:"
+                    throw new BadInputException(e.getMessage() + "; " + dir + " holds a complete run that is damaged:"
                             + " nothing was changed or deleted; index into a new folder");
                 }
                 return true;
@@ -232,7 +233,7 @@ public final class CorpusIndexer {
         if (Files.isDirectory(dir)) {
             try (Stream<Path> s = Files.list(dir)) {
                 // A RunLock's file is the claim of whoever is about to write here, not content.
-                if (s.anyMatch(f -> !f.getFileName().toString().equals(RunLock.FILE))) throw new IllegalArgumentException(dir + " is not empty and holds no run.json; refusing to write a corpus run into it");
+                if (s.anyMatch(f -> !f.getFileName().toString().equals(RunLock.FILE))) throw new BadInputException(dir + " is not empty and holds no run.json; refusing to write a corpus run into it");
             }
         }
         Files.createDirectories(dir);
@@ -281,7 +282,7 @@ public final class CorpusIndexer {
                 m = JSON.readTree(marker.toFile());
                 RunCheck.checkMarkerFiles(job.runDir(), marker, m, runId, allocator);
             } catch (IOException | IllegalArgumentException e) {
-                throw new IllegalArgumentException((e instanceof IllegalArgumentException ? e.getMessage() : marker + ": not valid JSON")
+                throw new BadInputException((e instanceof IllegalArgumentException ? e.getMessage() : marker + ": not valid JSON")
                         + "; the interrupted run in " + job.runDir() + " cannot resume after a damaged shard: nothing was deleted;"
                         + " index into a new folder");
             }
@@ -399,7 +400,7 @@ public final class CorpusIndexer {
                 }
                 for (int i = 0; i < ids.length; i++) {
                     if (ids[i] < 0 || ids[i] >= vocab) {
-                        throw new IllegalArgumentException(d.source() + ": token id " + ids[i] + " is outside the model's vocabulary [0, " + vocab + ")");
+                        throw new BadInputException(d.source() + ": token id " + ids[i] + " is outside the model's vocabulary [0, " + vocab + ")");
                     }
                 }
             } else {

@@ -1,6 +1,7 @@
 package dev.loupe.analysis;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.tensor.WeightTensor;
 import dev.loupe.model.tokenizer.Tokenizer;
 import dev.loupe.model.tokenizer.Tokenizers;
@@ -89,13 +90,13 @@ public final class FeatureStore implements AutoCloseable {
         for (int i = 0; i < shardFirstToken.length; i++) {
             shardFirstToken[i] = shards.get(i).path("first_token").asLong(-1);
             if (shardFirstToken[i] != expectFirst) {
-                throw new IllegalArgumentException(runJsonFile + ": shards[" + i + "].first_token is " + shards.get(i).path("first_token")
+                throw new BadInputException(runJsonFile + ": shards[" + i + "].first_token is " + shards.get(i).path("first_token")
                         + ", expected " + expectFirst + " (the tokens of the shards before it)");
             }
             expectFirst += shards.get(i).path("tokens").asLong();
         }
         if (shardFirstToken.length == 0 || expectFirst != info.tokens()) {
-            throw new IllegalArgumentException(runJsonFile + ": the shards hold " + expectFirst + " tokens but \"tokens\" is " + info.tokens());
+            throw new BadInputException(runJsonFile + ": the shards hold " + expectFirst + " tokens but \"tokens\" is " + info.tokens());
         }
         try {
             // documents
@@ -119,7 +120,7 @@ public final class FeatureStore implements AutoCloseable {
             docSource = sources.toArray(String[]::new);
             for (int i = 0; i < docOffset.length; i++) {
                 if (docOffset[i] < 0 || docTokens[i] < 0 || docOffset[i] + docTokens[i] > info.tokens()) {
-                    throw new IllegalArgumentException(runDir.resolve(RunLayout.DOCUMENTS) + ": document " + i + " spans tokens ["
+                    throw new BadInputException(runDir.resolve(RunLayout.DOCUMENTS) + ": document " + i + " spans tokens ["
                             + docOffset[i] + ", " + (docOffset[i] + docTokens[i]) + ") outside the run's " + info.tokens());
                 }
             }
@@ -137,7 +138,7 @@ public final class FeatureStore implements AutoCloseable {
                 Float4Vector mx = (Float4Vector) root.getVector("max_activation"), mn = (Float4Vector) root.getVector("mean_activation");
                 for (int i = 0; i < root.getRowCount(); i++) {
                     int f = id.get(i);
-                    if (f < 0 || f >= n) throw new IllegalArgumentException(saeDir.resolve(RunLayout.FEATURES) + ": feature_id " + f + " outside [0, " + n + ")");
+                    if (f < 0 || f >= n) throw new BadInputException(saeDir.resolve(RunLayout.FEATURES) + ": feature_id " + f + " outside [0, " + n + ")");
                     fireCount[f] = fc.get(i);
                     density[f] = d.get(i);
                     maxActivation[f] = mx.get(i);
@@ -145,7 +146,7 @@ public final class FeatureStore implements AutoCloseable {
                     seen[0]++;
                 }
             });
-            if (seen[0] != n) throw new IllegalArgumentException(saeDir.resolve(RunLayout.FEATURES) + ": " + seen[0] + " rows, expected d_sae = " + n);
+            if (seen[0] != n) throw new BadInputException(saeDir.resolve(RunLayout.FEATURES) + ": " + seen[0] + " rows, expected d_sae = " + n);
         } catch (IOException | RuntimeException e) {
             try {
                 close();
@@ -174,11 +175,11 @@ public final class FeatureStore implements AutoCloseable {
         try {
             json = CorpusIndexer.JSON.readTree(runJson.toFile());
         } catch (IOException e) {
-            throw new IllegalArgumentException(runJson + ": not valid JSON");
+            throw new BadInputException(runJson + ": not valid JSON");
         }
         RunInfo info = RunInfoJson.parse(json, runJson);
         if (!info.complete()) {
-            throw new IllegalArgumentException(runDir + ": the corpus run is not complete (rerun the same loupe index command to resume it)");
+            throw new BadInputException(runDir + ": the corpus run is not complete (rerun the same loupe index command to resume it)");
         }
         RunInfo.SaeEntry entry = saeId == null ? info.saes().getFirst() : info.sae(saeId);
         // First: a run id is a hash anyone can recompute, so an edited run.json may pass the checks below.
@@ -189,7 +190,7 @@ public final class FeatureStore implements AutoCloseable {
         try (BufferAllocator check = new RootAllocator()) {
             RunCheck.checkFiles(runDir, json, rel -> !rel.contains("/") || rel.startsWith(own), check);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(e.getMessage() + "; the run is damaged: index the corpus again into a new folder");
+            throw new BadInputException(e.getMessage() + "; the run is damaged: index the corpus again into a new folder");
         }
         Tokenizer tok = tokenizer != null ? tokenizer : modelTokenizer(runDir, info.model());
         return new FeatureStore(runDir, info, entry, tok, json);
@@ -209,7 +210,7 @@ public final class FeatureStore implements AutoCloseable {
             resolved = null;
         }
         if (resolved == null || !resolved.startsWith(root)) {
-            throw new IllegalArgumentException(runJson + ": SAE '" + entry.id() + "' has dir \"" + dir
+            throw new BadInputException(runJson + ": SAE '" + entry.id() + "' has dir \"" + dir
                     + "\", which is outside the run folder; an SAE's dir must be a sub-folder of the run (or \".\")");
         }
     }
@@ -464,7 +465,7 @@ public final class FeatureStore implements AutoCloseable {
     public List<Neighbour> nearestByDecoder(Sae s, int f, int k) {
         checkFeature(f);
         if (s.dSae() != featureCount() || s.dIn() != sae.dModel()) {
-            throw new IllegalArgumentException("SAE " + s.config().source() + " is " + s.dIn() + "x" + s.dSae()
+            throw new BadInputException("SAE " + s.config().source() + " is " + s.dIn() + "x" + s.dSae()
                     + " but the run's SAE '" + sae.id() + "' is " + sae.dModel() + "x" + sae.dSae());
         }
         WeightTensor w = s.decoderWeight();
@@ -610,7 +611,7 @@ public final class FeatureStore implements AutoCloseable {
             return out;
         });
         FeatureLists l = m.get(f);
-        if (l == null) throw new IllegalStateException(saeDir.resolve(RunLayout.FEATURES) + ": feature " + f + " not in batch " + batch);
+        if (l == null) throw new BadInputException(saeDir.resolve(RunLayout.FEATURES) + ": feature " + f + " not in batch " + batch);
         return l;
     }
 
@@ -685,7 +686,7 @@ public final class FeatureStore implements AutoCloseable {
             }
             List<ArrowBlock> blocks = reader.getRecordBlocks();
             if (batch < 0 || batch >= blocks.size()) {
-                throw new IllegalStateException(file + ": record batch " + batch + " requested but the file has " + blocks.size());
+                throw new BadInputException(file + ": record batch " + batch + " requested but the file has " + blocks.size());
             }
             if (!reader.loadRecordBatch(blocks.get(batch))) throw new IOException(file + ": record batch " + batch + " could not be read");
             r.read(reader.getVectorSchemaRoot());
@@ -701,16 +702,16 @@ public final class FeatureStore implements AutoCloseable {
     }
 
     private void checkFeature(int f) {
-        if (f < 0 || f >= featureCount()) throw new IllegalArgumentException("feature " + f + " out of range [0, " + featureCount() + ")");
+        if (f < 0 || f >= featureCount()) throw new BadInputException("feature " + f + " out of range [0, " + featureCount() + ")");
     }
 
     private void checkDoc(int d) {
-        if (d < 0 || d >= docOffset.length) throw new IllegalArgumentException("document " + d + " out of range [0, " + docOffset.length + ")");
+        if (d < 0 || d >= docOffset.length) throw new BadInputException("document " + d + " out of range [0, " + docOffset.length + ")");
     }
 
     private void checkToken(int d, int p) {
         checkDoc(d);
-        if (p < 0 || p >= docTokens[d]) throw new IllegalArgumentException("position " + p + " out of range [0, " + docTokens[d] + ") in document " + d);
+        if (p < 0 || p >= docTokens[d]) throw new BadInputException("position " + p + " out of range [0, " + docTokens[d] + ") in document " + d);
     }
 
     /** The window length the run used. */

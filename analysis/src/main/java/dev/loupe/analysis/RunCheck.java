@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.loupe.errors.BadInputException;
 import org.apache.arrow.memory.BufferAllocator;
 
 import java.io.IOException;
@@ -64,14 +65,14 @@ final class RunCheck {
     static void checkRunJson(Path runJson, JsonNode j) {
         int version = j.path("format_version").asInt(-1);
         if (version != CorpusIndexer.FORMAT_VERSION) {
-            throw new IllegalArgumentException(runJson + ": format_version " + j.path("format_version") + (version >= 0 && version < CorpusIndexer.FORMAT_VERSION
+            throw new BadInputException(runJson + ": format_version " + j.path("format_version") + (version >= 0 && version < CorpusIndexer.FORMAT_VERSION
                     ? " was written by an older Loupe, without file checksums: index the corpus again"
                     : " is not one this Loupe reads (it reads " + CorpusIndexer.FORMAT_VERSION + ")"));
         }
         String stored = j.path("run_id").asText("");
-        if (stored.isEmpty()) throw new IllegalArgumentException(runJson + ": no run_id: the file is damaged");
+        if (stored.isEmpty()) throw new BadInputException(runJson + ": no run_id: the file is damaged");
         if (!stored.equals(runId(j))) {
-            throw new IllegalArgumentException(runJson + ": its model, SAE, corpus or options fields do not match its run_id "
+            throw new BadInputException(runJson + ": its model, SAE, corpus or options fields do not match its run_id "
                     + stored + ": it was edited or comes from another run");
         }
         JsonNode o = j.path("options");
@@ -83,7 +84,7 @@ final class RunCheck {
     private static void positive(Path runJson, JsonNode options, String field) {
         JsonNode v = options.get(field);
         if (v == null || !v.canConvertToInt() || v.asInt() < 1) {
-            throw new IllegalArgumentException(runJson + ": options." + field + " is " + v + ", expected a whole number >= 1");
+            throw new BadInputException(runJson + ": options." + field + " is " + v + ", expected a whole number >= 1");
         }
     }
 
@@ -96,7 +97,7 @@ final class RunCheck {
         String runId = runJson.path("run_id").asText();
         Set<String> listed = new LinkedHashSet<>();
         JsonNode sums = runJson.path("checksums");
-        if (!sums.isArray() || sums.isEmpty()) throw new IllegalArgumentException(runDir.resolve(RunLayout.RUN_JSON) + ": no \"checksums\": the file is damaged");
+        if (!sums.isArray() || sums.isEmpty()) throw new BadInputException(runDir.resolve(RunLayout.RUN_JSON) + ": no \"checksums\": the file is damaged");
         for (JsonNode e : sums) {
             String rel = e.path("file").asText("");
             listed.add(rel);
@@ -104,7 +105,7 @@ final class RunCheck {
         }
         for (String rel : expectedFiles(runJson)) {
             if (which.test(rel) && !listed.contains(rel)) {
-                throw new IllegalArgumentException(runDir.resolve(RunLayout.RUN_JSON) + ": \"checksums\" does not list " + rel + ": the file is damaged");
+                throw new BadInputException(runDir.resolve(RunLayout.RUN_JSON) + ": \"checksums\" does not list " + rel + ": the file is damaged");
             }
         }
     }
@@ -112,7 +113,7 @@ final class RunCheck {
     /** Checks the files a shard marker lists (an interrupted run's complete shards, before resuming after them). */
     static void checkMarkerFiles(Path runDir, Path marker, JsonNode m, String runId, BufferAllocator allocator) throws IOException {
         JsonNode files = m.path("files");
-        if (!files.isArray() || files.isEmpty()) throw new IllegalArgumentException(marker + ": lists no files: the marker is damaged");
+        if (!files.isArray() || files.isEmpty()) throw new BadInputException(marker + ": lists no files: the marker is damaged");
         for (JsonNode e : files) checkFile(runDir, e.path("file").asText(""), e, runId, allocator);
     }
 
@@ -134,11 +135,11 @@ final class RunCheck {
         Path base = runDir.toAbsolutePath().normalize();
         Path file = base.resolve(rel).normalize();
         if (rel.isEmpty() || !file.startsWith(base) || file.equals(base)) {
-            throw new IllegalArgumentException(runDir.resolve(RunLayout.RUN_JSON) + ": lists \"" + rel + "\", which is not a file inside the run folder");
+            throw new BadInputException(runDir.resolve(RunLayout.RUN_JSON) + ": lists \"" + rel + "\", which is not a file inside the run folder");
         }
         Path shown = runDir.resolve(rel);
         if (!Files.isRegularFile(file)) {
-            throw new IllegalArgumentException(shown + ": missing (run.json lists it)");
+            throw new BadInputException(shown + ": missing (run.json lists it)");
         }
         long bytes = entry.path("bytes").asLong(-1);
         String crc = entry.path("crc32c").asText("");
@@ -146,15 +147,15 @@ final class RunCheck {
         if (have.bytes() != bytes || !have.crc32c().equals(crc)) {
             String other = foreignRunId(file, runId, allocator);
             if (other != null) {
-                throw new IllegalArgumentException(shown + ": belongs to another run (run id " + other + ", this run's is " + runId + ")");
+                throw new BadInputException(shown + ": belongs to another run (run id " + other + ", this run's is " + runId + ")");
             }
-            throw new IllegalArgumentException(shown + ": damaged: " + (have.bytes() != bytes
+            throw new BadInputException(shown + ": damaged: " + (have.bytes() != bytes
                     ? have.bytes() + " bytes where the run wrote " + bytes
                     : "its checksum is " + have.crc32c() + " where the run wrote " + crc + " (its bytes changed)"));
         }
         if (rel.endsWith(".arrow")) {
             String other = foreignRunId(file, runId, allocator);
-            if (other != null) throw new IllegalArgumentException(shown + ": belongs to another run (run id " + other + ", this run's is " + runId + ")");
+            if (other != null) throw new BadInputException(shown + ": belongs to another run (run id " + other + ", this run's is " + runId + ")");
         }
     }
 

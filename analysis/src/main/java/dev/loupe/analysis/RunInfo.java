@@ -1,5 +1,7 @@
 package dev.loupe.analysis;
 
+import dev.loupe.errors.BadInputException;
+
 import java.util.List;
 import java.util.Map;
 
@@ -37,6 +39,6 @@ public record RunInfo(String loupeVersion, String model, String modelName, List<
     /** The SAE with this id; fails with the ids there are. */
     public SaeEntry sae(String id) {
         for (SaeEntry e : saes) if (e.id().equals(id)) return e;
-        throw new IllegalArgumentException("run has no SAE '" + id + "'; it has " + saes.stream().map(SaeEntry::id).toList());
+        throw new BadInputException("run has no SAE '" + id + "'; it has " + saes.stream().map(SaeEntry::id).toList());
     }
 }

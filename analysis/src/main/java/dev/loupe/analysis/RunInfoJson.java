@@ -1,6 +1,7 @@
 package dev.loupe.analysis;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.loupe.errors.BadInputException;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,14 +15,14 @@ final class RunInfoJson {
 
     static RunInfo parse(JsonNode j, Path file) {
         if (!"loupe-corpus-run".equals(j.path("format").asText())) {
-            throw new IllegalArgumentException(file + ": \"format\" is not \"loupe-corpus-run\" (not a Loupe corpus run)");
+            throw new BadInputException(file + ": \"format\" is not \"loupe-corpus-run\" (not a Loupe corpus run)");
         }
         List<RunInfo.SaeEntry> saes = new ArrayList<>();
         for (JsonNode s : require(j, "saes", file)) {
             saes.add(new RunInfo.SaeEntry(s.path("id").asText(), s.path("dir").asText("."), s.path("path").asText(),
                     s.path("hook").asText(), s.path("d_sae").asInt(), s.path("d_model").asInt()));
         }
-        if (saes.isEmpty()) throw new IllegalArgumentException(file + ": \"saes\" is empty");
+        if (saes.isEmpty()) throw new BadInputException(file + ": \"saes\" is empty");
         Map<String, Object> options = new LinkedHashMap<>();
         j.path("options").properties().forEach(e -> options.put(e.getKey(),
                 e.getValue().isNumber() ? e.getValue().numberValue() : e.getValue().isBoolean() ? e.getValue().booleanValue() : e.getValue().asText()));
@@ -34,7 +35,7 @@ final class RunInfoJson {
 
     private static JsonNode require(JsonNode j, String field, Path file) {
         JsonNode n = j.get(field);
-        if (n == null || n.isNull()) throw new IllegalArgumentException(file + ": missing field \"" + field + "\"");
+        if (n == null || n.isNull()) throw new BadInputException(file + ": missing field \"" + field + "\"");
         return n;
     }
 }

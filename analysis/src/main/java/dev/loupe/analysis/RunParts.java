@@ -1,6 +1,7 @@
 package dev.loupe.analysis;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.loupe.errors.BadInputException;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 
@@ -52,7 +53,7 @@ public final class RunParts {
      * {@code --max-tokens} does (documents after the cut are left out, the last one kept is cut short).
      */
     public static List<Part> plan(int[] tokensPerDoc, long maxTokens, int partitions) {
-        if (partitions < 1) throw new IllegalArgumentException("--partitions must be at least 1, got " + partitions);
+        if (partitions < 1) throw BadInputException.of("partitions", "must be at least 1, got " + partitions);
         long[] kept = new long[tokensPerDoc.length];
         long total = 0;
         int docs = 0;
@@ -90,7 +91,7 @@ public final class RunParts {
     /** The documents of {@code part}, read from an iterator over the whole corpus. */
     public static Iterator<Document> documents(Iterator<Document> corpus, Part part) {
         for (int i = 0; i < part.firstDoc(); i++) {
-            if (!corpus.hasNext()) throw new IllegalArgumentException("the corpus has fewer documents than planned (" + i + "); did it change during the run?");
+            if (!corpus.hasNext()) throw new BadInputException("the corpus has fewer documents than planned (" + i + "); did it change during the run?");
             corpus.next();
         }
         return new Iterator<>() {
@@ -119,13 +120,13 @@ public final class RunParts {
         if (Files.isRegularFile(file)) {
             JsonNode have = CorpusIndexer.JSON.readTree(file.toFile());
             if (!have.equals(wantJson)) {
-                throw new IllegalArgumentException(job.runDir() + " holds this run begun with " + have.path("parts").size()
+                throw new BadInputException(job.runDir() + " holds this run begun with " + have.path("parts").size()
                         + " parts of other document ranges; rerun with the same --partitions, or choose another --out");
             }
             return false;
         }
         if (Files.isDirectory(CorpusIndexer.layoutOf(job).partial())) {
-            throw new IllegalArgumentException(job.runDir() + " holds this run begun by loupe index; finish it with loupe index, or choose another --out");
+            throw new BadInputException(job.runDir() + " holds this run begun by loupe index; finish it with loupe index, or choose another --out");
         }
         Files.createDirectories(file.getParent());
         CorpusIndexer.writeJson(file, want);
@@ -159,7 +160,7 @@ public final class RunParts {
         if (Files.isRegularFile(done)) return CorpusIndexer.JSON.readTree(done.toFile()).path("tokens").asLong();
         long tokens = CorpusIndexer.indexPart(pj, CorpusIndexer.runIdOf(job), part.firstDoc(), documents(corpus, part), progress);
         if (tokens != part.tokens()) {
-            throw new IllegalStateException(pj.runDir() + ": indexed " + tokens + " tokens where the plan counted " + part.tokens()
+            throw new BadInputException(pj.runDir() + ": indexed " + tokens + " tokens where the plan counted " + part.tokens()
                     + "; did the corpus, model or tokenizer differ on this node?");
         }
         RunLayout layout = CorpusIndexer.layoutOf(pj);
@@ -208,7 +209,7 @@ public final class RunParts {
             FeatureStats all = new FeatureStats(dSae, job.options());
             for (Part p : parts) {
                 Path f = stats(folder(job.runDir(), p.index()), "moments", s);
-                if (!Files.isRegularFile(f)) throw new IllegalStateException("part " + p.index() + " is not indexed yet (no " + f + ")");
+                if (!Files.isRegularFile(f)) throw new BadInputException("part " + p.index() + " is not indexed yet (no " + f + ")");
                 all.mergeMoments(FeatureStats.read(f, dSae, job.options()));
             }
             all.write(stats(job.runDir().resolve(PARTS), "moments", s), false);
