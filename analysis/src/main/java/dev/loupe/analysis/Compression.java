@@ -1,5 +1,7 @@
 package dev.loupe.analysis;
 
+import com.fasterxml.jackson.annotation.JsonValue;
+
 /** Arrow IPC body compression of the files a run writes ({@code --compression}). */
 public enum Compression {
     ZSTD("zstd"),
@@ -10,6 +12,8 @@ public enum Compression {
 
     Compression(String flag) { this.flag = flag; }
 
+    /** The name run.json and {@code --compression} use (and JSON output shows). */
+    @JsonValue
     public String flag() { return flag; }
 
     public static Compression parse(String s) {
