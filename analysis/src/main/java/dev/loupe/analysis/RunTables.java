@@ -43,6 +43,24 @@ final class RunTables {
         return out;
     }
 
+    private static long[] longs(BigIntVector v, int n) {
+        long[] out = new long[n];
+        for (int i = 0; i < n; i++) out[i] = v.get(i);
+        return out;
+    }
+
+    private static double[] doubles(Float8Vector v, int n) {
+        double[] out = new double[n];
+        for (int i = 0; i < n; i++) out[i] = v.get(i);
+        return out;
+    }
+
+    private static String[] texts(VarCharVector v, int n) {
+        String[] out = new String[n];
+        for (int i = 0; i < n; i++) out[i] = text(v, i);
+        return out;
+    }
+
     private static String text(VarCharVector v, int i) { return new String(v.get(i), StandardCharsets.UTF_8); }
 
     /** {@code tokens.arrow} (and an unfinished run's token parts): one row per token, in corpus order. */
@@ -102,15 +120,8 @@ final class RunTables {
         record Batch(int[] docId, long[] tokenOffset, int[] tokenCount, String[] source) {
             static Batch read(VectorSchemaRoot root, Path file) {
                 int n = root.getRowCount();
-                BigIntVector off = TOKEN_OFFSET.in(root, file);
-                VarCharVector src = SOURCE.in(root, file);
-                long[] offsets = new long[n];
-                String[] sources = new String[n];
-                for (int i = 0; i < n; i++) {
-                    offsets[i] = off.get(i);
-                    sources[i] = text(src, i);
-                }
-                return new Batch(ints(DOC_ID.in(root, file), n), offsets, ints(TOKEN_COUNT.in(root, file), n), sources);
+                return new Batch(ints(DOC_ID.in(root, file), n), longs(TOKEN_OFFSET.in(root, file), n), ints(TOKEN_COUNT.in(root, file), n),
+                        texts(SOURCE.in(root, file), n));
             }
         }
     }
@@ -148,16 +159,8 @@ final class RunTables {
         record Scalars(int[] featureId, long[] fireCount, double[] density, float[] maxActivation, float[] meanActivation) {
             static Scalars read(VectorSchemaRoot root, Path file) {
                 int n = root.getRowCount();
-                BigIntVector fc = FIRE_COUNT.in(root, file);
-                Float8Vector d = DENSITY.in(root, file);
-                long[] fire = new long[n];
-                double[] density = new double[n];
-                for (int i = 0; i < n; i++) {
-                    fire[i] = fc.get(i);
-                    density[i] = d.get(i);
-                }
-                return new Scalars(ints(FEATURE_ID.in(root, file), n), fire, density, floats(MAX_ACTIVATION.in(root, file), n),
-                        floats(MEAN_ACTIVATION.in(root, file), n));
+                return new Scalars(ints(FEATURE_ID.in(root, file), n), longs(FIRE_COUNT.in(root, file), n), doubles(DENSITY.in(root, file), n),
+                        floats(MAX_ACTIVATION.in(root, file), n), floats(MEAN_ACTIVATION.in(root, file), n));
             }
         }
 
@@ -231,10 +234,9 @@ final class RunTables {
         record Batch(int[] featureId, String[] kind, int[] rank, int[] docId, int[] pos, float[] activation) {
             static Batch read(VectorSchemaRoot root, Path file) {
                 int n = root.getRowCount();
-                VarCharVector kv = KIND.in(root, file);
-                String[] kinds = new String[n];
-                Map<String, String> interned = new HashMap<>();
-                for (int i = 0; i < n; i++) kinds[i] = interned.computeIfAbsent(text(kv, i), x -> x);
+                String[] kinds = texts(KIND.in(root, file), n);
+                Map<String, String> interned = new HashMap<>();   // a few kinds, many rows
+                for (int i = 0; i < n; i++) kinds[i] = interned.computeIfAbsent(kinds[i], x -> x);
                 return new Batch(ints(FEATURE_ID.in(root, file), n), kinds, ints(RANK.in(root, file), n), ints(DOC_ID.in(root, file), n),
                         ints(POS.in(root, file), n), floats(ACTIVATION.in(root, file), n));
             }
