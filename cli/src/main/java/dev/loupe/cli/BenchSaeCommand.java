@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.model.backend.Backend;
 import dev.loupe.model.backend.Backends;
 import dev.loupe.sae.Sae;
-import dev.loupe.sae.SaeBenchmark;
+import dev.loupe.tools.sae.SaeBenchmark;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

@@ -11,7 +11,7 @@ import dev.loupe.model.tokenizer.Tokenizers;
 import dev.loupe.model.train.LmTrainOptions;
 import dev.loupe.model.train.LmTrainer;
 import dev.loupe.model.weights.HfCheckpoint;
-import dev.loupe.model.weights.SyntheticCheckpoint;
+import dev.loupe.model.weights.HfCheckpointWriter;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -139,12 +139,12 @@ final class TrainLmCommand implements Callable<Integer> {
                     }
                 });
             }
-            SyntheticCheckpoint.writeWeights(tmp, trainer.tensors(), SyntheticCheckpoint.MAX_SHARD_BYTES, threads);
+            HfCheckpointWriter.writeWeights(tmp, trainer.tensors(), HfCheckpointWriter.MAX_SHARD_BYTES, threads);
             Files.copy(tok, tmp.resolve("tokenizer.json"), StandardCopyOption.REPLACE_EXISTING);
             Path tokConfig = tok.resolveSibling("tokenizer_config.json");
             if (Files.isRegularFile(tokConfig)) Files.copy(tokConfig, tmp.resolve("tokenizer_config.json"), StandardCopyOption.REPLACE_EXISTING);
             writeState(tmp.resolve(STATE), result, trainer);
-            SyntheticCheckpoint.writeTrainedConfig(tmp.resolve(HfCheckpoint.CONFIG), config, DType.F32);
+            HfCheckpointWriter.writeConfig(tmp.resolve(HfCheckpoint.CONFIG), config, DType.F32);
         } finally {
             trainer.close();
         }

@@ -4,9 +4,11 @@ import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.math.TornadoMath;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
+import uk.ac.manchester.tornado.api.types.arrays.ShortArray;
 
 /**
- * The device kernels, one work item per output element (or per row where a row is reduced). TornadoVM compiles
+ * The device kernels: element-wise ones one work item per element, reductions (matmul, RMSNorm) one work group per
+ * output with a local-memory tree reduction in a fixed order (so results are the same on every run). TornadoVM compiles
  * them to OpenCL C or PTX. Activations live in one arena array {@code a}; offsets, sizes and shapes come in the
  * small parameter arrays {@code ip} (ints) and {@code fp} (floats), which are sent before every launch, so one
  * compiled kernel serves every layer and every chunk size. Work items past the end return at once (the global
@@ -21,98 +23,264 @@ final class Kernels {
     private Kernels() {}
 
     /** {@code a[ip0 + i] = 0} for {@code i < ip1}. */
-    static void zero(KernelContext kc, FloatArray a, IntArray ip) {
+    static void zero(KernelContext kc, FloatArray a, IntArray ip, int base) {
         int i = kc.globalIdx;
-        if (i < ip.get(1)) a.set(ip.get(0) + i, 0f);
+        if (i < ip.get(base + 1)) a.set(ip.get(base + 0) + i, 0f);
     }
 
     /** {@code a[ip1 + i] = stage[i]} for {@code i < ip2}: a host upload landing in the arena. */
-    static void upload(KernelContext kc, FloatArray a, FloatArray stage, IntArray ip) {
+    static void upload(KernelContext kc, FloatArray a, FloatArray stage, IntArray ip, int base) {
         int i = kc.globalIdx;
-        if (i < ip.get(2)) a.set(ip.get(1) + i, stage.get(i));
+        if (i < ip.get(base + 2)) a.set(ip.get(base + 1) + i, stage.get(i));
     }
 
     /** {@code a[ip1 + i] = a[ip0 + i]} for {@code i < ip2} (regions do not overlap). */
-    static void copy(KernelContext kc, FloatArray a, IntArray ip) {
+    static void copy(KernelContext kc, FloatArray a, IntArray ip, int base) {
         int i = kc.globalIdx;
-        if (i < ip.get(2)) a.set(ip.get(1) + i, a.get(ip.get(0) + i));
+        if (i < ip.get(base + 2)) a.set(ip.get(base + 1) + i, a.get(ip.get(base + 0) + i));
     }
 
     /** {@code a[dst + i] += a[src + i]} (ip: src, dst, n). */
-    static void add(KernelContext kc, FloatArray a, IntArray ip) {
+    static void add(KernelContext kc, FloatArray a, IntArray ip, int base) {
         int i = kc.globalIdx;
-        if (i < ip.get(2)) a.set(ip.get(1) + i, a.get(ip.get(1) + i) + a.get(ip.get(0) + i));
+        if (i < ip.get(base + 2)) a.set(ip.get(base + 1) + i, a.get(ip.get(base + 1) + i) + a.get(ip.get(base + 0) + i));
     }
 
     /** {@code x = cap · tanh(x / cap)} (ip: x, n; fp: cap). */
-    static void softcap(KernelContext kc, FloatArray a, IntArray ip, FloatArray fp) {
+    static void softcap(KernelContext kc, FloatArray a, IntArray ip, FloatArray fp, int base) {
         int i = kc.globalIdx;
-        if (i < ip.get(1)) {
+        if (i < ip.get(base + 1)) {
             float cap = fp.get(0);
-            int at = ip.get(0) + i;
+            int at = ip.get(base + 0) + i;
             a.set(at, cap * TornadoMath.tanh(a.get(at) / cap));
         }
     }
 
     /** {@code gate = gelu_tanh(gate) · up} (ip: gate, up, n). */
-    static void geglu(KernelContext kc, FloatArray a, IntArray ip) {
+    static void geglu(KernelContext kc, FloatArray a, IntArray ip, int base) {
         int i = kc.globalIdx;
-        if (i < ip.get(2)) {
-            float x = a.get(ip.get(0) + i);
+        if (i < ip.get(base + 2)) {
+            float x = a.get(ip.get(base + 0) + i);
             float inner = GELU_C * (x + 0.044715f * x * x * x);
-            a.set(ip.get(0) + i, 0.5f * x * (1f + TornadoMath.tanh(inner)) * a.get(ip.get(1) + i));
+            a.set(ip.get(base + 0) + i, 0.5f * x * (1f + TornadoMath.tanh(inner)) * a.get(ip.get(base + 1) + i));
         }
     }
 
-    /** One row per work item (ip: x, out, rows, d, weight offset in vec; fp: eps). */
-    static void rmsNorm(KernelContext kc, FloatArray a, FloatArray vec, IntArray ip, FloatArray fp) {
-        int r = kc.globalIdx;
-        if (r < ip.get(2)) {
-            int d = ip.get(3);
-            int x = ip.get(0) + r * d;
-            int out = ip.get(1) + r * d;
-            int w = ip.get(4);
+    /** Threads of an RMSNorm work group (one group per row); a power of two. */
+    static final int NORM_GROUP = 128;
+    /** Side of the square tiles of the matrix-matrix kernels (prefill chunks). */
+    static final int TILE = 16;
+    /** Threads of a matmul work group: one TILE × TILE tile, or one output's strided sum (a power of two). */
+    static final int MATMUL_LOCAL = TILE * TILE;
+    /** Largest 16-bit decode table (BF16's: sign and 8 exponent bits). */
+    static final int HALF_TABLE = 512;
+
+    /**
+     * RMSNorm with one work group per row: strided sums of squares, a local tree reduction in a fixed order, then the
+     * scaled row (ip: x, out, rows, d, weight offset in vec; fp: eps). {@code x} and {@code out} may be the same.
+     */
+    static void rmsNorm(KernelContext kc, FloatArray a, FloatArray vec, IntArray ip, FloatArray fp, int base) {
+        float[] partial = kc.allocateFloatLocalArray(NORM_GROUP);
+        int r = kc.groupIdx;
+        int l = kc.localIdx;
+        if (r < ip.get(base + 2)) {
+            int d = ip.get(base + 3);
+            int x = ip.get(base + 0) + r * d;
+            int out = ip.get(base + 1) + r * d;
+            int w = ip.get(base + 4);
             float ss = 0f;
-            for (int i = 0; i < d; i++) {
+            for (int i = l; i < d; i += NORM_GROUP) {
                 float v = a.get(x + i);
                 ss += v * v;
             }
-            float scale = 1f / TornadoMath.sqrt(ss / d + fp.get(0));
-            for (int i = 0; i < d; i++) a.set(out + i, a.get(x + i) * scale * vec.get(w + i));
+            partial[l] = ss;
+            kc.localBarrier();
+            for (int stride = NORM_GROUP / 2; stride > 0; stride >>= 1) {
+                if (l < stride) partial[l] = partial[l] + partial[l + stride];
+                kc.localBarrier();
+            }
+            float scale = 1f / TornadoMath.sqrt(partial[0] / d + fp.get(0));
+            for (int i = l; i < d; i += NORM_GROUP) a.set(out + i, a.get(x + i) * scale * vec.get(w + i));
+        }
+    }
+
+    /*
+     * The matmuls: out[r, o] = Σ_i x[r, i] · W[o, i] over a row range ("part") of W, which sits in one pool.
+     * ip (from base): 0 x, 1 out (already moved to the part's first output), 2 rows, 3 the part's outputs, 4 inDim,
+     * 5 the part's offset in the pool, 6 the output row stride (all of W's rows), and for 16-bit pools
+     * 7 the decode table's offset in the arena, 8 mantissa bits, 9 mantissa mask, 10 exponent mask,
+     * 11 the implicit bit, 12 the table's size (DeviceWeights.Precision). Work groups of MATMUL_LOCAL threads.
+     */
+
+    /** Work groups a matmul over {@code outputs} × {@code rows} runs: one per output when decoding, else one per tile. */
+    static long matmulGroups(int outputs, int rows) {
+        if (rows == 1) return outputs;
+        return (long) ((outputs + TILE - 1) / TILE) * ((rows + TILE - 1) / TILE);
+    }
+
+    /**
+     * One matmul over a part: rows == 1 (decoding) runs one work group per output, whose threads read the weight row
+     * with a stride of the group size (neighbouring threads, neighbouring addresses) and add their partial sums in a
+     * local tree; rows > 1 (prefill chunks) runs TILE × TILE tiles of (outputs, rows), staging TILE-wide slices of x
+     * and W in local memory so each weight is read from global memory once per TILE rows, each output summed over i in
+     * order. One kernel for both, so one task serves decoding and prefill ({@link #matmulGroups} gives the groups).
+     */
+    static void matmul(KernelContext kc, FloatArray a, FloatArray w, IntArray ip, int base) {
+        float[] partial = kc.allocateFloatLocalArray(MATMUL_LOCAL);
+        float[] xs = kc.allocateFloatLocalArray(TILE * (TILE + 1));
+        float[] ws = kc.allocateFloatLocalArray(TILE * (TILE + 1));
+        int g = kc.groupIdx;
+        int l = kc.localIdx;
+        int x = ip.get(base), out = ip.get(base + 1), rows = ip.get(base + 2), outDim = ip.get(base + 3);
+        int inDim = ip.get(base + 4), wOff = ip.get(base + 5), stride = ip.get(base + 6);
+        if (rows == 1) {
+            if (g < outDim) {
+                int wRow = wOff + g * inDim;
+                float s = 0f;
+                for (int i = l; i < inDim; i += MATMUL_LOCAL) {
+                    s += a.get(x + i) * w.get(wRow + i);
+                }
+                partial[l] = s;
+                kc.localBarrier();
+                for (int half = MATMUL_LOCAL / 2; half > 0; half >>= 1) {
+                    if (l < half) partial[l] = partial[l] + partial[l + half];
+                    kc.localBarrier();
+                }
+                if (l == 0) a.set(out + g, partial[0]);
+            }
+        } else {
+            int tilesX = (outDim + TILE - 1) / TILE;
+            int gy = g / tilesX;
+            int gx = g - gy * tilesX;
+            int ly = l / TILE;
+            int lx = l - ly * TILE;
+            int o = gx * TILE + lx;
+            int r = gy * TILE + ly;
+            int oLoad = gx * TILE + ly;
+            float s = 0f;
+            for (int k0 = 0; k0 < inDim; k0 += TILE) {
+                int k = k0 + lx;
+                float xv = 0f;
+                if (r < rows && k < inDim) xv = a.get(x + r * inDim + k);
+                xs[ly * (TILE + 1) + lx] = xv;
+                float wv = 0f;
+                if (oLoad < outDim && k < inDim) {
+                    wv = w.get(wOff + oLoad * inDim + k);
+                }
+                ws[ly * (TILE + 1) + lx] = wv;
+                kc.localBarrier();
+                for (int kk = 0; kk < TILE; kk++) s += xs[ly * (TILE + 1) + kk] * ws[lx * (TILE + 1) + kk];
+                kc.localBarrier();
+            }
+            if (r < rows && o < outDim) a.set(out + r * stride + o, s);
+        }
+    }
+
+    /** {@link #matmul} on 16-bit weights (BF16 or F16 bits), decoded exactly with the table copied to local memory. */
+    static void matmulHalf(KernelContext kc, FloatArray a, ShortArray w, IntArray ip, int base) {
+        float[] partial = kc.allocateFloatLocalArray(MATMUL_LOCAL);
+        float[] xs = kc.allocateFloatLocalArray(TILE * (TILE + 1));
+        float[] ws = kc.allocateFloatLocalArray(TILE * (TILE + 1));
+        float[] table = kc.allocateFloatLocalArray(HALF_TABLE);
+        int g = kc.groupIdx;
+        int l = kc.localIdx;
+        int tab = ip.get(base + 7);
+        int tableSize = ip.get(base + 12);
+        for (int t = l; t < tableSize; t += MATMUL_LOCAL) table[t] = a.get(tab + t);
+        kc.localBarrier();
+        int mantissaBits = ip.get(base + 8), mantissaMask = ip.get(base + 9), exponentMask = ip.get(base + 10);
+        int implicit = ip.get(base + 11);
+        int x = ip.get(base), out = ip.get(base + 1), rows = ip.get(base + 2), outDim = ip.get(base + 3);
+        int inDim = ip.get(base + 4), wOff = ip.get(base + 5), stride = ip.get(base + 6);
+        if (rows == 1) {
+            if (g < outDim) {
+                int wRow = wOff + g * inDim;
+                float s = 0f;
+                for (int i = l; i < inDim; i += MATMUL_LOCAL) {
+                    int bits = w.get(wRow + i) & 0xFFFF;
+                    int hi = bits >> mantissaBits;
+                    int m = bits & mantissaMask;
+                    if ((hi & exponentMask) != 0) m = m + implicit;
+                    s += a.get(x + i) * (m * table[hi]);
+                }
+                partial[l] = s;
+                kc.localBarrier();
+                for (int half = MATMUL_LOCAL / 2; half > 0; half >>= 1) {
+                    if (l < half) partial[l] = partial[l] + partial[l + half];
+                    kc.localBarrier();
+                }
+                if (l == 0) a.set(out + g, partial[0]);
+            }
+        } else {
+            int tilesX = (outDim + TILE - 1) / TILE;
+            int gy = g / tilesX;
+            int gx = g - gy * tilesX;
+            int ly = l / TILE;
+            int lx = l - ly * TILE;
+            int o = gx * TILE + lx;
+            int r = gy * TILE + ly;
+            int oLoad = gx * TILE + ly;
+            float s = 0f;
+            for (int k0 = 0; k0 < inDim; k0 += TILE) {
+                int k = k0 + lx;
+                float xv = 0f;
+                if (r < rows && k < inDim) xv = a.get(x + r * inDim + k);
+                xs[ly * (TILE + 1) + lx] = xv;
+                float wv = 0f;
+                if (oLoad < outDim && k < inDim) {
+                    int bits = w.get(wOff + oLoad * inDim + k) & 0xFFFF;
+                    int hi = bits >> mantissaBits;
+                    int m = bits & mantissaMask;
+                    if ((hi & exponentMask) != 0) m = m + implicit;
+                    wv = m * table[hi];
+                }
+                ws[ly * (TILE + 1) + lx] = wv;
+                kc.localBarrier();
+                for (int kk = 0; kk < TILE; kk++) s += xs[ly * (TILE + 1) + kk] * ws[lx * (TILE + 1) + kk];
+                kc.localBarrier();
+            }
+            if (r < rows && o < outDim) a.set(out + r * stride + o, s);
         }
     }
 
     /**
-     * {@code out[r, o] = Σ_i x[r, i] · W[o, i]}, W at {@code ip5} in the pool, one output per work item
-     * (ip: x, out, rows, outDim, inDim, wOff).
+     * One embedding row, scaled, from an FP32 pool: {@code out[i] = scale · E[row, i]} (ip from base: 0 out, 1 the
+     * row's offset in this pool, or -1 when the row sits in another pool (then nothing happens), 2 d; fp: scale).
      */
-    static void matmul(KernelContext kc, FloatArray a, FloatArray w, IntArray ip) {
-        int idx = kc.globalIdx;
-        int outDim = ip.get(3);
-        if (idx < ip.get(2) * outDim) {
-            int inDim = ip.get(4);
-            int r = idx / outDim;
-            int o = idx - r * outDim;
-            int x = ip.get(0) + r * inDim;
-            int wRow = ip.get(5) + o * inDim;
-            float s = 0f;
-            for (int i = 0; i < inDim; i++) s += a.get(x + i) * w.get(wRow + i);
-            a.set(ip.get(1) + idx, s);
+    static void embedRow(KernelContext kc, FloatArray a, FloatArray w, IntArray ip, FloatArray fp, int base) {
+        int i = kc.globalIdx;
+        int at = ip.get(base + 1);
+        if (at >= 0 && i < ip.get(base + 2)) a.set(ip.get(base) + i, fp.get(0) * w.get(at + i));
+    }
+
+    /**
+     * {@link #embedRow} from a 16-bit pool (ip from base: 3 the decode table's offset in the arena, 4 mantissa bits,
+     * 5 mantissa mask, 6 exponent mask, 7 the implicit bit).
+     */
+    static void embedRowHalf(KernelContext kc, FloatArray a, ShortArray w, IntArray ip, FloatArray fp, int base) {
+        int i = kc.globalIdx;
+        int at = ip.get(base + 1);
+        if (at >= 0 && i < ip.get(base + 2)) {
+            int bits = w.get(at + i) & 0xFFFF;
+            int hi = bits >> ip.get(base + 4);
+            int m = bits & ip.get(base + 5);
+            if ((hi & ip.get(base + 6)) != 0) m = m + ip.get(base + 7);
+            a.set(ip.get(base) + i, fp.get(0) * (m * a.get(ip.get(base + 3) + hi)));
         }
     }
 
     /** RoPE, rotate-half layout, one pair per work item (ip: x, table, rows, heads, half); table = cos then sin. */
-    static void rope(KernelContext kc, FloatArray a, IntArray ip) {
+    static void rope(KernelContext kc, FloatArray a, IntArray ip, int base) {
         int idx = kc.globalIdx;
-        int rows = ip.get(2), heads = ip.get(3), half = ip.get(4);
+        int rows = ip.get(base + 2), heads = ip.get(base + 3), half = ip.get(base + 4);
         if (idx < rows * heads * half) {
             int perRow = heads * half;
             int t = idx / perRow;
             int rem = idx - t * perRow;
             int h = rem / half;
             int i = rem - h * half;
-            int b = ip.get(0) + t * heads * 2 * half + h * 2 * half;
-            int tab = ip.get(1) + t * half + i;
+            int b = ip.get(base + 0) + t * heads * 2 * half + h * 2 * half;
+            int tab = ip.get(base + 1) + t * half + i;
             float c = a.get(tab);
             float s = a.get(tab + rows * half);
             float x1 = a.get(b + i);
@@ -126,11 +294,11 @@ final class Kernels {
      * Fused attention for one (head, query) per work item with an online softmax: scaled, soft-capped scores over the
      * visible keys, never stored (ip: q, keys, values, z, rows, p0, heads, kvHeads, headDim, window; fp: scale, cap).
      */
-    static void attention(KernelContext kc, FloatArray a, IntArray ip, FloatArray fp) {
+    static void attention(KernelContext kc, FloatArray a, IntArray ip, FloatArray fp, int base) {
         int idx = kc.globalIdx;
-        int rows = ip.get(4), heads = ip.get(6);
+        int rows = ip.get(base + 4), heads = ip.get(base + 6);
         if (idx < heads * rows) {
-            int p0 = ip.get(5), kvHeads = ip.get(7), hd = ip.get(8), window = ip.get(9);
+            int p0 = ip.get(base + 5), kvHeads = ip.get(base + 7), hd = ip.get(base + 8), window = ip.get(base + 9);
             float scale = fp.get(0), cap = fp.get(1);
             int h = idx / rows;
             int t = idx - h * rows;
@@ -139,13 +307,13 @@ final class Kernels {
             if (lo < 0) lo = 0;
             int kvDim = kvHeads * hd;
             int kh = h / (heads / kvHeads);
-            int qo = ip.get(0) + t * heads * hd + h * hd;
-            int zo = ip.get(3) + t * heads * hd + h * hd;
+            int qo = ip.get(base + 0) + t * heads * hd + h * hd;
+            int zo = ip.get(base + 3) + t * heads * hd + h * hd;
             for (int i = 0; i < hd; i++) a.set(zo + i, 0f);
             float m = MINUS_BIG;
             float sum = 0f;
             for (int j = lo; j <= qi; j++) {
-                int ko = ip.get(1) + j * kvDim + kh * hd;
+                int ko = ip.get(base + 1) + j * kvDim + kh * hd;
                 float s = 0f;
                 for (int i = 0; i < hd; i++) s += a.get(qo + i) * a.get(ko + i);
                 s = s * scale;
@@ -154,7 +322,7 @@ final class Kernels {
                 float corr = TornadoMath.exp(m - mNew);
                 float p = TornadoMath.exp(s - mNew);
                 sum = sum * corr + p;
-                int vo = ip.get(2) + j * kvDim + kh * hd;
+                int vo = ip.get(base + 2) + j * kvDim + kh * hd;
                 for (int i = 0; i < hd; i++) a.set(zo + i, a.get(zo + i) * corr + p * a.get(vo + i));
                 m = mNew;
             }
@@ -167,39 +335,39 @@ final class Kernels {
      * Scaled, soft-capped, unmasked scores {@code [heads, rows, nKeys]}, one per work item
      * (ip: q, keys, scores, rows, p0, heads, kvHeads, headDim; fp: scale, cap).
      */
-    static void attentionScores(KernelContext kc, FloatArray a, IntArray ip, FloatArray fp) {
+    static void attentionScores(KernelContext kc, FloatArray a, IntArray ip, FloatArray fp, int base) {
         int idx = kc.globalIdx;
-        int rows = ip.get(3), p0 = ip.get(4), heads = ip.get(5);
+        int rows = ip.get(base + 3), p0 = ip.get(base + 4), heads = ip.get(base + 5);
         int nKeys = p0 + rows;
         if (idx < heads * rows * nKeys) {
-            int kvHeads = ip.get(6), hd = ip.get(7);
+            int kvHeads = ip.get(base + 6), hd = ip.get(base + 7);
             int h = idx / (rows * nKeys);
             int rem = idx - h * rows * nKeys;
             int t = rem / nKeys;
             int j = rem - t * nKeys;
             int kh = h / (heads / kvHeads);
-            int qo = ip.get(0) + t * heads * hd + h * hd;
-            int ko = ip.get(1) + j * kvHeads * hd + kh * hd;
+            int qo = ip.get(base + 0) + t * heads * hd + h * hd;
+            int ko = ip.get(base + 1) + j * kvHeads * hd + kh * hd;
             float s = 0f;
             for (int i = 0; i < hd; i++) s += a.get(qo + i) * a.get(ko + i);
             s = s * fp.get(0);
             float cap = fp.get(1);
             if (cap > 0f) s = cap * TornadoMath.tanh(s / cap);
-            a.set(ip.get(2) + idx, s);
+            a.set(ip.get(base + 2) + idx, s);
         }
     }
 
     /** Masks (zero outside the causal window) and softmaxes one (head, query) row per work item (ip: scores, rows, p0, heads, window). */
-    static void attentionSoftmax(KernelContext kc, FloatArray a, IntArray ip) {
+    static void attentionSoftmax(KernelContext kc, FloatArray a, IntArray ip, int base) {
         int idx = kc.globalIdx;
-        int rows = ip.get(1), p0 = ip.get(2);
-        if (idx < ip.get(3) * rows) {
+        int rows = ip.get(base + 1), p0 = ip.get(base + 2);
+        if (idx < ip.get(base + 3) * rows) {
             int nKeys = p0 + rows;
             int t = idx - (idx / rows) * rows;
             int qi = p0 + t;
-            int lo = qi - ip.get(4) + 1;
+            int lo = qi - ip.get(base + 4) + 1;
             if (lo < 0) lo = 0;
-            int off = ip.get(0) + idx * nKeys;
+            int off = ip.get(base + 0) + idx * nKeys;
             float m = MINUS_BIG;
             for (int j = lo; j <= qi; j++) m = TornadoMath.max(m, a.get(off + j));
             float sum = 0f;
@@ -215,23 +383,23 @@ final class Kernels {
     }
 
     /** {@code z[t, h, i] = Σ_j p[h, t, j] · V[j, kvHead(h), i]}, one output per work item (ip: pattern, values, z, rows, p0, heads, kvHeads, headDim). */
-    static void attentionMix(KernelContext kc, FloatArray a, IntArray ip) {
+    static void attentionMix(KernelContext kc, FloatArray a, IntArray ip, int base) {
         int idx = kc.globalIdx;
-        int rows = ip.get(3), heads = ip.get(5), hd = ip.get(7);
+        int rows = ip.get(base + 3), heads = ip.get(base + 5), hd = ip.get(base + 7);
         if (idx < heads * rows * hd) {
-            int nKeys = ip.get(4) + rows;
-            int kvHeads = ip.get(6);
+            int nKeys = ip.get(base + 4) + rows;
+            int kvHeads = ip.get(base + 6);
             int h = idx / (rows * hd);
             int rem = idx - h * rows * hd;
             int t = rem / hd;
             int i = rem - t * hd;
             int kh = h / (heads / kvHeads);
-            int p = ip.get(0) + (h * rows + t) * nKeys;
-            int v = ip.get(1) + kh * hd + i;
+            int p = ip.get(base + 0) + (h * rows + t) * nKeys;
+            int v = ip.get(base + 1) + kh * hd + i;
             int kvDim = kvHeads * hd;
             float s = 0f;
             for (int j = 0; j < nKeys; j++) s += a.get(p + j) * a.get(v + j * kvDim);
-            a.set(ip.get(2) + t * heads * hd + h * hd + i, s);
+            a.set(ip.get(base + 2) + t * heads * hd + h * hd + i, s);
         }
     }
 

@@ -14,12 +14,14 @@ import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.TaskGraph;
 import uk.ac.manchester.tornado.api.TornadoExecutionPlan;
 import uk.ac.manchester.tornado.api.TornadoExecutionResult;
+import uk.ac.manchester.tornado.api.WorkerGrid;
 import uk.ac.manchester.tornado.api.WorkerGrid1D;
 import uk.ac.manchester.tornado.api.enums.DataTransferMode;
 import uk.ac.manchester.tornado.api.enums.ProfilerMode;
 import uk.ac.manchester.tornado.api.enums.TornadoVMBackendType;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
+import uk.ac.manchester.tornado.api.types.arrays.ShortArray;
 
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -29,10 +31,11 @@ import java.util.Map;
 import java.util.function.IntConsumer;
 
 /**
- * The forward pass and SAE encoding on a TornadoVM device (OpenCL or PTX), in FP32.
+ * The forward pass and SAE encoding on a TornadoVM device (OpenCL or PTX), accumulating in FP32.
  *
- * <p>{@link #prepare} uploads every weight once: matrices packed by shape into a few pools (so one compiled matmul
- * kernel serves every layer), norm vectors into one array. Activations and the KV cache live in one device arena
+ * <p>{@link #prepare} uploads every weight once: matrices into a few pools ({@link DeviceWeights}: 16-bit
+ * checkpoints stay 16-bit, offsets travel as parameters, so one compiled matmul kernel serves every layer), norm
+ * vectors into one array. Activations and the KV cache live in one device arena
  * that never comes back as a whole: every operation is a task graph of one execution plan that takes the arena from
  * the graph before it ({@code consumeFromDevice}) and leaves it there ({@code persistOnDevice}); offsets and shapes
  * travel in a small parameter array. A buffer crosses to the host only when {@link ActivationBuffer#toHost()} is
@@ -50,12 +53,12 @@ public final class TornadoBackend implements Backend {
      * the 4 MB one that prompts and hook write-backs need.
      */
     private static final int[] STAGE_FLOATS = {1 << 12, 1 << 16, 1 << 20};
-    /** Largest pool (floats): FloatArray sizes are ints. */
-    private static final long MAX_POOL = (1L << 30);
 
     private final Backend host;
     private final int arenaFloats;
     private final boolean profile;
+    private final DeviceWeights.Policy weightPolicy;
+    private final long poolBytes;
 
     // ---- the model program (built by prepare) ----
     private FloatArray arena;
@@ -64,9 +67,11 @@ public final class TornadoBackend implements Backend {
     private final FloatArray fp = new FloatArray(4);
     private FloatArray vectors;
     private final Map<float[], Integer> vectorOffsets = new IdentityHashMap<>();
-    private final Map<WeightTensor, int[]> matrixSlots = new IdentityHashMap<>();
+    private DeviceWeights weights;
+    /** Arena offset of the 16-bit decode table ({@link DeviceWeights#decodeTable()}). */
+    private int decodeTableAt;
     private final Map<String, Integer> graphIndex = new LinkedHashMap<>();
-    private final Map<String, WorkerGrid1D> grids = new LinkedHashMap<>();
+    private final Map<String, WorkerGrid> grids = new LinkedHashMap<>();
     private TornadoExecutionPlan plan;
     private TornadoExecutionResult lastResult;
     private long kernelNanos;
@@ -87,9 +92,26 @@ public final class TornadoBackend implements Backend {
      * @param profile     collect device kernel times ({@link #deviceKernelNanos()})
      */
     public TornadoBackend(int threads, int arenaFloats, boolean profile) {
+        this(threads, arenaFloats, profile, DeviceWeights.Policy.fromProperty(), poolBytesFromProperty());
+    }
+
+    /**
+     * @param weightPolicy the precision of weight matrices on the device
+     * @param poolBytes    the largest device array of weights; bigger matrices are split by rows
+     */
+    TornadoBackend(int threads, int arenaFloats, boolean profile, DeviceWeights.Policy weightPolicy, long poolBytes) {
         this.host = Backends.byName(Backends.CPU, threads);
         this.arenaFloats = arenaFloats;
         this.profile = profile;
+        this.weightPolicy = weightPolicy;
+        this.poolBytes = poolBytes;
+    }
+
+    /** {@code -Dloupe.tornado.pool.mb} (default 1024): device allocators cap a single array's size. */
+    private static long poolBytesFromProperty() {
+        int mb = Integer.getInteger("loupe.tornado.pool.mb", (int) (DeviceWeights.DEFAULT_POOL_BYTES >> 20));
+        if (mb < 1 || mb > 8191) throw new IllegalArgumentException("-Dloupe.tornado.pool.mb must be in [1, 8191], got " + mb);
+        return (long) mb << 20;
     }
 
     // ---- weights ----
@@ -103,7 +125,7 @@ public final class TornadoBackend implements Backend {
         for (Map.Entry<float[], Integer> e : vectorOffsets.entrySet()) {
             for (int i = 0; i < e.getKey().length; i++) vectors.set(e.getValue() + i, e.getKey()[i]);
         }
-        List<FloatArray> pools = packMatrices(matrices);
+        weights = new DeviceWeights(matrices, weightPolicy, poolBytes);
 
         arena = new FloatArray(arenaFloats);
         regions = new RegionAllocator(arenaFloats);
@@ -112,39 +134,49 @@ public final class TornadoBackend implements Backend {
         graphs.add(new TaskGraph("init")
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, arena)
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, ip)
-                .task("t", Kernels::zero, kc, arena, ip)
+                .task("t", Kernels::zero, kc, arena, ip, 0)
                 .persistOnDevice(arena).snapshot());
         register("init");
-        graphs.add(op("zero").task("t", Kernels::zero, kc, arena, ip).persistOnDevice(arena).snapshot());
+        graphs.add(op("zero").task("t", Kernels::zero, kc, arena, ip, 0).persistOnDevice(arena).snapshot());
         for (int s = 0; s < STAGE_FLOATS.length; s++) {
             stages[s] = new FloatArray(STAGE_FLOATS[s]);
             graphs.add(op("upload" + s).transferToDevice(DataTransferMode.EVERY_EXECUTION, stages[s])
-                    .task("t", Kernels::upload, kc, arena, stages[s], ip).persistOnDevice(arena).snapshot());
+                    .task("t", Kernels::upload, kc, arena, stages[s], ip, 0).persistOnDevice(arena).snapshot());
         }
-        graphs.add(op("copy").task("t", Kernels::copy, kc, arena, ip).persistOnDevice(arena).snapshot());
-        graphs.add(op("add").task("t", Kernels::add, kc, arena, ip).persistOnDevice(arena).snapshot());
-        graphs.add(op("softcap").task("t", Kernels::softcap, kc, arena, ip, fp).persistOnDevice(arena).snapshot());
-        graphs.add(op("geglu").task("t", Kernels::geglu, kc, arena, ip).persistOnDevice(arena).snapshot());
-        graphs.add(op("rmsnorm").transferToDevice(DataTransferMode.FIRST_EXECUTION, vectors)
-                .task("t", Kernels::rmsNorm, kc, arena, vectors, ip, fp).persistOnDevice(arena).snapshot());
-        graphs.add(op("rope").task("t", Kernels::rope, kc, arena, ip).persistOnDevice(arena).snapshot());
-        graphs.add(op("attention").task("t", Kernels::attention, kc, arena, ip, fp).persistOnDevice(arena).snapshot());
-        graphs.add(op("scores").task("t", Kernels::attentionScores, kc, arena, ip, fp).persistOnDevice(arena).snapshot());
-        graphs.add(op("softmax").task("t", Kernels::attentionSoftmax, kc, arena, ip).persistOnDevice(arena).snapshot());
-        graphs.add(op("mix").task("t", Kernels::attentionMix, kc, arena, ip).persistOnDevice(arena).snapshot());
+        graphs.add(op("copy").task("t", Kernels::copy, kc, arena, ip, 0).persistOnDevice(arena).snapshot());
+        graphs.add(op("add").task("t", Kernels::add, kc, arena, ip, 0).persistOnDevice(arena).snapshot());
+        graphs.add(op("softcap").task("t", Kernels::softcap, kc, arena, ip, fp, 0).persistOnDevice(arena).snapshot());
+        graphs.add(op("geglu").task("t", Kernels::geglu, kc, arena, ip, 0).persistOnDevice(arena).snapshot());
+        graphs.add(op("rmsnorm", Kernels.NORM_GROUP).transferToDevice(DataTransferMode.FIRST_EXECUTION, vectors)
+                .task("t", Kernels::rmsNorm, kc, arena, vectors, ip, fp, 0).persistOnDevice(arena).snapshot());
+        graphs.add(op("rope").task("t", Kernels::rope, kc, arena, ip, 0).persistOnDevice(arena).snapshot());
+        graphs.add(op("attention").task("t", Kernels::attention, kc, arena, ip, fp, 0).persistOnDevice(arena).snapshot());
+        graphs.add(op("scores").task("t", Kernels::attentionScores, kc, arena, ip, fp, 0).persistOnDevice(arena).snapshot());
+        graphs.add(op("softmax").task("t", Kernels::attentionSoftmax, kc, arena, ip, 0).persistOnDevice(arena).snapshot());
+        graphs.add(op("mix").task("t", Kernels::attentionMix, kc, arena, ip, 0).persistOnDevice(arena).snapshot());
+        // per pool one matmul graph: one kernel serves decoding (a work group per output) and prefill (tiles)
+        List<DeviceWeights.Pool> pools = weights.pools();
         for (int p = 0; p < pools.size(); p++) {
-            FloatArray pool = pools.get(p);
-            graphs.add(op("matmul" + p).transferToDevice(DataTransferMode.FIRST_EXECUTION, pool)
-                    .task("t", Kernels::matmul, kc, arena, pool, ip).persistOnDevice(arena).snapshot());
+            TaskGraph g = op("matmul" + p, Kernels.MATMUL_LOCAL);
+            switch (pools.get(p)) {
+                case DeviceWeights.FloatPool(FloatArray pool) -> g.transferToDevice(DataTransferMode.FIRST_EXECUTION, pool)
+                        .task("t", Kernels::matmul, kc, arena, pool, ip, 0);
+                case DeviceWeights.HalfPool(ShortArray pool) -> g.transferToDevice(DataTransferMode.FIRST_EXECUTION, pool)
+                        .task("t", Kernels::matmulHalf, kc, arena, pool, ip, 0);
+            }
+            graphs.add(g.persistOnDevice(arena).snapshot());
         }
         GridScheduler scheduler = new GridScheduler();
-        for (Map.Entry<String, WorkerGrid1D> g : grids.entrySet()) scheduler.addWorkerGrid(g.getKey() + ".t", g.getValue());
+        for (Map.Entry<String, WorkerGrid> g : grids.entrySet()) scheduler.addWorkerGrid(g.getKey() + ".t", g.getValue());
         plan = new TornadoExecutionPlan(graphs.toArray(ImmutableTaskGraph[]::new)).withGridScheduler(scheduler);
         exactMath(plan);
         if (profile) plan.withProfiler(ProfilerMode.SILENT);
         ip.set(0, 0);
         ip.set(1, 0);
         launch("init", 1);
+        float[] table = DeviceWeights.decodeTable();
+        decodeTableAt = claim(table.length);
+        upload(table, decodeTableAt);
     }
 
     /**
@@ -157,60 +189,54 @@ public final class TornadoBackend implements Backend {
 
     /** A graph that continues from the arena the previous graph left on the device; registers its grid. */
     private TaskGraph op(String name) {
-        register(name);
+        return op(name, LOCAL);
+    }
+
+    /** A graph whose kernel runs work groups of {@code local} threads ({@link #launchGroups}). */
+    private TaskGraph op(String name, int local) {
+        WorkerGrid1D grid = new WorkerGrid1D(local);
+        grid.setLocalWork(local, 1, 1);
+        register(name, grid);
+        return continuing(name);
+    }
+
+    private TaskGraph continuing(String name) {
         return new TaskGraph(name)
                 .consumeFromDevice(arena)
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, ip, fp);
     }
 
     private void register(String name) {
-        graphIndex.put(name, graphIndex.size());
         WorkerGrid1D grid = new WorkerGrid1D(LOCAL);
         grid.setLocalWork(LOCAL, 1, 1);
-        grids.put(name, grid);
+        register(name, grid);
     }
 
-    /** Packs matrices of equal shape into pools, converting each to FP32 once; records (pool, offset) per matrix. */
-    private List<FloatArray> packMatrices(List<WeightTensor> matrices) {
-        Map<String, List<WeightTensor>> byShape = new LinkedHashMap<>();
-        for (WeightTensor w : matrices) {
-            if (matrixSlots.containsKey(w) || byShape.values().stream().anyMatch(l -> l.contains(w))) continue;
-            byShape.computeIfAbsent(w.rows() + "x" + w.cols(), k -> new ArrayList<>()).add(w);
-        }
-        List<FloatArray> pools = new ArrayList<>();
-        for (List<WeightTensor> group : byShape.values()) {
-            long each = (long) group.get(0).rows() * group.get(0).cols();
-            if (each > MAX_POOL) {
-                throw new IllegalArgumentException("TornadoVM backend: " + group.get(0).describe() + " has " + each
-                        + " values, more than one device array holds (" + MAX_POOL + ")");
-            }
-            int perPool = (int) Math.max(1, MAX_POOL / each);
-            for (int from = 0; from < group.size(); from += perPool) {
-                List<WeightTensor> part = group.subList(from, Math.min(group.size(), from + perPool));
-                FloatArray pool = new FloatArray((int) (each * part.size()));
-                float[] row = new float[group.get(0).cols()];
-                for (int m = 0; m < part.size(); m++) {
-                    WeightTensor w = part.get(m);
-                    int base = (int) (each * m);
-                    for (int r = 0; r < w.rows(); r++) {
-                        w.readRow(r, row, 0);
-                        int at = base + r * w.cols();
-                        for (int i = 0; i < row.length; i++) pool.set(at + i, row[i]);
-                    }
-                    matrixSlots.put(w, new int[]{pools.size(), base});
-                }
-                pools.add(pool);
-            }
-        }
-        return pools;
+    private void register(String name, WorkerGrid grid) {
+        graphIndex.put(name, graphIndex.size());
+        grids.put(name, grid);
     }
 
     // ---- launching and moving data ----
 
+    /** Runs a graph over {@code work} work items, rounded up to whole work groups. */
     private void launch(String graph, long work) {
         if (work <= 0) return;
-        WorkerGrid1D grid = grids.get(graph);
-        grid.setGlobalWork((work + LOCAL - 1) / LOCAL * LOCAL, 1, 1);
+        WorkerGrid grid = grids.get(graph);
+        long local = grid.getLocalWork()[0];
+        grid.setGlobalWork((work + local - 1) / local * local, 1, 1);
+        execute(graph);
+    }
+
+    /** Runs a graph over {@code groups} whole work groups (one per output of a reduction). */
+    private void launchGroups(String graph, long groups) {
+        if (groups <= 0) return;
+        WorkerGrid grid = grids.get(graph);
+        grid.setGlobalWork(groups * grid.getLocalWork()[0], 1, 1);
+        execute(graph);
+    }
+
+    private void execute(String graph) {
         lastResult = plan.withGraph(graphIndex.get(graph)).execute();
         launches++;
         if (profile) {
@@ -284,6 +310,9 @@ public final class TornadoBackend implements Backend {
     /** The CPU backend that does this backend's heap work (and the SAE kernels' host-side selection and decode). */
     Backend host() { return host; }
 
+    /** The weight matrices on the device (after {@link #prepare}). */
+    DeviceWeights weights() { return weights; }
+
     /** True when device kernel times are collected. */
     boolean profiling() { return profile; }
 
@@ -324,12 +353,16 @@ public final class TornadoBackend implements Backend {
 
     @Override
     public synchronized void matmul(WeightTensor w, ActivationBuffer x, int xRow, int rows, ActivationBuffer out) {
-        int[] slot = matrixSlots.get(w);
-        if (slot == null) throw new IllegalArgumentException("TornadoVM backend: " + w.describe() + " was not uploaded by prepare()");
+        DeviceWeights.Placement placement = weights == null ? null : weights.placement(w);
+        if (placement == null) throw new IllegalArgumentException("TornadoVM backend: " + w.describe() + " was not uploaded by prepare()");
         int xo = dev(x).onDevice() + xRow * w.cols();
         int o = dev(out).written();
-        params(xo, o, rows, w.rows(), w.cols(), slot[1]);
-        launch("matmul" + slot[0], (long) rows * w.rows());
+        DeviceWeights.Precision p = placement.precision();
+        for (DeviceWeights.Part part : placement.parts()) {
+            params(xo, o + part.firstRow(), rows, part.rows(), w.cols(), part.offset(), w.rows(),
+                    decodeTableAt + p.tableOffset, p.mantissaBits, p.mantissaMask(), p.exponentMask(), 1 << p.mantissaBits, p.tableSize());
+            launchGroups("matmul" + part.pool(), Kernels.matmulGroups(part.rows(), rows));
+        }
     }
 
     @Override
@@ -339,7 +372,7 @@ public final class TornadoBackend implements Backend {
         int xo = dev(x).onDevice(), o = dev(out).written();
         params(xo, o, rows, weight.length, w);
         fp.set(0, eps);
-        launch("rmsnorm", rows);
+        launchGroups("rmsnorm", rows);
     }
 
     @Override
@@ -431,6 +464,7 @@ public final class TornadoBackend implements Backend {
             for (Map.Entry<String, Long> e : opNanos.entrySet()) c.put("device_kernel_ns." + e.getKey(), e.getValue());
         }
         if (plan != null) c.put("device_memory_bytes", plan.getCurrentDeviceMemoryUsage());
+        if (weights != null) c.put("device_weight_bytes", weights.bytes());
         if (regions != null) {
             c.put("device_arena_live_bytes", regions.live() * Float.BYTES);
             c.put("device_arena_peak_bytes", regions.peak() * Float.BYTES);

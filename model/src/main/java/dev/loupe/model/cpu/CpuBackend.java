@@ -38,6 +38,18 @@ public final class CpuBackend extends HeapBackend {
         scratch = new Scratch(threads);
     }
 
+    /**
+     * Compiles every kernel now and returns when that is done. A backend otherwise starts this in the background and its
+     * first kernel call waits for it; benchmarks call this first to time the warmup apart from the kernels.
+     */
+    public static void warmUp() {
+        KernelWarmup.start();
+        KernelWarmup.await();
+    }
+
+    /** The float vector width the kernels use, in bits: the machine's preferred width, at most 512. */
+    public static int vectorBits() { return Vectors.F.vectorBitSize(); }
+
     @Override
     public void matmul(WeightTensor w, float[] x, int xOff, int rows, float[] out, int outOff) {
         int outDim = w.rows(), inDim = w.cols();

@@ -1,4 +1,4 @@
-package dev.loupe.model.tools;
+package dev.loupe.tools.model;
 
 import dev.loupe.model.io.AtomicFiles;
 import dev.loupe.model.ModelConfig;

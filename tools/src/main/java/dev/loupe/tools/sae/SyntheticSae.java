@@ -1,5 +1,7 @@
-package dev.loupe.sae;
+package dev.loupe.tools.sae;
 
+import dev.loupe.model.io.DiskSpace;
+import dev.loupe.sae.fit.ExemplarSae;
 import dev.loupe.sae.io.NpzWriter;
 
 import java.io.IOException;
@@ -21,12 +23,12 @@ public final class SyntheticSae {
         if (targetL0 <= 0 || targetL0 > width) throw new IllegalArgumentException("target L0 must be in [1, " + width + "], got " + targetL0);
         // W_enc and W_dec, the three vectors, and a few hundred bytes of zip and .npy headers.
         long bytes = 4L * (2L * dModel * width + 2L * width + dModel) + 4096;
-        dev.loupe.model.io.DiskSpace.require(dir, bytes, "params.npz (d_model " + dModel + ", width " + width + ")");
+        DiskSpace.require(dir, bytes, "params.npz (d_model " + dModel + ", width " + width + ")");
         Files.createDirectories(dir);
         float scale = (float) (1 / Math.sqrt(dModel));
         // pre = x·W_enc[:, f] is ~N(0, 1) for x ~ N(0, I): fire with probability targetL0 / width.
         float threshold = (float) inverseNormalTail((double) targetL0 / width);
-        Path target = dir.resolve(SaeLoader.GEMMA_SCOPE_FILE);
+        Path target = dir.resolve(ExemplarSae.FILE);
         try (NpzWriter w = NpzWriter.create(target)) {
             w.add("W_enc", new long[]{dModel, width}, (start, chunk, n) -> {
                 for (int i = 0; i < n; i++) {
