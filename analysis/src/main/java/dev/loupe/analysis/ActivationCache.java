@@ -30,12 +30,12 @@ public final class ActivationCache {
 
     private ActivationCache() {}
 
-    /** The one column: {@code activation}, {@code width} float32 per row. */
-    static Field column(int width) {
-        return new Field(RunTables.ACTIVATION.name(), FieldType.notNullable(new ArrowType.FixedSizeList(width)), List.of(ITEM));
-    }
-
     private static final Field ITEM = new Field("item", FieldType.notNullable(ArrowFiles.FLOAT32), null);
+
+    /** The one column, declared here only: {@code activation}, {@code width} float32 per row. */
+    static Field column(int width) {
+        return new Field("activation", FieldType.notNullable(new ArrowType.FixedSizeList(width)), List.of(ITEM));
+    }
 
     static Schema schema(int width, Map<String, String> metadata) { return new Schema(List.of(column(width)), metadata); }
 

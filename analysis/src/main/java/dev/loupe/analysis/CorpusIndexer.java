@@ -18,11 +18,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
 
@@ -286,7 +284,6 @@ public final class CorpusIndexer {
         private final int vocab;
         private final int stopAfter;
         private final String[] hooks;
-        private final Map<String, String> metadataBase;
         private int shard;
         private long tokens;
         private Shard open;
@@ -310,7 +307,6 @@ public final class CorpusIndexer {
             }
             this.hooks = hs.toArray(String[]::new);
             this.stopAfter = deepest >= layers ? -1 : Math.max(0, deepest);
-            this.metadataBase = new LinkedHashMap<>();
             this.resume = resume;
         }
 

@@ -55,7 +55,7 @@ public final class FeatureStore implements AutoCloseable {
     private final long[] fireCount;
     private final double[] density;
     private final float[] maxActivation, meanActivation;
-    private final Map<String, ArrowFileReader> readers = new HashMap<>();
+    private final Map<Path, ArrowFileReader> readers = new HashMap<>();
     private final Map<BatchKey<?>, Object> cache = new LinkedHashMap<>(16, 0.75f, true) {
         @Override protected boolean removeEldestEntry(Map.Entry<BatchKey<?>, Object> e) { return size() > CACHED_BATCHES; }
     };
@@ -515,14 +515,13 @@ public final class FeatureStore implements AutoCloseable {
 
     /** Loads record batch {@code batch} of {@code file} through its footer and reads it with {@code r}. */
     private <V> V readBatch(Path file, int batch, BatchReader<V> r) throws IOException {
-        String key = file.toString();
         synchronized (readers) {
             if (closed) throw new IllegalStateException("feature store is closed");
-            ArrowFileReader reader = readers.get(key);
+            ArrowFileReader reader = readers.get(file);
             if (reader == null) {
                 if (!Files.isRegularFile(file)) throw new NoSuchFileException(file.toString());
                 reader = ArrowFiles.open(file, allocator);
-                readers.put(key, reader);
+                readers.put(file, reader);
             }
             List<ArrowBlock> blocks = reader.getRecordBlocks();
             if (batch < 0 || batch >= blocks.size()) {
