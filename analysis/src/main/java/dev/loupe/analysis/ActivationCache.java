@@ -1,5 +1,6 @@
 package dev.loupe.analysis;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.sae.train.ActivationSource;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
@@ -101,7 +102,7 @@ public final class ActivationCache {
         @Override public long position() { return inner.position(); }
 
         @Override public void seek(long position) {
-            throw new IllegalStateException("an activation cache is recorded by a run from its start; a resumed run does not record one");
+            throw new BadInputException("an activation cache is recorded by a run from its start; a resumed run does not record one");
         }
 
         /** Writes the last rows and renames the file into place. */

@@ -1,5 +1,6 @@
 package dev.loupe.analysis;
 
+import dev.loupe.errors.BadInputException;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.Float4Vector;
@@ -58,7 +59,7 @@ record ArrowColumn<V extends FieldVector>(Field field, Class<V> vectorClass) {
     /** This column of a batch read from {@code file}; fails naming the file when it is missing or of another type. */
     V in(VectorSchemaRoot root, Path file) {
         V v = find(root, file);
-        if (v == null) throw JsonFields.bad(file + ": has no column " + name() + " (" + describe(field) + "): not the file a Loupe run writes there");
+        if (v == null) throw new BadInputException(file + ": has no column " + name() + " (" + describe(field) + "): not the file a Loupe run writes there");
         return v;
     }
 
@@ -67,7 +68,7 @@ record ArrowColumn<V extends FieldVector>(Field field, Class<V> vectorClass) {
         FieldVector v = root.getVector(name());
         if (v == null) return null;
         if (!vectorClass.isInstance(v) || !sameType(v.getField(), field)) {
-            throw JsonFields.bad(file + ": column " + name() + " is " + describe(v.getField()) + ", expected " + describe(field));
+            throw new BadInputException(file + ": column " + name() + " is " + describe(v.getField()) + ", expected " + describe(field));
         }
         return vectorClass.cast(v);
     }

@@ -1,6 +1,7 @@
 package dev.loupe.analysis;
 
 import com.fasterxml.jackson.annotation.JsonValue;
+import dev.loupe.errors.BadInputException;
 
 /** Arrow IPC body compression of the files a run writes ({@code --compression}). */
 public enum Compression {
@@ -19,6 +20,6 @@ public enum Compression {
     public static Compression parse(String s) {
         for (Compression c : values()) if (c.flag.equalsIgnoreCase(s) || c.name().equalsIgnoreCase(s)) return c;
         if ("lz4_frame".equalsIgnoreCase(s)) return LZ4;
-        throw new IllegalArgumentException("--compression: expected zstd, lz4 or none, got '" + s + "'");
+        throw BadInputException.of("compression", "expected zstd, lz4 or none, got '" + s + "'");
     }
 }

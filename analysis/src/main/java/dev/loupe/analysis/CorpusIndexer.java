@@ -1,5 +1,7 @@
 package dev.loupe.analysis;
 
+import dev.loupe.errors.BadInputException;
+import dev.loupe.model.io.AtomicFiles;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.loupe.model.io.AtomicFiles;
 import dev.loupe.hooks.ActivationCache;
@@ -74,7 +76,7 @@ public final class CorpusIndexer {
         for (IndexJob.RunSae s : job.saes()) SaeCompatibility.require(s.sae(), job.model());
         try (BufferAllocator allocator = new RootAllocator()) {
             Resume resume = ix.prepareFolder(allocator);
-            if (resume.complete) throw new IllegalStateException(job.runDir() + ": a finished run, not a part of one");
+            if (resume.complete) throw new BadInputException(job.runDir() + ": a finished run, not a part of one");
             return ix.new Pass(allocator, resume, firstDoc).run(documents);
         }
     }
@@ -99,7 +101,7 @@ public final class CorpusIndexer {
         long started = System.nanoTime();
         for (IndexJob.RunSae s : job.saes()) SaeCompatibility.require(s.sae(), job.model());
         Path dir = job.runDir();
-        if (Files.exists(dir) && !Files.isDirectory(dir)) throw new IllegalArgumentException(dir + ": exists and is not a folder");
+        if (Files.exists(dir) && !Files.isDirectory(dir)) throw new BadInputException(dir + ": exists and is not a folder");
         try (RunLock lock = RunLock.acquire(dir); BufferAllocator allocator = new RootAllocator()) {
             Resume resume = prepareFolder(allocator);
             if (!resume.complete) {
@@ -168,19 +170,19 @@ public final class CorpusIndexer {
             RunManifest old;
             try {
                 old = RunManifest.read(runJson);
-            } catch (IllegalArgumentException e) {
-                throw JsonFields.bad(e.getMessage() + "; refusing to reuse " + dir + ": nothing was changed or deleted; index into a new folder");
+            } catch (BadInputException e) {
+                throw new BadInputException(e.getMessage() + "; refusing to reuse " + dir + ": nothing was changed or deleted; index into a new folder");
             }
             String diff = difference(head.identityJson(), old.identityJson());
             if (diff != null) {
-                throw JsonFields.bad(dir + " holds a different corpus run (" + diff + "); refusing to overwrite it: choose another --out");
+                throw new BadInputException(dir + " holds a different corpus run (" + diff + "); refusing to overwrite it: choose another --out");
             }
             if (old.complete()) {
                 progress.phase("check");
                 try {
                     RunCheck.checkFiles(dir, old, f -> true, allocator);
-                } catch (IllegalArgumentException e) {
-                    throw JsonFields.bad(e.getMessage() + "; " + dir + " holds a complete run that is damaged:"
+                } catch (BadInputException e) {
+                    throw new BadInputException(e.getMessage() + "; " + dir + " holds a complete run that is damaged:"
                             + " nothing was changed or deleted; index into a new folder");
                 }
                 return true;
@@ -190,7 +192,7 @@ public final class CorpusIndexer {
         if (Files.isDirectory(dir)) {
             try (Stream<Path> s = Files.list(dir)) {
                 // A RunLock's file is the claim of whoever is about to write here, not content.
-                if (s.anyMatch(f -> !f.getFileName().toString().equals(RunLock.FILE))) throw new IllegalArgumentException(dir + " is not empty and holds no run.json; refusing to write a corpus run into it");
+                if (s.anyMatch(f -> !f.getFileName().toString().equals(RunLock.FILE))) throw new BadInputException(dir + " is not empty and holds no run.json; refusing to write a corpus run into it");
             }
         }
         Files.createDirectories(dir);
@@ -234,8 +236,8 @@ public final class CorpusIndexer {
             try {
                 m = ShardMarker.read(marker, shards, layout.saeIds().size());
                 RunCheck.checkMarkerFiles(job.runDir(), m, runId, allocator);
-            } catch (IllegalArgumentException e) {
-                throw JsonFields.bad(e.getMessage() + "; the interrupted run in " + job.runDir() + " cannot resume after a damaged shard:"
+            } catch (BadInputException e) {
+                throw new BadInputException(e.getMessage() + "; the interrupted run in " + job.runDir() + " cannot resume after a damaged shard:"
                         + " nothing was deleted; index into a new folder");
             }
             tokens = m.firstToken() + m.tokens();
@@ -346,7 +348,7 @@ public final class CorpusIndexer {
                 }
                 for (int i = 0; i < ids.length; i++) {
                     if (ids[i] < 0 || ids[i] >= vocab) {
-                        throw new IllegalArgumentException(d.source() + ": token id " + ids[i] + " is outside the model's vocabulary [0, " + vocab + ")");
+                        throw new BadInputException(d.source() + ": token id " + ids[i] + " is outside the model's vocabulary [0, " + vocab + ")");
                     }
                 }
             } else {

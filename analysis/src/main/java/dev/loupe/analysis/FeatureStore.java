@@ -1,5 +1,6 @@
 package dev.loupe.analysis;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.tensor.WeightTensor;
 import dev.loupe.model.tokenizer.Tokenizer;
 import dev.loupe.model.tokenizer.Tokenizers;
@@ -74,7 +75,7 @@ public final class FeatureStore implements AutoCloseable {
         this.featuresPerBatch = info.options().featuresPerBatch();
         this.context = info.options().context();
         List<RunManifest.ShardEntry> shards = info.contents().shards();
-        if (shards.isEmpty()) throw JsonFields.bad(runDir.resolve(RunLayout.RUN_JSON) + ": the run has no shards (it indexed no tokens)");
+        if (shards.isEmpty()) throw new BadInputException(runDir.resolve(RunLayout.RUN_JSON) + ": the run has no shards (it indexed no tokens)");
         shardFirstToken = shards.stream().mapToLong(RunManifest.ShardEntry::firstToken).toArray();
         try {
             // documents
@@ -94,7 +95,7 @@ public final class FeatureStore implements AutoCloseable {
             }
             for (int i = 0; i < docOffset.length; i++) {
                 if (docOffset[i] < 0 || docTokens[i] < 0 || docOffset[i] + docTokens[i] > info.tokens()) {
-                    throw JsonFields.bad(documents + ": document " + i + " spans tokens ["
+                    throw new BadInputException(documents + ": document " + i + " spans tokens ["
                             + docOffset[i] + ", " + (docOffset[i] + docTokens[i]) + ") outside the run's " + info.tokens());
                 }
             }
@@ -110,7 +111,7 @@ public final class FeatureStore implements AutoCloseable {
                 RunTables.Features.Scalars b = RunTables.Features.Scalars.read(root, features);
                 for (int i = 0; i < b.featureId().length; i++) {
                     int f = b.featureId()[i];
-                    if (f < 0 || f >= n) throw JsonFields.bad(features + ": feature_id " + f + " outside [0, " + n + ")");
+                    if (f < 0 || f >= n) throw new BadInputException(features + ": feature_id " + f + " outside [0, " + n + ")");
                     fireCount[f] = b.fireCount()[i];
                     density[f] = b.density()[i];
                     maxActivation[f] = b.maxActivation()[i];
@@ -118,7 +119,7 @@ public final class FeatureStore implements AutoCloseable {
                     seen[0]++;
                 }
             });
-            if (seen[0] != n) throw JsonFields.bad(features + ": " + seen[0] + " rows, expected d_sae = " + n);
+            if (seen[0] != n) throw new BadInputException(features + ": " + seen[0] + " rows, expected d_sae = " + n);
         } catch (IOException | RuntimeException e) {
             try {
                 close();
@@ -145,15 +146,15 @@ public final class FeatureStore implements AutoCloseable {
         if (!Files.isRegularFile(runJson)) throw new NoSuchFileException(runJson + " (not a corpus run folder: make one with loupe index)");
         RunManifest info = RunManifest.read(runJson);
         if (!info.complete()) {
-            throw JsonFields.bad(runDir + ": the corpus run is not complete (rerun the same loupe index command to resume it)");
+            throw new BadInputException(runDir + ": the corpus run is not complete (rerun the same loupe index command to resume it)");
         }
         RunManifest.SaeEntry entry = saeId == null ? info.saes().getFirst() : info.sae(saeId);
         // Every file this SAE's pages read (its own and the shared tokens and documents), byte for byte.
         String own = entry.dir().equals(".") ? "" : entry.dir() + "/";
         try (BufferAllocator check = new RootAllocator()) {
             RunCheck.checkFiles(runDir, info, rel -> !rel.contains("/") || rel.startsWith(own), check);
-        } catch (IllegalArgumentException e) {
-            throw JsonFields.bad(e.getMessage() + "; the run is damaged: index the corpus again into a new folder");
+        } catch (BadInputException e) {
+            throw new BadInputException(e.getMessage() + "; the run is damaged: index the corpus again into a new folder");
         }
         Tokenizer tok = tokenizer != null ? tokenizer : modelTokenizer(runDir, info.model().path());
         return new FeatureStore(runDir, info, entry, tok);
@@ -288,7 +289,7 @@ public final class FeatureStore implements AutoCloseable {
         Path file = saeDir.resolve(RunLayout.FEATURES);
         try {
             forEachBatch(file, root -> RunTables.Features.promoted(root, file, (f, ids, idTexts) -> {
-                if (f < 0 || f >= n) throw JsonFields.bad(file + ": feature_id " + f + " outside [0, " + n + ")");
+                if (f < 0 || f >= n) throw new BadInputException(file + ": feature_id " + f + " outside [0, " + n + ")");
                 if (holder[0] == null) holder[0] = new int[n * Math.max(1, ids.length)];
                 int per = holder[0].length / n;
                 Arrays.fill(holder[0], f * per, f * per + per, -1);
@@ -394,7 +395,7 @@ public final class FeatureStore implements AutoCloseable {
     public List<Neighbour> nearestByDecoder(Sae s, int f, int k) {
         checkFeature(f);
         if (s.dSae() != featureCount() || s.dIn() != sae.dModel()) {
-            throw new IllegalArgumentException("SAE " + s.config().source() + " is " + s.dIn() + "x" + s.dSae()
+            throw new BadInputException("SAE " + s.config().source() + " is " + s.dIn() + "x" + s.dSae()
                     + " but the run's SAE '" + sae.id() + "' is " + sae.dModel() + "x" + sae.dSae());
         }
         WeightTensor w = s.decoderWeight();
@@ -483,7 +484,7 @@ public final class FeatureStore implements AutoCloseable {
         int batch = f / featuresPerBatch;
         Path file = saeDir.resolve(RunLayout.FEATURES);
         RunTables.Features.Lists l = cached(new FeatureListsKey(batch), () -> readBatch(file, batch, root -> RunTables.Features.lists(root, file))).get(f);
-        if (l == null) throw new IllegalStateException(file + ": feature " + f + " not in batch " + batch);
+        if (l == null) throw new BadInputException(file + ": feature " + f + " not in batch " + batch);
         return l;
     }
 
@@ -525,7 +526,7 @@ public final class FeatureStore implements AutoCloseable {
             }
             List<ArrowBlock> blocks = reader.getRecordBlocks();
             if (batch < 0 || batch >= blocks.size()) {
-                throw new IllegalStateException(file + ": record batch " + batch + " requested but the file has " + blocks.size());
+                throw new BadInputException(file + ": record batch " + batch + " requested but the file has " + blocks.size());
             }
             if (!reader.loadRecordBatch(blocks.get(batch))) throw new IOException(file + ": record batch " + batch + " could not be read");
             return r.read(reader.getVectorSchemaRoot());
@@ -538,25 +539,25 @@ public final class FeatureStore implements AutoCloseable {
         ArrowFiles.forEachBatch(file, allocator, r);
     }
 
-    /** An example's token must be in the run: the file is checksummed, so this fails only on a bug. */
+    /** An example's token must be in the run's documents. */
     private void checkExample(int doc, int pos) {
         if (doc < 0 || doc >= docOffset.length || pos < 0 || pos >= docTokens[doc]) {
-            throw new IllegalStateException(saeDir.resolve(RunLayout.EXAMPLES) + ": an example at document " + doc + ", position " + pos
+            throw new BadInputException(saeDir.resolve(RunLayout.EXAMPLES) + ": an example at document " + doc + ", position " + pos
                     + " is outside the run's documents");
         }
     }
 
     private void checkFeature(int f) {
-        if (f < 0 || f >= featureCount()) throw new IllegalArgumentException("feature " + f + " out of range [0, " + featureCount() + ")");
+        if (f < 0 || f >= featureCount()) throw new BadInputException("feature " + f + " out of range [0, " + featureCount() + ")");
     }
 
     private void checkDoc(int d) {
-        if (d < 0 || d >= docOffset.length) throw new IllegalArgumentException("document " + d + " out of range [0, " + docOffset.length + ")");
+        if (d < 0 || d >= docOffset.length) throw new BadInputException("document " + d + " out of range [0, " + docOffset.length + ")");
     }
 
     private void checkToken(int d, int p) {
         checkDoc(d);
-        if (p < 0 || p >= docTokens[d]) throw new IllegalArgumentException("position " + p + " out of range [0, " + docTokens[d] + ") in document " + d);
+        if (p < 0 || p >= docTokens[d]) throw new BadInputException("position " + p + " out of range [0, " + docTokens[d] + ") in document " + d);
     }
 
     /** The window length the run used. */

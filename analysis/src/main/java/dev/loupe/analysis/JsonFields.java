@@ -1,5 +1,6 @@
 package dev.loupe.analysis;
 
+import dev.loupe.errors.BadInputException;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.loupe.model.io.AtomicFiles;
@@ -32,9 +33,9 @@ final class JsonFields {
         try {
             root = LoupeJson.MAPPER.readTree(file.toFile());
         } catch (JsonProcessingException e) {
-            throw bad(file + ": not valid JSON (" + LoupeJson.describe(e) + ")");
+            throw new BadInputException(file + ": not valid JSON (" + LoupeJson.describe(e) + ")");
         }
-        if (root == null || !root.isObject()) throw bad(file + ": expected a JSON object");
+        if (root == null || !root.isObject()) throw new BadInputException(file + ": expected a JSON object");
         return new JsonFields(file, "", root);
     }
 
@@ -65,7 +66,7 @@ final class JsonFields {
         List<JsonFields> out = new ArrayList<>(v.size());
         for (int i = 0; i < v.size(); i++) {
             String at = name(field) + "[" + i + "]";
-            if (!v.get(i).isObject()) throw bad(file + ": " + at + " is " + brief(v.get(i)) + ", expected an object");
+            if (!v.get(i).isObject()) throw new BadInputException(file + ": " + at + " is " + brief(v.get(i)) + ", expected an object");
             out.add(new JsonFields(file, at, v.get(i)));
         }
         return out;
@@ -77,7 +78,7 @@ final class JsonFields {
         for (int i = 0; i < v.size(); i++) {
             JsonNode e = v.get(i);
             if (!e.isIntegralNumber() || !e.canConvertToLong() || e.asLong() < 0) {
-                throw bad(file + ": " + name(field) + "[" + i + "] is " + brief(e) + ", expected a whole number >= 0");
+                throw new BadInputException(file + ": " + name(field) + "[" + i + "] is " + brief(e) + ", expected a whole number >= 0");
             }
             out.add(e.asLong());
         }
@@ -88,7 +89,7 @@ final class JsonFields {
         JsonNode v = array(field);
         List<String> out = new ArrayList<>(v.size());
         for (int i = 0; i < v.size(); i++) {
-            if (!v.get(i).isTextual()) throw bad(file + ": " + name(field) + "[" + i + "] is " + brief(v.get(i)) + ", expected a string");
+            if (!v.get(i).isTextual()) throw new BadInputException(file + ": " + name(field) + "[" + i + "] is " + brief(v.get(i)) + ", expected a string");
             out.add(v.get(i).asText());
         }
         return out;
@@ -137,10 +138,10 @@ final class JsonFields {
     boolean boolOr(String field, boolean fallback) { return has(field) ? bool(field) : fallback; }
 
     /** A failure about this object's {@code field}: "FILE: PATH is VALUE, expected WHAT". */
-    IllegalArgumentException invalid(String field, String what) { return expected(field, node.get(field), what); }
+    BadInputException invalid(String field, String what) { return expected(field, node.get(field), what); }
 
     /** A failure about the file as a whole: "FILE: MESSAGE". */
-    IllegalArgumentException fail(String message) { return bad(file + ": " + message); }
+    BadInputException fail(String message) { return new BadInputException(file + ": " + message); }
 
     /** The field's path in the file ({@code options.context}). */
     String name(String field) { return path.isEmpty() ? field : path + "." + field; }
@@ -153,12 +154,12 @@ final class JsonFields {
 
     private JsonNode require(String field) {
         JsonNode v = node.get(field);
-        if (v == null || v.isNull()) throw bad(file + ": missing field \"" + name(field) + "\"");
+        if (v == null || v.isNull()) throw new BadInputException(file + ": missing field \"" + name(field) + "\"");
         return v;
     }
 
-    private IllegalArgumentException expected(String field, JsonNode v, String what) {
-        return bad(file + ": " + name(field) + " is " + brief(v) + ", expected " + what);
+    private BadInputException expected(String field, JsonNode v, String what) {
+        return new BadInputException(file + ": " + name(field) + " is " + brief(v) + ", expected " + what);
     }
 
     private static String brief(JsonNode v) {
@@ -166,6 +167,4 @@ final class JsonFields {
         return s.length() > 60 ? s.substring(0, 57) + "..." : s;
     }
 
-    /** The one exception a damaged or foreign run-folder file gives. */
-    static IllegalArgumentException bad(String message) { return new IllegalArgumentException(message); }
 }

@@ -1,5 +1,10 @@
 package dev.loupe.analysis;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.loupe.errors.BadInputException;
 import org.apache.arrow.memory.BufferAllocator;
 
 import java.io.IOException;
@@ -35,7 +40,7 @@ final class RunCheck {
         }
         for (String rel : expectedFiles(run)) {
             if (which.test(rel) && !listed.contains(rel)) {
-                throw JsonFields.bad(runDir.resolve(RunLayout.RUN_JSON) + ": \"checksums\" does not list " + rel + ": the file is damaged");
+                throw new BadInputException(runDir.resolve(RunLayout.RUN_JSON) + ": \"checksums\" does not list " + rel + ": the file is damaged");
             }
         }
     }
@@ -63,11 +68,11 @@ final class RunCheck {
         Path base = runDir.toAbsolutePath().normalize();
         Path file = base.resolve(rel).normalize();
         if (rel.isEmpty() || !file.startsWith(base) || file.equals(base)) {
-            throw JsonFields.bad(runDir.resolve(RunLayout.RUN_JSON) + ": lists \"" + rel + "\", which is not a file inside the run folder");
+            throw new BadInputException(runDir.resolve(RunLayout.RUN_JSON) + ": lists \"" + rel + "\", which is not a file inside the run folder");
         }
         Path shown = runDir.resolve(rel);
         if (!Files.isRegularFile(file)) {
-            throw JsonFields.bad(shown + ": missing (run.json lists it)");
+            throw new BadInputException(shown + ": missing (run.json lists it)");
         }
         long bytes = entry.bytes();
         String crc = entry.crc32c();
@@ -75,15 +80,15 @@ final class RunCheck {
         if (have.bytes() != bytes || !have.crc32c().equals(crc)) {
             String other = foreignRunId(file, runId, allocator);
             if (other != null) {
-                throw JsonFields.bad(shown + ": belongs to another run (run id " + other + ", this run's is " + runId + ")");
+                throw new BadInputException(shown + ": belongs to another run (run id " + other + ", this run's is " + runId + ")");
             }
-            throw JsonFields.bad(shown + ": damaged: " + (have.bytes() != bytes
+            throw new BadInputException(shown + ": damaged: " + (have.bytes() != bytes
                     ? have.bytes() + " bytes where the run wrote " + bytes
                     : "its checksum is " + have.crc32c() + " where the run wrote " + crc + " (its bytes changed)"));
         }
         if (rel.endsWith(".arrow")) {
             String other = foreignRunId(file, runId, allocator);
-            if (other != null) throw JsonFields.bad(shown + ": belongs to another run (run id " + other + ", this run's is " + runId + ")");
+            if (other != null) throw new BadInputException(shown + ": belongs to another run (run id " + other + ", this run's is " + runId + ")");
         }
     }
 

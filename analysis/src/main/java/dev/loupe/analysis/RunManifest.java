@@ -1,5 +1,6 @@
 package dev.loupe.analysis;
 
+import dev.loupe.errors.BadInputException;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -130,7 +131,7 @@ public record RunManifest(int formatVersion, String loupeVersion, String runId, 
     /** The SAE with this id; fails with the ids there are. */
     public SaeEntry sae(String id) {
         for (SaeEntry e : saes) if (e.id().equals(id)) return e;
-        throw new IllegalArgumentException("run has no SAE '" + id + "'; it has " + saes.stream().map(SaeEntry::id).toList());
+        throw new BadInputException("run has no SAE '" + id + "'; it has " + saes.stream().map(SaeEntry::id).toList());
     }
 
     /** The distinct hooks of the SAEs, in order. */
@@ -272,7 +273,7 @@ public record RunManifest(int formatVersion, String loupeVersion, String runId, 
         Compression compression;
         try {
             compression = Compression.parse(o.string("compression"));
-        } catch (IllegalArgumentException e) {
+        } catch (BadInputException e) {
             throw o.invalid("compression", "zstd, lz4 or none");
         }
         Options options = new Options(o.integer("context", 2), o.whole("max_tokens", 0), compression, o.integer("shard_tokens", 1),

@@ -3,6 +3,7 @@ package dev.loupe.analysis;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.model.io.LoupeJson;
+import dev.loupe.errors.BadInputException;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 
@@ -52,7 +53,7 @@ public final class RunParts {
      * {@code --max-tokens} does (documents after the cut are left out, the last one kept is cut short).
      */
     public static List<Part> plan(int[] tokensPerDoc, long maxTokens, int partitions) {
-        if (partitions < 1) throw new IllegalArgumentException("--partitions must be at least 1, got " + partitions);
+        if (partitions < 1) throw BadInputException.of("partitions", "must be at least 1, got " + partitions);
         long[] kept = new long[tokensPerDoc.length];
         long total = 0;
         int docs = 0;
@@ -90,7 +91,7 @@ public final class RunParts {
     /** The documents of {@code part}, read from an iterator over the whole corpus. */
     public static Iterator<Document> documents(Iterator<Document> corpus, Part part) {
         for (int i = 0; i < part.firstDoc(); i++) {
-            if (!corpus.hasNext()) throw new IllegalArgumentException("the corpus has fewer documents than planned (" + i + "); did it change during the run?");
+            if (!corpus.hasNext()) throw new BadInputException("the corpus has fewer documents than planned (" + i + "); did it change during the run?");
             corpus.next();
         }
         return new Iterator<>() {
@@ -116,13 +117,13 @@ public final class RunParts {
         if (Files.isRegularFile(file)) {
             List<Part> have = readPlan(file);
             if (!have.equals(plan)) {
-                throw JsonFields.bad(job.runDir() + " holds this run begun with " + have.size()
+                throw new BadInputException(job.runDir() + " holds this run begun with " + have.size()
                         + " parts of other document ranges; rerun with the same --partitions, or choose another --out");
             }
             return false;
         }
         if (Files.isDirectory(CorpusIndexer.layoutOf(job).partial())) {
-            throw JsonFields.bad(job.runDir() + " holds this run begun by loupe index; finish it with loupe index, or choose another --out");
+            throw new BadInputException(job.runDir() + " holds this run begun by loupe index; finish it with loupe index, or choose another --out");
         }
         Files.createDirectories(file.getParent());
         ObjectNode j = LoupeJson.MAPPER.createObjectNode();
@@ -196,7 +197,7 @@ public final class RunParts {
         if (Files.isRegularFile(done)) return PartDone.read(done).tokens();
         long tokens = CorpusIndexer.indexPart(pj, CorpusIndexer.headOf(job).runId(), part.firstDoc(), documents(corpus, part), progress);
         if (tokens != part.tokens()) {
-            throw new IllegalStateException(pj.runDir() + ": indexed " + tokens + " tokens where the plan counted " + part.tokens()
+            throw new BadInputException(pj.runDir() + ": indexed " + tokens + " tokens where the plan counted " + part.tokens()
                     + "; did the corpus, model or tokenizer differ on this node?");
         }
         RunLayout layout = CorpusIndexer.layoutOf(pj);
@@ -226,7 +227,7 @@ public final class RunParts {
             long t = 0;
             for (int s = 0; Files.isRegularFile(layout.marker(s)); s++) t += ShardMarker.read(layout.marker(s), s, layout.saeIds().size()).tokens();
             return t;
-        } catch (IOException | IllegalArgumentException e) {
+        } catch (IOException | BadInputException e) {
             return 0;   // a file being renamed right now: counted next time
         }
     }
@@ -238,7 +239,7 @@ public final class RunParts {
     public static boolean complete(Path runDir) {
         try {
             return Files.isRegularFile(runDir.resolve(RunLayout.RUN_JSON)) && RunManifest.read(runDir.resolve(RunLayout.RUN_JSON)).complete();
-        } catch (IOException | IllegalArgumentException e) {
+        } catch (IOException | BadInputException e) {
             return false;
         }
     }
@@ -250,7 +251,7 @@ public final class RunParts {
             FeatureStats all = new FeatureStats(dSae, job.options());
             for (Part p : parts) {
                 Path f = stats(folder(job.runDir(), p.index()), "moments", s);
-                if (!Files.isRegularFile(f)) throw new IllegalStateException("part " + p.index() + " is not indexed yet (no " + f + ")");
+                if (!Files.isRegularFile(f)) throw new BadInputException("part " + p.index() + " is not indexed yet (no " + f + ")");
                 all.mergeMoments(FeatureStats.read(f, dSae, job.options()));
             }
             all.write(stats(job.runDir().resolve(PARTS), "moments", s), false);

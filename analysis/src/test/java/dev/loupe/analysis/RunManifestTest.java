@@ -3,6 +3,7 @@ package dev.loupe.analysis;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.io.LoupeJson;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -19,7 +20,10 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** run.json and shard markers as records: written and read back, and each kind of damage refused in one line naming file and field. */
+/**
+ * run.json and shard markers as records: written and read back, and each kind of damage refused as wrong input (a
+ * {@link BadInputException}, not a bug) in one line naming file and field.
+ */
 class RunManifestTest {
     @TempDir Path tmp;
 
@@ -54,7 +58,7 @@ class RunManifestTest {
     }
 
     private static String refused(Path f) {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> RunManifest.read(f));
+        BadInputException e = assertThrows(BadInputException.class, () -> RunManifest.read(f));
         assertFalse(e.getMessage().contains("\n"), e.getMessage());
         assertTrue(e.getMessage().startsWith(f + ": "), e.getMessage());
         return e.getMessage().substring(f.toString().length() + 2);
@@ -152,19 +156,19 @@ class RunManifestTest {
     @Test void aDamagedMarkerIsNamed() throws IOException {
         Path f = tmp.resolve("shard-00003.json");
         marker().write(f);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ShardMarker.read(f, 4, 2));
+        BadInputException e = assertThrows(BadInputException.class, () -> ShardMarker.read(f, 4, 2));
         assertEquals(f + ": shard is 3, expected 4 (the number in its name)", e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> ShardMarker.read(f, 3, 1));
+        e = assertThrows(BadInputException.class, () -> ShardMarker.read(f, 3, 1));
         assertEquals(f + ": rows is [410,99], expected one count per SAE (1)", e.getMessage());
         ObjectNode j = (ObjectNode) LoupeJson.MAPPER.readTree(f.toFile());
         ((ObjectNode) j.get("documents").get(0)).put("tokens", "ten");
         ((ArrayNode) j.get("files")).removeAll();
         Files.writeString(f, j.toString());
-        e = assertThrows(IllegalArgumentException.class, () -> ShardMarker.read(f, 3, 2));
+        e = assertThrows(BadInputException.class, () -> ShardMarker.read(f, 3, 2));
         assertEquals(f + ": documents[0].tokens is \"ten\", expected a whole number >= 0", e.getMessage());
         ((ObjectNode) j.get("documents").get(0)).put("tokens", 10);
         Files.writeString(f, j.toString());
-        e = assertThrows(IllegalArgumentException.class, () -> ShardMarker.read(f, 3, 2));
+        e = assertThrows(BadInputException.class, () -> ShardMarker.read(f, 3, 2));
         assertEquals(f + ": lists no files: the marker is damaged", e.getMessage());
     }
 }

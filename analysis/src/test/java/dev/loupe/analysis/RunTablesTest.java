@@ -1,5 +1,6 @@
 package dev.loupe.analysis;
 
+import dev.loupe.errors.BadInputException;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.BigIntVector;
@@ -49,10 +50,10 @@ class RunTablesTest {
                 w.writeBatch(0);
                 w.finish();
             }
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            BadInputException e = assertThrows(BadInputException.class,
                     () -> ArrowFiles.forEachBatch(f, a, root -> RunTables.Tokens.Batch.read(root, f)));
             assertEquals(f + ": column doc_id is Int(64, true), expected Int(32, true)", e.getMessage());
-            e = assertThrows(IllegalArgumentException.class, () -> ArrowFiles.forEachBatch(f, a, root -> RunTables.Tokens.TOKEN_ID.in(root, f)));
+            e = assertThrows(BadInputException.class, () -> ArrowFiles.forEachBatch(f, a, root -> RunTables.Tokens.TOKEN_ID.in(root, f)));
             assertEquals(f + ": has no column token_id (Int(32, true)): not the file a Loupe run writes there", e.getMessage());
         }
     }

@@ -103,7 +103,7 @@ class FamilyCommandsTest {
         assertEquals(2, both.exit(), both.err());
         assertTrue(both.err().contains("mutually exclusive"), both.err());
         Cli.Result bad = Cli.run("generate", "--model", model.toString(), "--token-ids", "2,x", "--json");
-        assertEquals(1, bad.exit());
+        assertEquals(2, bad.exit());
         assertTrue(bad.err().contains("--token-ids"), bad.err());
     }
 

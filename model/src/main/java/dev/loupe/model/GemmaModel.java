@@ -1,5 +1,6 @@
 package dev.loupe.model;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.hooks.Activation;
 import dev.loupe.hooks.ActivationCache;
 import dev.loupe.hooks.BoundHooks;
@@ -107,7 +108,7 @@ public final class GemmaModel implements Model {
     @Override
     public Tokenizer tokenizer() {
         if (tokenizer == null) {
-            throw new IllegalStateException("this model has no tokenizer (an HF folder needs tokenizer.json); pass token ids instead");
+            throw new BadInputException("this model has no tokenizer (an HF folder needs tokenizer.json); pass token ids instead");
         }
         return tokenizer;
     }
@@ -132,7 +133,7 @@ public final class GemmaModel implements Model {
         };
         long logitBytes = 4L * logitRows * config().vocabSize();
         if (logitBytes > Runtime.getRuntime().maxMemory() / 2) {
-            throw new IllegalArgumentException(String.format("logits for all %d positions need %,d MB but the heap is %,d MB:"
+            throw new BadInputException(String.format("logits for all %d positions need %,d MB but the heap is %,d MB:"
                     + " ask for Logits.LAST or NONE, run shorter sequences, or raise -Xmx", logitRows, logitBytes >> 20,
                     Runtime.getRuntime().maxMemory() >> 20));
         }
@@ -149,7 +150,7 @@ public final class GemmaModel implements Model {
             int first = Integer.MAX_VALUE;
             for (int id : points.matching(pattern)) first = Math.min(first, points.layerOf(id));
             if (first > stop) {
-                throw new IllegalArgumentException("cache " + pattern + ": " + (first >= config().numLayers() ? "ln_final comes after the last block"
+                throw new BadInputException("cache " + pattern + ": " + (first >= config().numLayers() ? "ln_final comes after the last block"
                         : "its hook point is in layer " + first) + " but the run stops after layer " + stop);
             }
         }

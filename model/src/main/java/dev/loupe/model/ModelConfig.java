@@ -1,5 +1,6 @@
 package dev.loupe.model;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.arch.Architecture;
 import dev.loupe.model.arch.LayerType;
 import dev.loupe.model.arch.Rope;
@@ -94,7 +95,7 @@ public record ModelConfig(
     private static boolean positiveFinite(float x) { return x > 0 && x < Float.POSITIVE_INFINITY; }
 
     private static void require(boolean ok, String field, Object value) {
-        if (!ok) throw new IllegalArgumentException("config: invalid " + field + " = " + value);
+        if (!ok) throw new BadInputException("config: invalid " + field + " = " + value);
     }
 
     /**
@@ -105,7 +106,7 @@ public record ModelConfig(
     public static float embeddingScale(int hidden) { return (float) Math.sqrt(hidden); }
 
     private static void require(boolean ok, String field, Object value, String expected) {
-        if (!ok) throw new IllegalArgumentException("config: invalid " + field + " = " + value + ", expected " + expected);
+        if (!ok) throw new BadInputException("config: invalid " + field + " = " + value + ", expected " + expected);
     }
 
     /** True when layer {@code layer} attends within the sliding window ({@link #layerTypes}). */
@@ -143,7 +144,7 @@ public record ModelConfig(
                     embeddingScale(128), 8192, 2, 1);
             case "small" -> new ModelConfig(256000, 256, 1024, 4, 4, 2, 64, 64, 10000f, 1e-6f, 256, 50f, 30f,
                     embeddingScale(256), 8192, 2, 1);
-            default -> throw new IllegalArgumentException("unknown shape '" + name
+            default -> throw new BadInputException("unknown shape '" + name
                     + "'; expected gemma-2-2b, gemma-2-9b, gemma-2-27b, tiny, toy or small");
         };
     }

@@ -9,6 +9,7 @@ import dev.loupe.analysis.FeatureStore;
 import dev.loupe.analysis.FeatureSummary;
 import dev.loupe.analysis.RunManifest;
 import dev.loupe.analysis.TokenValue;
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.io.AtomicFiles;
 
 import java.io.IOException;
@@ -53,10 +54,10 @@ public final class NeuronpediaExport {
     public record Options(Path out, String modelId, NeuronpediaSource source, int batchSize, int context,
                           Map<Integer, List<Explanation>> explanations) {
         public Options {
-            if (modelId == null || modelId.isBlank()) throw new IllegalArgumentException("modelId is empty");
+            if (modelId == null || modelId.isBlank()) throw BadInputException.of("modelId", "is empty");
             modelId = modelId.toLowerCase(Locale.ROOT);
-            if (batchSize < 1 || batchSize > MAX_BATCH) throw new IllegalArgumentException("batchSize must be in 1.." + MAX_BATCH + ", got " + batchSize);
-            if (context < 0) throw new IllegalArgumentException("context must be >= 0, got " + context);
+            if (batchSize < 1 || batchSize > MAX_BATCH) throw BadInputException.of("batchSize", "must be in 1.." + MAX_BATCH + ", got " + batchSize);
+            if (context < 0) throw BadInputException.of("context", "must be >= 0, got " + context);
             explanations = Map.copyOf(explanations);
         }
 

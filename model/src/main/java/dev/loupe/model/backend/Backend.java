@@ -183,7 +183,7 @@ public interface Backend extends AutoCloseable {
 
     private UnsupportedOperationException noBackward(String op) {
         return new UnsupportedOperationException("the " + name() + " backend has no backward pass yet (" + op
-                + "): compute gradients with --backend cpu");
+                + "): compute gradients on the CPU backend");
     }
 
     int threads();

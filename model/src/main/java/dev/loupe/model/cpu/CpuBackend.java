@@ -1,5 +1,6 @@
 package dev.loupe.model.cpu;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.backend.ActivationBuffer;
 import dev.loupe.model.tensor.WeightTensor;
 
@@ -32,7 +33,7 @@ public final class CpuBackend extends HeapBackend {
     public CpuBackend() { this(Runtime.getRuntime().availableProcessors()); }
 
     public CpuBackend(int threads) {
-        if (threads < 1) throw new IllegalArgumentException("CPU backend threads must be at least 1, got " + threads);
+        if (threads < 1) throw new BadInputException("CPU backend threads must be at least 1, got " + threads);
         KernelWarmup.start();
         pool = new WorkerPool(threads);
         scratch = new Scratch(threads);

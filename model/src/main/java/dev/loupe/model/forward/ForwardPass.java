@@ -1,5 +1,6 @@
 package dev.loupe.model.forward;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.hooks.Activation;
 import dev.loupe.hooks.BoundHooks;
 import dev.loupe.hooks.HookPoints;
@@ -96,10 +97,10 @@ public final class ForwardPass {
      */
     public float[] forward(KvCache cache, int[] tokens, BoundHooks hooks, int stopAfterLayer, int logitRows) {
         int rows = tokens.length;
-        if (rows == 0) throw new IllegalArgumentException("no tokens to process");
+        if (rows == 0) throw new BadInputException("no tokens to process");
         for (int t : tokens) {
             if (t < 0 || t >= c.vocabSize()) {
-                throw new IllegalArgumentException("token id " + t + " is outside the vocabulary [0, " + c.vocabSize() + ")");
+                throw new BadInputException("token id " + t + " is outside the vocabulary [0, " + c.vocabSize() + ")");
             }
         }
         int p0 = cache.length();

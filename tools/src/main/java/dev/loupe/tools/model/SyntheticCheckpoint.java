@@ -1,6 +1,7 @@
 package dev.loupe.tools.model;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.ModelConfig;
 import dev.loupe.model.arch.Architecture;
 import dev.loupe.model.arch.TensorName;
@@ -54,7 +55,7 @@ public final class SyntheticCheckpoint {
 
     /** As {@link #write(ModelConfig, DType, Path, long, int)} with another shard size (tests shard tiny models). */
     static List<Path> write(ModelConfig config, DType dtype, Path out, long seed, int threads, long maxShardBytes) throws IOException {
-        if (dtype.quantized()) throw new IllegalArgumentException("synthetic checkpoints are F32, F16 or BF16, not " + dtype);
+        if (dtype.quantized()) throw new BadInputException("synthetic checkpoints are F32, F16 or BF16, not " + dtype);
         List<SafetensorsWriter.Tensor> tensors = tensors(config, dtype, seed);
         long bytes = 0;
         for (SafetensorsWriter.Tensor t : tensors) bytes += t.byteSize();

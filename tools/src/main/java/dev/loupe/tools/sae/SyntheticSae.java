@@ -1,5 +1,6 @@
 package dev.loupe.tools.sae;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.io.DiskSpace;
 import dev.loupe.sae.fit.ExemplarSae;
 import dev.loupe.sae.io.NpzWriter;
@@ -19,8 +20,8 @@ public final class SyntheticSae {
 
     /** Writes {@code dir/params.npz} (via a temporary name) and returns its path. */
     public static Path write(Path dir, int dModel, int width, int targetL0, long seed) throws IOException {
-        if (dModel <= 0 || width <= 0) throw new IllegalArgumentException("d_model and width must be positive, got " + dModel + " and " + width);
-        if (targetL0 <= 0 || targetL0 > width) throw new IllegalArgumentException("target L0 must be in [1, " + width + "], got " + targetL0);
+        if (dModel <= 0 || width <= 0) throw new BadInputException("d_model and width must be positive, got " + dModel + " and " + width);
+        if (targetL0 <= 0 || targetL0 > width) throw new BadInputException("target L0 must be in [1, " + width + "], got " + targetL0);
         // W_enc and W_dec, the three vectors, and a few hundred bytes of zip and .npy headers.
         long bytes = 4L * (2L * dModel * width + 2L * width + dModel) + 4096;
         DiskSpace.require(dir, bytes, "params.npz (d_model " + dModel + ", width " + width + ")");
