@@ -140,7 +140,7 @@ public final class ActivationCache {
             Field f = fields.isEmpty() ? null : fields.getFirst();
             if (fields.size() != 1 || !(f.getType() instanceof ArrowType.FixedSizeList l) || !f.getName().equals(column(0).getName())
                     || f.getChildren().size() != 1 || !f.getChildren().getFirst().getType().equals(ITEM.getType())) {
-                throw new IOException(file + ": not an activation cache (expected one column " + column(0).getName()
+                throw new BadInputException(file + ": not an activation cache (expected one column " + column(0).getName()
                         + ", a fixed-size list of float32; it has " + fields + ")");
             }
             this.width = l.getListSize();

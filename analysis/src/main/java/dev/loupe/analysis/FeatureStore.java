@@ -299,7 +299,7 @@ public final class FeatureStore implements AutoCloseable {
                 }
             }));
         } catch (IOException e) {
-            throw new IllegalStateException(e.getMessage(), e);
+            throw new java.io.UncheckedIOException(e);   // a file that could not be read: the machine failed, not the input
         }
         promotedIds = holder[0] == null ? new int[0] : holder[0];
         promotedTexts = texts;
@@ -506,7 +506,7 @@ public final class FeatureStore implements AutoCloseable {
         try {
             v = loader.load();
         } catch (IOException e) {
-            throw new IllegalStateException(e.getMessage(), e);
+            throw new java.io.UncheckedIOException(e);   // a file that could not be read: the machine failed, not the input
         }
         synchronized (cache) {
             cache.put(key, v);
