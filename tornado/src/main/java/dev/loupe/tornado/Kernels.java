@@ -28,6 +28,19 @@ final class Kernels {
         if (i < ip.get(base + 1)) a.set(ip.get(base + 0) + i, 0f);
     }
 
+    /**
+     * Does nothing unless asked ({@code ip1 > 0}: it rewrites {@code w[ip0]} unchanged): names a pool in the first
+     * graph so that TornadoVM gives it a device buffer there, which later graphs take over.
+     */
+    static void keep(KernelContext kc, FloatArray w, IntArray ip, int base) {
+        if (kc.globalIdx < ip.get(base + 1)) w.set(ip.get(base), w.get(ip.get(base)));
+    }
+
+    /** {@link #keep} for a 16-bit pool. */
+    static void keepHalf(KernelContext kc, ShortArray w, IntArray ip, int base) {
+        if (kc.globalIdx < ip.get(base + 1)) w.set(ip.get(base), w.get(ip.get(base)));
+    }
+
     /** {@code a[ip1 + i] = stage[i]} for {@code i < ip2}: a host upload landing in the arena. */
     static void upload(KernelContext kc, FloatArray a, FloatArray stage, IntArray ip, int base) {
         int i = kc.globalIdx;
@@ -269,7 +282,10 @@ final class Kernels {
         }
     }
 
-    /** RoPE, rotate-half layout, one pair per work item (ip: x, table, rows, heads, half); table = cos then sin. */
+    /**
+     * RoPE, rotate-half layout, one pair per work item (ip: x, table, rows, heads, half, sinDelta): the cos rows of the
+     * chunk's positions from {@code table}, the sin rows {@code sinDelta} further.
+     */
     static void rope(KernelContext kc, FloatArray a, IntArray ip, int base) {
         int idx = kc.globalIdx;
         int rows = ip.get(base + 2), heads = ip.get(base + 3), half = ip.get(base + 4);
@@ -282,7 +298,7 @@ final class Kernels {
             int b = ip.get(base + 0) + t * heads * 2 * half + h * 2 * half;
             int tab = ip.get(base + 1) + t * half + i;
             float c = a.get(tab);
-            float s = a.get(tab + rows * half);
+            float s = a.get(tab + ip.get(base + 5));
             float x1 = a.get(b + i);
             float x2 = a.get(b + i + half);
             a.set(b + i, x1 * c - x2 * s);
@@ -400,6 +416,50 @@ final class Kernels {
             float s = 0f;
             for (int j = 0; j < nKeys; j++) s += a.get(p + j) * a.get(v + j * kvDim);
             a.set(ip.get(base + 2) + t * heads * hd + h * hd + i, s);
+        }
+    }
+
+    /**
+     * RoPE of the chunk's queries and keys, in place, with the keys (rotated) and values written to the KV cache, one
+     * rotate-half pair per work item over every query head then every key head. The cos table starts at the chunk's
+     * first position; sin follows at {@code +sinDelta} (ip: q, k, v, keyDst, valueDst, cos, sinDelta, rows, heads,
+     * kvHeads, half).
+     */
+    static void ropeStore(KernelContext kc, FloatArray a, IntArray ip, int base) {
+        int idx = kc.globalIdx;
+        int rows = ip.get(base + 7), heads = ip.get(base + 8), kvHeads = ip.get(base + 9), half = ip.get(base + 10);
+        int perRow = (heads + kvHeads) * half;
+        if (idx < rows * perRow) {
+            int t = idx / perRow;
+            int rem = idx - t * perRow;
+            int h = rem / half;
+            int i = rem - h * half;
+            int tab = ip.get(base + 5) + t * half + i;
+            float c = a.get(tab);
+            float s = a.get(tab + ip.get(base + 6));
+            if (h < heads) {
+                int b = ip.get(base) + (t * heads + h) * 2 * half;
+                float x1 = a.get(b + i);
+                float x2 = a.get(b + i + half);
+                a.set(b + i, x1 * c - x2 * s);
+                a.set(b + i + half, x2 * c + x1 * s);
+            } else {
+                int at = (t * kvHeads + h - heads) * 2 * half;
+                int b = ip.get(base + 1) + at;
+                float x1 = a.get(b + i);
+                float x2 = a.get(b + i + half);
+                float r1 = x1 * c - x2 * s;
+                float r2 = x2 * c + x1 * s;
+                a.set(b + i, r1);
+                a.set(b + i + half, r2);
+                int kd = ip.get(base + 3) + at;
+                a.set(kd + i, r1);
+                a.set(kd + i + half, r2);
+                int vb = ip.get(base + 2) + at;
+                int vd = ip.get(base + 4) + at;
+                a.set(vd + i, a.get(vb + i));
+                a.set(vd + i + half, a.get(vb + i + half));
+            }
         }
     }
 
