@@ -24,7 +24,6 @@ import java.util.List;
 import java.util.Map;
 
 import static dev.loupe.tornado.TornadoBackend.LOCAL;
-import static dev.loupe.tornado.TornadoBackend.attentionWork;
 import static dev.loupe.tornado.TornadoBackend.dev;
 import static dev.loupe.tornado.TornadoBackend.rmsNormWork;
 
@@ -43,7 +42,8 @@ import static dev.loupe.tornado.TornadoBackend.rmsNormWork;
  * on the host and sent in one upload (the device gather takes one row per task).
  */
 final class ModelSteps {
-    private static final int PARAMS = 16;
+    /** Parameters per task (a fused matmul reads 17). */
+    private static final int PARAMS = 24;
     private static final LayerTensor[] MATRICES = {LayerTensor.Q, LayerTensor.K, LayerTensor.V, LayerTensor.O, LayerTensor.GATE,
             LayerTensor.UP, LayerTensor.DOWN};
 
@@ -116,7 +116,8 @@ final class ModelSteps {
             layout("k_norm", Kernels.NORM_GROUP);
         }
         layout("rope", LOCAL);
-        layout("attention", LOCAL);
+        layout("attention", Kernels.ATT_GROUP);
+        layout("combine", Kernels.ATT_GROUP);
         layout("o", Kernels.MATMUL_LOCAL);
         if (postAttentionNorm) layout("post_attention_norm", Kernels.NORM_GROUP);
         layout("add_attention", LOCAL);
@@ -180,6 +181,7 @@ final class ModelSteps {
         }
         g.task("rope", Kernels::ropeStore, kc, a, lp, base.get("rope"));
         g.task("attention", Kernels::attention, kc, a, lp, attentionFp, base.get("attention"));
+        g.task("combine", Kernels::attentionCombine, kc, a, lp, base.get("attention"));
         be.matmulTask(g, "o", pools.get(3), kc, lp, base.get("o"));
         if (postAttentionNorm) g.task("post_attention_norm", Kernels::rmsNorm, kc, a, vec, lp, normFp, base.get("post_attention_norm"));
         g.task("add_attention", Kernels::add, kc, a, lp, base.get("add_attention"));
@@ -250,8 +252,9 @@ final class ModelSteps {
         set(lp, base.get("rope"), q, k, v, keys + p0 * kvDim, values + p0 * kvDim, tab.offset() + p0 * half, tab.positions() * half,
                 rows, heads, kvHeads, half);
         work[t++] = (long) rows * (heads + kvHeads) * half;
-        set(lp, base.get("attention"), q, keys, values, z, rows, p0, heads, kvHeads, hd, c.attentionShape(l).window());
-        work[t++] = attentionWork(heads, rows);
+        long[] attention = be.attentionParams(lp, base.get("attention"), c.attentionShape(l), q, keys, values, z, p0, rows);
+        work[t++] = attention[0];
+        work[t++] = attention[1];
         work[t++] = matmul("o", z, proj, rows, lw.o());
         if (postAttentionNorm) work[t++] = norm("post_attention_norm", proj, proj, rows, d, lw.postAttentionNorm());
         set(lp, base.get("add_attention"), proj, x, rows * d);
