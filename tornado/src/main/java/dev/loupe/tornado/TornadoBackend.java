@@ -534,13 +534,21 @@ public final class TornadoBackend implements Backend {
             c.put("device_kernel_ns", kernelNanos);
             for (Map.Entry<String, Long> e : opNanos.entrySet()) c.put("device_kernel_ns." + e.getKey(), e.getValue());
         }
-        if (plan != null) c.put("device_memory_bytes", plan.getCurrentDeviceMemoryUsage());
+        // TornadoVM's own count covers only the graph executed last (the resident set is allocated by "init")
+        if (plan != null) c.put("device_memory_bytes", residentBytes());
         if (weights != null) c.put("device_weight_bytes", weights.bytes());
         if (regions != null) {
             c.put("device_arena_live_bytes", regions.live() * Float.BYTES);
             c.put("device_arena_peak_bytes", regions.peak() * Float.BYTES);
         }
         return c;
+    }
+
+    /** Device memory of the resident set (arena, norm vectors, weight pools) and the staging arrays. */
+    private long residentBytes() {
+        long bytes = (long) arenaFloats * Float.BYTES + (long) vectors.getSize() * Float.BYTES + weights.bytes();
+        for (FloatArray stage : stages) bytes += (long) stage.getSize() * Float.BYTES;
+        return bytes;
     }
 
     /** The device the plan runs on, e.g. the OpenCL device's name. */
