@@ -85,6 +85,8 @@ public final class TornadoBackend implements Backend {
     private TornadoExecutionResult lastResult;
     private long kernelNanos;
     private long launches;
+    /** Executions per kind of graph (its name without the trailing pool or variant number). */
+    private final Map<String, Long> executions = new LinkedHashMap<>();
     /** Device kernel time per operation (graph name), when profiling. */
     private final Map<String, Long> opNanos = new LinkedHashMap<>();
     private RegionAllocator regions;
@@ -316,10 +318,12 @@ public final class TornadoBackend implements Backend {
         if (!any) return;
         lastResult = plan.withGraph(g.index()).execute();
         launches++;
+        String kind = graph.replaceFirst("\\d+$", "");
+        executions.merge(kind, 1L, Long::sum);
         if (profile) {
             long ns = lastResult.getProfilerResult().getDeviceKernelTime();
             kernelNanos += ns;
-            opNanos.merge(graph.replaceFirst("\\d+$", ""), ns, Long::sum);
+            opNanos.merge(kind, ns, Long::sum);
         }
     }
 
@@ -530,6 +534,7 @@ public final class TornadoBackend implements Backend {
     public synchronized Map<String, Long> deviceCounters() {
         Map<String, Long> c = new LinkedHashMap<>();
         c.put("graph_executions", launches);
+        for (Map.Entry<String, Long> e : executions.entrySet()) c.put("graph_executions." + e.getKey(), e.getValue());
         if (profile) {
             c.put("device_kernel_ns", kernelNanos);
             for (Map.Entry<String, Long> e : opNanos.entrySet()) c.put("device_kernel_ns." + e.getKey(), e.getValue());
