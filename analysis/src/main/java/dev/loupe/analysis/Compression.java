@@ -1,11 +1,7 @@
 package dev.loupe.analysis;
 
+import com.fasterxml.jackson.annotation.JsonValue;
 import dev.loupe.errors.BadInputException;
-
-
-
-
-
 
 /** Arrow IPC body compression of the files a run writes ({@code --compression}). */
 public enum Compression {
@@ -17,6 +13,8 @@ public enum Compression {
 
     Compression(String flag) { this.flag = flag; }
 
+    /** The name run.json and {@code --compression} use (and JSON output shows). */
+    @JsonValue
     public String flag() { return flag; }
 
     public static Compression parse(String s) {

@@ -16,15 +16,11 @@ import dev.loupe.model.weights.GgufCheckpoint;
 import dev.loupe.model.weights.GgufFile;
 import dev.loupe.model.weights.HfCheckpoint;
 import dev.loupe.model.weights.ModelWeights;
-import dev.loupe.model.arch.TensorName;
-import dev.loupe.model.weights.LayerWeights;
-import dev.loupe.model.tensor.WeightTensor;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.IntConsumer;
@@ -46,15 +42,7 @@ public final class GemmaModel implements Model {
         this.tokenizer = tokenizer;
         this.backend = backend;
         this.points = new HookPoints(weights.config().numLayers(), weights.config().architecture().blockHooks());
-        List<WeightTensor> matrices = new ArrayList<>(List.of(weights.embedding()));
-        List<float[]> vectors = new ArrayList<>(List.of(weights.finalNorm()));
-        for (LayerWeights l : weights.layers()) {
-            for (TensorName t : weights.config().architecture().layerTensors()) {
-                if (t.role().isMatrix()) matrices.add(l.matrix(t.role()));
-                else vectors.add(l.norm(t.role()));
-            }
-        }
-        backend.prepare(matrices, vectors);
+        backend.prepare(weights);
     }
 
     /** Loads an HF folder or a .gguf file, running on the Vector API CPU backend with {@code threads} threads. */

@@ -5,6 +5,7 @@ import dev.loupe.model.arch.Architecture;
 import dev.loupe.model.arch.LayerType;
 import dev.loupe.model.arch.Rope;
 import dev.loupe.model.arch.SlidingPattern;
+import dev.loupe.model.backend.AttentionShape;
 import dev.loupe.model.arch.gemma2.Gemma2Architecture;
 
 import java.util.List;
@@ -120,6 +121,15 @@ public record ModelConfig(
 
     /** The primary eos id (the first of {@link #eosIds}). */
     public int eosId() { return eosIds.getFirst(); }
+
+    /**
+     * Layer {@code layer}'s attention: scores scaled by {@code query_pre_attn_scalar^-0.5}, the score softcap, and the
+     * sliding window on sliding layers (none on full ones).
+     */
+    public AttentionShape attentionShape(int layer) {
+        int window = isSliding(layer) ? slidingWindow : Integer.MAX_VALUE;
+        return new AttentionShape(numHeads, numKvHeads, headDim, (float) (1.0 / Math.sqrt(queryPreAttnScalar)), attnSoftcap, window);
+    }
 
     public int qDim() { return numHeads * headDim; }
     public int kvDim() { return numKvHeads * headDim; }

@@ -1,5 +1,6 @@
 package dev.loupe.tornado;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.tensor.DType;
 import dev.loupe.model.tensor.Floats;
 import dev.loupe.model.tensor.WeightTensor;
@@ -45,7 +46,7 @@ final class DeviceWeights {
             try {
                 return valueOf(v.toUpperCase(Locale.ROOT));
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("-Dloupe.tornado.weights must be auto, f32 or bf16, got '" + v + "'");
+                throw new BadInputException("-Dloupe.tornado.weights must be auto, f32 or bf16, got '" + v + "'");
             }
         }
 
@@ -145,14 +146,17 @@ final class DeviceWeights {
             capacity = Math.min(capacity, Integer.MAX_VALUE - 8);
             int cols = w.cols();
             if (cols > capacity) {
-                throw new IllegalArgumentException("TornadoVM backend: a row of " + w.describe() + " has " + cols
+                throw new BadInputException("TornadoVM backend: a row of " + w.describe() + " has " + cols
                         + " values, more than one device pool holds (" + capacity + "); raise -Dloupe.tornado.pool.mb");
             }
             List<Part> parts = new ArrayList<>();
             int row = 0;
             while (row < w.rows()) {
                 PoolPlan open = precision.half() ? openHalf : openFloat;
-                if (open == null || (capacity - open.values) / cols == 0) {
+                // a matrix that fits an empty pool is never split (one launch; neighbours stay contiguous for fusing)
+                boolean fitsEmpty = row == 0 && (long) w.rows() * cols <= capacity;
+                long room = open == null ? 0 : (capacity - open.values) / cols;
+                if (open == null || room == 0 || (fitsEmpty && room < w.rows())) {
                     open = new PoolPlan(plans.size(), precision.half());
                     plans.add(open);
                     if (precision.half()) openHalf = open; else openFloat = open;
@@ -222,6 +226,27 @@ final class DeviceWeights {
     }
 
     List<Pool> pools() { return pools; }
+
+    /**
+     * Where {@code ws} sit one after another, whole, in one pool, with equal widths and precision: then one launch
+     * computes them all (fused q/k/v or gate/up). Null otherwise.
+     */
+    Part contiguous(WeightTensor[] ws) {
+        Placement first = placements.get(ws[0]);
+        if (first == null || first.parts().size() != 1) return null;
+        Part start = first.parts().get(0);
+        int next = start.offset() + ws[0].rows() * ws[0].cols();
+        int rows = ws[0].rows();
+        for (int j = 1; j < ws.length; j++) {
+            Placement p = placements.get(ws[j]);
+            if (p == null || p.parts().size() != 1 || p.precision() != first.precision() || ws[j].cols() != ws[0].cols()) return null;
+            Part part = p.parts().get(0);
+            if (part.pool() != start.pool() || part.offset() != next) return null;
+            next += ws[j].rows() * ws[j].cols();
+            rows += ws[j].rows();
+        }
+        return new Part(start.pool(), 0, rows, start.offset());
+    }
 
     /** Where {@code w} is, or null if it was not packed. */
     Placement placement(WeightTensor w) { return placements.get(w); }

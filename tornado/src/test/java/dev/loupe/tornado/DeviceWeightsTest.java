@@ -56,7 +56,7 @@ class DeviceWeightsTest {
             assertEquals(DeviceWeights.Precision.F32, f32.placement(big).precision());
             DeviceWeights bf16 = new DeviceWeights(List.of(small), DeviceWeights.Policy.BF16, 1 << 20);
             assertEquals(Floats.bf16ToFloat(Floats.floatToBf16(small.get(13))), bf16.value(small, 1, 3));
-            IllegalArgumentException tooWide = assertThrows(IllegalArgumentException.class,
+            var tooWide = assertThrows(dev.loupe.errors.BadInputException.class,
                     () -> new DeviceWeights(List.of(big), DeviceWeights.Policy.AUTO, 16));
             assertTrue(tooWide.getMessage().contains("big") && tooWide.getMessage().contains("loupe.tornado.pool.mb"), tooWide.getMessage());
         }

@@ -1,7 +1,7 @@
 package dev.loupe.web;
 
 import dev.loupe.analysis.FeatureStore;
-import dev.loupe.analysis.RunInfo;
+import dev.loupe.analysis.RunManifest;
 import dev.loupe.errors.BadInputException;
 import dev.loupe.model.Model;
 import dev.loupe.sae.Sae;
@@ -71,10 +71,10 @@ public final class LoupeServer implements AutoCloseable {
                 model = Model.load(options.model(), options.threads());
             }
             store = FeatureStore.open(runDir, options.saeId(), model != null && model.hasTokenizer() ? model.tokenizer() : null);
-            RunInfo.SaeEntry entry = store.sae();
+            RunManifest.SaeEntry entry = store.sae();
             Path modelPath = options.model();
-            if (model == null && store.info().model() != null) {
-                Path named = named(runDir, store.info().model());
+            if (model == null) {
+                Path named = named(runDir, store.info().model().path());
                 if (named != null) {
                     model = Model.load(named, options.threads());
                     modelPath = named;

@@ -7,7 +7,7 @@ import dev.loupe.analysis.ContextToken;
 import dev.loupe.analysis.Example;
 import dev.loupe.analysis.FeatureStore;
 import dev.loupe.analysis.FeatureSummary;
-import dev.loupe.analysis.RunInfo;
+import dev.loupe.analysis.RunManifest;
 import dev.loupe.analysis.TokenValue;
 import dev.loupe.errors.BadInputException;
 import dev.loupe.model.io.AtomicFiles;
@@ -63,10 +63,10 @@ public final class NeuronpediaExport {
 
         /** The run's model (its file or folder name) and SAE, 128 features a batch, 16 tokens of context. */
         public static Options of(FeatureStore store, Path out) {
-            RunInfo info = store.info();
-            String model = info.modelName() != null ? info.modelName() : Path.of(String.valueOf(info.model())).getFileName().toString();
+            RunManifest info = store.info();
+            String model = info.model().name();
             model = model.replaceAll("\\.gguf$", "");
-            RunInfo.SaeEntry sae = store.sae();
+            RunManifest.SaeEntry sae = store.sae();
             return new Options(out, model, NeuronpediaSource.of(sae.hook(), sae.dSae(), sae.path()), MAX_BATCH, 16, Map.of());
         }
 

@@ -90,12 +90,8 @@ public final class BackwardPass {
         this.gradientHooks = grads.bind(points);
         this.lin = request.linearization();
         this.parameters = request.parameters();
-        float scale = (float) (1.0 / Math.sqrt(c.queryPreAttnScalar()));
         this.attention = new AttentionShape[c.numLayers()];
-        for (int l = 0; l < attention.length; l++) {
-            int window = c.isSliding(l) ? c.slidingWindow() : Integer.MAX_VALUE;
-            attention[l] = new AttentionShape(c.numHeads(), c.numKvHeads(), c.headDim(), scale, c.attnSoftcap(), window);
-        }
+        for (int l = 0; l < attention.length; l++) attention[l] = c.attentionShape(l);
         this.memory = request.memory();
         this.metric = request.metric();
     }
