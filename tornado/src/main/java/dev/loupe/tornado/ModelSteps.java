@@ -29,7 +29,8 @@ import static dev.loupe.tornado.TornadoBackend.rmsNormWork;
 
 /**
  * The model's whole steps as task graphs built once in {@link TornadoBackend#prepare}: the embedding (rows gathered
- * from the embedding's pool on the device), one block graph (every operation of a Gemma block as one task each,
+ * from the embedding's pool on the device), one block graph (every operation of a Gemma block as one task each, q/k/v
+ * and gate/up fused into one matmul each,
  * executed once per layer with that layer's weight and norm offsets, window and RoPE table in its parameter array),
  * and the head (final norm, unembedding, final softcap). A generated token thus costs layers + 2 graph executions,
  * and the only things sent are the parameter arrays (the token id among them).
@@ -44,8 +45,6 @@ import static dev.loupe.tornado.TornadoBackend.rmsNormWork;
 final class ModelSteps {
     /** Parameters per task (a fused matmul reads 17). */
     private static final int PARAMS = 24;
-    private static final LayerTensor[] MATRICES = {LayerTensor.Q, LayerTensor.K, LayerTensor.V, LayerTensor.O, LayerTensor.GATE,
-            LayerTensor.UP, LayerTensor.DOWN};
 
     private final TornadoBackend be;
     private final ModelConfig c;
@@ -62,6 +61,8 @@ final class ModelSteps {
     private final List<TornadoBackend.Task> blockTasks = new ArrayList<>();
     private final Map<String, Integer> base = new LinkedHashMap<>();
     private final String[] graphOf;
+    /** Per layer: where q, k, v (and gate, up) sit one after another, computed by one fused task. */
+    private final DeviceWeights.Part[] qkvRun, gateUpRun;
     private final RopeTables tables;
     private final int[] ropeOf;
 
@@ -110,7 +111,7 @@ final class ModelSteps {
 
         // the block's tasks in order, each with its work-group size and a base in the parameter array
         layout("norm_in", Kernels.NORM_GROUP);
-        for (String m : new String[]{"q", "k", "v"}) layout(m, Kernels.MATMUL_LOCAL);
+        layout("qkv", Kernels.MATMUL_LOCAL);
         if (qkNorm) {
             layout("q_norm", Kernels.NORM_GROUP);
             layout("k_norm", Kernels.NORM_GROUP);
@@ -122,8 +123,7 @@ final class ModelSteps {
         if (postAttentionNorm) layout("post_attention_norm", Kernels.NORM_GROUP);
         layout("add_attention", LOCAL);
         layout("norm_ff", Kernels.NORM_GROUP);
-        layout("gate", Kernels.MATMUL_LOCAL);
-        layout("up", Kernels.MATMUL_LOCAL);
+        layout("gate_up", Kernels.MATMUL_LOCAL);
         layout("geglu", LOCAL);
         layout("down", Kernels.MATMUL_LOCAL);
         if (postFeedforwardNorm) layout("post_feedforward_norm", Kernels.NORM_GROUP);
@@ -131,14 +131,17 @@ final class ModelSteps {
         this.lp = new IntArray(PARAMS * blockTasks.size());
 
         this.graphOf = new String[c.numLayers()];
+        this.qkvRun = new DeviceWeights.Part[c.numLayers()];
+        this.gateUpRun = new DeviceWeights.Part[c.numLayers()];
         Map<List<Integer>, String> byPools = new LinkedHashMap<>();
         for (int l = 0; l < c.numLayers(); l++) {
-            List<Integer> pools = new ArrayList<>();
-            for (LayerTensor m : MATRICES) {
-                List<DeviceWeights.Part> mParts = be.placement(model.layers().get(l).matrix(m)).parts();
-                pools.add(mParts.size() == 1 ? mParts.getFirst().pool() : -1);
-            }
-            if (pools.contains(-1)) continue;   // a matrix bigger than a pool: this layer runs op by op
+            LayerWeights lw = model.layers().get(l);
+            qkvRun[l] = be.weights().contiguous(new WeightTensor[]{lw.q(), lw.k(), lw.v()});
+            gateUpRun[l] = be.weights().contiguous(new WeightTensor[]{lw.gate(), lw.up()});
+            List<DeviceWeights.Part> oParts = be.placement(lw.o()).parts(), downParts = be.placement(lw.down()).parts();
+            // q/k/v or gate/up not one after another in one pool, or a matrix bigger than a pool: this layer runs op by op
+            if (qkvRun[l] == null || gateUpRun[l] == null || oParts.size() != 1 || downParts.size() != 1) continue;
+            List<Integer> pools = List.of(qkvRun[l].pool(), oParts.getFirst().pool(), gateUpRun[l].pool(), downParts.getFirst().pool());
             String name = byPools.get(pools);
             if (name == null) {
                 name = "block" + byPools.size();
@@ -172,9 +175,7 @@ final class ModelSteps {
         FloatArray a = be.arena(), vec = be.vectors();
         TaskGraph g = be.graph(name, lp).transferToDevice(DataTransferMode.FIRST_EXECUTION, normFp, attentionFp);
         g.task("norm_in", Kernels::rmsNorm, kc, a, vec, lp, normFp, base.get("norm_in"));
-        be.matmulTask(g, "q", pools.get(0), kc, lp, base.get("q"));
-        be.matmulTask(g, "k", pools.get(1), kc, lp, base.get("k"));
-        be.matmulTask(g, "v", pools.get(2), kc, lp, base.get("v"));
+        be.matmulTask(g, "qkv", pools.get(0), kc, lp, base.get("qkv"));
         if (qkNorm) {
             g.task("q_norm", Kernels::rmsNorm, kc, a, vec, lp, normFp, base.get("q_norm"));
             g.task("k_norm", Kernels::rmsNorm, kc, a, vec, lp, normFp, base.get("k_norm"));
@@ -182,14 +183,13 @@ final class ModelSteps {
         g.task("rope", Kernels::ropeStore, kc, a, lp, base.get("rope"));
         g.task("attention", Kernels::attention, kc, a, lp, attentionFp, base.get("attention"));
         g.task("combine", Kernels::attentionCombine, kc, a, lp, base.get("attention"));
-        be.matmulTask(g, "o", pools.get(3), kc, lp, base.get("o"));
+        be.matmulTask(g, "o", pools.get(1), kc, lp, base.get("o"));
         if (postAttentionNorm) g.task("post_attention_norm", Kernels::rmsNorm, kc, a, vec, lp, normFp, base.get("post_attention_norm"));
         g.task("add_attention", Kernels::add, kc, a, lp, base.get("add_attention"));
         g.task("norm_ff", Kernels::rmsNorm, kc, a, vec, lp, normFp, base.get("norm_ff"));
-        be.matmulTask(g, "gate", pools.get(4), kc, lp, base.get("gate"));
-        be.matmulTask(g, "up", pools.get(5), kc, lp, base.get("up"));
+        be.matmulTask(g, "gate_up", pools.get(2), kc, lp, base.get("gate_up"));
         g.task("geglu", Kernels::geglu, kc, a, lp, base.get("geglu"));
-        be.matmulTask(g, "down", pools.get(6), kc, lp, base.get("down"));
+        be.matmulTask(g, "down", pools.get(3), kc, lp, base.get("down"));
         if (postFeedforwardNorm) g.task("post_feedforward_norm", Kernels::rmsNorm, kc, a, vec, lp, normFp, base.get("post_feedforward_norm"));
         g.task("add_mlp", Kernels::add, kc, a, lp, base.get("add_mlp"));
         return g;
@@ -242,9 +242,7 @@ final class ModelSteps {
         long[] work = new long[blockTasks.size()];
         int t = 0;
         work[t++] = norm("norm_in", x, xn, rows, d, lw.inputNorm());
-        work[t++] = matmul("q", xn, q, rows, lw.q());
-        work[t++] = matmul("k", xn, k, rows, lw.k());
-        work[t++] = matmul("v", xn, v, rows, lw.v());
+        work[t++] = be.fusedMatmulParams(lp, base.get("qkv"), xn, new int[]{q, k, v}, rows, new WeightTensor[]{lw.q(), lw.k(), lw.v()}, qkvRun[l]);
         if (qkNorm) {
             work[t++] = norm("q_norm", q, q, rows * heads, hd, lw.qNorm());
             work[t++] = norm("k_norm", k, k, rows * kvHeads, hd, lw.kNorm());
@@ -260,8 +258,8 @@ final class ModelSteps {
         set(lp, base.get("add_attention"), proj, x, rows * d);
         work[t++] = (long) rows * d;
         work[t++] = norm("norm_ff", x, xn, rows, d, lw.preFeedforwardNorm());
-        work[t++] = matmul("gate", xn, gate, rows, lw.gate());
-        work[t++] = matmul("up", xn, up, rows, lw.up());
+        work[t++] = be.fusedMatmulParams(lp, base.get("gate_up"), xn, new int[]{gate, up}, rows, new WeightTensor[]{lw.gate(), lw.up()},
+                gateUpRun[l]);
         set(lp, base.get("geglu"), gate, up, rows * inter);
         work[t++] = (long) rows * inter;
         work[t++] = matmul("down", gate, proj, rows, lw.down());

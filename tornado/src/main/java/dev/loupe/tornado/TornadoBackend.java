@@ -10,6 +10,7 @@ import dev.loupe.model.backend.HeadStep;
 import dev.loupe.model.backend.RegionAllocator;
 import dev.loupe.model.backend.RotaryTable;
 import dev.loupe.model.tensor.WeightTensor;
+import dev.loupe.model.weights.LayerWeights;
 import dev.loupe.model.weights.ModelWeights;
 import uk.ac.manchester.tornado.api.DataRange;
 import uk.ac.manchester.tornado.api.GridScheduler;
@@ -155,7 +156,13 @@ public final class TornadoBackend implements Backend {
         for (Map.Entry<float[], Integer> e : vectorOffsets.entrySet()) {
             for (int i = 0; i < e.getKey().length; i++) vectors.set(e.getValue() + i, e.getKey()[i]);
         }
-        weights = new DeviceWeights(model.matrices(), weightPolicy, poolBytes);
+        // each layer's q, k, v and its gate, up one after another: one launch each (ModelSteps, matmulEach)
+        List<List<WeightTensor>> together = new ArrayList<>();
+        for (LayerWeights l : model.layers()) {
+            together.add(List.of(l.q(), l.k(), l.v()));
+            together.add(List.of(l.gate(), l.up()));
+        }
+        weights = new DeviceWeights(model.matrices(), together, weightPolicy, poolBytes);
         long need = weights.bytes() + (long) arenaFloats * Float.BYTES + (long) total * Float.BYTES;
         long limit = deviceMemoryLimit();
         if (need > limit) {
