@@ -1,5 +1,6 @@
 package dev.loupe.tornado;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.tensor.DType;
 import dev.loupe.model.tensor.Floats;
 import dev.loupe.model.tensor.WeightTensor;
@@ -45,7 +46,7 @@ final class DeviceWeights {
             try {
                 return valueOf(v.toUpperCase(Locale.ROOT));
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("-Dloupe.tornado.weights must be auto, f32 or bf16, got '" + v + "'");
+                throw new BadInputException("-Dloupe.tornado.weights must be auto, f32 or bf16, got '" + v + "'");
             }
         }
 
@@ -128,12 +129,21 @@ final class DeviceWeights {
     private final List<Pool> pools = new ArrayList<>();
     private final Map<WeightTensor, Placement> placements = new IdentityHashMap<>();
 
+    DeviceWeights(List<WeightTensor> matrices, Policy policy, long poolBytes) {
+        this(matrices, List.of(), policy, poolBytes);
+    }
+
     /**
      * Packs {@code matrices} (duplicates by identity once: a tied embedding is one matrix).
      *
+     * @param together  runs of consecutive matrices to keep one after another in one pool (a layer's q, k, v; its gate
+     *                  and up), so that one launch computes them all ({@link #contiguous}); a run that fits an empty
+     *                  pool starts a new pool rather than straddle two
      * @param poolBytes largest pool, in bytes
      */
-    DeviceWeights(List<WeightTensor> matrices, Policy policy, long poolBytes) {
+    DeviceWeights(List<WeightTensor> matrices, List<List<WeightTensor>> together, Policy policy, long poolBytes) {
+        Map<WeightTensor, List<WeightTensor>> runStartingAt = new IdentityHashMap<>();
+        for (List<WeightTensor> run : together) runStartingAt.put(run.getFirst(), run);
         // plan first (pool sizes must be known to allocate), then fill
         List<PoolPlan> plans = new ArrayList<>();
         PoolPlan openFloat = null, openHalf = null;
@@ -145,14 +155,28 @@ final class DeviceWeights {
             capacity = Math.min(capacity, Integer.MAX_VALUE - 8);
             int cols = w.cols();
             if (cols > capacity) {
-                throw new IllegalArgumentException("TornadoVM backend: a row of " + w.describe() + " has " + cols
+                throw new BadInputException("TornadoVM backend: a row of " + w.describe() + " has " + cols
                         + " values, more than one device pool holds (" + capacity + "); raise -Dloupe.tornado.pool.mb");
             }
             List<Part> parts = new ArrayList<>();
+            List<WeightTensor> run = runStartingAt.get(w);
+            if (run != null && run.stream().allMatch(m -> policy.precisionOf(m.dtype()) == precision && !placements.containsKey(m))) {
+                long runValues = 0;
+                for (WeightTensor m : run) runValues += (long) m.rows() * m.cols();
+                PoolPlan open = precision.half() ? openHalf : openFloat;
+                if (runValues <= capacity && open != null && capacity - open.values < runValues) {
+                    open = new PoolPlan(plans.size(), precision.half());
+                    plans.add(open);
+                    if (precision.half()) openHalf = open; else openFloat = open;
+                }
+            }
             int row = 0;
             while (row < w.rows()) {
                 PoolPlan open = precision.half() ? openHalf : openFloat;
-                if (open == null || (capacity - open.values) / cols == 0) {
+                // a matrix that fits an empty pool is never split (one launch; neighbours stay contiguous for fusing)
+                boolean fitsEmpty = row == 0 && (long) w.rows() * cols <= capacity;
+                long room = open == null ? 0 : (capacity - open.values) / cols;
+                if (open == null || room == 0 || (fitsEmpty && room < w.rows())) {
                     open = new PoolPlan(plans.size(), precision.half());
                     plans.add(open);
                     if (precision.half()) openHalf = open; else openFloat = open;
@@ -222,6 +246,27 @@ final class DeviceWeights {
     }
 
     List<Pool> pools() { return pools; }
+
+    /**
+     * Where {@code ws} sit one after another, whole, in one pool, with equal widths and precision: then one launch
+     * computes them all (fused q/k/v or gate/up). Null otherwise.
+     */
+    Part contiguous(WeightTensor[] ws) {
+        Placement first = placements.get(ws[0]);
+        if (first == null || first.parts().size() != 1) return null;
+        Part start = first.parts().get(0);
+        int next = start.offset() + ws[0].rows() * ws[0].cols();
+        int rows = ws[0].rows();
+        for (int j = 1; j < ws.length; j++) {
+            Placement p = placements.get(ws[j]);
+            if (p == null || p.parts().size() != 1 || p.precision() != first.precision() || ws[j].cols() != ws[0].cols()) return null;
+            Part part = p.parts().get(0);
+            if (part.pool() != start.pool() || part.offset() != next) return null;
+            next += ws[j].rows() * ws[j].cols();
+            rows += ws[j].rows();
+        }
+        return new Part(start.pool(), 0, rows, start.offset());
+    }
 
     /** Where {@code w} is, or null if it was not packed. */
     Placement placement(WeightTensor w) { return placements.get(w); }

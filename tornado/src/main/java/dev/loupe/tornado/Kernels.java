@@ -123,6 +123,9 @@ final class Kernels {
      * 5 the part's offset in the pool, 6 the output row stride (all of W's rows), and for 16-bit pools
      * 7 the decode table's offset in the arena, 8 mantissa bits, 9 mantissa mask, 10 exponent mask,
      * 11 the implicit bit, 12 the table's size (DeviceWeights.Precision). Work groups of MATMUL_LOCAL threads.
+     * Fused matmuls (q/k/v, gate/up: matrices packed one after another, one launch) send outputs past the first
+     * segment elsewhere: 13 the first segment's outputs n0 (all of them when not fused), 14 where the second
+     * segment goes, 15 its outputs n1, 16 where the third goes (the rest); each segment's row stride is its width.
      */
 
     /** Work groups a matmul over {@code outputs} × {@code rows} runs: one per output when decoding, else one per tile. */
@@ -146,6 +149,7 @@ final class Kernels {
         int l = kc.localIdx;
         int x = ip.get(base), out = ip.get(base + 1), rows = ip.get(base + 2), outDim = ip.get(base + 3);
         int inDim = ip.get(base + 4), wOff = ip.get(base + 5), stride = ip.get(base + 6);
+        int n0 = ip.get(base + 13), out1 = ip.get(base + 14), n1 = ip.get(base + 15), out2 = ip.get(base + 16);
         if (rows == 1) {
             if (g < outDim) {
                 int wRow = wOff + g * inDim;
@@ -159,9 +163,16 @@ final class Kernels {
                     if (l < half) partial[l] = partial[l] + partial[l + half];
                     kc.localBarrier();
                 }
-                if (l == 0) a.set(out + g, partial[0]);
+                if (l == 0) {
+                    int at = out + g;
+                    if (g >= n0) {
+                        if (g < n0 + n1) at = out1 + g - n0;
+                        else at = out2 + g - n0 - n1;
+                    }
+                    a.set(at, partial[0]);
+                }
             }
-        } else {
+        } else if (outDim > 0) {
             int tilesX = (outDim + TILE - 1) / TILE;
             int gy = g / tilesX;
             int gx = g - gy * tilesX;
@@ -185,7 +196,14 @@ final class Kernels {
                 for (int kk = 0; kk < TILE; kk++) s += xs[ly * (TILE + 1) + kk] * ws[lx * (TILE + 1) + kk];
                 kc.localBarrier();
             }
-            if (r < rows && o < outDim) a.set(out + r * stride + o, s);
+            if (r < rows && o < outDim) {
+                int at = out + r * stride + o;
+                if (o >= n0) {
+                    if (o < n0 + n1) at = out1 + r * n1 + o - n0;
+                    else at = out2 + r * (outDim - n0 - n1) + o - n0 - n1;
+                }
+                a.set(at, s);
+            }
         }
     }
 
@@ -205,6 +223,7 @@ final class Kernels {
         int implicit = ip.get(base + 11);
         int x = ip.get(base), out = ip.get(base + 1), rows = ip.get(base + 2), outDim = ip.get(base + 3);
         int inDim = ip.get(base + 4), wOff = ip.get(base + 5), stride = ip.get(base + 6);
+        int n0 = ip.get(base + 13), out1 = ip.get(base + 14), n1 = ip.get(base + 15), out2 = ip.get(base + 16);
         if (rows == 1) {
             if (g < outDim) {
                 int wRow = wOff + g * inDim;
@@ -222,9 +241,16 @@ final class Kernels {
                     if (l < half) partial[l] = partial[l] + partial[l + half];
                     kc.localBarrier();
                 }
-                if (l == 0) a.set(out + g, partial[0]);
+                if (l == 0) {
+                    int at = out + g;
+                    if (g >= n0) {
+                        if (g < n0 + n1) at = out1 + g - n0;
+                        else at = out2 + g - n0 - n1;
+                    }
+                    a.set(at, partial[0]);
+                }
             }
-        } else {
+        } else if (outDim > 0) {
             int tilesX = (outDim + TILE - 1) / TILE;
             int gy = g / tilesX;
             int gx = g - gy * tilesX;
@@ -252,7 +278,14 @@ final class Kernels {
                 for (int kk = 0; kk < TILE; kk++) s += xs[ly * (TILE + 1) + kk] * ws[lx * (TILE + 1) + kk];
                 kc.localBarrier();
             }
-            if (r < rows && o < outDim) a.set(out + r * stride + o, s);
+            if (r < rows && o < outDim) {
+                int at = out + r * stride + o;
+                if (o >= n0) {
+                    if (o < n0 + n1) at = out1 + r * n1 + o - n0;
+                    else at = out2 + r * (outDim - n0 - n1) + o - n0 - n1;
+                }
+                a.set(at, s);
+            }
         }
     }
 
@@ -306,44 +339,140 @@ final class Kernels {
         }
     }
 
+    /** Threads of an attention work group: the keys of one block, one per thread. A power of two. */
+    static final int ATT_GROUP = 64;
+    /** Largest head dimension the attention kernels hold in local memory. */
+    static final int HEAD_DIM_MAX = 512;
+
     /**
-     * Fused attention for one (head, query) per work item with an online softmax: scaled, soft-capped scores over the
-     * visible keys, never stored (ip: q, keys, values, z, rows, p0, heads, kvHeads, headDim, window; fp: scale, cap).
+     * Fused attention with an online softmax, one work group per (head, query, split of the visible keys): scaled,
+     * soft-capped scores, never stored. The group walks its keys in blocks of {@link #ATT_GROUP}: each thread scores
+     * one key against the query (held in local memory), the block's maximum and sum come from fixed-order tree
+     * reductions, and each thread updates its own dimensions of the output from the block's probabilities (reading
+     * value rows with neighbouring threads on neighbouring addresses). With one split the group writes z; with several
+     * (flash-decoding: a long cache split over many groups) it writes its maximum, sum and unnormalised output to the
+     * scratch region for {@link #attentionCombine}.
+     * ip (from base): 0 q, 1 keys, 2 values, 3 z, 4 rows, 5 p0, 6 heads, 7 kvHeads, 8 headDim, 9 window,
+     * 10 keys per split, 11 splits, 12 scratch; fp: scale, cap.
      */
     static void attention(KernelContext kc, FloatArray a, IntArray ip, FloatArray fp, int base) {
-        int idx = kc.globalIdx;
-        int rows = ip.get(base + 4), heads = ip.get(base + 6);
-        if (idx < heads * rows) {
+        float[] query = kc.allocateFloatLocalArray(HEAD_DIM_MAX);
+        float[] acc = kc.allocateFloatLocalArray(HEAD_DIM_MAX);
+        float[] prob = kc.allocateFloatLocalArray(ATT_GROUP);
+        float[] red = kc.allocateFloatLocalArray(ATT_GROUP);
+        int g = kc.groupIdx;
+        int l = kc.localIdx;
+        int rows = ip.get(base + 4), heads = ip.get(base + 6), splits = ip.get(base + 11);
+        if (g < heads * rows * splits) {
             int p0 = ip.get(base + 5), kvHeads = ip.get(base + 7), hd = ip.get(base + 8), window = ip.get(base + 9);
+            int splitKeys = ip.get(base + 10);
             float scale = fp.get(0), cap = fp.get(1);
-            int h = idx / rows;
-            int t = idx - h * rows;
+            int ht = g / splits;
+            int sp = g - ht * splits;
+            int h = ht / rows;
+            int t = ht - h * rows;
             int qi = p0 + t;
             int lo = qi - window + 1;
             if (lo < 0) lo = 0;
+            int first = lo + sp * splitKeys;
+            int last = first + splitKeys - 1;
+            if (last > qi) last = qi;
             int kvDim = kvHeads * hd;
             int kh = h / (heads / kvHeads);
-            int qo = ip.get(base + 0) + t * heads * hd + h * hd;
-            int zo = ip.get(base + 3) + t * heads * hd + h * hd;
-            for (int i = 0; i < hd; i++) a.set(zo + i, 0f);
+            int qo = ip.get(base) + t * heads * hd + h * hd;
+            int keys = ip.get(base + 1) + kh * hd;
+            int values = ip.get(base + 2) + kh * hd;
+            for (int i = l; i < hd; i += ATT_GROUP) {
+                query[i] = a.get(qo + i);
+                acc[i] = 0f;
+            }
+            kc.localBarrier();
             float m = MINUS_BIG;
             float sum = 0f;
-            for (int j = lo; j <= qi; j++) {
-                int ko = ip.get(base + 1) + j * kvDim + kh * hd;
-                float s = 0f;
-                for (int i = 0; i < hd; i++) s += a.get(qo + i) * a.get(ko + i);
-                s = s * scale;
-                if (cap > 0f) s = cap * TornadoMath.tanh(s / cap);
-                float mNew = TornadoMath.max(m, s);
+            for (int start = first; start <= last; start += ATT_GROUP) {
+                int j = start + l;
+                float s = MINUS_BIG;
+                if (j <= last) {
+                    int ko = keys + j * kvDim;
+                    float dot = 0f;
+                    for (int i = 0; i < hd; i++) dot += query[i] * a.get(ko + i);
+                    s = dot * scale;
+                    if (cap > 0f) s = cap * TornadoMath.tanh(s / cap);
+                }
+                red[l] = s;
+                kc.localBarrier();
+                for (int stride = ATT_GROUP / 2; stride > 0; stride >>= 1) {
+                    if (l < stride) red[l] = TornadoMath.max(red[l], red[l + stride]);
+                    kc.localBarrier();
+                }
+                float mNew = TornadoMath.max(m, red[0]);
                 float corr = TornadoMath.exp(m - mNew);
-                float p = TornadoMath.exp(s - mNew);
-                sum = sum * corr + p;
-                int vo = ip.get(base + 2) + j * kvDim + kh * hd;
-                for (int i = 0; i < hd; i++) a.set(zo + i, a.get(zo + i) * corr + p * a.get(vo + i));
+                float p = 0f;
+                if (j <= last) p = TornadoMath.exp(s - mNew);
+                kc.localBarrier();
+                prob[l] = p;
+                red[l] = p;
+                kc.localBarrier();
+                for (int stride = ATT_GROUP / 2; stride > 0; stride >>= 1) {
+                    if (l < stride) red[l] = red[l] + red[l + stride];
+                    kc.localBarrier();
+                }
+                sum = sum * corr + red[0];
+                int n = last - start + 1;
+                if (n > ATT_GROUP) n = ATT_GROUP;
+                for (int i = l; i < hd; i += ATT_GROUP) {
+                    float v = 0f;
+                    for (int k = 0; k < n; k++) v += prob[k] * a.get(values + (start + k) * kvDim + i);
+                    acc[i] = acc[i] * corr + v;
+                }
                 m = mNew;
+                kc.localBarrier();
             }
-            float inv = 1f / sum;
-            for (int i = 0; i < hd; i++) a.set(zo + i, a.get(zo + i) * inv);
+            if (splits == 1) {
+                int zo = ip.get(base + 3) + t * heads * hd + h * hd;
+                float inv = 1f / sum;
+                for (int i = l; i < hd; i += ATT_GROUP) a.set(zo + i, acc[i] * inv);
+            } else {
+                int out = ip.get(base + 12) + g * (hd + 2);
+                if (l == 0) {
+                    a.set(out, m);
+                    a.set(out + 1, sum);
+                }
+                for (int i = l; i < hd; i += ATT_GROUP) a.set(out + 2 + i, acc[i]);
+            }
+        }
+    }
+
+    /**
+     * Merges the splits {@link #attention} wrote for each (head, query), in split order: one work group per (head,
+     * query), threads over dimensions. Nothing to do with one split (the same ip as {@link #attention}).
+     */
+    static void attentionCombine(KernelContext kc, FloatArray a, IntArray ip, int base) {
+        int g = kc.groupIdx;
+        int l = kc.localIdx;
+        int rows = ip.get(base + 4), heads = ip.get(base + 6), splits = ip.get(base + 11);
+        if (splits > 1 && g < heads * rows) {
+            int hd = ip.get(base + 8);
+            int h = g / rows;
+            int t = g - h * rows;
+            int scratch = ip.get(base + 12) + g * splits * (hd + 2);
+            float m = MINUS_BIG;
+            for (int sp = 0; sp < splits; sp++) m = TornadoMath.max(m, a.get(scratch + sp * (hd + 2)));
+            float den = 0f;
+            for (int sp = 0; sp < splits; sp++) {
+                int at = scratch + sp * (hd + 2);
+                den += TornadoMath.exp(a.get(at) - m) * a.get(at + 1);
+            }
+            float inv = 1f / den;
+            int zo = ip.get(base + 3) + t * heads * hd + h * hd;
+            for (int i = l; i < hd; i += ATT_GROUP) {
+                float z = 0f;
+                for (int sp = 0; sp < splits; sp++) {
+                    int at = scratch + sp * (hd + 2);
+                    z += TornadoMath.exp(a.get(at) - m) * a.get(at + 2 + i);
+                }
+                a.set(zo + i, z * inv);
+            }
         }
     }
 

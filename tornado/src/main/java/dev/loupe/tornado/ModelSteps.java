@@ -24,13 +24,13 @@ import java.util.List;
 import java.util.Map;
 
 import static dev.loupe.tornado.TornadoBackend.LOCAL;
-import static dev.loupe.tornado.TornadoBackend.attentionWork;
 import static dev.loupe.tornado.TornadoBackend.dev;
 import static dev.loupe.tornado.TornadoBackend.rmsNormWork;
 
 /**
  * The model's whole steps as task graphs built once in {@link TornadoBackend#prepare}: the embedding (rows gathered
- * from the embedding's pool on the device), one block graph (every operation of a Gemma block as one task each,
+ * from the embedding's pool on the device), one block graph (every operation of a Gemma block as one task each, q/k/v
+ * and gate/up fused into one matmul each,
  * executed once per layer with that layer's weight and norm offsets, window and RoPE table in its parameter array),
  * and the head (final norm, unembedding, final softcap). A generated token thus costs layers + 2 graph executions,
  * and the only things sent are the parameter arrays (the token id among them).
@@ -45,9 +45,8 @@ import static dev.loupe.tornado.TornadoBackend.rmsNormWork;
  * on the host and sent in one upload (the device gather takes one row per task).
  */
 final class ModelSteps {
-    private static final int PARAMS = 16;
-    private static final LayerTensor[] MATRICES = {LayerTensor.Q, LayerTensor.K, LayerTensor.V, LayerTensor.O, LayerTensor.GATE,
-            LayerTensor.UP, LayerTensor.DOWN};
+    /** Parameters per task (a fused matmul reads 17). */
+    private static final int PARAMS = 24;
 
     private final TornadoBackend be;
     private final ModelConfig c;
@@ -66,6 +65,8 @@ final class ModelSteps {
     /** The tasks of the attention half: the block's first ones; the MLP half is the rest. */
     private int attentionTasks;
     private final String[] graphOf;
+    /** Per layer: where q, k, v (and gate, up) sit one after another, computed by one fused task. */
+    private final DeviceWeights.Part[] qkvRun, gateUpRun;
     private final RopeTables tables;
     private final int[] ropeOf;
 
@@ -114,20 +115,20 @@ final class ModelSteps {
 
         // the block's tasks in order, each with its work-group size and a base in the parameter array
         layout("norm_in", Kernels.NORM_GROUP);
-        for (String m : new String[]{"q", "k", "v"}) layout(m, Kernels.MATMUL_LOCAL);
+        layout("qkv", Kernels.MATMUL_LOCAL);
         if (qkNorm) {
             layout("q_norm", Kernels.NORM_GROUP);
             layout("k_norm", Kernels.NORM_GROUP);
         }
         layout("rope", LOCAL);
-        layout("attention", LOCAL);
+        layout("attention", Kernels.ATT_GROUP);
+        layout("combine", Kernels.ATT_GROUP);
         layout("o", Kernels.MATMUL_LOCAL);
         if (postAttentionNorm) layout("post_attention_norm", Kernels.NORM_GROUP);
         layout("add_attention", LOCAL);
         attentionTasks = blockTasks.size();
         layout("norm_ff", Kernels.NORM_GROUP);
-        layout("gate", Kernels.MATMUL_LOCAL);
-        layout("up", Kernels.MATMUL_LOCAL);
+        layout("gate_up", Kernels.MATMUL_LOCAL);
         layout("geglu", LOCAL);
         layout("down", Kernels.MATMUL_LOCAL);
         if (postFeedforwardNorm) layout("post_feedforward_norm", Kernels.NORM_GROUP);
@@ -135,14 +136,17 @@ final class ModelSteps {
         this.lp = new IntArray(PARAMS * blockTasks.size());
 
         this.graphOf = new String[c.numLayers()];
+        this.qkvRun = new DeviceWeights.Part[c.numLayers()];
+        this.gateUpRun = new DeviceWeights.Part[c.numLayers()];
         Map<List<Integer>, String> byPools = new LinkedHashMap<>();
         for (int l = 0; l < c.numLayers(); l++) {
-            List<Integer> pools = new ArrayList<>();
-            for (LayerTensor m : MATRICES) {
-                List<DeviceWeights.Part> mParts = be.placement(model.layers().get(l).matrix(m)).parts();
-                pools.add(mParts.size() == 1 ? mParts.getFirst().pool() : -1);
-            }
-            if (pools.contains(-1)) continue;   // a matrix bigger than a pool: this layer runs op by op
+            LayerWeights lw = model.layers().get(l);
+            qkvRun[l] = be.weights().contiguous(new WeightTensor[]{lw.q(), lw.k(), lw.v()});
+            gateUpRun[l] = be.weights().contiguous(new WeightTensor[]{lw.gate(), lw.up()});
+            List<DeviceWeights.Part> oParts = be.placement(lw.o()).parts(), downParts = be.placement(lw.down()).parts();
+            // q/k/v or gate/up not one after another in one pool, or a matrix bigger than a pool: this layer runs op by op
+            if (qkvRun[l] == null || gateUpRun[l] == null || oParts.size() != 1 || downParts.size() != 1) continue;
+            List<Integer> pools = List.of(qkvRun[l].pool(), oParts.getFirst().pool(), gateUpRun[l].pool(), downParts.getFirst().pool());
             String name = byPools.get(pools);
             if (name == null) {
                 name = String.valueOf(byPools.size());
@@ -185,15 +189,14 @@ final class ModelSteps {
             switch (t) {
                 case "norm_in", "q_norm", "k_norm", "post_attention_norm", "norm_ff", "post_feedforward_norm" ->
                         g.task(t, Kernels::rmsNorm, kc, a, vec, lp, normFp, at);
-                case "q" -> be.matmulTask(g, t, pools.get(0), kc, lp, at);
-                case "k" -> be.matmulTask(g, t, pools.get(1), kc, lp, at);
-                case "v" -> be.matmulTask(g, t, pools.get(2), kc, lp, at);
-                case "o" -> be.matmulTask(g, t, pools.get(3), kc, lp, at);
-                case "gate" -> be.matmulTask(g, t, pools.get(4), kc, lp, at);
-                case "up" -> be.matmulTask(g, t, pools.get(5), kc, lp, at);
-                case "down" -> be.matmulTask(g, t, pools.get(6), kc, lp, at);
+                case "qkv" -> be.matmulTask(g, t, pools.get(0), kc, lp, at);
+                case "o" -> be.matmulTask(g, t, pools.get(1), kc, lp, at);
+                case "gate_up" -> be.matmulTask(g, t, pools.get(2), kc, lp, at);
+                case "down" -> be.matmulTask(g, t, pools.get(3), kc, lp, at);
                 case "rope" -> g.task(t, Kernels::ropeStore, kc, a, lp, at);
                 case "attention" -> g.task(t, Kernels::attention, kc, a, lp, attentionFp, at);
+                // the merge of a split attention reads the attention's parameters
+                case "combine" -> g.task(t, Kernels::attentionCombine, kc, a, lp, base.get("attention"));
                 case "add_attention", "add_mlp" -> g.task(t, Kernels::add, kc, a, lp, at);
                 case "geglu" -> g.task(t, Kernels::geglu, kc, a, lp, at);
                 default -> throw new IllegalStateException("no kernel for block task " + t);
@@ -251,8 +254,8 @@ final class ModelSteps {
             int inter = c.intermediateSize();
             int gate = dev(s.gate()).write(), up = dev(s.up()).write();
             work[t++] = norm("norm_ff", x, xn, rows, d, lw.preFeedforwardNorm());
-            work[t++] = matmul("gate", xn, gate, rows, lw.gate());
-            work[t++] = matmul("up", xn, up, rows, lw.up());
+            work[t++] = be.fusedMatmulParams(lp, base.get("gate_up"), xn, new int[]{gate, up}, rows, new WeightTensor[]{lw.gate(), lw.up()},
+                    gateUpRun[l]);
             set(lp, base.get("geglu"), gate, up, rows * inter);
             work[t++] = (long) rows * inter;
             work[t++] = matmul("down", gate, proj, rows, lw.down());
@@ -279,9 +282,7 @@ final class ModelSteps {
         RopeTables.Table tab = tables.covering(ropeOf[l], p0 + rows);
         int t = 0;
         work[t++] = norm("norm_in", x, xn, rows, d, lw.inputNorm());
-        work[t++] = matmul("q", xn, q, rows, lw.q());
-        work[t++] = matmul("k", xn, k, rows, lw.k());
-        work[t++] = matmul("v", xn, v, rows, lw.v());
+        work[t++] = be.fusedMatmulParams(lp, base.get("qkv"), xn, new int[]{q, k, v}, rows, new WeightTensor[]{lw.q(), lw.k(), lw.v()}, qkvRun[l]);
         if (qkNorm) {
             work[t++] = norm("q_norm", q, q, rows * heads, hd, lw.qNorm());
             work[t++] = norm("k_norm", k, k, rows * kvHeads, hd, lw.kNorm());
@@ -289,8 +290,9 @@ final class ModelSteps {
         set(lp, base.get("rope"), q, k, v, keys + p0 * kvDim, values + p0 * kvDim, tab.offset() + p0 * half, tab.positions() * half,
                 rows, heads, kvHeads, half);
         work[t++] = (long) rows * (heads + kvHeads) * half;
-        set(lp, base.get("attention"), q, keys, values, z, rows, p0, heads, kvHeads, hd, c.attentionShape(l).window());
-        work[t++] = attentionWork(heads, rows);
+        long[] attention = be.attentionParams(lp, base.get("attention"), c.attentionShape(l), q, keys, values, z, p0, rows);
+        work[t++] = attention[0];
+        work[t++] = attention[1];
         work[t++] = matmul("o", z, proj, rows, lw.o());
         if (postAttentionNorm) work[t++] = norm("post_attention_norm", proj, proj, rows, d, lw.postAttentionNorm());
         set(lp, base.get("add_attention"), proj, x, rows * d);

@@ -1,5 +1,6 @@
 package dev.loupe.tornado;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.backend.ActivationBuffer;
 import dev.loupe.model.backend.AttentionShape;
 import dev.loupe.model.backend.Backend;
@@ -9,6 +10,7 @@ import dev.loupe.model.backend.HeadStep;
 import dev.loupe.model.backend.RegionAllocator;
 import dev.loupe.model.backend.RotaryTable;
 import dev.loupe.model.tensor.WeightTensor;
+import dev.loupe.model.weights.LayerWeights;
 import dev.loupe.model.weights.ModelWeights;
 import uk.ac.manchester.tornado.api.DataRange;
 import uk.ac.manchester.tornado.api.GridScheduler;
@@ -29,6 +31,7 @@ import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.function.IntConsumer;
 
@@ -69,7 +72,7 @@ public final class TornadoBackend implements Backend {
     // ---- the model program (built by prepare) ----
     private FloatArray arena;
     private final FloatArray[] stages = new FloatArray[STAGE_FLOATS.length];
-    private final IntArray ip = new IntArray(16);
+    private final IntArray ip = new IntArray(24);
     private final FloatArray fp = new FloatArray(4);
     private FloatArray vectors;
     private DeviceWeights weights;
@@ -90,6 +93,7 @@ public final class TornadoBackend implements Backend {
     /** Device kernel time per operation (graph name), when profiling. */
     private final Map<String, Long> opNanos = new LinkedHashMap<>();
     private RegionAllocator regions;
+    private DeviceBuffer scratchBuffer;
 
     /** What closes with this backend besides its plan: the SAE kernels' device programs. */
     private final List<AutoCloseable> attached = new ArrayList<>();
@@ -121,10 +125,25 @@ public final class TornadoBackend implements Backend {
         this.poolBytes = poolBytes;
     }
 
+    /** TornadoVM's own cap on the device memory it allocates ({@code -Dtornado.device.memory}, default 4GB). */
+    static long deviceMemoryLimit() {
+        String v = System.getProperty("tornado.device.memory", "4GB").trim().toUpperCase(Locale.ROOT);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)\\s*([KMGT]?)B?").matcher(v);
+        if (!m.matches()) return Long.MAX_VALUE; // TornadoVM itself will say what it thinks of the value
+        int shift = switch (m.group(2)) {
+            case "K" -> 10;
+            case "M" -> 20;
+            case "G" -> 30;
+            case "T" -> 40;
+            default -> 0;
+        };
+        return Long.parseLong(m.group(1)) << shift;
+    }
+
     /** {@code -Dloupe.tornado.pool.mb} (default 1024): device allocators cap a single array's size. */
     private static long poolBytesFromProperty() {
         int mb = Integer.getInteger("loupe.tornado.pool.mb", (int) (DeviceWeights.DEFAULT_POOL_BYTES >> 20));
-        if (mb < 1 || mb > 8191) throw new IllegalArgumentException("-Dloupe.tornado.pool.mb must be in [1, 8191], got " + mb);
+        if (mb < 1 || mb > 8191) throw new BadInputException("-Dloupe.tornado.pool.mb must be in [1, 8191], got " + mb);
         return (long) mb << 20;
     }
 
@@ -139,7 +158,20 @@ public final class TornadoBackend implements Backend {
         for (Map.Entry<float[], Integer> e : vectorOffsets.entrySet()) {
             for (int i = 0; i < e.getKey().length; i++) vectors.set(e.getValue() + i, e.getKey()[i]);
         }
-        weights = new DeviceWeights(model.matrices(), weightPolicy, poolBytes);
+        // each layer's q, k, v and its gate, up one after another: one launch each (ModelSteps, matmulEach)
+        List<List<WeightTensor>> together = new ArrayList<>();
+        for (LayerWeights l : model.layers()) {
+            together.add(List.of(l.q(), l.k(), l.v()));
+            together.add(List.of(l.gate(), l.up()));
+        }
+        weights = new DeviceWeights(model.matrices(), together, weightPolicy, poolBytes);
+        long need = weights.bytes() + (long) arenaFloats * Float.BYTES + (long) total * Float.BYTES;
+        long limit = deviceMemoryLimit();
+        if (need > limit) {
+            throw new BadInputException(String.format(Locale.ROOT, "TornadoVM backend: the weights (%.2f GB) and the arena (%.2f GB) need more "
+                    + "than TornadoVM's device memory limit (%.2f GB): raise -Dtornado.device.memory (e.g. LOUPE_JAVA_OPTS=-Dtornado.device.memory=%dGB)",
+                    weights.bytes() / 1e9, arenaFloats * 4.0 / 1e9, limit / 1e9, (need >> 30) + 2));
+        }
         arena = new FloatArray(arenaFloats);
         regions = new RegionAllocator(arenaFloats);
         List<DeviceWeights.Pool> pools = weights.pools();
@@ -176,7 +208,8 @@ public final class TornadoBackend implements Backend {
         add(op("geglu").task("t", Kernels::geglu, kc, arena, ip, 0));
         add(op("rmsnorm").task("t", Kernels::rmsNorm, kc, arena, vectors, ip, fp, 0), Kernels.NORM_GROUP);
         add(op("rope").task("t", Kernels::rope, kc, arena, ip, 0));
-        add(op("attention").task("t", Kernels::attention, kc, arena, ip, fp, 0));
+        add(op("attention").task("t", Kernels::attention, kc, arena, ip, fp, 0), Kernels.ATT_GROUP);
+        add(op("combine").task("t", Kernels::attentionCombine, kc, arena, ip, 0), Kernels.ATT_GROUP);
         add(op("scores").task("t", Kernels::attentionScores, kc, arena, ip, fp, 0));
         add(op("softmax").task("t", Kernels::attentionSoftmax, kc, arena, ip, 0));
         add(op("mix").task("t", Kernels::attentionMix, kc, arena, ip, 0));
@@ -269,14 +302,28 @@ public final class TornadoBackend implements Backend {
 
     /**
      * Sets a matmul's parameters from {@code at} (ip 0 x, 1 out at the part's first row, 2 rows, 3 the part's rows, 4 inDim,
-     * 5 its offset in the pool, 6 out row stride, 7 .. 12 the 16-bit decode); returns its work items.
+     * 5 its offset in the pool, 6 out row stride, 7 .. 12 the 16-bit decode, 13 .. 16 one segment); returns its work items.
      */
     long matmulParams(IntArray p, int at, int x, int out, int rows, WeightTensor w, DeviceWeights.Precision precision,
                       DeviceWeights.Part part) {
         int[] v = {x, out + part.firstRow(), rows, part.rows(), w.cols(), part.offset(), w.rows(), decodeTableAt + precision.tableOffset,
-                precision.mantissaBits, precision.mantissaMask(), precision.exponentMask(), 1 << precision.mantissaBits, precision.tableSize()};
+                precision.mantissaBits, precision.mantissaMask(), precision.exponentMask(), 1 << precision.mantissaBits, precision.tableSize(),
+                part.rows(), 0, 0, 0};
         for (int i = 0; i < v.length; i++) p.set(at + i, v[i]);
         return Kernels.matmulGroups(part.rows(), rows) * Kernels.MATMUL_LOCAL;
+    }
+
+    /**
+     * Sets the parameters of one matmul over matrices {@code ws} that {@link DeviceWeights#contiguous} found one after
+     * another in a pool ({@code run}), each output to its own buffer {@code outs[j]}; returns its work items.
+     */
+    long fusedMatmulParams(IntArray p, int at, int x, int[] outs, int rows, WeightTensor[] ws, DeviceWeights.Part run) {
+        DeviceWeights.Precision precision = weights.placement(ws[0]).precision();
+        int[] v = {x, outs[0], rows, run.rows(), ws[0].cols(), run.offset(), ws[0].rows(), decodeTableAt + precision.tableOffset,
+                precision.mantissaBits, precision.mantissaMask(), precision.exponentMask(), 1 << precision.mantissaBits, precision.tableSize(),
+                ws[0].rows(), outs[1], ws[1].rows(), outs.length > 2 ? outs[2] : 0};
+        for (int i = 0; i < v.length; i++) p.set(at + i, v[i]);
+        return Kernels.matmulGroups(run.rows(), rows) * Kernels.MATMUL_LOCAL;
     }
 
     /** Offset of a norm multiplier in {@link #vectors()}. */
@@ -292,8 +339,40 @@ public final class TornadoBackend implements Backend {
     /** The weight matrices on the device (after {@link #prepare}). */
     DeviceWeights weights() { return weights; }
 
-    /** Work items of fused attention: one per (head, query). */
-    static long attentionWork(int heads, int rows) { return (long) heads * rows; }
+    /** Keys per work group when decoding attention is split over the cache (flash-decoding). */
+    static final int ATTENTION_SPLIT_KEYS = 256;
+
+    /**
+     * Sets fused attention's parameters from {@code at} (ip 0 .. 9 as {@link Kernels#attention} says, 10 keys per split,
+     * 11 splits, 12 the scratch region) and returns the work items of the attention and of the combine: decoding over more
+     * than {@link #ATTENTION_SPLIT_KEYS} visible keys splits them over work groups (flash-decoding), merged by the combine.
+     */
+    long[] attentionParams(IntArray p, int at, AttentionShape s, int q, int keys, int values, int z, int p0, int rows) {
+        if (s.headDim() > Kernels.HEAD_DIM_MAX) {
+            throw new BadInputException("TornadoVM backend: head_dim " + s.headDim() + " is more than its attention kernel holds ("
+                    + Kernels.HEAD_DIM_MAX + ")");
+        }
+        int splits = 1, splitKeys = p0 + rows;
+        int visible = Math.min(p0 + 1, s.window());
+        if (rows == 1 && visible > ATTENTION_SPLIT_KEYS) {
+            splitKeys = ATTENTION_SPLIT_KEYS;
+            splits = (visible + splitKeys - 1) / splitKeys;
+        }
+        int scratch = splits == 1 ? 0 : attentionScratch(s.heads() * splits * (s.headDim() + 2));
+        int[] v = {q, keys, values, z, rows, p0, s.heads(), s.kvHeads(), s.headDim(), s.window(), splitKeys, splits, scratch};
+        for (int i = 0; i < v.length; i++) p.set(at + i, v[i]);
+        long groups = (long) s.heads() * rows;
+        return new long[]{groups * splits * Kernels.ATT_GROUP, splits == 1 ? 0 : groups * Kernels.ATT_GROUP};
+    }
+
+    /** The flash-decoding scratch region (at least {@code floats}), kept between calls and grown when needed. */
+    private int attentionScratch(int floats) {
+        if (scratchBuffer == null || scratchBuffer.size() < floats) {
+            if (scratchBuffer != null) scratchBuffer.release();
+            scratchBuffer = new DeviceBuffer(this, Math.max(floats, 2 * (scratchBuffer == null ? 0 : scratchBuffer.size())));
+        }
+        return scratchBuffer.write();
+    }
 
     /** Work items of an RMSNorm of {@code rows} rows: a work group per row. */
     static long rmsNormWork(int rows) { return (long) rows * Kernels.NORM_GROUP; }
@@ -449,6 +528,20 @@ public final class TornadoBackend implements Backend {
         }
     }
 
+    /** q/k/v and gate/up in one launch when they sit one after another in a pool (they do unless a pool ends between). */
+    @Override
+    public synchronized void matmulEach(WeightTensor[] ws, ActivationBuffer x, int rows, ActivationBuffer[] outs) {
+        DeviceWeights.Part run = weights == null || ws.length < 2 || ws.length > 3 || ws.length != outs.length ? null : weights.contiguous(ws);
+        if (run == null) {
+            Backend.super.matmulEach(ws, x, rows, outs);
+            return;
+        }
+        int xo = dev(x).read();
+        int[] o = new int[ws.length];
+        for (int j = 0; j < ws.length; j++) o[j] = dev(outs[j]).write(0, rows * ws[j].rows());
+        launch("matmul" + run.pool(), fusedMatmulParams(ip, 0, xo, o, rows, ws, run));
+    }
+
     @Override
     public synchronized void rmsNorm(ActivationBuffer x, float[] weight, float eps, int rows, ActivationBuffer out) {
         int w = vectorOffset(weight);
@@ -470,11 +563,11 @@ public final class TornadoBackend implements Backend {
     @Override
     public synchronized void attention(AttentionShape s, ActivationBuffer q, ActivationBuffer keys, ActivationBuffer values, int p0,
                                        int rows, ActivationBuffer z) {
-        params(dev(q).read(), dev(keys).read(), dev(values).read(), dev(z).write(0, rows * s.qDim()), rows, p0, s.heads(), s.kvHeads(),
-                s.headDim(), s.window());
+        long[] work = attentionParams(ip, 0, s, dev(q).read(), dev(keys).read(), dev(values).read(), dev(z).write(0, rows * s.qDim()), p0, rows);
         fp.set(0, s.scale());
         fp.set(1, s.softcap());
-        launch("attention", attentionWork(s.heads(), rows));
+        launch("attention", work[0]);
+        if (work[1] > 0) launch("combine", work[1]);
     }
 
     @Override
