@@ -89,6 +89,8 @@ public final class TornadoBackend implements Backend {
     private TornadoExecutionResult lastResult;
     private long kernelNanos;
     private long launches;
+    /** Executions per kind of graph (its name without the trailing pool or variant number). */
+    private final Map<String, Long> executions = new LinkedHashMap<>();
     /** Device kernel time per operation (graph name), when profiling. */
     private final Map<String, Long> opNanos = new LinkedHashMap<>();
     private RegionAllocator regions;
@@ -441,10 +443,12 @@ public final class TornadoBackend implements Backend {
         if (!any) return;
         lastResult = plan.withGraph(g.index()).execute();
         launches++;
+        String kind = graph.replaceFirst("\\d+$", "");
+        executions.merge(kind, 1L, Long::sum);
         if (profile) {
             long ns = lastResult.getProfilerResult().getDeviceKernelTime();
             kernelNanos += ns;
-            opNanos.merge(graph.replaceFirst("\\d+$", ""), ns, Long::sum);
+            opNanos.merge(kind, ns, Long::sum);
         }
     }
 
@@ -669,17 +673,26 @@ public final class TornadoBackend implements Backend {
     public synchronized Map<String, Long> deviceCounters() {
         Map<String, Long> c = new LinkedHashMap<>();
         c.put("graph_executions", launches);
+        for (Map.Entry<String, Long> e : executions.entrySet()) c.put("graph_executions." + e.getKey(), e.getValue());
         if (profile) {
             c.put("device_kernel_ns", kernelNanos);
             for (Map.Entry<String, Long> e : opNanos.entrySet()) c.put("device_kernel_ns." + e.getKey(), e.getValue());
         }
-        if (plan != null) c.put("device_memory_bytes", plan.getCurrentDeviceMemoryUsage());
+        // TornadoVM's own count covers only the graph executed last (the resident set is allocated by "init")
+        if (plan != null) c.put("device_memory_bytes", residentBytes());
         if (weights != null) c.put("device_weight_bytes", weights.bytes());
         if (regions != null) {
             c.put("device_arena_live_bytes", regions.live() * Float.BYTES);
             c.put("device_arena_peak_bytes", regions.peak() * Float.BYTES);
         }
         return c;
+    }
+
+    /** Device memory of the resident set (arena, norm vectors, weight pools) and the staging arrays. */
+    private long residentBytes() {
+        long bytes = (long) arenaFloats * Float.BYTES + (long) vectors.getSize() * Float.BYTES + weights.bytes();
+        for (FloatArray stage : stages) bytes += (long) stage.getSize() * Float.BYTES;
+        return bytes;
     }
 
     /** The device the plan runs on, e.g. the OpenCL device's name. */
