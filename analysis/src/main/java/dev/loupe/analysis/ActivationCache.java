@@ -1,5 +1,6 @@
 package dev.loupe.analysis;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.sae.train.ActivationSource;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
@@ -26,16 +27,18 @@ import java.util.Map;
  * (special tokens already left out); the schema metadata names the hook, model and width.
  */
 public final class ActivationCache {
-    static final String COLUMN = "activation";
     private static final int BATCH_ROWS = 1024;
 
     private ActivationCache() {}
 
-    static Schema schema(int width, Map<String, String> metadata) {
-        Field item = new Field("item", FieldType.notNullable(ArrowFiles.FLOAT32), null);
-        Field list = new Field(COLUMN, FieldType.notNullable(new ArrowType.FixedSizeList(width)), List.of(item));
-        return new Schema(List.of(list), metadata);
+    private static final Field ITEM = new Field("item", FieldType.notNullable(ArrowFiles.FLOAT32), null);
+
+    /** The one column, declared here only: {@code activation}, {@code width} float32 per row. */
+    static Field column(int width) {
+        return new Field("activation", FieldType.notNullable(new ArrowType.FixedSizeList(width)), List.of(ITEM));
     }
+
+    static Schema schema(int width, Map<String, String> metadata) { return new Schema(List.of(column(width)), metadata); }
 
     /**
      * A source that passes {@code inner}'s rows through and appends them to {@code file} (written under a
@@ -59,7 +62,7 @@ public final class ActivationCache {
             this.inner = inner;
             this.width = inner.width();
             this.writer = new ArrowFiles.Writer(file, schema(width, metadata), Compression.NONE, allocator);
-            this.list = writer.vector(COLUMN);
+            this.list = (FixedSizeListVector) writer.root().getVector(column(width).getName());
             this.values = (Float4Vector) list.getDataVector();
         }
 
@@ -99,7 +102,7 @@ public final class ActivationCache {
         @Override public long position() { return inner.position(); }
 
         @Override public void seek(long position) {
-            throw new IllegalStateException("an activation cache is recorded by a run from its start; a resumed run does not record one");
+            throw new BadInputException("an activation cache is recorded by a run from its start; a resumed run does not record one");
         }
 
         /** Writes the last rows and renames the file into place. */
@@ -133,9 +136,12 @@ public final class ActivationCache {
         private Replay(Path file) throws IOException {
             this.file = file;
             reopen();
-            Field f = reader.getVectorSchemaRoot().getSchema().findField(COLUMN);
-            if (!(f.getType() instanceof ArrowType.FixedSizeList l)) {
-                throw new IOException(file + ": not an activation cache (no fixed-size list column '" + COLUMN + "')");
+            List<Field> fields = reader.getVectorSchemaRoot().getSchema().getFields();
+            Field f = fields.isEmpty() ? null : fields.getFirst();
+            if (fields.size() != 1 || !(f.getType() instanceof ArrowType.FixedSizeList l) || !f.getName().equals(column(0).getName())
+                    || f.getChildren().size() != 1 || !f.getChildren().getFirst().getType().equals(ITEM.getType())) {
+                throw new BadInputException(file + ": not an activation cache (expected one column " + column(0).getName()
+                        + ", a fixed-size list of float32; it has " + fields + ")");
             }
             this.width = l.getListSize();
             long n = 0;
@@ -172,7 +178,7 @@ public final class ActivationCache {
                         continue;
                     }
                     VectorSchemaRoot root = reader.getVectorSchemaRoot();
-                    Float4Vector values = (Float4Vector) ((FixedSizeListVector) root.getVector(COLUMN)).getDataVector();
+                    Float4Vector values = (Float4Vector) ((FixedSizeListVector) root.getVector(0)).getDataVector();
                     int n = Math.min(maxRows - done, batchRows - batchRow);
                     for (int r = 0; r < n; r++) {
                         int src = (batchRow + r) * width, o = (rowOffset + done + r) * width;

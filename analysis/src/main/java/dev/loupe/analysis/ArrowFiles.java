@@ -3,7 +3,6 @@ package dev.loupe.analysis;
 import dev.loupe.model.io.AtomicFiles;
 import org.apache.arrow.compression.CommonsCompressionFactory;
 import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.compression.CompressionUtil;
 import org.apache.arrow.vector.ipc.ArrowFileReader;
@@ -11,25 +10,19 @@ import org.apache.arrow.vector.ipc.ArrowFileWriter;
 import org.apache.arrow.vector.ipc.message.IpcOption;
 import org.apache.arrow.vector.types.FloatingPointPrecision;
 import org.apache.arrow.vector.types.pojo.ArrowType;
-import org.apache.arrow.vector.types.pojo.Field;
-import org.apache.arrow.vector.types.pojo.FieldType;
 import org.apache.arrow.vector.types.pojo.Schema;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.HexFormat;
-import java.util.List;
-import java.util.Map;
 import java.util.zip.CRC32C;
 
-/** The column types, schemas and the write-to-temporary-then-rename discipline shared by every run file. */
+/** The column types, and the write-to-temporary-then-rename discipline and checksums shared by every run file. */
 final class ArrowFiles {
     private ArrowFiles() {}
 
@@ -37,41 +30,6 @@ final class ArrowFiles {
     static final ArrowType INT64 = new ArrowType.Int(64, true);
     static final ArrowType FLOAT32 = new ArrowType.FloatingPoint(FloatingPointPrecision.SINGLE);
     static final ArrowType FLOAT64 = new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE);
-
-    static Field column(String name, ArrowType type) { return new Field(name, FieldType.notNullable(type), null); }
-
-    static Field listOf(String name, ArrowType type) {
-        return new Field(name, FieldType.notNullable(ArrowType.List.INSTANCE), List.of(new Field("item", FieldType.notNullable(type), null)));
-    }
-
-    static Field utf8(String name) { return column(name, ArrowType.Utf8.INSTANCE); }
-
-    static Schema schema(Map<String, String> metadata, Field... fields) { return new Schema(List.of(fields), metadata); }
-
-    static Schema tokensSchema(Map<String, String> md) {
-        return schema(md, column("doc_id", INT32), column("pos", INT32), column("token_id", INT32));
-    }
-
-    static Schema activationsSchema(Map<String, String> md) {
-        return schema(md, column("doc_id", INT32), column("pos", INT32), column("feature_id", INT32), column("activation", FLOAT32));
-    }
-
-    static Schema documentsSchema(Map<String, String> md) {
-        return schema(md, column("doc_id", INT32), column("token_offset", INT64), column("token_count", INT32), utf8("source"));
-    }
-
-    static Schema featuresSchema(Map<String, String> md) {
-        return schema(md, column("feature_id", INT32), column("fire_count", INT64), column("density", FLOAT64),
-                column("max_activation", FLOAT32), column("mean_activation", FLOAT32),
-                listOf("hist_edges", FLOAT32), listOf("hist_counts", INT64),
-                listOf("top_promoted_ids", INT32), listOf("top_promoted_values", FLOAT32), listOf("top_promoted_tokens", ArrowType.Utf8.INSTANCE),
-                listOf("top_suppressed_ids", INT32), listOf("top_suppressed_values", FLOAT32), listOf("top_suppressed_tokens", ArrowType.Utf8.INSTANCE));
-    }
-
-    static Schema examplesSchema(Map<String, String> md) {
-        return schema(md, column("feature_id", INT32), utf8("kind"), column("rank", INT32), column("doc_id", INT32),
-                column("pos", INT32), column("activation", FLOAT32));
-    }
 
     /** Schema metadata key of the run id every file of a run carries (see {@link RunCheck}). */
     static final String RUN_ID = "loupe_run_id";
@@ -169,9 +127,6 @@ final class ArrowFiles {
 
         VectorSchemaRoot root() { return root; }
 
-        @SuppressWarnings("unchecked")
-        <V extends FieldVector> V vector(String name) { return (V) root.getVector(name); }
-
         /** Writes the first {@code rows} rows of the root as one record batch. */
         void writeBatch(int rows) throws IOException {
             root.setRowCount(rows);
@@ -211,6 +166,19 @@ final class ArrowFiles {
     static String runId(Path file, BufferAllocator allocator) throws IOException {
         try (ArrowFileReader r = open(file, allocator)) {
             return r.getVectorSchemaRoot().getSchema().getCustomMetadata().get(RUN_ID);
+        }
+    }
+
+    /** What is done with each record batch of a file. */
+    interface BatchConsumer {
+        void accept(VectorSchemaRoot root) throws IOException;
+    }
+
+    /** Reads every record batch of a file in order. */
+    static void forEachBatch(Path file, BufferAllocator allocator, BatchConsumer consumer) throws IOException {
+        try (ArrowFileReader r = open(file, allocator)) {
+            VectorSchemaRoot root = r.getVectorSchemaRoot();
+            while (r.loadNextBatch()) consumer.accept(root);
         }
     }
 

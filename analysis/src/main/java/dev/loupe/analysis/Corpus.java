@@ -2,6 +2,7 @@ package dev.loupe.analysis;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.loupe.errors.BadInputException;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -42,12 +43,12 @@ public final class Corpus {
             try (Stream<Path> s = Files.list(path)) {
                 s.filter(Files::isRegularFile).filter(Corpus::isCorpusFile).sorted().forEach(out::add);
             }
-            if (out.isEmpty()) throw new IllegalArgumentException(path + ": folder holds no .txt or .jsonl files");
+            if (out.isEmpty()) throw new BadInputException(path + ": folder holds no .txt or .jsonl files");
             return out;
         }
         // A FIFO or device would block the reader forever (or never end): only regular files are corpora.
-        if (!Files.isRegularFile(path)) throw new IllegalArgumentException("--corpus " + path + ": not a regular file or folder");
-        if (!isCorpusFile(path)) throw new IllegalArgumentException(path + ": corpus must be a .txt or .jsonl file, or a folder of them");
+        if (!Files.isRegularFile(path)) throw new BadInputException(path + ": not a regular file or folder");
+        if (!isCorpusFile(path)) throw new BadInputException(path + ": corpus must be a .txt or .jsonl file, or a folder of them");
         return List.of(path);
     }
 
@@ -81,7 +82,7 @@ public final class Corpus {
                         try {
                             s = reader.readLine();
                         } catch (CharacterCodingException e) {
-                            throw new IllegalArgumentException(file + ":" + (line + 1) + ": not valid UTF-8");
+                            throw new BadInputException(file + ":" + (line + 1) + ": not valid UTF-8");
                         }
                         if (s == null) {
                             reader.close();
@@ -92,7 +93,7 @@ public final class Corpus {
                         try {
                             next = parse(file, line, s);
                         } catch (IllegalArgumentException e) {
-                            if (!skipBadLines) throw new IllegalArgumentException(e.getMessage() + " (--skip-bad-lines skips such lines)");
+                            if (!skipBadLines) throw new BadInputException(e.getMessage() + " (--skip-bad-lines skips such lines)");
                             progress.warning("skipped " + e.getMessage());
                         }
                     }
@@ -120,28 +121,28 @@ public final class Corpus {
         try {
             n = JSON.readTree(s);
         } catch (IOException e) {
-            throw new IllegalArgumentException(file + ":" + line + ": not a JSON object (" + firstLine(e.getMessage()) + ")");
+            throw new BadInputException(file + ":" + line + ": not a JSON object (" + firstLine(e.getMessage()) + ")");
         }
-        if (n == null || !n.isObject()) throw new IllegalArgumentException(file + ":" + line + ": expected a JSON object with a \"text\" field");
+        if (n == null || !n.isObject()) throw new BadInputException(file + ":" + line + ": expected a JSON object with a \"text\" field");
         JsonNode text = n.get("text"), tokens = n.get("tokens");
         if (text != null) {
-            if (!text.isTextual()) throw new IllegalArgumentException(file + ":" + line + ": \"text\" must be a string");
+            if (!text.isTextual()) throw new BadInputException(file + ":" + line + ": \"text\" must be a string");
             if (text.asText().isBlank()) return null;
             return Document.text(where, text.asText());
         }
         if (tokens != null) {
-            if (!tokens.isArray() || tokens.isEmpty()) throw new IllegalArgumentException(file + ":" + line + ": \"tokens\" must be a non-empty array of token ids");
+            if (!tokens.isArray() || tokens.isEmpty()) throw new BadInputException(file + ":" + line + ": \"tokens\" must be a non-empty array of token ids");
             int[] ids = new int[tokens.size()];
             for (int i = 0; i < ids.length; i++) {
                 JsonNode t = tokens.get(i);
                 if (!t.canConvertToInt() || !t.isIntegralNumber() || t.asInt() < 0) {
-                    throw new IllegalArgumentException(file + ":" + line + ": \"tokens\"[" + i + "] is not a token id");
+                    throw new BadInputException(file + ":" + line + ": \"tokens\"[" + i + "] is not a token id");
                 }
                 ids[i] = t.asInt();
             }
             return Document.tokens(where, ids);
         }
-        throw new IllegalArgumentException(file + ":" + line + ": expected a \"text\" (string) or \"tokens\" (ids) field");
+        throw new BadInputException(file + ":" + line + ": expected a \"text\" (string) or \"tokens\" (ids) field");
     }
 
     private static String firstLine(String m) {

@@ -1,9 +1,9 @@
 package dev.loupe.analysis;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.io.AtomicFiles;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.loupe.model.io.AtomicFiles;
 import dev.loupe.hooks.ActivationCache;
 import dev.loupe.model.Model;
 import dev.loupe.model.RunOptions;
@@ -20,11 +20,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
 
@@ -37,15 +35,11 @@ import java.util.stream.Stream;
  * a distributed engine can run one indexer per partition, each into its own folder.
  */
 public final class CorpusIndexer {
-    static final String LOUPE_VERSION = "0.1.0";
-    /** 2: run.json carries a run id and every file's checksum; the files carry the run id (see {@link RunCheck}). */
-    static final int FORMAT_VERSION = 2;
-    static final ObjectMapper JSON = dev.loupe.model.io.LoupeJson.MAPPER;
-
     private final IndexJob job;
     private final IndexProgress progress;
     private final RunLayout layout;
-    private final Map<String, Object> identity;
+    /** run.json as a new run of this job starts it: the identity fields and the run id. */
+    private final RunManifest head;
     private final String runId;
 
     private CorpusIndexer(IndexJob job, IndexProgress progress) { this(job, progress, null); }
@@ -55,8 +49,8 @@ public final class CorpusIndexer {
         this.job = job;
         this.progress = progress == null ? IndexProgress.NONE : progress;
         this.layout = new RunLayout(job.runDir(), saeIds(job.saes()));
-        this.identity = identity(job, layout);
-        this.runId = runId != null ? runId : RunCheck.runId(JSON.valueToTree(identity));
+        this.head = head(job, layout, runId);
+        this.runId = head.runId();
     }
 
     /**
@@ -82,7 +76,7 @@ public final class CorpusIndexer {
         for (IndexJob.RunSae s : job.saes()) SaeCompatibility.require(s.sae(), job.model());
         try (BufferAllocator allocator = new RootAllocator()) {
             Resume resume = ix.prepareFolder(allocator);
-            if (resume.complete) throw new IllegalStateException(job.runDir() + ": a finished run, not a part of one");
+            if (resume.complete) throw new BadInputException(job.runDir() + ": a finished run, not a part of one");
             return ix.new Pass(allocator, resume, firstDoc).run(documents);
         }
     }
@@ -98,9 +92,8 @@ public final class CorpusIndexer {
         }
     }
 
-    static Map<String, Object> identityOf(IndexJob job) { return identity(job, layoutOf(job)); }
-
-    static String runIdOf(IndexJob job) { return RunCheck.runId(JSON.valueToTree(identityOf(job))); }
+    /** The head of {@code job}'s run.json (with its own run id). */
+    static RunManifest headOf(IndexJob job) { return head(job, layoutOf(job), null); }
 
     static RunLayout layoutOf(IndexJob job) { return new RunLayout(job.runDir(), saeIds(job.saes())); }
 
@@ -108,7 +101,7 @@ public final class CorpusIndexer {
         long started = System.nanoTime();
         for (IndexJob.RunSae s : job.saes()) SaeCompatibility.require(s.sae(), job.model());
         Path dir = job.runDir();
-        if (Files.exists(dir) && !Files.isDirectory(dir)) throw new IllegalArgumentException(dir + ": exists and is not a folder");
+        if (Files.exists(dir) && !Files.isDirectory(dir)) throw new BadInputException(dir + ": exists and is not a folder");
         try (RunLock lock = RunLock.acquire(dir); BufferAllocator allocator = new RootAllocator()) {
             Resume resume = prepareFolder(allocator);
             if (!resume.complete) {
@@ -117,7 +110,7 @@ public final class CorpusIndexer {
             }
             // A complete run was checked in prepareFolder; the finisher only reads its run.json.
             if (!resume.complete) progress.phase("summarise");
-            IndexResult r = new Finisher(job, layout, identity, runId, allocator, progress).finish(started);
+            IndexResult r = new Finisher(job, layout, head, allocator, progress).finish(started);
             long resumed = resume.complete ? r.tokens() : resume.tokens;
             return new IndexResult(r.runDir(), r.documents(), r.tokens(), resumed, r.activeRows(), r.shardBytes(), r.shards(), r.seconds());
         }
@@ -140,54 +133,23 @@ public final class CorpusIndexer {
         return ids;
     }
 
-    /** What makes two runs the same run: compared on resume, written at the head of run.json. */
-    private static Map<String, Object> identity(IndexJob job, RunLayout layout) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("format", "loupe-corpus-run");
-        m.put("format_version", FORMAT_VERSION);
-        Map<String, Object> model = new LinkedHashMap<>();
-        model.put("path", job.modelPath());
+    /**
+     * What makes two runs the same run (compared on resume, written at the head of run.json) and the run id: its
+     * own, or {@code runId} when given (a part of a distributed run carries the whole run's).
+     */
+    private static RunManifest head(IndexJob job, RunLayout layout, String runId) {
         Path mp = Path.of(job.modelPath()).normalize().getFileName();
-        model.put("name", mp == null ? job.modelPath() : mp.toString());
-        model.put("layers", job.model().config().numLayers());
-        model.put("d_model", job.model().config().hiddenSize());
-        model.put("vocab_size", job.model().config().vocabSize());
-        m.put("model", model);
-        List<Object> saes = new ArrayList<>();
+        var config = job.model().config();
+        RunManifest.ModelEntry model = new RunManifest.ModelEntry(job.modelPath(), mp == null ? job.modelPath() : mp.toString(),
+                config.numLayers(), config.hiddenSize(), config.vocabSize());
+        List<RunManifest.SaeEntry> saes = new ArrayList<>();
         for (int i = 0; i < job.saes().size(); i++) {
             Sae s = job.saes().get(i).sae();
-            Map<String, Object> e = new LinkedHashMap<>();
-            e.put("id", layout.saeIds().get(i));
-            e.put("dir", layout.saeDirName(i));
-            e.put("path", job.saes().get(i).path());
-            e.put("hook", s.hookName());
-            e.put("d_sae", s.dSae());
-            e.put("d_model", s.dIn());
-            e.put("architecture", s.architecture().saeLensName());
-            saes.add(e);
+            saes.add(new RunManifest.SaeEntry(layout.saeIds().get(i), layout.saeDirName(i), job.saes().get(i).path(), s.hookName(),
+                    s.dSae(), s.dIn(), s.architecture().saeLensName()));
         }
-        m.put("saes", saes);
-        m.put("hooks", job.saes().stream().map(s -> s.sae().hookName()).distinct().toList());
-        Map<String, Object> corpus = new LinkedHashMap<>();
-        corpus.put("path", job.corpus().path());
-        corpus.put("sha256", job.corpus().sha256());
-        m.put("corpus", corpus);
-        IndexOptions o = job.options();
-        Map<String, Object> opts = new LinkedHashMap<>();
-        opts.put("context", o.context());
-        opts.put("max_tokens", o.maxTokens());
-        opts.put("compression", o.compression().flag());
-        opts.put("shard_tokens", o.shardTokens());
-        opts.put("batch_tokens", o.batchTokens());
-        opts.put("top_k", o.topK());
-        opts.put("quantiles", o.quantiles());
-        opts.put("per_quantile", o.perQuantile());
-        opts.put("seed", o.seed());
-        opts.put("skip_bad_lines", o.skipBadLines());
-        opts.put("logit_tables", o.logitTables());
-        opts.put("features_per_batch", Finisher.FEATURES_PER_BATCH);
-        m.put("options", opts);
-        return m;
+        return RunManifest.start(model, saes, new RunManifest.CorpusEntry(job.corpus().path(), job.corpus().sha256()),
+                RunManifest.Options.of(job.options(), Finisher.FEATURES_PER_BATCH), runId);
     }
 
     /** Where an earlier attempt stopped. */
@@ -196,7 +158,7 @@ public final class CorpusIndexer {
     private Resume prepareFolder(BufferAllocator allocator) throws IOException {
         Boolean complete = checkOrCreate(allocator);
         if (complete == null) return new Resume(0, 0, 0, 0, false);
-        if (complete) return new Resume(0, JSON.readTree(layout.runJson().toFile()).path("tokens").asLong(), 0, 0, true);
+        if (complete) return new Resume(0, RunManifest.read(layout.runJson()).tokens(), 0, 0, true);
         return scanShards(allocator);
     }
 
@@ -205,24 +167,22 @@ public final class CorpusIndexer {
         Path dir = job.runDir();
         Path runJson = layout.runJson();
         if (Files.isRegularFile(runJson)) {
-            JsonNode old;
+            RunManifest old;
             try {
-                old = JSON.readTree(runJson.toFile());
-            } catch (IOException e) {
-                throw new IllegalArgumentException(runJson + ": not valid JSON; refusing to reuse " + dir);
+                old = RunManifest.read(runJson);
+            } catch (BadInputException e) {
+                throw new BadInputException(e.getMessage() + "; refusing to reuse " + dir + ": nothing was changed or deleted; index into a new folder");
             }
-            // Through text, so that numbers compare by value whatever Java type wrote them.
-            String diff = difference(JSON.readTree(JSON.writeValueAsString(identity)), old);
+            String diff = difference(head.identityJson(), old.identityJson());
             if (diff != null) {
-                throw new IllegalArgumentException(dir + " holds a different corpus run (" + diff + "); refusing to overwrite it: choose another --out");
+                throw new BadInputException(dir + " holds a different corpus run (" + diff + "); refusing to overwrite it: choose another --out");
             }
-            if (old.path("complete").asBoolean(false)) {
+            if (old.complete()) {
                 progress.phase("check");
                 try {
-                    RunCheck.checkRunJson(runJson, old);
                     RunCheck.checkFiles(dir, old, f -> true, allocator);
-                } catch (IllegalArgumentException e) {
-                    throw new IllegalArgumentException(e.getMessage() + "; " + dir + " holds a complete run that is damaged:"
+                } catch (BadInputException e) {
+                    throw new BadInputException(e.getMessage() + "; " + dir + " holds a complete run that is damaged:"
                             + " nothing was changed or deleted; index into a new folder");
                 }
                 return true;
@@ -232,15 +192,11 @@ public final class CorpusIndexer {
         if (Files.isDirectory(dir)) {
             try (Stream<Path> s = Files.list(dir)) {
                 // A RunLock's file is the claim of whoever is about to write here, not content.
-                if (s.anyMatch(f -> !f.getFileName().toString().equals(RunLock.FILE))) throw new IllegalArgumentException(dir + " is not empty and holds no run.json; refusing to write a corpus run into it");
+                if (s.anyMatch(f -> !f.getFileName().toString().equals(RunLock.FILE))) throw new BadInputException(dir + " is not empty and holds no run.json; refusing to write a corpus run into it");
             }
         }
         Files.createDirectories(dir);
-        Map<String, Object> head = new LinkedHashMap<>(identity);
-        head.put("loupe_version", LOUPE_VERSION);
-        head.put("run_id", runId);
-        head.put("complete", false);
-        writeJson(runJson, head);
+        head.write(runJson);
         return null;
     }
 
@@ -276,18 +232,17 @@ public final class CorpusIndexer {
         int nextDoc = 0, nextWindow = 0;
         while (Files.isRegularFile(layout.marker(shards))) {
             Path marker = layout.marker(shards);
-            JsonNode m;
+            ShardMarker m;
             try {
-                m = JSON.readTree(marker.toFile());
-                RunCheck.checkMarkerFiles(job.runDir(), marker, m, runId, allocator);
-            } catch (IOException | IllegalArgumentException e) {
-                throw new IllegalArgumentException((e instanceof IllegalArgumentException ? e.getMessage() : marker + ": not valid JSON")
-                        + "; the interrupted run in " + job.runDir() + " cannot resume after a damaged shard: nothing was deleted;"
-                        + " index into a new folder");
+                m = ShardMarker.read(marker, shards, layout.saeIds().size());
+                RunCheck.checkMarkerFiles(job.runDir(), m, runId, allocator);
+            } catch (BadInputException e) {
+                throw new BadInputException(e.getMessage() + "; the interrupted run in " + job.runDir() + " cannot resume after a damaged shard:"
+                        + " nothing was deleted; index into a new folder");
             }
-            tokens = m.path("first_token").asLong() + m.path("tokens").asLong();
-            nextDoc = m.path("next_doc").asInt();
-            nextWindow = m.path("next_window").asInt();
+            tokens = m.firstToken() + m.tokens();
+            nextDoc = m.nextDoc();
+            nextWindow = m.nextWindow();
             shards++;
         }
         // Files of the shard that was being written (and stray temporaries) go; complete shards stay as they are.
@@ -321,10 +276,6 @@ public final class CorpusIndexer {
         }
     }
 
-    static void writeJson(Path file, Object value) throws IOException {
-        AtomicFiles.writeString(file, dev.loupe.model.io.LoupeJson.PRETTY.writeValueAsString(value) + "\n");
-    }
-
     // ---- the pass over the corpus -----------------------------------------------------------------------
 
     /** One pass over the documents: windows through the model, rows into shards. */
@@ -335,7 +286,6 @@ public final class CorpusIndexer {
         private final int vocab;
         private final int stopAfter;
         private final String[] hooks;
-        private final Map<String, String> metadataBase;
         private int shard;
         private long tokens;
         private Shard open;
@@ -359,7 +309,6 @@ public final class CorpusIndexer {
             }
             this.hooks = hs.toArray(String[]::new);
             this.stopAfter = deepest >= layers ? -1 : Math.max(0, deepest);
-            this.metadataBase = new LinkedHashMap<>();
             this.resume = resume;
         }
 
@@ -399,7 +348,7 @@ public final class CorpusIndexer {
                 }
                 for (int i = 0; i < ids.length; i++) {
                     if (ids[i] < 0 || ids[i] >= vocab) {
-                        throw new IllegalArgumentException(d.source() + ": token id " + ids[i] + " is outside the model's vocabulary [0, " + vocab + ")");
+                        throw new BadInputException(d.source() + ": token id " + ids[i] + " is outside the model's vocabulary [0, " + vocab + ")");
                     }
                 }
             } else {
@@ -451,21 +400,21 @@ public final class CorpusIndexer {
             long tokens;
             final RowsWriter tokenPart;
             final RowsWriter[] activations;
-            final List<Map<String, Object>> docs = new ArrayList<>();
+            final List<ShardMarker.DocumentPiece> docs = new ArrayList<>();
             private long[] scratch = new long[64];
 
             Shard(int index, long firstToken) throws IOException {
                 this.index = index;
                 this.firstToken = firstToken;
                 Files.createDirectories(layout.partial());
-                this.tokenPart = new RowsWriter(layout.tokenPart(index), ArrowFiles.tokensSchema(Finisher.metadata(job, runId, -1)),
-                        Compression.NONE, allocator, o.batchTokens());
+                this.tokenPart = RowsWriter.tokens(layout.tokenPart(index), Finisher.metadata(job, runId, -1), Compression.NONE, allocator,
+                        o.batchTokens());
                 this.activations = new RowsWriter[job.saes().size()];
                 try {
                     for (int s = 0; s < activations.length; s++) {
                         Files.createDirectories(layout.saeDir(s));
-                        activations[s] = new RowsWriter(layout.shard(s, index), ArrowFiles.activationsSchema(Finisher.metadata(job, runId, s)),
-                                o.compression(), allocator, o.batchTokens());
+                        activations[s] = RowsWriter.activations(layout.shard(s, index), Finisher.metadata(job, runId, s), o.compression(),
+                                allocator, o.batchTokens());
                     }
                 } catch (IOException | RuntimeException e) {
                     abandon();
@@ -474,17 +423,10 @@ public final class CorpusIndexer {
             }
 
             void add(int docId, String source, int start, int[] ids, int n, int skip, SparseFeatures[] feats) throws IOException {
-                Map<String, Object> doc = docs.isEmpty() ? null : docs.getLast();
-                if (doc == null || (int) doc.get("doc_id") != docId) {
-                    doc = new LinkedHashMap<>();
-                    doc.put("doc_id", docId);
-                    doc.put("source", source);
-                    doc.put("first_pos", start);
-                    doc.put("token_offset", firstToken + tokens);
-                    doc.put("tokens", 0);
-                    docs.add(doc);
+                if (docs.isEmpty() || docs.getLast().docId() != docId) {
+                    docs.add(new ShardMarker.DocumentPiece(docId, source, start, firstToken + tokens, 0));
                 }
-                doc.put("tokens", (int) doc.get("tokens") + n);
+                docs.set(docs.size() - 1, docs.getLast().plus(n));
                 for (int r = 0; r < n; r++) {
                     int pos = start + r;
                     tokenPart.add(docId, pos, ids[pos], 0f);
@@ -509,23 +451,14 @@ public final class CorpusIndexer {
 
             /** Publishes the activation files, then the token part, then the marker that makes the shard count. */
             void finish(int nextDoc, int nextWindow) throws IOException {
-                List<Map<String, Object>> files = new ArrayList<>();
+                List<RunManifest.FileEntry> files = new ArrayList<>();
                 for (int s = 0; s < activations.length; s++) {
-                    files.add(Finisher.checksum(job.runDir(), layout.shard(s, index), activations[s].finish()));
+                    files.add(RunManifest.FileEntry.of(job.runDir(), layout.shard(s, index), activations[s].finish()));
                 }
-                files.add(Finisher.checksum(job.runDir(), layout.tokenPart(index), tokenPart.finish()));
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("shard", index);
-                m.put("first_token", firstToken);
-                m.put("tokens", tokens);
-                m.put("next_doc", nextDoc);
-                m.put("next_window", nextWindow);
+                files.add(RunManifest.FileEntry.of(job.runDir(), layout.tokenPart(index), tokenPart.finish()));
                 List<Long> rows = new ArrayList<>();
                 for (RowsWriter w : activations) rows.add(w.rows());
-                m.put("rows", rows);
-                m.put("documents", docs);
-                m.put("files", files);
-                writeJson(layout.marker(index), m);
+                new ShardMarker(index, firstToken, tokens, nextDoc, nextWindow, rows, docs, files).write(layout.marker(index));
                 for (RowsWriter w : activations) w.close();
                 tokenPart.close();
             }

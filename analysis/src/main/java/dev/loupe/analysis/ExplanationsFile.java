@@ -6,11 +6,6 @@ import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.Float8Vector;
 import org.apache.arrow.vector.IntVector;
 import org.apache.arrow.vector.VarCharVector;
-import org.apache.arrow.vector.VectorSchemaRoot;
-import org.apache.arrow.vector.ipc.ArrowFileReader;
-import org.apache.arrow.vector.types.pojo.ArrowType;
-import org.apache.arrow.vector.types.pojo.Field;
-import org.apache.arrow.vector.types.pojo.FieldType;
 import org.apache.arrow.vector.types.pojo.Schema;
 
 import java.io.IOException;
@@ -37,13 +32,15 @@ public final class ExplanationsFile {
 
     private ExplanationsFile() {}
 
+    private static final ArrowColumn<IntVector> FEATURE_ID = RunTables.FEATURE_ID;
+    private static final ArrowColumn<VarCharVector> EXPLANATION = ArrowColumn.utf8("explanation"), METHOD = ArrowColumn.utf8("method"),
+            EXPLAINER_MODEL = ArrowColumn.utf8("explainer_model"), PROMPT_HASH = ArrowColumn.utf8("prompt_hash");
+    private static final ArrowColumn<Float8Vector> DETECTION = ArrowColumn.nullableFloat64("detection"), FUZZING = ArrowColumn.nullableFloat64("fuzzing");
+    private static final ArrowColumn<BigIntVector> TIME = ArrowColumn.int64("time");
+
     private static Schema schema() {
-        ArrowType f64 = ArrowFiles.FLOAT64;
-        return ArrowFiles.schema(Map.of("loupe_file", "explanations"),
-                ArrowFiles.column("feature_id", ArrowFiles.INT32), ArrowFiles.utf8("explanation"), ArrowFiles.utf8("method"),
-                ArrowFiles.utf8("explainer_model"), ArrowFiles.utf8("prompt_hash"),
-                new Field("detection", FieldType.nullable(f64), null), new Field("fuzzing", FieldType.nullable(f64), null),
-                ArrowFiles.column("time", ArrowFiles.INT64));
+        return ArrowColumn.schema(Map.of("loupe_file", "explanations"), FEATURE_ID, EXPLANATION, METHOD, EXPLAINER_MODEL, PROMPT_HASH,
+                DETECTION, FUZZING, TIME);
     }
 
     /** Where an SAE's explanations live: beside its features.arrow. */
@@ -53,20 +50,19 @@ public final class ExplanationsFile {
     public static List<Row> read(Path file) throws IOException {
         List<Row> out = new ArrayList<>();
         if (!Files.exists(file)) return out;
-        try (BufferAllocator a = new RootAllocator(); ArrowFileReader r = ArrowFiles.open(file, a)) {
-            VectorSchemaRoot root = r.getVectorSchemaRoot();
-            while (r.loadNextBatch()) {
-                IntVector id = (IntVector) root.getVector("feature_id");
-                VarCharVector text = (VarCharVector) root.getVector("explanation"), method = (VarCharVector) root.getVector("method"),
-                        model = (VarCharVector) root.getVector("explainer_model"), hash = (VarCharVector) root.getVector("prompt_hash");
-                Float8Vector det = (Float8Vector) root.getVector("detection"), fuzz = (Float8Vector) root.getVector("fuzzing");
-                BigIntVector time = (BigIntVector) root.getVector("time");
-                if (id == null || text == null || time == null) throw new IOException(file + ": not an explanations file (no feature_id/explanation/time columns)");
+        try (BufferAllocator a = new RootAllocator()) {
+            ArrowFiles.forEachBatch(file, a, root -> {
+                // The text columns other than the explanation, and the scores, are optional: null when absent.
+                IntVector id = FEATURE_ID.in(root, file);
+                VarCharVector text = EXPLANATION.in(root, file), method = METHOD.find(root, file), model = EXPLAINER_MODEL.find(root, file),
+                        hash = PROMPT_HASH.find(root, file);
+                Float8Vector det = DETECTION.find(root, file), fuzz = FUZZING.find(root, file);
+                BigIntVector time = TIME.in(root, file);
                 for (int i = 0; i < root.getRowCount(); i++) {
                     out.add(new Row(id.get(i), str(text, i), str(method, i), str(model, i), str(hash, i),
                             det == null || det.isNull(i) ? null : det.get(i), fuzz == null || fuzz.isNull(i) ? null : fuzz.get(i), time.get(i)));
                 }
-            }
+            });
         }
         return out;
     }
@@ -79,10 +75,10 @@ public final class ExplanationsFile {
         sorted.sort(Comparator.comparingInt(Row::featureId).thenComparingLong(Row::timeMillis));
         try (BufferAllocator a = new RootAllocator(); ArrowFiles.Writer w = new ArrowFiles.Writer(file, schema(), Compression.NONE, a)) {
             int n = sorted.size();
-            IntVector id = w.vector("feature_id");
-            VarCharVector text = w.vector("explanation"), method = w.vector("method"), model = w.vector("explainer_model"), hash = w.vector("prompt_hash");
-            Float8Vector det = w.vector("detection"), fuzz = w.vector("fuzzing");
-            BigIntVector time = w.vector("time");
+            IntVector id = FEATURE_ID.in(w);
+            VarCharVector text = EXPLANATION.in(w), method = METHOD.in(w), model = EXPLAINER_MODEL.in(w), hash = PROMPT_HASH.in(w);
+            Float8Vector det = DETECTION.in(w), fuzz = FUZZING.in(w);
+            BigIntVector time = TIME.in(w);
             id.allocateNew(n);
             det.allocateNew(n);
             fuzz.allocateNew(n);

@@ -1,5 +1,12 @@
 package dev.loupe.analysis;
 
+import dev.loupe.errors.BadInputException;
+
+
+
+
+
+
 /** The {@code features.arrow} columns a feature listing can be sorted by, with their column names. */
 public enum FeatureColumn {
     ID("feature_id"),
@@ -25,6 +32,6 @@ public enum FeatureColumn {
         if ("id".equalsIgnoreCase(name)) return ID;
         StringBuilder known = new StringBuilder();
         for (FeatureColumn c : values()) known.append(known.isEmpty() ? "" : ", ").append(c.column);
-        throw new IllegalArgumentException("unknown feature column '" + name + "'; expected one of " + known);
+        throw new BadInputException("unknown feature column '" + name + "'; expected one of " + known);
     }
 }

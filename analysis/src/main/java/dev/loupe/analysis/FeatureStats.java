@@ -1,10 +1,6 @@
 package dev.loupe.analysis;
 
 import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.vector.Float4Vector;
-import org.apache.arrow.vector.IntVector;
-import org.apache.arrow.vector.VectorSchemaRoot;
-import org.apache.arrow.vector.ipc.ArrowFileReader;
 
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
@@ -271,38 +267,33 @@ final class FeatureStats {
 
     private void scan(List<Path> shards, BufferAllocator allocator, boolean first) throws IOException {
         for (Path shard : shards) {
-            try (ArrowFileReader r = ArrowFiles.open(shard, allocator)) {
-                VectorSchemaRoot root = r.getVectorSchemaRoot();
-                while (r.loadNextBatch()) {
-                    IntVector doc = (IntVector) root.getVector("doc_id");
-                    IntVector pos = (IntVector) root.getVector("pos");
-                    IntVector feat = (IntVector) root.getVector("feature_id");
-                    Float4Vector act = (Float4Vector) root.getVector("activation");
-                    int n = root.getRowCount();
-                    for (int i = 0; i < n; i++) {
-                        int f = feat.get(i);
-                        if (f < 0 || f >= dSae) throw new IOException(shard + ": feature_id " + f + " outside [0, " + dSae + ")");
-                        int d = doc.get(i), p = pos.get(i);
-                        float v = act.get(i);
-                        if (first) {
-                            fireCount[f]++;
-                            addExact(sum, f, v);
-                            if (v > max[f]) max[f] = v;
-                            hist[f * BINS + bin(v)]++;
-                        }
-                        long key = ((long) d << 32) | CorpusIndexer.windowOf(p, context);
-                        if (windowKey[f] != key) {
-                            if (windowKey[f] >= 0) offer(f, first);
-                            windowKey[f] = key;
-                            windowValue[f] = v;
-                            windowPos[f] = p;
-                        } else if (v > windowValue[f]) {
-                            windowValue[f] = v;
-                            windowPos[f] = p;
-                        }
+            ArrowFiles.forEachBatch(shard, allocator, root -> {
+                RunTables.Activations.Batch b = RunTables.Activations.Batch.read(root, shard);
+                int[] doc = b.docId(), pos = b.pos(), feat = b.featureId();
+                float[] act = b.activation();
+                for (int i = 0; i < b.rows(); i++) {
+                    int f = feat[i];
+                    if (f < 0 || f >= dSae) throw new IOException(shard + ": feature_id " + f + " outside [0, " + dSae + ")");
+                    int d = doc[i], p = pos[i];
+                    float v = act[i];
+                    if (first) {
+                        fireCount[f]++;
+                        addExact(sum, f, v);
+                        if (v > max[f]) max[f] = v;
+                        hist[f * BINS + bin(v)]++;
+                    }
+                    long key = ((long) d << 32) | CorpusIndexer.windowOf(p, context);
+                    if (windowKey[f] != key) {
+                        if (windowKey[f] >= 0) offer(f, first);
+                        windowKey[f] = key;
+                        windowValue[f] = v;
+                        windowPos[f] = p;
+                    } else if (v > windowValue[f]) {
+                        windowValue[f] = v;
+                        windowPos[f] = p;
                     }
                 }
-            }
+            });
         }
     }
 

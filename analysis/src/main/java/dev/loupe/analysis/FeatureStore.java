@@ -1,24 +1,17 @@
 package dev.loupe.analysis;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.tensor.WeightTensor;
 import dev.loupe.model.tokenizer.Tokenizer;
 import dev.loupe.model.tokenizer.Tokenizers;
 import dev.loupe.sae.Sae;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
-import org.apache.arrow.vector.BigIntVector;
-import org.apache.arrow.vector.Float4Vector;
-import org.apache.arrow.vector.Float8Vector;
-import org.apache.arrow.vector.IntVector;
-import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
-import org.apache.arrow.vector.complex.ListVector;
 import org.apache.arrow.vector.ipc.ArrowFileReader;
 import org.apache.arrow.vector.ipc.message.ArrowBlock;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -48,8 +41,8 @@ public final class FeatureStore implements AutoCloseable {
     private static final int CACHED_BATCHES = 128;
 
     private final Path runDir, saeDir;
-    private final RunInfo info;
-    private final RunInfo.SaeEntry sae;
+    private final RunManifest info;
+    private final RunManifest.SaeEntry sae;
     private final Tokenizer tokenizer;
     private final BufferAllocator allocator = new RootAllocator();
     private final int batchTokens, featuresPerBatch, context;
@@ -63,63 +56,46 @@ public final class FeatureStore implements AutoCloseable {
     private final long[] fireCount;
     private final double[] density;
     private final float[] maxActivation, meanActivation;
-    private final Map<String, ArrowFileReader> readers = new HashMap<>();
-    private final Map<String, Object> cache = new LinkedHashMap<>(16, 0.75f, true) {
-        @Override protected boolean removeEldestEntry(Map.Entry<String, Object> e) { return size() > CACHED_BATCHES; }
+    private final Map<Path, ArrowFileReader> readers = new HashMap<>();
+    private final Map<BatchKey<?>, Object> cache = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override protected boolean removeEldestEntry(Map.Entry<BatchKey<?>, Object> e) { return size() > CACHED_BATCHES; }
     };
     private final Map<String, int[]> sortedOrders = new HashMap<>();
     private Map<Integer, String> promotedTexts;
     private int[] promotedIds;
     private boolean closed;
 
-    private FeatureStore(Path runDir, RunInfo info, RunInfo.SaeEntry sae, Tokenizer tokenizer, JsonNode runJson) throws IOException {
+    private FeatureStore(Path runDir, RunManifest info, RunManifest.SaeEntry sae, Tokenizer tokenizer) throws IOException {
         this.runDir = runDir;
         this.info = info;
         this.sae = sae;
         this.saeDir = runDir.resolve(sae.dir()).normalize();
         this.tokenizer = tokenizer;
-        JsonNode opts = runJson.path("options");
-        this.batchTokens = opts.path("batch_tokens").asInt(256);
-        this.featuresPerBatch = opts.path("features_per_batch").asInt(1024);
-        this.context = opts.path("context").asInt(1024);
-        JsonNode shards = runJson.path("shards");
-        shardFirstToken = new long[shards.size()];
-        Path runJsonFile = runDir.resolve(RunLayout.RUN_JSON);
-        long expectFirst = 0;
-        for (int i = 0; i < shardFirstToken.length; i++) {
-            shardFirstToken[i] = shards.get(i).path("first_token").asLong(-1);
-            if (shardFirstToken[i] != expectFirst) {
-                throw new IllegalArgumentException(runJsonFile + ": shards[" + i + "].first_token is " + shards.get(i).path("first_token")
-                        + ", expected " + expectFirst + " (the tokens of the shards before it)");
-            }
-            expectFirst += shards.get(i).path("tokens").asLong();
-        }
-        if (shardFirstToken.length == 0 || expectFirst != info.tokens()) {
-            throw new IllegalArgumentException(runJsonFile + ": the shards hold " + expectFirst + " tokens but \"tokens\" is " + info.tokens());
-        }
+        this.batchTokens = info.options().batchTokens();
+        this.featuresPerBatch = info.options().featuresPerBatch();
+        this.context = info.options().context();
+        List<RunManifest.ShardEntry> shards = info.contents().shards();
+        if (shards.isEmpty()) throw new BadInputException(runDir.resolve(RunLayout.RUN_JSON) + ": the run has no shards (it indexed no tokens)");
+        shardFirstToken = shards.stream().mapToLong(RunManifest.ShardEntry::firstToken).toArray();
         try {
             // documents
-            List<long[]> docs = new ArrayList<>();
-            List<String> sources = new ArrayList<>();
-            forEachBatch(runDir.resolve(RunLayout.DOCUMENTS), root -> {
-                IntVector c = (IntVector) root.getVector("token_count");
-                BigIntVector o = (BigIntVector) root.getVector("token_offset");
-                VarCharVector s = (VarCharVector) root.getVector("source");
-                for (int i = 0; i < root.getRowCount(); i++) {
-                    docs.add(new long[]{o.get(i), c.get(i)});
-                    sources.add(new String(s.get(i), StandardCharsets.UTF_8));
-                }
-            });
-            docOffset = new long[docs.size()];
-            docTokens = new int[docs.size()];
-            for (int i = 0; i < docs.size(); i++) {
-                docOffset[i] = docs.get(i)[0];
-                docTokens[i] = (int) docs.get(i)[1];
+            Path documents = runDir.resolve(RunLayout.DOCUMENTS);
+            List<RunTables.Documents.Batch> docBatches = new ArrayList<>();
+            forEachBatch(documents, root -> docBatches.add(RunTables.Documents.Batch.read(root, documents)));
+            int docs = docBatches.stream().mapToInt(b -> b.docId().length).sum();
+            docOffset = new long[docs];
+            docTokens = new int[docs];
+            docSource = new String[docs];
+            int at = 0;
+            for (RunTables.Documents.Batch b : docBatches) {
+                System.arraycopy(b.tokenOffset(), 0, docOffset, at, b.docId().length);
+                System.arraycopy(b.tokenCount(), 0, docTokens, at, b.docId().length);
+                System.arraycopy(b.source(), 0, docSource, at, b.docId().length);
+                at += b.docId().length;
             }
-            docSource = sources.toArray(String[]::new);
             for (int i = 0; i < docOffset.length; i++) {
                 if (docOffset[i] < 0 || docTokens[i] < 0 || docOffset[i] + docTokens[i] > info.tokens()) {
-                    throw new IllegalArgumentException(runDir.resolve(RunLayout.DOCUMENTS) + ": document " + i + " spans tokens ["
+                    throw new BadInputException(documents + ": document " + i + " spans tokens ["
                             + docOffset[i] + ", " + (docOffset[i] + docTokens[i]) + ") outside the run's " + info.tokens());
                 }
             }
@@ -130,22 +106,20 @@ public final class FeatureStore implements AutoCloseable {
             maxActivation = new float[n];
             meanActivation = new float[n];
             int[] seen = {0};
-            forEachBatch(saeDir.resolve(RunLayout.FEATURES), root -> {
-                IntVector id = (IntVector) root.getVector("feature_id");
-                BigIntVector fc = (BigIntVector) root.getVector("fire_count");
-                Float8Vector d = (Float8Vector) root.getVector("density");
-                Float4Vector mx = (Float4Vector) root.getVector("max_activation"), mn = (Float4Vector) root.getVector("mean_activation");
-                for (int i = 0; i < root.getRowCount(); i++) {
-                    int f = id.get(i);
-                    if (f < 0 || f >= n) throw new IllegalArgumentException(saeDir.resolve(RunLayout.FEATURES) + ": feature_id " + f + " outside [0, " + n + ")");
-                    fireCount[f] = fc.get(i);
-                    density[f] = d.get(i);
-                    maxActivation[f] = mx.get(i);
-                    meanActivation[f] = mn.get(i);
+            Path features = saeDir.resolve(RunLayout.FEATURES);
+            forEachBatch(features, root -> {
+                RunTables.Features.Scalars b = RunTables.Features.Scalars.read(root, features);
+                for (int i = 0; i < b.featureId().length; i++) {
+                    int f = b.featureId()[i];
+                    if (f < 0 || f >= n) throw new BadInputException(features + ": feature_id " + f + " outside [0, " + n + ")");
+                    fireCount[f] = b.fireCount()[i];
+                    density[f] = b.density()[i];
+                    maxActivation[f] = b.maxActivation()[i];
+                    meanActivation[f] = b.meanActivation()[i];
                     seen[0]++;
                 }
             });
-            if (seen[0] != n) throw new IllegalArgumentException(saeDir.resolve(RunLayout.FEATURES) + ": " + seen[0] + " rows, expected d_sae = " + n);
+            if (seen[0] != n) throw new BadInputException(features + ": " + seen[0] + " rows, expected d_sae = " + n);
         } catch (IOException | RuntimeException e) {
             try {
                 close();
@@ -170,48 +144,20 @@ public final class FeatureStore implements AutoCloseable {
     public static FeatureStore open(Path runDir, String saeId, Tokenizer tokenizer) throws IOException {
         Path runJson = runDir.resolve(RunLayout.RUN_JSON);
         if (!Files.isRegularFile(runJson)) throw new NoSuchFileException(runJson + " (not a corpus run folder: make one with loupe index)");
-        JsonNode json;
-        try {
-            json = CorpusIndexer.JSON.readTree(runJson.toFile());
-        } catch (IOException e) {
-            throw new IllegalArgumentException(runJson + ": not valid JSON");
-        }
-        RunInfo info = RunInfoJson.parse(json, runJson);
+        RunManifest info = RunManifest.read(runJson);
         if (!info.complete()) {
-            throw new IllegalArgumentException(runDir + ": the corpus run is not complete (rerun the same loupe index command to resume it)");
+            throw new BadInputException(runDir + ": the corpus run is not complete (rerun the same loupe index command to resume it)");
         }
-        RunInfo.SaeEntry entry = saeId == null ? info.saes().getFirst() : info.sae(saeId);
-        // First: a run id is a hash anyone can recompute, so an edited run.json may pass the checks below.
-        requireInside(runDir, entry, runJson);
-        RunCheck.checkRunJson(runJson, json);
+        RunManifest.SaeEntry entry = saeId == null ? info.saes().getFirst() : info.sae(saeId);
         // Every file this SAE's pages read (its own and the shared tokens and documents), byte for byte.
         String own = entry.dir().equals(".") ? "" : entry.dir() + "/";
         try (BufferAllocator check = new RootAllocator()) {
-            RunCheck.checkFiles(runDir, json, rel -> !rel.contains("/") || rel.startsWith(own), check);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(e.getMessage() + "; the run is damaged: index the corpus again into a new folder");
+            RunCheck.checkFiles(runDir, info, rel -> !rel.contains("/") || rel.startsWith(own), check);
+        } catch (BadInputException e) {
+            throw new BadInputException(e.getMessage() + "; the run is damaged: index the corpus again into a new folder");
         }
-        Tokenizer tok = tokenizer != null ? tokenizer : modelTokenizer(runDir, info.model());
-        return new FeatureStore(runDir, info, entry, tok, json);
-    }
-
-    /**
-     * An SAE's files live in the run folder: a {@code dir} that climbs out of it ({@code ../..}, an absolute path)
-     * would have the store read files elsewhere on the machine.
-     */
-    private static void requireInside(Path runDir, RunInfo.SaeEntry entry, Path runJson) {
-        String dir = entry.dir() == null ? "." : entry.dir();
-        Path root = runDir.toAbsolutePath().normalize();
-        Path resolved;
-        try {
-            resolved = root.resolve(dir).normalize();
-        } catch (java.nio.file.InvalidPathException e) {
-            resolved = null;
-        }
-        if (resolved == null || !resolved.startsWith(root)) {
-            throw new IllegalArgumentException(runJson + ": SAE '" + entry.id() + "' has dir \"" + dir
-                    + "\", which is outside the run folder; an SAE's dir must be a sub-folder of the run (or \".\")");
-        }
+        Tokenizer tok = tokenizer != null ? tokenizer : modelTokenizer(runDir, info.model().path());
+        return new FeatureStore(runDir, info, entry, tok);
     }
 
     private static Tokenizer modelTokenizer(Path runDir, String model) {
@@ -225,9 +171,10 @@ public final class FeatureStore implements AutoCloseable {
         return null;
     }
 
-    public RunInfo info() { return info; }
+    /** The run's run.json. */
+    public RunManifest info() { return info; }
 
-    public RunInfo.SaeEntry sae() { return sae; }
+    public RunManifest.SaeEntry sae() { return sae; }
 
     public Path runDir() { return runDir; }
 
@@ -305,14 +252,14 @@ public final class FeatureStore implements AutoCloseable {
 
     public FeatureSummary summary(int f) {
         checkFeature(f);
-        FeatureLists l = lists(f);
-        return new FeatureSummary(f, fireCount[f], density[f], maxActivation[f], meanActivation[f], l.promoted, l.suppressed);
+        RunTables.Features.Lists l = lists(f);
+        return new FeatureSummary(f, fireCount[f], density[f], maxActivation[f], meanActivation[f], l.promoted(), l.suppressed());
     }
 
     public Histogram histogram(int f) {
         checkFeature(f);
-        FeatureLists l = lists(f);
-        return new Histogram(l.edges.clone(), l.counts.clone());
+        RunTables.Features.Lists l = lists(f);
+        return new Histogram(l.edges().clone(), l.counts().clone());
     }
 
     /** Features whose top promoted tokens contain {@code text} (case-insensitive), ids ascending, at most {@code limit}. */
@@ -339,29 +286,20 @@ public final class FeatureStore implements AutoCloseable {
         Map<Integer, String> texts = new HashMap<>();
         int n = featureCount();
         int[][] holder = new int[1][];
+        Path file = saeDir.resolve(RunLayout.FEATURES);
         try {
-            forEachBatch(saeDir.resolve(RunLayout.FEATURES), root -> {
-                IntVector id = (IntVector) root.getVector("feature_id");
-                ListVector ids = (ListVector) root.getVector("top_promoted_ids");
-                ListVector toks = (ListVector) root.getVector("top_promoted_tokens");
-                IntVector idData = (IntVector) ids.getDataVector();
-                VarCharVector tokData = (VarCharVector) toks.getDataVector();
-                for (int i = 0; i < root.getRowCount(); i++) {
-                    int f = id.get(i);
-                    int s = ids.getElementStartIndex(i), e = ids.getElementEndIndex(i), ts = toks.getElementStartIndex(i);
-                    if (holder[0] == null) holder[0] = new int[n * Math.max(1, e - s)];
-                    int per = holder[0].length / n;
-                    Arrays.fill(holder[0], f * per, f * per + per, -1);
-                    for (int j = s; j < e && j - s < per; j++) {
-                        int t = idData.get(j);
-                        holder[0][f * per + j - s] = t;
-                        int at = ts + j - s;
-                        texts.computeIfAbsent(t, k -> new String(tokData.get(at), StandardCharsets.UTF_8));
-                    }
+            forEachBatch(file, root -> RunTables.Features.promoted(root, file, (f, ids, idTexts) -> {
+                if (f < 0 || f >= n) throw new BadInputException(file + ": feature_id " + f + " outside [0, " + n + ")");
+                if (holder[0] == null) holder[0] = new int[n * Math.max(1, ids.length)];
+                int per = holder[0].length / n;
+                Arrays.fill(holder[0], f * per, f * per + per, -1);
+                for (int j = 0; j < ids.length && j < per; j++) {
+                    holder[0][f * per + j] = ids[j];
+                    texts.putIfAbsent(ids[j], idTexts[j]);
                 }
-            });
+            }));
         } catch (IOException e) {
-            throw new IllegalStateException(e.getMessage(), e);
+            throw new java.io.UncheckedIOException(e);   // a file that could not be read: the machine failed, not the input
         }
         promotedIds = holder[0] == null ? new int[0] : holder[0];
         promotedTexts = texts;
@@ -372,12 +310,13 @@ public final class FeatureStore implements AutoCloseable {
     public List<Example> examples(int f, int contextTokens) {
         checkFeature(f);
         List<Example> out = new ArrayList<>();
-        ExampleBatch b = exampleBatch(f / featuresPerBatch);
-        for (int i = 0; i < b.feature.length; i++) {
-            if (b.feature[i] != f) continue;
-            int doc = b.doc[i], pos = b.pos[i];
+        RunTables.Examples.Batch b = exampleBatch(f / featuresPerBatch);
+        for (int i = 0; i < b.featureId().length; i++) {
+            if (b.featureId()[i] != f) continue;
+            int doc = b.docId()[i], pos = b.pos()[i];
+            checkExample(doc, pos);
             int from = Math.max(0, pos - contextTokens), to = Math.min(docTokens[doc], pos + contextTokens + 1);
-            out.add(new Example(b.kind[i], b.rank[i], doc, pos, b.activation[i], window(f, doc, from, to)));
+            out.add(new Example(b.kind()[i], b.rank()[i], doc, pos, b.activation()[i], window(f, doc, from, to)));
         }
         return out;
     }
@@ -389,10 +328,10 @@ public final class FeatureStore implements AutoCloseable {
     /** The {@code k} strongest features at a token of the run. */
     public List<FeatureActivation> topFeaturesAt(int docId, int pos, int k) {
         checkToken(docId, pos);
-        ActBatch b = actBatch(docOffset[docId] + pos);
+        RunTables.Activations.Batch b = actBatch(docOffset[docId] + pos);
         int lo = b.lowerBound(docId, pos), hi = b.lowerBound(docId, pos + 1);
         List<FeatureActivation> out = new ArrayList<>();
-        for (int i = lo; i < hi; i++) out.add(new FeatureActivation(b.feature[i], b.activation[i]));
+        for (int i = lo; i < hi; i++) out.add(new FeatureActivation(b.featureId()[i], b.activation()[i]));
         out.sort((x, y) -> x.activation() != y.activation() ? Float.compare(y.activation(), x.activation()) : Integer.compare(x.featureId(), y.featureId()));
         return out.size() > k ? List.copyOf(out.subList(0, k)) : out;
     }
@@ -426,11 +365,11 @@ public final class FeatureStore implements AutoCloseable {
         for (int p = from; p < to; p++) {
             long row = docOffset[doc] + p;
             int id = tokenId(row);
-            ActBatch b = actBatch(row);
+            RunTables.Activations.Batch b = actBatch(row);
             float v = 0f;
             for (int i = b.lowerBound(doc, p), hi = b.lowerBound(doc, p + 1); i < hi; i++) {
-                if (b.feature[i] == f) {
-                    v = b.activation[i];
+                if (b.featureId()[i] == f) {
+                    v = b.activation()[i];
                     break;
                 }
             }
@@ -441,17 +380,9 @@ public final class FeatureStore implements AutoCloseable {
 
     private int tokenId(long row) {
         int batch = (int) (row / batchTokens);
-        int[] ids = (int[]) cached("t" + batch, () -> {
-            int[][] h = new int[1][];
-            readBatch(runDir.resolve(RunLayout.TOKENS), batch, root -> {
-                IntVector t = (IntVector) root.getVector("token_id");
-                int[] a = new int[root.getRowCount()];
-                for (int i = 0; i < a.length; i++) a[i] = t.get(i);
-                h[0] = a;
-            });
-            return h[0];
-        });
-        return ids[(int) (row % batchTokens)];
+        Path file = runDir.resolve(RunLayout.TOKENS);
+        RunTables.Tokens.Batch b = cached(new TokensKey(batch), () -> readBatch(file, batch, root -> RunTables.Tokens.Batch.read(root, file)));
+        return b.tokenId()[(int) (row % batchTokens)];
     }
 
     // ---- nearest neighbours by decoder direction ----------------------------------------------------
@@ -464,7 +395,7 @@ public final class FeatureStore implements AutoCloseable {
     public List<Neighbour> nearestByDecoder(Sae s, int f, int k) {
         checkFeature(f);
         if (s.dSae() != featureCount() || s.dIn() != sae.dModel()) {
-            throw new IllegalArgumentException("SAE " + s.config().source() + " is " + s.dIn() + "x" + s.dSae()
+            throw new BadInputException("SAE " + s.config().source() + " is " + s.dIn() + "x" + s.dSae()
                     + " but the run's SAE '" + sae.id() + "' is " + sae.dModel() + "x" + sae.dSae());
         }
         WeightTensor w = s.decoderWeight();
@@ -523,148 +454,59 @@ public final class FeatureStore implements AutoCloseable {
 
     // ---- batches -------------------------------------------------------------------------------------
 
-    /** Rows of one activation record batch, sorted by (doc, pos). */
-    private record ActBatch(int[] doc, int[] pos, int[] feature, float[] activation) {
-        int lowerBound(int d, int p) {
-            int lo = 0, hi = doc.length;
-            while (lo < hi) {
-                int mid = (lo + hi) >>> 1;
-                if (doc[mid] < d || (doc[mid] == d && pos[mid] < p)) lo = mid + 1;
-                else hi = mid;
-            }
-            return lo;
-        }
-    }
+    /** The cached record batches, keyed by file kind and batch: a key's type says what its batch is. */
+    private sealed interface BatchKey<V> permits TokensKey, ActivationsKey, ExamplesKey, FeatureListsKey {}
 
-    private ActBatch actBatch(long row) {
+    private record TokensKey(int batch) implements BatchKey<RunTables.Tokens.Batch> {}
+
+    private record ActivationsKey(int shard, int batch) implements BatchKey<RunTables.Activations.Batch> {}
+
+    private record ExamplesKey(int batch) implements BatchKey<RunTables.Examples.Batch> {}
+
+    private record FeatureListsKey(int batch) implements BatchKey<Map<Integer, RunTables.Features.Lists>> {}
+
+    /** The activation batch holding token row {@code row} of the run. */
+    private RunTables.Activations.Batch actBatch(long row) {
         int shard = Arrays.binarySearch(shardFirstToken, row);
         if (shard < 0) shard = -shard - 2;
         int batch = (int) ((row - shardFirstToken[shard]) / batchTokens);
         Path file = saeDir.resolve(RunLayout.shardName(shard));
-        return (ActBatch) cached("a" + shard + ":" + batch, () -> {
-            ActBatch[] h = new ActBatch[1];
-            readBatch(file, batch, root -> {
-                int n = root.getRowCount();
-                IntVector dv = (IntVector) root.getVector("doc_id"), pv = (IntVector) root.getVector("pos"),
-                        fv = (IntVector) root.getVector("feature_id");
-                Float4Vector av = (Float4Vector) root.getVector("activation");
-                int[] d = new int[n], p = new int[n], f = new int[n];
-                float[] a = new float[n];
-                for (int i = 0; i < n; i++) {
-                    d[i] = dv.get(i);
-                    p[i] = pv.get(i);
-                    f[i] = fv.get(i);
-                    a[i] = av.get(i);
-                }
-                h[0] = new ActBatch(d, p, f, a);
-            });
-            return h[0];
-        });
+        return cached(new ActivationsKey(shard, batch), () -> readBatch(file, batch, root -> RunTables.Activations.Batch.read(root, file)));
     }
 
-    private record ExampleBatch(int[] feature, String[] kind, int[] rank, int[] doc, int[] pos, float[] activation) {}
-
-    private ExampleBatch exampleBatch(int batch) {
-        return (ExampleBatch) cached("e" + batch, () -> {
-            ExampleBatch[] h = new ExampleBatch[1];
-            readBatch(saeDir.resolve(RunLayout.EXAMPLES), batch, root -> {
-                int n = root.getRowCount();
-                IntVector fv = (IntVector) root.getVector("feature_id"), rv = (IntVector) root.getVector("rank"),
-                        dv = (IntVector) root.getVector("doc_id"), pv = (IntVector) root.getVector("pos");
-                VarCharVector kv = (VarCharVector) root.getVector("kind");
-                Float4Vector av = (Float4Vector) root.getVector("activation");
-                int[] f = new int[n], r = new int[n], d = new int[n], p = new int[n];
-                String[] k = new String[n];
-                float[] a = new float[n];
-                Map<String, String> interned = new HashMap<>();
-                for (int i = 0; i < n; i++) {
-                    f[i] = fv.get(i);
-                    r[i] = rv.get(i);
-                    d[i] = dv.get(i);
-                    p[i] = pv.get(i);
-                    a[i] = av.get(i);
-                    String s = new String(kv.get(i), StandardCharsets.UTF_8);
-                    k[i] = interned.computeIfAbsent(s, x -> x);
-                }
-                h[0] = new ExampleBatch(f, k, r, d, p, a);
-            });
-            return h[0];
-        });
+    private RunTables.Examples.Batch exampleBatch(int batch) {
+        Path file = saeDir.resolve(RunLayout.EXAMPLES);
+        return cached(new ExamplesKey(batch), () -> readBatch(file, batch, root -> RunTables.Examples.Batch.read(root, file)));
     }
 
-    /** Histogram and logit tables of the features of one features.arrow batch. */
-    private record FeatureLists(float[] edges, long[] counts, List<TokenValue> promoted, List<TokenValue> suppressed) {}
-
-    private FeatureLists lists(int f) {
+    /** The histogram and logit tables of feature {@code f}, from its features.arrow batch. */
+    private RunTables.Features.Lists lists(int f) {
         int batch = f / featuresPerBatch;
-        @SuppressWarnings("unchecked")
-        Map<Integer, FeatureLists> m = (Map<Integer, FeatureLists>) cached("f" + batch, () -> {
-            Map<Integer, FeatureLists> out = new HashMap<>();
-            readBatch(saeDir.resolve(RunLayout.FEATURES), batch, root -> {
-                IntVector id = (IntVector) root.getVector("feature_id");
-                for (int i = 0; i < root.getRowCount(); i++) {
-                    out.put(id.get(i), new FeatureLists(floats(root, "hist_edges", i), longs(root, "hist_counts", i),
-                            tokenValues(root, "top_promoted", i), tokenValues(root, "top_suppressed", i)));
-                }
-            });
-            return out;
-        });
-        FeatureLists l = m.get(f);
-        if (l == null) throw new IllegalStateException(saeDir.resolve(RunLayout.FEATURES) + ": feature " + f + " not in batch " + batch);
+        Path file = saeDir.resolve(RunLayout.FEATURES);
+        RunTables.Features.Lists l = cached(new FeatureListsKey(batch), () -> readBatch(file, batch, root -> RunTables.Features.lists(root, file))).get(f);
+        if (l == null) throw new BadInputException(file + ": feature " + f + " not in batch " + batch);
         return l;
     }
 
-    private static float[] floats(VectorSchemaRoot root, String col, int row) {
-        ListVector l = (ListVector) root.getVector(col);
-        Float4Vector data = (Float4Vector) l.getDataVector();
-        int s = l.getElementStartIndex(row), e = l.getElementEndIndex(row);
-        float[] out = new float[e - s];
-        for (int i = s; i < e; i++) out[i - s] = data.get(i);
-        return out;
+    private interface BatchReader<V> {
+        V read(VectorSchemaRoot root) throws IOException;
     }
 
-    private static long[] longs(VectorSchemaRoot root, String col, int row) {
-        ListVector l = (ListVector) root.getVector(col);
-        BigIntVector data = (BigIntVector) l.getDataVector();
-        int s = l.getElementStartIndex(row), e = l.getElementEndIndex(row);
-        long[] out = new long[e - s];
-        for (int i = s; i < e; i++) out[i - s] = data.get(i);
-        return out;
+    private interface Loader<V> {
+        V load() throws IOException;
     }
 
-    private static List<TokenValue> tokenValues(VectorSchemaRoot root, String prefix, int row) {
-        ListVector ids = (ListVector) root.getVector(prefix + "_ids"), vals = (ListVector) root.getVector(prefix + "_values"),
-                toks = (ListVector) root.getVector(prefix + "_tokens");
-        IntVector idData = (IntVector) ids.getDataVector();
-        Float4Vector valData = (Float4Vector) vals.getDataVector();
-        VarCharVector tokData = (VarCharVector) toks.getDataVector();
-        int s = ids.getElementStartIndex(row), e = ids.getElementEndIndex(row);
-        int ts = toks.getElementStartIndex(row), vs = vals.getElementStartIndex(row);
-        List<TokenValue> out = new ArrayList<>(e - s);
-        for (int i = 0; i < e - s; i++) {
-            out.add(new TokenValue(idData.get(s + i), new String(tokData.get(ts + i), StandardCharsets.UTF_8), valData.get(vs + i)));
-        }
-        return out;
-    }
-
-    private interface BatchReader {
-        void read(VectorSchemaRoot root) throws IOException;
-    }
-
-    private interface Loader {
-        Object load() throws IOException;
-    }
-
-    private Object cached(String key, Loader loader) {
+    private <V> V cached(BatchKey<V> key, Loader<V> loader) {
         synchronized (cache) {
-            Object v = cache.get(key);
+            @SuppressWarnings("unchecked")   // put below under the same key, whose type parameter is V
+            V v = (V) cache.get(key);
             if (v != null) return v;
         }
-        Object v;
+        V v;
         try {
             v = loader.load();
         } catch (IOException e) {
-            throw new IllegalStateException(e.getMessage(), e);
+            throw new java.io.UncheckedIOException(e);   // a file that could not be read: the machine failed, not the input
         }
         synchronized (cache) {
             cache.put(key, v);
@@ -672,45 +514,50 @@ public final class FeatureStore implements AutoCloseable {
         return v;
     }
 
-    /** Loads record batch {@code batch} of {@code file} through its footer and hands it to {@code r}. */
-    private void readBatch(Path file, int batch, BatchReader r) throws IOException {
-        String key = file.toString();
+    /** Loads record batch {@code batch} of {@code file} through its footer and reads it with {@code r}. */
+    private <V> V readBatch(Path file, int batch, BatchReader<V> r) throws IOException {
         synchronized (readers) {
             if (closed) throw new IllegalStateException("feature store is closed");
-            ArrowFileReader reader = readers.get(key);
+            ArrowFileReader reader = readers.get(file);
             if (reader == null) {
                 if (!Files.isRegularFile(file)) throw new NoSuchFileException(file.toString());
                 reader = ArrowFiles.open(file, allocator);
-                readers.put(key, reader);
+                readers.put(file, reader);
             }
             List<ArrowBlock> blocks = reader.getRecordBlocks();
             if (batch < 0 || batch >= blocks.size()) {
-                throw new IllegalStateException(file + ": record batch " + batch + " requested but the file has " + blocks.size());
+                throw new BadInputException(file + ": record batch " + batch + " requested but the file has " + blocks.size());
             }
             if (!reader.loadRecordBatch(blocks.get(batch))) throw new IOException(file + ": record batch " + batch + " could not be read");
-            r.read(reader.getVectorSchemaRoot());
+            return r.read(reader.getVectorSchemaRoot());
         }
     }
 
     /** Reads every record batch of a small file in order (documents, the feature table's scalar columns). */
-    private void forEachBatch(Path file, BatchReader r) throws IOException {
+    private void forEachBatch(Path file, ArrowFiles.BatchConsumer r) throws IOException {
         if (!Files.isRegularFile(file)) throw new NoSuchFileException(file.toString());
-        try (ArrowFileReader reader = ArrowFiles.open(file, allocator)) {
-            while (reader.loadNextBatch()) r.read(reader.getVectorSchemaRoot());
+        ArrowFiles.forEachBatch(file, allocator, r);
+    }
+
+    /** An example's token must be in the run's documents. */
+    private void checkExample(int doc, int pos) {
+        if (doc < 0 || doc >= docOffset.length || pos < 0 || pos >= docTokens[doc]) {
+            throw new BadInputException(saeDir.resolve(RunLayout.EXAMPLES) + ": an example at document " + doc + ", position " + pos
+                    + " is outside the run's documents");
         }
     }
 
     private void checkFeature(int f) {
-        if (f < 0 || f >= featureCount()) throw new IllegalArgumentException("feature " + f + " out of range [0, " + featureCount() + ")");
+        if (f < 0 || f >= featureCount()) throw new BadInputException("feature " + f + " out of range [0, " + featureCount() + ")");
     }
 
     private void checkDoc(int d) {
-        if (d < 0 || d >= docOffset.length) throw new IllegalArgumentException("document " + d + " out of range [0, " + docOffset.length + ")");
+        if (d < 0 || d >= docOffset.length) throw new BadInputException("document " + d + " out of range [0, " + docOffset.length + ")");
     }
 
     private void checkToken(int d, int p) {
         checkDoc(d);
-        if (p < 0 || p >= docTokens[d]) throw new IllegalArgumentException("position " + p + " out of range [0, " + docTokens[d] + ") in document " + d);
+        if (p < 0 || p >= docTokens[d]) throw new BadInputException("position " + p + " out of range [0, " + docTokens[d] + ") in document " + d);
     }
 
     /** The window length the run used. */

@@ -1,6 +1,5 @@
 package dev.loupe.analysis;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.loupe.model.tokenizer.Tokenizer;
 import dev.loupe.sae.Sae;
 import org.apache.arrow.memory.BufferAllocator;
@@ -9,10 +8,8 @@ import org.apache.arrow.vector.Float4Vector;
 import org.apache.arrow.vector.Float8Vector;
 import org.apache.arrow.vector.IntVector;
 import org.apache.arrow.vector.VarCharVector;
-import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.complex.ListVector;
 import org.apache.arrow.vector.complex.impl.UnionListWriter;
-import org.apache.arrow.vector.ipc.ArrowFileReader;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -36,16 +33,17 @@ final class Finisher {
 
     private final IndexJob job;
     private final RunLayout layout;
-    private final Map<String, Object> identity;
+    private final RunManifest head;
     private final String runId;
     private final BufferAllocator allocator;
     private final IndexProgress progress;
 
-    Finisher(IndexJob job, RunLayout layout, Map<String, Object> identity, String runId, BufferAllocator allocator, IndexProgress progress) {
+    /** {@code head} is the run's run.json as written when it started (its identity and run id). */
+    Finisher(IndexJob job, RunLayout layout, RunManifest head, BufferAllocator allocator, IndexProgress progress) {
         this.job = job;
         this.layout = layout;
-        this.identity = identity;
-        this.runId = runId;
+        this.head = head;
+        this.runId = head.runId();
         this.allocator = allocator;
         this.progress = progress;
     }
@@ -54,7 +52,7 @@ final class Finisher {
     static Map<String, String> metadata(IndexJob job, String runId, int sae) {
         Map<String, String> m = new LinkedHashMap<>();
         m.put(ArrowFiles.RUN_ID, runId);
-        m.put("loupe_version", CorpusIndexer.LOUPE_VERSION);
+        m.put("loupe_version", RunManifest.LOUPE_VERSION);
         m.put("model", job.modelPath());
         if (sae >= 0) {
             m.put("sae", job.saes().get(sae).path());
@@ -70,16 +68,16 @@ final class Finisher {
      * Complete shards of a run, in corpus order: the run folder's own (one machine) or one part's folder (a
      * distributed run), with where its tokens and shards start in the whole run.
      */
-    record Source(RunLayout layout, List<JsonNode> markers, long tokenBase, int shardBase) {
+    record Source(RunLayout layout, List<ShardMarker> markers, long tokenBase, int shardBase) {
         static Source read(RunLayout layout, long tokenBase, int shardBase) throws IOException {
-            List<JsonNode> markers = new ArrayList<>();
-            for (int s = 0; Files.isRegularFile(layout.marker(s)); s++) markers.add(CorpusIndexer.JSON.readTree(layout.marker(s).toFile()));
+            List<ShardMarker> markers = new ArrayList<>();
+            for (int s = 0; Files.isRegularFile(layout.marker(s)); s++) markers.add(ShardMarker.read(layout.marker(s), s, layout.saeIds().size()));
             return new Source(layout, markers, tokenBase, shardBase);
         }
 
         long tokens() {
             long t = 0;
-            for (JsonNode m : markers) t += m.path("tokens").asLong();
+            for (ShardMarker m : markers) t += m.tokens();
             return t;
         }
     }
@@ -90,10 +88,11 @@ final class Finisher {
     }
 
     IndexResult finish(long startedNanos) throws IOException {
-        JsonNode old = CorpusIndexer.JSON.readTree(layout.runJson().toFile());
-        if (old.path("complete").asBoolean(false)) {
+        RunManifest old = RunManifest.read(layout.runJson());
+        if (old.complete()) {
             deletePartial();
-            return result(old, 0, startedNanos, old.path("tokens").asLong());
+            return new IndexResult(job.runDir(), old.documents(), old.tokens(), old.tokens(), old.contents().activeRows(), 0,
+                    old.contents().shards().size(), (System.nanoTime() - startedNanos) / 1e9);
         }
         IndexResult r = finish(List.of(Source.read(layout, 0, 0)), (s, files) -> {
             FeatureStats stats = new FeatureStats(job.saes().get(s).sae().dSae(), job.options());
@@ -112,29 +111,20 @@ final class Finisher {
     IndexResult finish(List<Source> sources, StatsSource statsSource, long startedNanos) throws IOException {
         long tokens = 0;
         int shardCount = 0;
-        List<Map<String, Object>> shards = new ArrayList<>();
-        List<Map<String, Object>> checksums = new ArrayList<>();
+        List<RunManifest.ShardEntry> shards = new ArrayList<>();
+        List<RunManifest.FileEntry> checksums = new ArrayList<>();
         for (Source src : sources) {
             for (int i = 0; i < src.markers().size(); i++) {
-                JsonNode m = src.markers().get(i);
+                ShardMarker m = src.markers().get(i);
                 // The activation shards stay (under the run's name for them); the token parts are joined into
                 // tokens.arrow and go with .partial.
-                for (JsonNode f : m.path("files")) {
-                    if (f.path("file").asText().startsWith(RunLayout.PARTIAL + "/")) continue;
-                    @SuppressWarnings("unchecked")
-                    Map<String, Object> e = new LinkedHashMap<>(CorpusIndexer.JSON.convertValue(f, Map.class));
-                    e.put("file", runName(src, i, f.path("file").asText()));
-                    checksums.add(e);
+                for (RunManifest.FileEntry f : m.files()) {
+                    if (f.file().startsWith(RunLayout.PARTIAL + "/")) continue;
+                    checksums.add(f.renamed(runName(src, i, f.file())));
                 }
-                Map<String, Object> e = new LinkedHashMap<>();
-                e.put("file", RunLayout.shardName(src.shardBase() + m.path("shard").asInt()));
-                e.put("first_token", src.tokenBase() + m.path("first_token").asLong());
-                e.put("tokens", m.path("tokens").asLong());
-                List<Long> rows = new ArrayList<>();
-                m.path("rows").forEach(r -> rows.add(r.asLong()));
-                e.put("rows", rows);
-                shards.add(e);
-                tokens += m.path("tokens").asLong();
+                shards.add(new RunManifest.ShardEntry(RunLayout.shardName(src.shardBase() + m.shard()), src.tokenBase() + m.firstToken(),
+                        m.tokens(), m.rows()));
+                tokens += m.tokens();
                 shardCount++;
             }
         }
@@ -151,7 +141,7 @@ final class Finisher {
                     place(src.layout().shard(s, i), file);
                     files.add(file);
                     shardBytes += Files.size(file);
-                    activeRows += src.markers().get(i).path("rows").path(s).asLong();
+                    activeRows += src.markers().get(i).rows().get(s);
                 }
             }
             Sae sae = job.saes().get(s).sae();
@@ -160,23 +150,7 @@ final class Finisher {
             writeFeatures(s, stats, logits, tokens, tok, checksums);
             writeExamples(s, stats, checksums);
         }
-        Map<String, Object> run = new LinkedHashMap<>(identity);
-        run.put("loupe_version", CorpusIndexer.LOUPE_VERSION);
-        run.put("run_id", runId);
-        run.put("complete", true);
-        run.put("documents", documents);
-        run.put("tokens", tokens);
-        run.put("active_rows", activeRows);
-        run.put("shards", shards);
-        Map<String, Object> files = new LinkedHashMap<>();
-        files.put("tokens", RunLayout.TOKENS);
-        files.put("documents", RunLayout.DOCUMENTS);
-        files.put("features", RunLayout.FEATURES);
-        files.put("top_examples", RunLayout.EXAMPLES);
-        files.put("activations", "activations-NNNNN.arrow");
-        run.put("files", files);
-        run.put("checksums", checksums);
-        CorpusIndexer.writeJson(layout.runJson(), run);
+        head.completed(new RunManifest.Contents(documents, tokens, activeRows, shards, checksums)).write(layout.runJson());
         return new IndexResult(job.runDir(), documents, tokens, 0, activeRows, shardBytes, shardCount,
                 (System.nanoTime() - startedNanos) / 1e9);
     }
@@ -203,11 +177,6 @@ final class Finisher {
         dev.loupe.model.io.AtomicFiles.publish(tmp, to);
     }
 
-    private IndexResult result(JsonNode run, long resumed, long startedNanos, long tokens) {
-        return new IndexResult(job.runDir(), run.path("documents").asLong(), tokens, tokens, run.path("active_rows").asLong(), 0,
-                run.path("shards").size(), (System.nanoTime() - startedNanos) / 1e9);
-    }
-
     private void deletePartial() throws IOException {
         Path p = layout.partial();
         if (!Files.isDirectory(p)) return;
@@ -217,42 +186,28 @@ final class Finisher {
         Files.delete(p);
     }
 
-    /** The entry run.json's {@code checksums} holds for a file of the run. */
-    Map<String, Object> checksum(Path file, ArrowFiles.FileSum sum) {
-        return checksum(layout.runDir(), file, sum);
-    }
-
-    static Map<String, Object> checksum(Path runDir, Path file, ArrowFiles.FileSum sum) {
-        Map<String, Object> e = new LinkedHashMap<>();
-        e.put("file", runDir.relativize(file).toString().replace('\\', '/'));
-        e.put("bytes", sum.bytes());
-        e.put("crc32c", sum.crc32c());
-        return e;
-    }
-
-    private int writeDocuments(List<Source> parts, List<Map<String, Object>> checksums) throws IOException {
+    private int writeDocuments(List<Source> parts, List<RunManifest.FileEntry> checksums) throws IOException {
         // A document that spans shards appears in each; its pieces are joined here.
         List<long[]> docs = new ArrayList<>();   // doc_id, token_offset, token_count
         List<String> sources = new ArrayList<>();
         for (Source part : parts) {
-            for (JsonNode m : part.markers()) {
-                for (JsonNode d : m.path("documents")) {
-                    int id = d.path("doc_id").asInt();
-                    if (!docs.isEmpty() && docs.getLast()[0] == id) {
-                        docs.getLast()[2] += d.path("tokens").asLong();
+            for (ShardMarker m : part.markers()) {
+                for (ShardMarker.DocumentPiece d : m.documents()) {
+                    if (!docs.isEmpty() && docs.getLast()[0] == d.docId()) {
+                        docs.getLast()[2] += d.tokens();
                     } else {
-                        docs.add(new long[]{id, part.tokenBase() + d.path("token_offset").asLong(), d.path("tokens").asLong()});
-                        sources.add(d.path("source").asText());
+                        docs.add(new long[]{d.docId(), part.tokenBase() + d.tokenOffset(), d.tokens()});
+                        sources.add(String.valueOf(d.source()));   // "null" for a document its iterator named none
                     }
                 }
             }
         }
         try (ArrowFiles.Writer w = new ArrowFiles.Writer(layout.runDir().resolve(RunLayout.DOCUMENTS),
-                ArrowFiles.documentsSchema(metadata(job, runId, -1)), Compression.NONE, allocator)) {
-            IntVector id = w.vector("doc_id");
-            BigIntVector off = w.vector("token_offset");
-            IntVector count = w.vector("token_count");
-            VarCharVector src = w.vector("source");
+                RunTables.Documents.schema(metadata(job, runId, -1)), Compression.NONE, allocator)) {
+            IntVector id = RunTables.DOC_ID.in(w);
+            BigIntVector off = RunTables.Documents.TOKEN_OFFSET.in(w);
+            IntVector count = RunTables.Documents.TOKEN_COUNT.in(w);
+            VarCharVector src = RunTables.Documents.SOURCE.in(w);
             int batch = 4096;
             for (int start = 0; start < docs.size() || start == 0; start += batch) {
                 int n = Math.min(batch, docs.size() - start);
@@ -274,62 +229,40 @@ final class Finisher {
                 w.writeBatch(n);
                 if (docs.isEmpty()) break;
             }
-            checksums.add(checksum(w.file(), w.finish()));
+            checksums.add(RunManifest.FileEntry.of(layout.runDir(), w.file(), w.finish()));
         }
         return docs.size();
     }
 
     /** Joins the token parts into tokens.arrow, in batches of exactly batch_tokens rows (the last fewer). */
-    private void writeTokens(List<Source> sources, List<Map<String, Object>> checksums) throws IOException {
-        int batch = job.options().batchTokens();
-        try (ArrowFiles.Writer w = new ArrowFiles.Writer(layout.runDir().resolve(RunLayout.TOKENS),
-                ArrowFiles.tokensSchema(metadata(job, runId, -1)), job.options().compression(), allocator)) {
-            IntVector doc = w.vector("doc_id"), pos = w.vector("pos"), tok = w.vector("token_id");
-            int[] bd = new int[batch], bp = new int[batch], bt = new int[batch];
-            int n = 0, batches = 0;
+    private void writeTokens(List<Source> sources, List<RunManifest.FileEntry> checksums) throws IOException {
+        Path file = layout.runDir().resolve(RunLayout.TOKENS);
+        try (RowsWriter w = RowsWriter.tokens(file, metadata(job, runId, -1), job.options().compression(), allocator, job.options().batchTokens())) {
             for (Source src : sources) for (int s = 0; s < src.markers().size(); s++) {
-                try (ArrowFileReader r = ArrowFiles.open(src.layout().tokenPart(s), allocator)) {
-                    VectorSchemaRoot root = r.getVectorSchemaRoot();
-                    while (r.loadNextBatch()) {
-                        IntVector d = (IntVector) root.getVector("doc_id"), p = (IntVector) root.getVector("pos"),
-                                t = (IntVector) root.getVector("token_id");
-                        for (int i = 0; i < root.getRowCount(); i++) {
-                            bd[n] = d.get(i);
-                            bp[n] = p.get(i);
-                            bt[n] = t.get(i);
-                            if (++n == batch) {
-                                writeIntBatch(w, n, new IntVector[]{doc, pos, tok}, bd, bp, bt);
-                                batches++;
-                                n = 0;
-                            }
-                        }
+                Path part = src.layout().tokenPart(s);
+                ArrowFiles.forEachBatch(part, allocator, root -> {
+                    RunTables.Tokens.Batch b = RunTables.Tokens.Batch.read(root, part);
+                    for (int i = 0; i < b.tokenId().length; i++) {
+                        w.add(b.docId()[i], b.pos()[i], b.tokenId()[i], 0f);
+                        w.endToken();
                     }
-                }
+                });
             }
-            if (n > 0 || batches == 0) writeIntBatch(w, n, new IntVector[]{doc, pos, tok}, bd, bp, bt);
-            checksums.add(checksum(w.file(), w.finish()));
+            checksums.add(RunManifest.FileEntry.of(layout.runDir(), file, w.finish()));
         }
     }
 
-    private static void writeIntBatch(ArrowFiles.Writer w, int n, IntVector[] vs, int[]... cols) throws IOException {
-        for (int c = 0; c < vs.length; c++) {
-            vs[c].allocateNew(n);
-            for (int i = 0; i < n; i++) vs[c].set(i, cols[c][i]);
-            vs[c].setValueCount(n);
-        }
-        w.writeBatch(n);
-    }
-
-    private void writeFeatures(int s, FeatureStats st, LogitTables lt, long tokens, Tokenizer tok, List<Map<String, Object>> checksums) throws IOException {
+    private void writeFeatures(int s, FeatureStats st, LogitTables lt, long tokens, Tokenizer tok, List<RunManifest.FileEntry> checksums) throws IOException {
         Path file = layout.saeDir(s).resolve(RunLayout.FEATURES);
-        try (ArrowFiles.Writer w = new ArrowFiles.Writer(file, ArrowFiles.featuresSchema(metadata(job, runId, s)), Compression.NONE, allocator)) {
-            IntVector id = w.vector("feature_id");
-            BigIntVector fire = w.vector("fire_count");
-            Float8Vector density = w.vector("density");
-            Float4Vector max = w.vector("max_activation"), mean = w.vector("mean_activation");
-            ListVector edges = w.vector("hist_edges"), counts = w.vector("hist_counts");
-            ListVector pIds = w.vector("top_promoted_ids"), pVals = w.vector("top_promoted_values"), pToks = w.vector("top_promoted_tokens");
-            ListVector sIds = w.vector("top_suppressed_ids"), sVals = w.vector("top_suppressed_values"), sToks = w.vector("top_suppressed_tokens");
+        try (ArrowFiles.Writer w = new ArrowFiles.Writer(file, RunTables.Features.schema(metadata(job, runId, s)), Compression.NONE, allocator)) {
+            IntVector id = RunTables.FEATURE_ID.in(w);
+            BigIntVector fire = RunTables.Features.FIRE_COUNT.in(w);
+            Float8Vector density = RunTables.Features.DENSITY.in(w);
+            Float4Vector max = RunTables.Features.MAX_ACTIVATION.in(w), mean = RunTables.Features.MEAN_ACTIVATION.in(w);
+            ListVector edges = RunTables.Features.HIST_EDGES.in(w), counts = RunTables.Features.HIST_COUNTS.in(w);
+            RunTables.Features.LogitColumns p = RunTables.Features.PROMOTED, sp = RunTables.Features.SUPPRESSED;
+            ListVector pIds = p.ids().in(w), pVals = p.values().in(w), pToks = p.tokens().in(w);
+            ListVector sIds = sp.ids().in(w), sVals = sp.values().in(w), sToks = sp.tokens().in(w);
             for (int f0 = 0; f0 < st.dSae; f0 += FEATURES_PER_BATCH) {
                 int n = Math.min(FEATURES_PER_BATCH, st.dSae - f0);
                 w.root().clear();
@@ -369,7 +302,7 @@ final class Finisher {
                 mean.setValueCount(n);
                 w.writeBatch(n);
             }
-            checksums.add(checksum(w.file(), w.finish()));
+            checksums.add(RunManifest.FileEntry.of(layout.runDir(), w.file(), w.finish()));
         }
     }
 
@@ -396,12 +329,12 @@ final class Finisher {
         return tok.tokenText(id);
     }
 
-    private void writeExamples(int s, FeatureStats st, List<Map<String, Object>> checksums) throws IOException {
+    private void writeExamples(int s, FeatureStats st, List<RunManifest.FileEntry> checksums) throws IOException {
         Path file = layout.saeDir(s).resolve(RunLayout.EXAMPLES);
-        try (ArrowFiles.Writer w = new ArrowFiles.Writer(file, ArrowFiles.examplesSchema(metadata(job, runId, s)), Compression.NONE, allocator)) {
-            IntVector fid = w.vector("feature_id"), rank = w.vector("rank"), doc = w.vector("doc_id"), pos = w.vector("pos");
-            VarCharVector kind = w.vector("kind");
-            Float4Vector act = w.vector("activation");
+        try (ArrowFiles.Writer w = new ArrowFiles.Writer(file, RunTables.Examples.schema(metadata(job, runId, s)), Compression.NONE, allocator)) {
+            IntVector fid = RunTables.FEATURE_ID.in(w), rank = RunTables.Examples.RANK.in(w), doc = RunTables.DOC_ID.in(w), pos = RunTables.POS.in(w);
+            VarCharVector kind = RunTables.Examples.KIND.in(w);
+            Float4Vector act = RunTables.ACTIVATION.in(w);
             byte[] top = "top".getBytes(StandardCharsets.UTF_8);
             byte[][] qNames = new byte[st.quantiles][];
             for (int q = 0; q < st.quantiles; q++) qNames[q] = ("quantile_" + (q + 1)).getBytes(StandardCharsets.UTF_8);
@@ -439,7 +372,7 @@ final class Finisher {
                 w.root().setRowCount(row);
                 w.writeBatch(row);
             }
-            checksums.add(checksum(w.file(), w.finish()));
+            checksums.add(RunManifest.FileEntry.of(layout.runDir(), w.file(), w.finish()));
         }
     }
 }

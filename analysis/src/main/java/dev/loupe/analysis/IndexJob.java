@@ -1,5 +1,6 @@
 package dev.loupe.analysis;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.Model;
 import dev.loupe.sae.Sae;
 
@@ -19,7 +20,7 @@ import java.util.List;
 public record IndexJob(Model model, String modelPath, List<RunSae> saes, CorpusId corpus, Path runDir, IndexOptions options) {
     public IndexJob {
         saes = List.copyOf(saes);
-        if (saes.isEmpty()) throw new IllegalArgumentException("a corpus run needs at least one SAE");
+        if (saes.isEmpty()) throw new BadInputException("a corpus run needs at least one SAE");
     }
 
     /** An SAE of the run and the folder it was loaded from. */

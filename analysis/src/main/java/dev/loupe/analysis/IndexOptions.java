@@ -1,5 +1,12 @@
 package dev.loupe.analysis;
 
+import dev.loupe.errors.BadInputException;
+
+
+
+
+
+
 /**
  * How a corpus run is made. Every option that changes the files is recorded in {@code run.json}; a resumed run
  * must use the same ones.
@@ -21,11 +28,11 @@ package dev.loupe.analysis;
 public record IndexOptions(int context, long maxTokens, Compression compression, int shardTokens, int batchTokens,
                            int topK, int quantiles, int perQuantile, long seed, boolean skipBadLines, boolean logitTables) {
     public IndexOptions {
-        if (context < 2) throw new IllegalArgumentException("--context must be at least 2, got " + context);
-        if (maxTokens < 0) throw new IllegalArgumentException("--max-tokens must be >= 0, got " + maxTokens);
-        if (shardTokens < 1) throw new IllegalArgumentException("--shard-tokens must be >= 1, got " + shardTokens);
-        if (batchTokens < 1) throw new IllegalArgumentException("batch tokens must be >= 1, got " + batchTokens);
-        if (topK < 1 || quantiles < 0 || perQuantile < 0) throw new IllegalArgumentException("example counts must be positive");
+        if (context < 2) throw BadInputException.of("context", "must be at least 2, got " + context);
+        if (maxTokens < 0) throw BadInputException.of("maxTokens", "must be >= 0, got " + maxTokens);
+        if (shardTokens < 1) throw BadInputException.of("shardTokens", "must be >= 1, got " + shardTokens);
+        if (batchTokens < 1) throw BadInputException.of("batchTokens", "must be >= 1, got " + batchTokens);
+        if (topK < 1 || quantiles < 0 || perQuantile < 0) throw new BadInputException("example counts must be positive");
         if (compression == null) throw new IllegalArgumentException("compression is null");
     }
 

@@ -1,5 +1,6 @@
 package dev.loupe.analysis;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.Model;
 import dev.loupe.sae.Sae;
 
@@ -46,8 +47,8 @@ public final class InferenceSearch {
 
     /** As {@link #search(String, int)} for token ids. */
     public Result search(int[] tokens, int k) {
-        if (tokens.length == 0) throw new IllegalArgumentException("search needs at least one token");
-        if (k < 1) throw new IllegalArgumentException("k must be at least 1, got " + k);
+        if (tokens.length == 0) throw new BadInputException("search needs at least one token");
+        if (k < 1) throw new BadInputException("k must be at least 1, got " + k);
         SparseFeatures f = sae.encode(model.activation(tokens, sae.hookName()));
         List<TokenFeatures> perToken = new ArrayList<>(tokens.length);
         float[] best = new float[sae.dSae()];

@@ -3,16 +3,16 @@ package dev.loupe.analysis;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.Float4Vector;
 import org.apache.arrow.vector.IntVector;
-import org.apache.arrow.vector.types.pojo.Schema;
 
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Map;
 
 /**
  * Writes token-keyed rows ({@code tokens} parts and activation shards) in record batches that each cover exactly
  * {@code batchTokens} tokens (the last fewer), so a reader finds the batch of token row {@code t} of a shard as
- * {@code t / batchTokens} through the file footer. Columns are int32 except a trailing float32 activation.
+ * {@code t / batchTokens} through the file footer. Three int32 columns, and for activations a float32 one.
  */
 final class RowsWriter implements AutoCloseable {
     private final ArrowFiles.Writer file;
@@ -25,20 +25,31 @@ final class RowsWriter implements AutoCloseable {
     private long totalRows;
     private int batches;
 
-    RowsWriter(Path path, Schema schema, Compression compression, BufferAllocator allocator, int batchTokens) throws IOException {
-        this.file = new ArrowFiles.Writer(path, schema, compression, allocator);
-        int n = schema.getFields().size();
-        boolean lastIsFloat = file.root().getVector(n - 1) instanceof Float4Vector;
-        int nInts = lastIsFloat ? n - 1 : n;
-        this.ints = new IntVector[nInts];
-        for (int i = 0; i < nInts; i++) ints[i] = (IntVector) file.root().getVector(i);
-        this.floats = lastIsFloat ? (Float4Vector) file.root().getVector(n - 1) : null;
-        this.batchTokens = batchTokens;
-        this.intRows = new int[nInts][1024];
-        this.floatRows = lastIsFloat ? new float[1024] : null;
+    /** A token part or {@code tokens.arrow}: (doc_id, pos, token_id) rows. */
+    static RowsWriter tokens(Path path, Map<String, String> metadata, Compression compression, BufferAllocator allocator, int batchTokens)
+            throws IOException {
+        ArrowFiles.Writer w = new ArrowFiles.Writer(path, RunTables.Tokens.schema(metadata), compression, allocator);
+        return new RowsWriter(w, new IntVector[]{RunTables.DOC_ID.in(w), RunTables.POS.in(w), RunTables.Tokens.TOKEN_ID.in(w)}, null, batchTokens);
     }
 
-    /** Adds a row of int columns (and the float column when the schema ends with one). */
+    /** An activation shard: (doc_id, pos, feature_id, activation) rows. */
+    static RowsWriter activations(Path path, Map<String, String> metadata, Compression compression, BufferAllocator allocator, int batchTokens)
+            throws IOException {
+        ArrowFiles.Writer w = new ArrowFiles.Writer(path, RunTables.Activations.schema(metadata), compression, allocator);
+        return new RowsWriter(w, new IntVector[]{RunTables.DOC_ID.in(w), RunTables.POS.in(w), RunTables.FEATURE_ID.in(w)},
+                RunTables.ACTIVATION.in(w), batchTokens);
+    }
+
+    private RowsWriter(ArrowFiles.Writer file, IntVector[] ints, Float4Vector floats, int batchTokens) {
+        this.file = file;
+        this.ints = ints;
+        this.floats = floats;
+        this.batchTokens = batchTokens;
+        this.intRows = new int[ints.length][1024];
+        this.floatRows = floats != null ? new float[1024] : null;
+    }
+
+    /** Adds a row of int columns (and the float column of an activation shard). */
     void add(int a, int b, int c, float value) {
         if (rows == intRows[0].length) grow();
         intRows[0][rows] = a;

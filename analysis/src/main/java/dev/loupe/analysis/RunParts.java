@@ -1,6 +1,9 @@
 package dev.loupe.analysis;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.loupe.model.io.LoupeJson;
+import dev.loupe.errors.BadInputException;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 
@@ -11,10 +14,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.stream.Stream;
 
@@ -52,7 +53,7 @@ public final class RunParts {
      * {@code --max-tokens} does (documents after the cut are left out, the last one kept is cut short).
      */
     public static List<Part> plan(int[] tokensPerDoc, long maxTokens, int partitions) {
-        if (partitions < 1) throw new IllegalArgumentException("--partitions must be at least 1, got " + partitions);
+        if (partitions < 1) throw BadInputException.of("partitions", "must be at least 1, got " + partitions);
         long[] kept = new long[tokensPerDoc.length];
         long total = 0;
         int docs = 0;
@@ -90,7 +91,7 @@ public final class RunParts {
     /** The documents of {@code part}, read from an iterator over the whole corpus. */
     public static Iterator<Document> documents(Iterator<Document> corpus, Part part) {
         for (int i = 0; i < part.firstDoc(); i++) {
-            if (!corpus.hasNext()) throw new IllegalArgumentException("the corpus has fewer documents than planned (" + i + "); did it change during the run?");
+            if (!corpus.hasNext()) throw new BadInputException("the corpus has fewer documents than planned (" + i + "); did it change during the run?");
             corpus.next();
         }
         return new Iterator<>() {
@@ -113,23 +114,60 @@ public final class RunParts {
     public static boolean prepare(IndexJob job, List<Part> plan) throws IOException {
         if (CorpusIndexer.prepareRun(job)) return true;
         Path file = job.runDir().resolve(PARTS).resolve(PLAN);
-        Map<String, Object> want = new LinkedHashMap<>();
-        want.put("parts", plan.stream().map(p -> List.of(p.firstDoc(), p.documents(), p.tokens())).toList());
-        JsonNode wantJson = CorpusIndexer.JSON.readTree(CorpusIndexer.JSON.writeValueAsString(want));
         if (Files.isRegularFile(file)) {
-            JsonNode have = CorpusIndexer.JSON.readTree(file.toFile());
-            if (!have.equals(wantJson)) {
-                throw new IllegalArgumentException(job.runDir() + " holds this run begun with " + have.path("parts").size()
+            List<Part> have = readPlan(file);
+            if (!have.equals(plan)) {
+                throw new BadInputException(job.runDir() + " holds this run begun with " + have.size()
                         + " parts of other document ranges; rerun with the same --partitions, or choose another --out");
             }
             return false;
         }
         if (Files.isDirectory(CorpusIndexer.layoutOf(job).partial())) {
-            throw new IllegalArgumentException(job.runDir() + " holds this run begun by loupe index; finish it with loupe index, or choose another --out");
+            throw new BadInputException(job.runDir() + " holds this run begun by loupe index; finish it with loupe index, or choose another --out");
         }
         Files.createDirectories(file.getParent());
-        CorpusIndexer.writeJson(file, want);
+        ObjectNode j = LoupeJson.MAPPER.createObjectNode();
+        ArrayNode parts = j.putArray("parts");
+        for (Part p : plan) parts.addArray().add(p.firstDoc()).add(p.documents()).add(p.tokens());
+        JsonFields.write(file, j);
         return false;
+    }
+
+    /** The parts plan.json records: each [first document, documents, tokens]. */
+    private static List<Part> readPlan(Path file) throws IOException {
+        JsonFields j = JsonFields.read(file);
+        if (!(j.node().get("parts") instanceof ArrayNode parts)) throw j.invalid("parts", "an array of [first_doc, documents, tokens]");
+        List<Part> out = new ArrayList<>();
+        for (int i = 0; i < parts.size(); i++) {
+            var p = parts.get(i);
+            boolean ok = p.isArray() && p.size() == 3;
+            for (int k = 0; ok && k < 3; k++) ok = p.get(k).canConvertToLong() && p.get(k).isIntegralNumber() && p.get(k).asLong() >= 0;
+            if (!ok || !p.get(0).canConvertToInt() || !p.get(1).canConvertToInt()) {
+                throw j.fail("parts[" + i + "] is " + p + ", expected [first_doc, documents, tokens] (whole numbers >= 0)");
+            }
+            out.add(new Part(i, p.get(0).asInt(), p.get(1).asInt(), p.get(2).asLong()));
+        }
+        return out;
+    }
+
+    /** The number of parts a distributed run in {@code runDir} was planned with. */
+    public static int plannedParts(Path runDir) throws IOException { return readPlan(runDir.resolve(PARTS).resolve(PLAN)).size(); }
+
+    /**
+     * What a part's {@code part.json} records once it is indexed and its first pass written.
+     *
+     * @param shards the part's complete shards
+     */
+    private record PartDone(int part, int firstDoc, int documents, long tokens, int shards) {
+        void write(Path file) throws IOException {
+            JsonFields.write(file, LoupeJson.MAPPER.createObjectNode().put("part", part).put("first_doc", firstDoc).put("documents", documents)
+                    .put("tokens", tokens).put("shards", shards));
+        }
+
+        static PartDone read(Path file) throws IOException {
+            JsonFields j = JsonFields.read(file);
+            return new PartDone(j.integer("part", 0), j.integer("first_doc", 0), j.integer("documents", 0), j.whole("tokens", 0), j.integer("shards", 0));
+        }
     }
 
     /** The job of one part: its folder, its documents, and its share of --max-tokens. */
@@ -156,10 +194,10 @@ public final class RunParts {
         IndexJob pj = partJob(job, part);
         requireLock(lock, pj.runDir());
         Path done = pj.runDir().resolve(DONE);
-        if (Files.isRegularFile(done)) return CorpusIndexer.JSON.readTree(done.toFile()).path("tokens").asLong();
-        long tokens = CorpusIndexer.indexPart(pj, CorpusIndexer.runIdOf(job), part.firstDoc(), documents(corpus, part), progress);
+        if (Files.isRegularFile(done)) return PartDone.read(done).tokens();
+        long tokens = CorpusIndexer.indexPart(pj, CorpusIndexer.headOf(job).runId(), part.firstDoc(), documents(corpus, part), progress);
         if (tokens != part.tokens()) {
-            throw new IllegalStateException(pj.runDir() + ": indexed " + tokens + " tokens where the plan counted " + part.tokens()
+            throw new BadInputException(pj.runDir() + ": indexed " + tokens + " tokens where the plan counted " + part.tokens()
                     + "; did the corpus, model or tokenizer differ on this node?");
         }
         RunLayout layout = CorpusIndexer.layoutOf(pj);
@@ -171,13 +209,7 @@ public final class RunParts {
                 st.write(stats(pj.runDir(), "moments", s), false);
             }
         }
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("part", part.index());
-        m.put("first_doc", part.firstDoc());
-        m.put("documents", part.documents());
-        m.put("tokens", tokens);
-        m.put("shards", src.markers().size());
-        CorpusIndexer.writeJson(done, m);
+        new PartDone(part.index(), part.firstDoc(), part.documents(), tokens, src.markers().size()).write(done);
         return tokens;
     }
 
@@ -189,15 +221,26 @@ public final class RunParts {
         Path dir = folder(runDir, part.index());
         try {
             if (Files.isRegularFile(dir.resolve(DONE))) return part.tokens();
-            Path partial = dir.resolve(RunLayout.PARTIAL);
+            Path runJson = dir.resolve(RunLayout.RUN_JSON);
+            if (!Files.isRegularFile(runJson)) return 0;
+            RunLayout layout = new RunLayout(dir, RunManifest.read(runJson).saes().stream().map(RunManifest.SaeEntry::id).toList());
             long t = 0;
-            for (int s = 0; ; s++) {
-                Path marker = partial.resolve(String.format(Locale.ROOT, "shard-%05d.json", s));
-                if (!Files.isRegularFile(marker)) return t;
-                t += CorpusIndexer.JSON.readTree(marker.toFile()).path("tokens").asLong();
-            }
-        } catch (IOException e) {
-            return 0;   // a marker being renamed right now: counted next time
+            for (int s = 0; Files.isRegularFile(layout.marker(s)); s++) t += ShardMarker.read(layout.marker(s), s, layout.saeIds().size()).tokens();
+            return t;
+        } catch (IOException | BadInputException e) {
+            return 0;   // a file being renamed right now: counted next time
+        }
+    }
+
+    /**
+     * Whether the run in {@code runDir} is complete (its run.json says so and reads); a damaged or unfinished one is
+     * not. For stragglers of a finished distributed run, which then have nothing to do.
+     */
+    public static boolean complete(Path runDir) {
+        try {
+            return Files.isRegularFile(runDir.resolve(RunLayout.RUN_JSON)) && RunManifest.read(runDir.resolve(RunLayout.RUN_JSON)).complete();
+        } catch (IOException | BadInputException e) {
+            return false;
         }
     }
 
@@ -208,7 +251,7 @@ public final class RunParts {
             FeatureStats all = new FeatureStats(dSae, job.options());
             for (Part p : parts) {
                 Path f = stats(folder(job.runDir(), p.index()), "moments", s);
-                if (!Files.isRegularFile(f)) throw new IllegalStateException("part " + p.index() + " is not indexed yet (no " + f + ")");
+                if (!Files.isRegularFile(f)) throw new BadInputException("part " + p.index() + " is not indexed yet (no " + f + ")");
                 all.mergeMoments(FeatureStats.read(f, dSae, job.options()));
             }
             all.write(stats(job.runDir().resolve(PARTS), "moments", s), false);
@@ -220,7 +263,7 @@ public final class RunParts {
         IndexJob pj = partJob(job, part);
         requireLock(lock, pj.runDir());
         RunLayout layout = CorpusIndexer.layoutOf(pj);
-        int shards = CorpusIndexer.JSON.readTree(pj.runDir().resolve(DONE).toFile()).path("shards").asInt();
+        int shards = PartDone.read(pj.runDir().resolve(DONE)).shards();
         try (BufferAllocator allocator = new RootAllocator()) {
             for (int s = 0; s < job.saes().size(); s++) {
                 Path out = stats(pj.runDir(), "samples", s);
@@ -250,7 +293,7 @@ public final class RunParts {
         }
         IndexResult r;
         try (BufferAllocator allocator = new RootAllocator()) {
-            Finisher finisher = new Finisher(job, layout, CorpusIndexer.identityOf(job), CorpusIndexer.runIdOf(job), allocator, progress == null ? IndexProgress.NONE : progress);
+            Finisher finisher = new Finisher(job, layout, CorpusIndexer.headOf(job), allocator, progress == null ? IndexProgress.NONE : progress);
             r = finisher.finish(sources, (s, files) -> {
                 int dSae = job.saes().get(s).sae().dSae();
                 FeatureStats all = FeatureStats.read(stats(job.runDir().resolve(PARTS), "moments", s), dSae, job.options());

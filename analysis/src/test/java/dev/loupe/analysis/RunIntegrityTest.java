@@ -173,16 +173,16 @@ class RunIntegrityTest {
     /** batch_tokens 0 once gave "/ by zero" on every page. */
     @Test void anEditedRunJson() throws IOException {
         Path run = copy("edited");
-        ObjectNode json = (ObjectNode) CorpusIndexer.JSON.readTree(run.resolve("run.json").toFile());
+        ObjectNode json = (ObjectNode) dev.loupe.model.io.LoupeJson.MAPPER.readTree(run.resolve("run.json").toFile());
         ((ObjectNode) json.get("options")).put("batch_tokens", 0);
-        Files.writeString(run.resolve("run.json"), CorpusIndexer.JSON.writeValueAsString(json));
+        Files.writeString(run.resolve("run.json"), dev.loupe.model.io.LoupeJson.MAPPER.writeValueAsString(json));
         String m = refusedAtOpen(run);
         assertTrue(m.startsWith(run.resolve("run.json") + ": its model, SAE, corpus or options fields do not match its run_id"), m);
     }
 
     /** Every Arrow file names its run; run.json lists every file with its length and checksum. */
     @Test void everyFileCarriesTheRunIdAndAChecksum() throws IOException {
-        var json = CorpusIndexer.JSON.readTree(original.resolve("run.json").toFile());
+        var json = dev.loupe.model.io.LoupeJson.MAPPER.readTree(original.resolve("run.json").toFile());
         String id = json.path("run_id").asText();
         assertEquals(32, id.length());
         Set<String> listed = new TreeSet<>();

@@ -1,5 +1,6 @@
 package dev.loupe.cli;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.Model;
 import dev.loupe.model.grad.Linearization;
 import dev.loupe.model.io.Npy;
@@ -35,13 +36,13 @@ final class AttributeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (top < 0) throw new IllegalArgumentException("--top must be >= 0");
+        if (top < 0) throw new BadInputException("--top must be >= 0");
         OutputPaths.requireFolder(out, "--out");
         var metric = options.metric();
         try (Model m = model.load(); Sae sae = saeOptions.load(m)) {
             int[] ids = options.tokens(m);
-            FeatureAttribution a = GradientOptions.withFlagNames(() -> FeatureAttribution.compute(m, sae, ids, metric,
-                    linearized ? Linearization.ATTRIBUTION : Linearization.NONE));
+            FeatureAttribution a = FeatureAttribution.compute(m, sae, ids, metric,
+                    linearized ? Linearization.ATTRIBUTION : Linearization.NONE);
             Files.createDirectories(out);
             Npy.writeFloats(out.resolve("features.npy"), a.attribution(), a.positions(), a.dSae());
             Npy.writeFloats(out.resolve("error_attribution.npy"), a.errorAttribution(), a.positions());

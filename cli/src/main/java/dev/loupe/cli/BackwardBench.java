@@ -1,6 +1,7 @@
 package dev.loupe.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.Model;
 import dev.loupe.model.RunOptions;
 import dev.loupe.model.grad.GradientRequest;
@@ -25,12 +26,12 @@ final class BackwardBench {
             case "auto" -> GradientRequest.Memory.AUTO;
             case "keep" -> GradientRequest.Memory.KEEP;
             case "recompute" -> GradientRequest.Memory.RECOMPUTE;
-            default -> throw new IllegalArgumentException("--grad-memory " + memoryName + ": expected keep, recompute or auto");
+            default -> throw new BadInputException("--grad-memory " + memoryName + ": expected keep, recompute or auto");
         };
-        if (repetitions < 0) throw new IllegalArgumentException("--repetitions must be at least 0 with --backward (0: the warm-up run alone), got " + repetitions);
+        if (repetitions < 0) throw new BadInputException("--repetitions must be at least 0 with --backward (0: the warm-up run alone), got " + repetitions);
         try (Model m = options.load()) {
             if (promptTokens > m.config().maxPositions()) {
-                throw new IllegalArgumentException("--prompt-tokens " + promptTokens + " exceeds the model's context of " + m.config().maxPositions());
+                throw new BadInputException("--prompt-tokens " + promptTokens + " exceeds the model's context of " + m.config().maxPositions());
             }
             int vocab = m.config().vocabSize();
             SplittableRandom rnd = new SplittableRandom(42);

@@ -1,5 +1,6 @@
 package dev.loupe.cli;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.hooks.BoundHooks;
 import dev.loupe.model.Model;
 import dev.loupe.model.Session;
@@ -42,15 +43,15 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (promptTokens < 1) throw new IllegalArgumentException("--prompt-tokens must be at least 1 (the <bos> token), got " + promptTokens);
-        if (genTokens < 1) throw new IllegalArgumentException("--gen-tokens must be at least 1, got " + genTokens);
+        if (promptTokens < 1) throw new BadInputException("--prompt-tokens must be at least 1 (the <bos> token), got " + promptTokens);
+        if (genTokens < 1) throw new BadInputException("--gen-tokens must be at least 1, got " + genTokens);
         if (backward) return BackwardBench.run(model, promptTokens, repetitions, gradMemory, json);
-        if (repetitions < 1) throw new IllegalArgumentException("--repetitions must be at least 1, got " + repetitions);
+        if (repetitions < 1) throw new BadInputException("--repetitions must be at least 1, got " + repetitions);
         long t0 = System.nanoTime();
         try (Model m = model.load()) {
             int context = m.config().maxPositions();
             if ((long) promptTokens + genTokens > context) {
-                throw new IllegalArgumentException("--prompt-tokens " + promptTokens + " + --gen-tokens " + genTokens
+                throw new BadInputException("--prompt-tokens " + promptTokens + " + --gen-tokens " + genTokens
                         + " exceed the model's context of " + context + " positions");
             }
             double loadSeconds = (System.nanoTime() - t0) / 1e9;

@@ -1,10 +1,11 @@
 package dev.loupe.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.backend.Backend;
 import dev.loupe.model.backend.Backends;
 import dev.loupe.sae.Sae;
-import dev.loupe.sae.SaeBenchmark;
+import dev.loupe.tools.sae.SaeBenchmark;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -39,7 +40,7 @@ final class BenchSaeCommand implements Callable<Integer> {
     boolean json;
 
     @Override public Integer call() throws Exception {
-        if (threads < 1) throw new IllegalArgumentException("--threads must be at least 1");
+        if (threads < 1) throw new BadInputException("--threads must be at least 1");
         try (Backend be = Backends.byName(backend, threads); Sae s = Sae.load(sae, "bench", be)) {
             SaeBenchmark.Result r = SaeBenchmark.run(s, tokens, batch, repeats, 1);
             if (json) {

@@ -2,6 +2,7 @@ package dev.loupe.cli;
 
 import dev.loupe.analysis.Corpus;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.Model;
 import dev.loupe.model.RunOptions;
 import dev.loupe.model.tokenizer.Tokenizer;
@@ -44,13 +45,13 @@ final class EvalSaeCommand implements Callable<Integer> {
     boolean json;
 
     @Override public Integer call() throws Exception {
-        if (maxTokens < 2 || context < 2) throw new IllegalArgumentException("--max-tokens and --context must be at least 2");
+        if (maxTokens < 2 || context < 2) throw new BadInputException("--max-tokens and --context must be at least 2");
         InputPaths.corpusFiles(corpus, "--corpus");   // a corpus Loupe cannot read fails before the model loads
         try (Model m = model.load(); Sae sae = saeOptions.load(m)) {
             Tokenizer tok = m.tokenizer();
             List<int[]> seqs = new ArrayList<>();
             for (int[] ids : InputPaths.corpusTokenIds(corpus, "--corpus", tok, context, maxTokens)) if (ids.length >= 2) seqs.add(ids);
-            if (seqs.isEmpty()) throw new IllegalArgumentException("--corpus " + corpus + ": no text (expected one document per line)");
+            if (seqs.isEmpty()) throw new BadInputException("--corpus " + corpus + ": no text (expected one document per line)");
             Set<Integer> special = new HashSet<>(List.of(tok.bosId(), 0));
             if (tok.eosId() >= 0) special.add(tok.eosId());
             SaeEvaluator.Model runner = (t, hooks) -> m.run(t, RunOptions.defaults().withHooks(hooks)).logits();

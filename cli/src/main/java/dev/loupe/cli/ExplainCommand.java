@@ -5,8 +5,10 @@ import dev.loupe.analysis.FeatureStore;
 import dev.loupe.analysis.explain.ChatClient;
 import dev.loupe.analysis.explain.Explainer;
 import dev.loupe.analysis.explain.Prompts;
+import dev.loupe.errors.BadInputException;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.net.URI;
@@ -24,11 +26,7 @@ import java.util.concurrent.Callable;
                 + "(balanced accuracy, as Delphi defines them). Results go to RUN_DIR/explanations.arrow; features already explained by "
                 + "the same model are skipped, so an interrupted run resumes. The prompts are RUN_DIR/prompts/*.txt (written on first use: edit them).")
 final class ExplainCommand implements Callable<Integer> {
-    @Option(names = "--run", required = true, paramLabel = "RUN_DIR", description = "a folder made by loupe index")
-    Path run;
-
-    @Option(names = "--sae", paramLabel = "ID", description = "which SAE of a run with several (default: the first)")
-    String sae;
+    @Mixin RunSelection selection;
 
     @Option(names = "--endpoint", required = true, paramLabel = "URL", description = "the API base, e.g. http://127.0.0.1:8080/v1")
     String endpoint;
@@ -57,17 +55,17 @@ final class ExplainCommand implements Callable<Integer> {
     int context = 12;
 
     @Override public Integer call() throws Exception {
-        if (concurrency < 1 || concurrency > 256) throw new IllegalArgumentException("--concurrency must be in 1..256, got " + concurrency);
-        if (context < 1 || context > 256) throw new IllegalArgumentException("--context must be in 1..256, got " + context);
+        if (concurrency < 1 || concurrency > 256) throw new BadInputException("--concurrency must be in 1..256, got " + concurrency);
+        if (context < 1 || context > 256) throw new BadInputException("--context must be in 1..256, got " + context);
         String key = null;
         if (apiKeyEnv != null) {
             key = System.getenv(apiKeyEnv);
-            if (key == null || key.isBlank()) throw new IllegalArgumentException("--api-key-env " + apiKeyEnv + ": the variable is not set");
+            if (key == null || key.isBlank()) throw new BadInputException("--api-key-env " + apiKeyEnv + ": the variable is not set");
         }
         URI uri = endpoint(endpoint);
-        try (FeatureStore store = FeatureStore.open(run, sae)) {
+        try (FeatureStore store = selection.open()) {
             List<Integer> features = which.all ? range(0, store.featureCount() - 1) : parseFeatures(which.features, store.featureCount());
-            Prompts prompts = Prompts.in(run.resolve("prompts"));
+            Prompts prompts = Prompts.in(selection.folder().resolve("prompts"));
             ChatClient client = new ChatClient(uri, model, key, Duration.ofMinutes(5));
             Explainer.Summary s = new Explainer(store, client, prompts, new Explainer.Options(features, concurrency, context), System.out).run();
             System.out.println(String.format(Locale.ROOT, "explained %d features (%d already done, %d never fire) into %s; cost: %d requests, %d prompt + %d completion tokens",
@@ -82,10 +80,10 @@ final class ExplainCommand implements Callable<Integer> {
         try {
             u = URI.create(url.strip().replaceAll("/+$", "").replaceAll("/chat/completions$", ""));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--endpoint " + url + ": not a URL");
+            throw new BadInputException("--endpoint " + url + ": not a URL");
         }
         if (u.getScheme() == null || !(u.getScheme().equals("http") || u.getScheme().equals("https")) || u.getHost() == null) {
-            throw new IllegalArgumentException("--endpoint " + url + ": expected an http(s) URL such as http://127.0.0.1:8080/v1");
+            throw new BadInputException("--endpoint " + url + ": expected an http(s) URL such as http://127.0.0.1:8080/v1");
         }
         if (u.getPath() == null || u.getPath().isEmpty()) u = URI.create(u + "/v1");
         return u;
@@ -98,10 +96,10 @@ final class ExplainCommand implements Callable<Integer> {
             try {
                 int dash = p.indexOf('-', 1);
                 int a = Integer.parseInt(dash < 0 ? p : p.substring(0, dash).strip()), b = dash < 0 ? a : Integer.parseInt(p.substring(dash + 1).strip());
-                if (a < 0 || b >= count || a > b) throw new IllegalArgumentException("--features " + spec + ": " + p + " is outside 0-" + (count - 1) + " (the SAE's features)");
+                if (a < 0 || b >= count || a > b) throw new BadInputException("--features " + spec + ": " + p + " is outside 0-" + (count - 1) + " (the SAE's features)");
                 out.addAll(range(a, b));
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("--features " + spec + ": expected numbers and ranges such as 0-99 or 3,7,10-12");
+                throw new BadInputException("--features " + spec + ": expected numbers and ranges such as 0-99 or 3,7,10-12");
             }
         }
         return out.stream().distinct().toList();

@@ -5,7 +5,9 @@ import dev.loupe.analysis.FeatureStore;
 import dev.loupe.analysis.export.NeuronpediaExplanations;
 import dev.loupe.analysis.export.NeuronpediaExport;
 import dev.loupe.analysis.export.NeuronpediaSource;
+import dev.loupe.errors.BadInputException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -18,11 +20,7 @@ import java.util.concurrent.Callable;
                 + "Neuronpedia's POST /api/feature/upload-batch (density, top/bottom logits, activating examples, explanations), "
                 + "and skipped.json for features that never fired.")
 final class ExportCommand implements Callable<Integer> {
-    @Option(names = "--run", required = true, paramLabel = "RUN_DIR", description = "a folder made by loupe index")
-    Path run;
-
-    @Option(names = "--sae", paramLabel = "ID", description = "which SAE of a run with several (default: the first)")
-    String sae;
+    @Mixin RunSelection selection;
 
     @Option(names = "--format", required = true, paramLabel = "FORMAT",
             description = "neuronpedia (feature batches) or neuronpedia-explanations (OUT/explanations.json: Neuronpedia's explanation JSON)")
@@ -42,13 +40,13 @@ final class ExportCommand implements Callable<Integer> {
 
     @Override public Integer call() throws Exception {
         if (!format.equals("neuronpedia") && !format.equals("neuronpedia-explanations")) {
-            throw new IllegalArgumentException("--format " + format + ": the formats are neuronpedia and neuronpedia-explanations");
+            throw new BadInputException("--format " + format + ": the formats are neuronpedia and neuronpedia-explanations");
         }
         if (batchSize < 1 || batchSize > NeuronpediaExport.MAX_BATCH) {
-            throw new IllegalArgumentException("--batch-size must be in 1.." + NeuronpediaExport.MAX_BATCH + " (Neuronpedia's limit), got " + batchSize);
+            throw new BadInputException("--batch-size must be in 1.." + NeuronpediaExport.MAX_BATCH + " (Neuronpedia's limit), got " + batchSize);
         }
         OutputPaths.requireFolder(out, "--out");
-        try (FeatureStore store = FeatureStore.open(run, sae)) {
+        try (FeatureStore store = selection.open()) {
             java.util.Map<Integer, java.util.List<NeuronpediaExport.Explanation>> explanations = new java.util.HashMap<>();
             for (ExplanationsFile.Row r : ExplanationsFile.read(ExplanationsFile.of(store))) {
                 explanations.computeIfAbsent(r.featureId(), k -> new java.util.ArrayList<>())
@@ -78,6 +76,6 @@ final class ExportCommand implements Callable<Integer> {
         } catch (NumberFormatException e) {
             // falls through to the message
         }
-        throw new IllegalArgumentException("--source " + id + ": expected LAYER-SET, e.g. 20-gemmascope-res-16k");
+        throw new BadInputException("--source " + id + ": expected LAYER-SET, e.g. 20-gemmascope-res-16k");
     }
 }

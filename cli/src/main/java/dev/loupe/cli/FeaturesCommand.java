@@ -10,7 +10,9 @@ import dev.loupe.analysis.FeatureStore;
 import dev.loupe.analysis.FeatureSummary;
 import dev.loupe.analysis.Histogram;
 import dev.loupe.analysis.TokenValue;
+import dev.loupe.errors.BadInputException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -22,11 +24,7 @@ import java.util.concurrent.Callable;
 @Command(name = "features", mixinStandardHelpOptions = true,
         description = "Show a feature's card (stats, top tokens, examples with the activating token marked) or list features of a corpus run.")
 final class FeaturesCommand implements Callable<Integer> {
-    @Option(names = "--run", required = true, paramLabel = "RUN_DIR", description = "a folder made by loupe index")
-    Path run;
-
-    @Option(names = "--sae", paramLabel = "ID", description = "which SAE of a run with several (default: the first)")
-    String sae;
+    @Mixin RunSelection selection;
 
     @Option(names = "--feature", paramLabel = "F", description = "the feature whose card to print")
     Integer feature;
@@ -53,8 +51,8 @@ final class FeaturesCommand implements Callable<Integer> {
     int examples = 5;
 
     @Override public Integer call() throws Exception {
-        if ((feature == null) == !list) throw new IllegalArgumentException("give --feature F or --list (one of them)");
-        try (FeatureStore store = FeatureStore.open(run, sae)) {
+        if ((feature == null) == !list) throw new BadInputException("give --feature F or --list (one of them)");
+        try (FeatureStore store = selection.open()) {
             if (list) {
                 FeatureQuery q = FeatureQuery.all().sortBy(FeatureColumn.parse(sort)).page(0, top).promotedTokenMatching(match);
                 q = ascending ? q.ascending() : q.descending();

@@ -1,6 +1,7 @@
 package dev.loupe.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.loupe.errors.BadInputException;
 import dev.loupe.hooks.HookSet;
 import dev.loupe.model.Generation;
 import dev.loupe.model.GenerationResult;
@@ -60,11 +61,11 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (chat && input.tokenIds != null) throw new IllegalArgumentException("--chat wraps a --prompt text; drop it with --token-ids");
+        if (chat && input.tokenIds != null) throw new BadInputException("--chat wraps a --prompt text; drop it with --token-ids");
         int[] given = input.tokenIds != null ? TokenIds.parse(input.tokenIds) : null;
         Generation generation = sampling.generation();
-        if (draftTokens < 1) throw new IllegalArgumentException("--draft-tokens must be at least 1, got " + draftTokens);
-        if (draftModel == null && draftTokens != 4) throw new IllegalArgumentException("--draft-tokens needs --draft-model");
+        if (draftTokens < 1) throw new BadInputException("--draft-tokens must be at least 1, got " + draftTokens);
+        if (draftModel == null && draftTokens != 4) throw new BadInputException("--draft-tokens needs --draft-model");
         try (Model m = model.load(); Model draft = draftModel == null ? null : model.load(draftModel)) {
             Tokenizer tok = given == null || m.hasTokenizer() ? m.tokenizer() : null;
             int[] ids = given != null ? given
@@ -102,8 +103,9 @@ final class GenerateCommand implements Callable<Integer> {
         AssistedGeneration assisted;
         try {
             assisted = new AssistedGeneration(target, draft, draftTokens);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--draft-model " + draftModel + ": " + e.getMessage().replaceFirst("^draft model: ", ""));
+        } catch (BadInputException e) {
+            if (!"draftModel".equals(e.parameter())) throw e;
+            throw new BadInputException("--draft-model " + draftModel + ": " + e.problem(), e);
         }
         AssistedGeneration.Result a = assisted.generate(ids, g, HookSet.empty(), onToken);
         drafting = String.format(", %d target passes, %d of %d drafted tokens kept (%.0f%%)", a.stats().targetPasses(),

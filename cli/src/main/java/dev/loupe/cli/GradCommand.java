@@ -1,5 +1,6 @@
 package dev.loupe.cli;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.hooks.Activation;
 import dev.loupe.hooks.UnknownHookException;
 import dev.loupe.model.Model;
@@ -50,12 +51,12 @@ final class GradCommand implements Callable<Integer> {
                 try {
                     m.hookPoints().matching(glob);
                 } catch (UnknownHookException e) {
-                    throw new IllegalArgumentException("--hooks: " + e.getMessage(), e);
+                    throw new BadInputException("--hooks: " + e.getMessage(), e);
                 }
             }
             GradientRequest req = GradientRequest.of(metric).capturing(hooks.toArray(String[]::new)).withParameters(params)
                     .linearized(linearized ? Linearization.ATTRIBUTION : Linearization.NONE);
-            GradientResult r = GradientOptions.withFlagNames(() -> m.gradients(ids, req));
+            GradientResult r = m.gradients(ids, req);
             Files.createDirectories(out);
             for (String name : r.gradients().names()) {
                 Activation g = r.gradient(name);

@@ -2,6 +2,8 @@ package dev.loupe.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.loupe.analysis.flags.Flags;
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.Model;
 import dev.loupe.model.grad.Metric;
 import picocli.CommandLine.Option;
@@ -13,10 +15,12 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Locale;
 import java.util.Map;
-import java.util.function.Supplier;
 
 /** The prompt and metric options of the gradient commands ({@code grad}, {@code attribute}). */
-final class GradientOptions {
+final class GradientOptions implements Flags.Named {
+    /** The library's {@code position}, {@code target} and {@code baseline} are these flags' own names. */
+    @Override public Map<String, String> flagNames() { return Map.of("tokens", "--token-ids", "corrupt", "--corrupt-token-ids"); }
+
     @Option(names = "--token-ids", paramLabel = "IDS", description = "comma-separated token ids, e.g. 2,17,300 (or --prompt)")
     String tokenIds;
 
@@ -38,45 +42,30 @@ final class GradientOptions {
 
     /** The token ids from --token-ids or --prompt (exactly one of them). */
     int[] tokens(Model model) {
-        if ((tokenIds == null) == (prompt == null)) throw new IllegalArgumentException("give either --token-ids or --prompt");
+        if ((tokenIds == null) == (prompt == null)) throw new BadInputException("give either --token-ids or --prompt");
         return tokenIds != null ? TokenIds.parse(tokenIds) : model.tokenizer().encode(prompt);
     }
 
     /** The metric the flags describe; flags that do not apply to it are refused. */
     Metric metric() {
         int p = position == null ? Metric.LAST : position, a = target == null ? Metric.AUTO : target, b = baseline == null ? Metric.AUTO : baseline;
-        if (position != null && position < 0) throw new IllegalArgumentException("--position " + position + ": expected a position >= 0");
-        if (target != null && target < 0) throw new IllegalArgumentException("--target: token " + target + " is outside the vocabulary");
-        if (baseline != null && baseline < 0) throw new IllegalArgumentException("--baseline: token " + baseline + " is outside the vocabulary");
+        if (position != null && position < 0) throw new BadInputException("--position " + position + ": expected a position >= 0");
+        if (target != null && target < 0) throw new BadInputException("--target: token " + target + " is outside the vocabulary");
+        if (baseline != null && baseline < 0) throw new BadInputException("--baseline: token " + baseline + " is outside the vocabulary");
         return switch (metric.toLowerCase(Locale.ROOT)) {
             case "logit-diff" -> Metric.logitDiff(p, a, b);
             case "logprob" -> {
-                if (baseline != null) throw new IllegalArgumentException("--baseline applies to --metric logit-diff only");
+                if (baseline != null) throw new BadInputException("--baseline applies to --metric logit-diff only");
                 yield Metric.logProb(p, a);
             }
             case "loss" -> {
                 if (target != null || baseline != null || position != null) {
-                    throw new IllegalArgumentException("--metric loss takes no --target, --baseline or --position (it averages every next token)");
+                    throw new BadInputException("--metric loss takes no --target, --baseline or --position (it averages every next token)");
                 }
                 yield Metric.loss();
             }
-            default -> throw new IllegalArgumentException("--metric " + metric + ": expected logit-diff, logprob or loss");
+            default -> throw new BadInputException("--metric " + metric + ": expected logit-diff, logprob or loss");
         };
-    }
-
-    /** Runs {@code body}, naming the flags in the library's errors about the metric's fields. */
-    static <T> T withFlagNames(Supplier<T> body) {
-        try {
-            return body.get();
-        } catch (IllegalArgumentException e) {
-            String m = String.valueOf(e.getMessage());
-            for (String f : new String[]{"position", "target", "baseline"}) {
-                if (m.startsWith(f + ": ")) throw new IllegalArgumentException("--" + m, e);
-            }
-            if (m.startsWith("tokens: ")) throw new IllegalArgumentException("--token-ids: " + m.substring(8), e);
-            if (m.startsWith("corrupt: ")) throw new IllegalArgumentException("--corrupt-token-ids: " + m.substring(9), e);
-            throw e;
-        }
     }
 
     /** Writes {@code value} as pretty JSON under a temporary name, then renames it into place. */

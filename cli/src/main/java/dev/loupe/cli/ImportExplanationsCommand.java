@@ -4,7 +4,9 @@ import dev.loupe.analysis.ExplanationsFile;
 import dev.loupe.analysis.FeatureStore;
 import dev.loupe.analysis.export.NeuronpediaExplanations;
 import dev.loupe.analysis.export.NeuronpediaSource;
+import dev.loupe.errors.BadInputException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
@@ -18,11 +20,7 @@ import java.util.concurrent.Callable;
         description = "Add explanations from Neuronpedia's explanation JSON (an array of {modelId, layer, index, description, "
                 + "explanationModelName, typeName}) to RUN_DIR's explanations.arrow; entries of other sources are left out.")
 final class ImportExplanationsCommand implements Callable<Integer> {
-    @Option(names = "--run", required = true, paramLabel = "RUN_DIR", description = "a folder made by loupe index")
-    Path run;
-
-    @Option(names = "--sae", paramLabel = "ID", description = "which SAE of a run with several (default: the first)")
-    String sae;
+    @Mixin RunSelection selection;
 
     @Option(names = "--file", required = true, paramLabel = "FILE", description = "Neuronpedia explanation JSON")
     Path file;
@@ -31,8 +29,8 @@ final class ImportExplanationsCommand implements Callable<Integer> {
     String source;
 
     @Override public Integer call() throws Exception {
-        if (!Files.isRegularFile(file)) throw new IllegalArgumentException("--file " + file + ": no such file");
-        try (FeatureStore store = FeatureStore.open(run, sae)) {
+        if (!Files.isRegularFile(file)) throw new BadInputException("--file " + file + ": no such file");
+        try (FeatureStore store = selection.open()) {
             NeuronpediaSource src = source != null ? ExportCommand.parseSource(source)
                     : NeuronpediaSource.of(store.sae().hook(), store.sae().dSae(), store.sae().path());
             NeuronpediaExplanations.Imported in = NeuronpediaExplanations.read(file, src, store.featureCount());

@@ -1,6 +1,5 @@
 package dev.loupe.cli;
 
-import dev.loupe.analysis.Compression;
 import dev.loupe.analysis.Corpus;
 import dev.loupe.analysis.Document;
 import dev.loupe.analysis.IndexJob;
@@ -8,6 +7,7 @@ import dev.loupe.analysis.IndexOptions;
 import dev.loupe.analysis.IndexProgress;
 import dev.loupe.analysis.IndexResult;
 import dev.loupe.analysis.CorpusIndexer;
+import dev.loupe.analysis.flags.CorpusRunFlags;
 import dev.loupe.model.Model;
 import dev.loupe.sae.Sae;
 import dev.loupe.sae.SaeCompatibility;
@@ -31,34 +31,10 @@ import java.util.concurrent.Callable;
 final class IndexCommand implements Callable<Integer> {
     @Mixin ModelOptions model;
 
-    @Option(names = "--sae", required = true, paramLabel = "DIR",
-            description = "Gemma Scope folder (params.npz) or SAELens folder (cfg.json); repeat for several SAEs in one pass")
-    List<Path> saes;
-
-    @Option(names = "--hook", paramLabel = "NAME", description = "hook point the SAEs read (default: from each folder)")
-    String hook;
-
-    @Option(names = "--corpus", required = true, paramLabel = "FILE",
-            description = ".txt (one document per line), .jsonl (\"text\" or \"tokens\" field), or a folder of them")
-    Path corpus;
+    @Mixin CorpusRunFlags run;
 
     @Option(names = "--out", required = true, paramLabel = "RUN_DIR", description = "run folder (created; an interrupted run there is resumed)")
     Path out;
-
-    @Option(names = "--context", paramLabel = "N", description = "tokens per window (default: ${DEFAULT-VALUE}, as Gemma Scope)")
-    int context = 1024;
-
-    @Option(names = "--max-tokens", paramLabel = "N", description = "stop after N corpus tokens (default: all)")
-    long maxTokens;
-
-    @Option(names = "--compression", paramLabel = "zstd|lz4|none", description = "Arrow body compression of the shards (default: ${DEFAULT-VALUE})")
-    String compression = "zstd";
-
-    @Option(names = "--shard-tokens", paramLabel = "N", description = "tokens per activation shard (default: ${DEFAULT-VALUE})")
-    int shardTokens = IndexOptions.defaults().shardTokens();
-
-    @Option(names = "--skip-bad-lines", description = "skip malformed corpus lines (with a warning) instead of stopping")
-    boolean skipBadLines;
 
     @Option(names = "--no-logit-tables", description = "skip the promoted/suppressed token tables (W_dec·W_U; an hour of CPU for a 1M-wide SAE)")
     boolean noLogitTables;
@@ -67,16 +43,16 @@ final class IndexCommand implements Callable<Integer> {
     boolean quiet;
 
     @Override public Integer call() throws Exception {
-        IndexOptions options = IndexOptions.defaults().withContext(context).withMaxTokens(maxTokens)
-                .withCompression(Compression.parse(compression)).withShardTokens(shardTokens).withSkipBadLines(skipBadLines).withLogitTables(!noLogitTables);
+        IndexOptions options = run.options(!noLogitTables);
+        Path corpus = run.corpus();
         Corpus.files(corpus);   // a missing or unreadable corpus fails here, before the model loads
         PrintStream err = System.err;
         try (Model m = model.load()) {
             List<Sae> loaded = new ArrayList<>();
             try {
                 List<IndexJob.RunSae> runSaes = new ArrayList<>();
-                for (Path p : saes) {
-                    Sae s = Sae.load(p, hook, m.backend());
+                for (Path p : run.saes()) {
+                    Sae s = Sae.load(p, run.hook(), m.backend());
                     loaded.add(s);
                     SaeCompatibility.require(s, m);
                     runSaes.add(new IndexJob.RunSae(s, p.toString()));
@@ -85,7 +61,7 @@ final class IndexCommand implements Callable<Integer> {
                         new IndexJob.CorpusId(corpus.toString(), Corpus.sha256(corpus)), out, options);
                 long total = quiet ? -1 : countTokens(m, options);
                 Bar bar = new Bar(err, quiet, total, !noLogitTables, stderrIsTerminal());
-                Iterator<Document> docs = Corpus.read(corpus, skipBadLines, bar);
+                Iterator<Document> docs = Corpus.read(corpus, run.skipBadLines(), bar);
                 IndexResult r = CorpusIndexer.index(job, docs, bar);
                 bar.done();
                 long computed = r.tokens() - r.resumedTokens();
@@ -106,7 +82,7 @@ final class IndexCommand implements Callable<Integer> {
     /** Corpus tokens (up to --max-tokens), for the progress bar's ETA: tokenizing is cheap next to the model. */
     private long countTokens(Model m, IndexOptions o) throws Exception {
         long n = 0;
-        Iterator<Document> it = Corpus.read(corpus, skipBadLines, IndexProgress.NONE);
+        Iterator<Document> it = Corpus.read(run.corpus(), run.skipBadLines(), IndexProgress.NONE);
         while (it.hasNext()) {
             Document d = it.next();
             n += d.tokens() != null ? d.tokens().length + (d.tokens().length > 0 && d.tokens()[0] == m.config().bosId() ? 0 : 1)

@@ -1,5 +1,6 @@
 package dev.loupe.cli;
 
+import dev.loupe.errors.BadInputException;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.OptionSpec;
 
@@ -47,7 +48,7 @@ final class InputPaths {
         try {
             return dev.loupe.analysis.Corpus.tokenIds(corpus, tokenizer, maxLength, maxTokens);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(option + " " + e.getMessage());
+            throw new BadInputException(option + " " + e.getMessage());
         }
     }
 
@@ -56,7 +57,7 @@ final class InputPaths {
         try {
             return dev.loupe.analysis.Corpus.files(corpus);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(option + " " + e.getMessage());
+            throw new BadInputException(option + " " + e.getMessage());
         }
     }
 }

@@ -46,7 +46,7 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
     /**
      * Runs the command line and returns its exit code (tests call this instead of main). Whatever goes wrong,
      * including JVM errors (out of memory, a fault in a memory-mapped file, stack overflow), prints one line;
-     * {@code -Dloupe.trace=true} adds the stack trace.
+     * {@code -Dloupe.trace=true} adds the stack trace. Wrong input exits 2, any other failure 1 ({@link Errors}).
      */
     public static int execute(String... args) { return execute(new CommandLine(new Main()), args); }
 
@@ -75,11 +75,13 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
         }
     }
 
+    /** One line for {@code t} ({@link Errors#of}: wrong input exits 2, anything else 1). */
     private static int fail(CommandLine cmd, Throwable t) {
         if (Boolean.getBoolean("loupe.trace")) t.printStackTrace();
-        cmd.getErr().println(qualifiedName(cmd) + ": " + Errors.oneLine(t, InputPaths.of(cmd)));
+        Errors.Failure f = Errors.of(t, cmd);
+        cmd.getErr().println(qualifiedName(cmd) + ": " + f.line());
         cmd.getErr().flush();
-        return 1;
+        return f.exitCode();
     }
 
     private static CommandLine deepest(CommandLine.ParseResult r) {

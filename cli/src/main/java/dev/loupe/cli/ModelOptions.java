@@ -1,5 +1,6 @@
 package dev.loupe.cli;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.Model;
 import picocli.CommandLine.Option;
 
@@ -22,7 +23,7 @@ final class ModelOptions {
 
     /** Another model (e.g. a draft) on the same kind of backend, with its own backend instance. */
     Model load(Path path) {
-        if (threads < 1) throw new IllegalArgumentException("--threads must be at least 1");
+        if (threads < 1) throw new BadInputException("--threads must be at least 1");
         return Model.load(path, backend, threads);
     }
 }

@@ -1,5 +1,6 @@
 package dev.loupe.cli;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.hooks.Activation;
 import dev.loupe.model.Model;
 import dev.loupe.model.RunOptions;
@@ -42,8 +43,8 @@ final class RunCommand implements Callable<Integer> {
         if (logits != null) OutputPaths.requireFile(logits, "--logits");
         if (!cache.isEmpty()) OutputPaths.requireFolder(cacheDir, "--cache-dir");
         if (stopAfter != null) {
-            if (logits != null) throw new IllegalArgumentException("--logits needs the whole model; drop --stop-after");
-            if (stopAfter < 0) throw new IllegalArgumentException("--stop-after " + stopAfter + ": expected a layer number >= 0");
+            if (logits != null) throw new BadInputException("--logits needs the whole model; drop --stop-after");
+            if (stopAfter < 0) throw new BadInputException("--stop-after " + stopAfter + ": expected a layer number >= 0");
         }
         try (Model m = model.load()) {
             RunOptions opts = RunOptions.caching(cache.toArray(String[]::new))

@@ -1,5 +1,6 @@
 package dev.loupe.cli;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.Generation;
 import picocli.CommandLine.Option;
 
@@ -23,7 +24,7 @@ final class SamplingOptions {
     /** The prompt and the tokens asked for must fit the model's context (max_position_embeddings). */
     void requireWithinContext(int contextLength, int promptTokens) {
         if (maxTokens > contextLength - promptTokens) {
-            throw new IllegalArgumentException("--max-tokens " + maxTokens + ": the prompt's " + promptTokens + " tokens leave room for at most "
+            throw new BadInputException("--max-tokens " + maxTokens + ": the prompt's " + promptTokens + " tokens leave room for at most "
                     + Math.max(0, contextLength - promptTokens) + " more in the model's context of " + contextLength);
         }
     }

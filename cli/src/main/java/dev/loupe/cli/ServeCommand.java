@@ -1,5 +1,6 @@
 package dev.loupe.cli;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.web.Limits;
 import dev.loupe.web.LoupeServer;
 import dev.loupe.web.ServerOptions;
@@ -66,13 +67,13 @@ final class ServeCommand implements Callable<Integer> {
     boolean noRequestLog;
 
     @Override public Integer call() throws Exception {
-        if (timeoutSeconds < 1) throw new IllegalArgumentException("--timeout must be at least 1 second, got " + timeoutSeconds);
-        if (parallel < 1 || parallel > 2) throw new IllegalArgumentException("--parallel must be 1 or 2, got " + parallel);
-        if (queue < 0) throw new IllegalArgumentException("--queue must be >= 0, got " + queue);
-        if (maxPromptTokens < 2) throw new IllegalArgumentException("--max-prompt-tokens must be >= 2, got " + maxPromptTokens);
-        if (maxNewTokens < 1) throw new IllegalArgumentException("--max-new-tokens must be >= 1, got " + maxNewTokens);
-        if (bodyTimeoutSeconds < 1) throw new IllegalArgumentException("--body-timeout must be at least 1 second, got " + bodyTimeoutSeconds);
-        if (maxClientConnections < 1) throw new IllegalArgumentException("--max-client-connections must be >= 1, got " + maxClientConnections);
+        if (timeoutSeconds < 1) throw new BadInputException("--timeout must be at least 1 second, got " + timeoutSeconds);
+        if (parallel < 1 || parallel > 2) throw new BadInputException("--parallel must be 1 or 2, got " + parallel);
+        if (queue < 0) throw new BadInputException("--queue must be >= 0, got " + queue);
+        if (maxPromptTokens < 2) throw new BadInputException("--max-prompt-tokens must be >= 2, got " + maxPromptTokens);
+        if (maxNewTokens < 1) throw new BadInputException("--max-new-tokens must be >= 1, got " + maxNewTokens);
+        if (bodyTimeoutSeconds < 1) throw new BadInputException("--body-timeout must be at least 1 second, got " + bodyTimeoutSeconds);
+        if (maxClientConnections < 1) throw new BadInputException("--max-client-connections must be >= 1, got " + maxClientConnections);
         Limits limits = Limits.defaults().withConcurrency(parallel).withQueueCapacity(queue).withRequestTimeout(Duration.ofSeconds(timeoutSeconds))
                 .withMaxPromptTokens(maxPromptTokens).withMaxNewTokens(maxNewTokens)
                 .withBodyTimeout(Duration.ofSeconds(bodyTimeoutSeconds)).withMaxConnectionsPerClient(maxClientConnections);

@@ -1,6 +1,7 @@
 package dev.loupe.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.Model;
 import dev.loupe.model.shield.ShieldGemma;
 import dev.loupe.sae.FeatureAttribution;
@@ -60,16 +61,11 @@ final class ShieldCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         String policyText = policy.text;
         if (policy.file != null) {
-            if (!Files.isRegularFile(policy.file)) throw new IllegalArgumentException("--policy-file " + policy.file + ": no such file");
+            if (!Files.isRegularFile(policy.file)) throw new BadInputException("--policy-file " + policy.file + ": no such file");
             policyText = Files.readString(policy.file);
         }
-        if (top < 1) throw new IllegalArgumentException("--top " + top + ": expected at least 1");
-        ShieldGemma.Request request;
-        try {
-            request = new ShieldGemma.Request(prompt, response, policyText);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--" + e.getMessage());
-        }
+        if (top < 1) throw new BadInputException("--top " + top + ": expected at least 1");
+        ShieldGemma.Request request = new ShieldGemma.Request(prompt, response, policyText);
         try (Model m = model.load()) {
             ShieldGemma.Result r = ShieldGemma.score(m, request);
             List<FeatureAttribution.Entry> features = List.of();

@@ -1,13 +1,13 @@
 package dev.loupe.cli;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.hooks.HookSet;
 import dev.loupe.model.Model;
 import dev.loupe.model.GenerationResult;
 import dev.loupe.model.tokenizer.ChatTemplate;
 import dev.loupe.model.tokenizer.Tokenizer;
-import dev.loupe.sae.FeatureEdit;
+import dev.loupe.sae.Intervention;
 import dev.loupe.sae.Sae;
-import dev.loupe.sae.SaeSplice;
 import dev.loupe.sae.Steering;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -30,19 +30,23 @@ import java.util.concurrent.Callable;
                 + "clamp: splice the SAE in with its error term and set the feature's activation to m*s (Anthropic's method); "
                 + "ablate: the same with the activation set to 0. m is --strength-multiplier, s the feature's --strength.")
 final class SteerCommand implements Callable<Integer> {
+    /** The --mode values: each makes the library's {@link Intervention} of its kind. */
     enum Mode {
-        add(Steering.Method.SIMPLE_ADDITIVE, " += "), orthogonal(Steering.Method.ORTHOGONAL_DECOMP, " along x"),
-        projection_cap(Steering.Method.PROJECTION_CAP, " capped at "), clamp(null, " = "), ablate(null, " = 0");
+        add(" += ") { Intervention of(int f, float s) { return new Intervention.Add(f, s); } },
+        orthogonal(" along x") { Intervention of(int f, float s) { return new Intervention.Orthogonal(f, s); } },
+        projection_cap(" capped at ") { Intervention of(int f, float s) { return new Intervention.ProjectionCap(f, s); } },
+        clamp(" = ") { Intervention of(int f, float s) { return new Intervention.Clamp(f, s); } },
+        ablate(" = 0") { Intervention of(int f, float s) { return new Intervention.Ablate(f); } };
 
-        /** The direction-based method, or null for the SAE splice's edits. */
-        final Steering.Method method;
         /** How the label shows a feature's strength. */
         final String symbol;
 
-        Mode(Steering.Method method, String symbol) {
-            this.method = method;
-            this.symbol = symbol;
-        }
+        Mode(String symbol) { this.symbol = symbol; }
+
+        abstract Intervention of(int feature, float strength);
+
+        /** Clamp and ablate edit the feature inside the SAE splice; the others steer along its direction. */
+        boolean editsFeature() { return this == clamp || this == ablate; }
     }
 
     @Mixin ModelOptions model;
@@ -92,23 +96,13 @@ final class SteerCommand implements Callable<Integer> {
             int[] ids = chat ? ChatTemplate.encode(tok, List.of(ChatTemplate.Turn.user(prompt)), true) : tok.encode(prompt);
             sampling.requireWithinContext(m.config().maxPositions(), ids.length);
             BitSet skipped = steerSpecialTokens ? new BitSet() : Steering.positionsOf(ids, tok::isSpecial);
-            HookSet steering;
-            if (mode.method != null) {
-                for (int f : values.keySet()) {
-                    if (f < 0 || f >= sae.dSae()) throw new IllegalArgumentException("--feature " + f + ": the SAE has features 0.." + (sae.dSae() - 1));
-                }
-                Steering s = Steering.features(sae, values, new Steering.Options(mode.method, multiplier, normalize)).skipping(skipped);
-                steering = (generatedOnly ? s.fromPosition(ids.length) : s).hookSet();
-            } else {
-                if (generatedOnly) throw new IllegalArgumentException("--generated-only applies to --mode add, orthogonal and projection_cap");
-                if (normalize) throw new IllegalArgumentException("--normalize applies to --mode add");
-                SaeSplice splice = SaeSplice.of(sae).withErrorTerm(true).skipping(skipped);
-                for (Map.Entry<Integer, Float> e : values.entrySet()) {
-                    float v = multiplier * e.getValue();
-                    splice = splice.with(mode == Mode.ablate ? FeatureEdit.ablate(e.getKey()) : FeatureEdit.clamp(e.getKey(), v));
-                }
-                steering = splice.hookSet();
+            for (int f : values.keySet()) {
+                if (f < 0 || f >= sae.dSae()) throw new BadInputException("--feature " + f + ": the SAE has features 0.." + (sae.dSae() - 1));
             }
+            List<Intervention> interventions = new ArrayList<>();
+            values.forEach((f, s) -> interventions.add(mode.of(f, s)));
+            HookSet steering = Intervention.hooks(sae, interventions,
+                    new Intervention.Options(multiplier, normalize, skipped, generatedOnly ? ids.length : 0));
             String plain = continuation(m, tok, ids, HookSet.empty());
             String steered = continuation(m, tok, ids, steering);
             StringBuilder desc = new StringBuilder();
@@ -129,29 +123,31 @@ final class SteerCommand implements Callable<Integer> {
 
     /** Feature → strength (absolute), pairing the repeated options. */
     Map<Integer, Float> strengths() {
-        if (!Float.isFinite(multiplier)) throw new IllegalArgumentException("--strength-multiplier must be a finite number, got " + multiplier);
+        if (!Float.isFinite(multiplier)) throw new BadInputException("--strength-multiplier must be a finite number, got " + multiplier);
+        if (mode.editsFeature() && generatedOnly) throw new BadInputException("--generated-only applies to --mode add, orthogonal and projection_cap");
+        if (mode.editsFeature() && normalize) throw new BadInputException("--normalize applies to --mode add");
         if (mode == Mode.ablate) {
-            if (!strengths.isEmpty()) throw new IllegalArgumentException("--mode ablate takes no --strength (the feature is set to 0)");
+            if (!strengths.isEmpty()) throw new BadInputException("--mode ablate takes no --strength (the feature is set to 0)");
             Map<Integer, Float> out = new LinkedHashMap<>();
             for (int f : features) out.put(f, 0f);
             return out;
         }
-        if (strengths.isEmpty()) throw new IllegalArgumentException("--mode " + mode + " needs --strength S (one, or one per --feature)");
+        if (strengths.isEmpty()) throw new BadInputException("--mode " + mode + " needs --strength S (one, or one per --feature)");
         if (strengths.size() != 1 && strengths.size() != features.size()) {
-            throw new IllegalArgumentException("give one --strength, or one per --feature (" + features.size() + " features, "
+            throw new BadInputException("give one --strength, or one per --feature (" + features.size() + " features, "
                     + strengths.size() + " strengths)");
         }
         if (maxAct != null && !(maxAct > 0 && Float.isFinite(maxAct))) {
-            throw new IllegalArgumentException("--max-act must be a positive finite number, got " + maxAct);
+            throw new BadInputException("--max-act must be a positive finite number, got " + maxAct);
         }
         for (float s : strengths) {
-            if (!Float.isFinite(s)) throw new IllegalArgumentException("--strength must be a finite number, got " + s);
+            if (!Float.isFinite(s)) throw new BadInputException("--strength must be a finite number, got " + s);
         }
         Map<Integer, Float> out = new LinkedHashMap<>();
         for (int i = 0; i < features.size(); i++) {
             float s = strengths.get(strengths.size() == 1 ? 0 : i);
             float a = maxAct == null ? s : s * maxAct;
-            if (!Float.isFinite(a)) throw new IllegalArgumentException("--strength " + s + " times --max-act " + maxAct + " overflows float32");
+            if (!Float.isFinite(a)) throw new BadInputException("--strength " + s + " times --max-act " + maxAct + " overflows float32");
             out.put(features.get(i), a);
         }
         return out;

@@ -1,12 +1,13 @@
 package dev.loupe.cli;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.ModelConfig;
 import dev.loupe.model.tensor.DType;
 import dev.loupe.model.tokenizer.Tokenizers;
-import dev.loupe.model.tools.GgufExport;
 import dev.loupe.model.weights.ModelWeights;
 import dev.loupe.model.weights.HfCheckpoint;
-import dev.loupe.model.weights.SyntheticCheckpoint;
+import dev.loupe.tools.model.GgufExport;
+import dev.loupe.tools.model.SyntheticCheckpoint;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -57,12 +58,12 @@ public final class SynthCommand implements Callable<Integer> {
         DType type = switch (dtype.toLowerCase(Locale.ROOT)) {
             case "bf16" -> DType.BF16;
             case "f32" -> DType.F32;
-            default -> throw new IllegalArgumentException("--dtype " + dtype + ": expected bf16 or f32");
+            default -> throw new BadInputException("--dtype " + dtype + ": expected bf16 or f32");
         };
-        if (threads < 1) throw new IllegalArgumentException("--threads must be at least 1");
+        if (threads < 1) throw new BadInputException("--threads must be at least 1");
         long start = System.nanoTime();
         if (format.equalsIgnoreCase("gguf")) return writeGguf(config, type, start);
-        if (!format.equalsIgnoreCase("hf")) throw new IllegalArgumentException("--format " + format + ": expected hf or gguf");
+        if (!format.equalsIgnoreCase("hf")) throw new BadInputException("--format " + format + ": expected hf or gguf");
         List<Path> files = SyntheticCheckpoint.write(config, type, out, seed, threads);
         if (tokenizer != null) copyTokenizer();
         double seconds = (System.nanoTime() - start) / 1e9;
@@ -80,9 +81,9 @@ public final class SynthCommand implements Callable<Integer> {
      * GGUF holds the very weights that {@code synth --format hf} with the same seed writes.
      */
     private int writeGguf(ModelConfig config, DType type, long start) throws java.io.IOException {
-        if (tokenizer != null) throw new IllegalArgumentException("--tokenizer: only with --format hf (the GGUF gets a placeholder vocabulary)");
+        if (tokenizer != null) throw new BadInputException("--tokenizer: only with --format hf (the GGUF gets a placeholder vocabulary)");
         Path file = out.toAbsolutePath();
-        if (Files.isDirectory(file)) throw new IllegalArgumentException("--out " + out + " is a folder; --format gguf writes a file");
+        if (Files.isDirectory(file)) throw new BadInputException("--out " + out + " is a folder; --format gguf writes a file");
         Path folder = file.resolveSibling(file.getFileName() + ".hf.partial");
         long h = config.hiddenSize(), params = (long) config.vocabSize() * h + h + (long) config.numLayers()
                 * (2L * config.qDim() * h + 2L * config.kvDim() * h + 3L * config.intermediateSize() * h + 4 * h);

@@ -1,12 +1,13 @@
 package dev.loupe.cli;
 
 import dev.loupe.analysis.Corpus;
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.Model;
 import dev.loupe.model.tokenizer.Tokenizer;
 import dev.loupe.sae.GemmaScopeLayout;
-import dev.loupe.sae.SyntheticSae;
 import dev.loupe.sae.fit.ExemplarSae;
 import dev.loupe.sae.fit.HookSample;
+import dev.loupe.tools.sae.SyntheticSae;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -82,8 +83,8 @@ public final class SynthSaeCommand implements Callable<Integer> {
         PrintWriter o = spec.commandLine().getOut();
         OutputPaths.requireFolder(out, "--out");
         if (fitModel == null) {
-            if (fitCorpus != null || hook != null) throw new IllegalArgumentException("--fit-corpus and --hook need --fit-model");
-            if (dModel == null) throw new IllegalArgumentException("give --d-model for a random SAE, or --fit-model and --fit-corpus to fit one");
+            if (fitCorpus != null || hook != null) throw new BadInputException("--fit-corpus and --hook need --fit-model");
+            if (dModel == null) throw new BadInputException("give --d-model for a random SAE, or --fit-model and --fit-corpus to fit one");
             Path file = SyntheticSae.write(out, dModel, width, l0, seed);
             o.printf("wrote %s: d_model %d, width %d, target L0 %d, %.2f GB in %.1f s%n", file, dModel, width, l0,
                     Files.size(file) / 1e9, (System.nanoTime() - start) / 1e9);
@@ -95,24 +96,24 @@ public final class SynthSaeCommand implements Callable<Integer> {
     }
 
     private void fit(PrintWriter o, long start) throws Exception {
-        if (fitCorpus == null) throw new IllegalArgumentException("--fit-model needs --fit-corpus (text, one document per line)");
-        if (fitContext < 2 || fitMaxTokens < 1) throw new IllegalArgumentException("--fit-context must be at least 2 and --fit-max-tokens at least 1");
+        if (fitCorpus == null) throw new BadInputException("--fit-model needs --fit-corpus (text, one document per line)");
+        if (fitContext < 2 || fitMaxTokens < 1) throw new BadInputException("--fit-context must be at least 2 and --fit-max-tokens at least 1");
         String inferred = GemmaScopeLayout.of(out).hook().orElse(null);
         String at = hook != null ? hook : inferred;
         if (at == null) {
-            throw new IllegalArgumentException("--out " + out + " names no layer (expected a Gemma Scope path such as .../layer_2/width_512/average_l0_20); give --hook");
+            throw new BadInputException("--out " + out + " names no layer (expected a Gemma Scope path such as .../layer_2/width_512/average_l0_20); give --hook");
         }
-        if (width < 1 || l0 < 1 || l0 > width) throw new IllegalArgumentException("--width must be positive and --l0 in [1, " + width + "]");
+        if (width < 1 || l0 < 1 || l0 > width) throw new BadInputException("--width must be positive and --l0 in [1, " + width + "]");
         InputPaths.corpusFiles(fitCorpus, "--fit-corpus");   // a corpus Loupe cannot read fails before the model loads
         try (Model m = Model.load(fitModel, backend, threads)) {
             Tokenizer tok = m.tokenizer();
             List<int[]> seqs = InputPaths.corpusTokenIds(fitCorpus, "--fit-corpus", tok, fitContext, Long.MAX_VALUE);
-            if (seqs.isEmpty()) throw new IllegalArgumentException(fitCorpus + ": no text (expected one document per line)");
+            if (seqs.isEmpty()) throw new BadInputException(fitCorpus + ": no text (expected one document per line)");
             Set<Integer> ignored = new HashSet<>(List.of(tok.bosId(), 0));
             if (tok.eosId() >= 0) ignored.add(tok.eosId());
             HookSample sample = HookSample.collect(m, at, seqs, ignored, fitMaxTokens);
             if (dModel != null && dModel != sample.width()) {
-                throw new IllegalArgumentException("--d-model " + dModel + " does not match " + at + " of " + fitModel + " (width " + sample.width() + ")");
+                throw new BadInputException("--d-model " + dModel + " does not match " + at + " of " + fitModel + " (width " + sample.width() + ")");
             }
             ExemplarSae sae = ExemplarSae.fit(sample, ExemplarSae.Options.of(width, l0, seed), m.backend());
             Path file = sae.write(out);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.tokenizer.Tokenizer;
 import dev.loupe.model.tokenizer.Tokenizers;
 import picocli.CommandLine.Command;
@@ -64,23 +65,23 @@ final class TokenizeCommand implements Callable<Integer> {
     private String textOf(String input, int number) throws IOException {
         String where = jsonl + " line " + number;
         try (JsonParser p = JSON.createParser(input)) {
-            if (p.nextToken() != JsonToken.START_OBJECT) throw new IllegalArgumentException(where + ": expected a JSON object {\"text\": \"...\"}");
+            if (p.nextToken() != JsonToken.START_OBJECT) throw new BadInputException(where + ": expected a JSON object {\"text\": \"...\"}");
             String text = null;
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String name = p.currentName();
                 JsonToken value = p.nextToken();
                 if (name.equals("text")) {
-                    if (value != JsonToken.VALUE_STRING) throw new IllegalArgumentException(where + ": \"text\" must be a string");
+                    if (value != JsonToken.VALUE_STRING) throw new BadInputException(where + ": \"text\" must be a string");
                     text = p.getText();
                 } else {
                     p.skipChildren();
                 }
             }
-            if (p.nextToken() != null) throw new IllegalArgumentException(where + ": unexpected content after the JSON object");
-            if (text == null) throw new IllegalArgumentException(where + ": missing the \"text\" field");
+            if (p.nextToken() != null) throw new BadInputException(where + ": unexpected content after the JSON object");
+            if (text == null) throw new BadInputException(where + ": missing the \"text\" field");
             return text;
         } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException(where + ": malformed JSON: " + e.getOriginalMessage().replace('\n', ' '));
+            throw new BadInputException(where + ": malformed JSON: " + e.getOriginalMessage().replace('\n', ' '));
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.loupe.cli;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.Model;
 import dev.loupe.model.tokenizer.Tokenizer;
 import dev.loupe.sae.Sae;
@@ -29,7 +30,7 @@ final class TraceCommand implements Callable<Integer> {
     boolean json;
 
     @Override public Integer call() throws Exception {
-        if (top < 1) throw new IllegalArgumentException("--top must be at least 1");
+        if (top < 1) throw new BadInputException("--top must be at least 1");
         try (Model m = model.load(); Sae sae = saeOptions.load(m)) {
             Tokenizer tok = m.tokenizer();
             int[] ids = tok.encode(prompt);

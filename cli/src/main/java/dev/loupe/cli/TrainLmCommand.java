@@ -2,6 +2,8 @@ package dev.loupe.cli;
 
 import dev.loupe.analysis.Corpus;
 import dev.loupe.analysis.Document;
+import dev.loupe.analysis.flags.Flags;
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.ModelConfig;
 import dev.loupe.model.io.AtomicFiles;
 import dev.loupe.model.io.LoupeJson;
@@ -11,7 +13,7 @@ import dev.loupe.model.tokenizer.Tokenizers;
 import dev.loupe.model.train.LmTrainOptions;
 import dev.loupe.model.train.LmTrainer;
 import dev.loupe.model.weights.HfCheckpoint;
-import dev.loupe.model.weights.SyntheticCheckpoint;
+import dev.loupe.model.weights.HfCheckpointWriter;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -39,7 +41,10 @@ import java.util.stream.Stream;
         description = {"Train a small Gemma 2 from scratch on a corpus (next-token loss, AdamW, warm-up then cosine decay).",
                 "The softmax runs over the token ids the training windows hold (one shared class for the rest), yet the folder "
                         + "written is a normal full-vocabulary checkpoint computing the same distribution."})
-final class TrainLmCommand implements Callable<Integer> {
+final class TrainLmCommand implements Callable<Integer>, Flags.Named {
+    /** The library names the learning rate {@code learningRate}; the flag is short. */
+    @Override public java.util.Map<String, String> flagNames() { return java.util.Map.of("learningRate", "--lr"); }
+
     static final String STATE = "train-lm.json", METRICS = "metrics.jsonl";
 
     @Option(names = "--shape", required = true, paramLabel = "SHAPE", description = "toy (d_model 128, 2 layers), small (256, 4 layers) or tiny")
@@ -79,25 +84,25 @@ final class TrainLmCommand implements Callable<Integer> {
     int threads;
 
     @Override public Integer call() throws Exception {
-        if (tokens < 1) throw new IllegalArgumentException("--tokens must be at least 1, got " + tokens);
-        if (epochs < 1) throw new IllegalArgumentException("--epochs must be at least 1, got " + epochs);
-        if (seqLen < 2) throw new IllegalArgumentException("--seq-len must be at least 2, got " + seqLen);
-        if (batch < 1) throw new IllegalArgumentException("--batch must be at least 1, got " + batch);
-        if (!(lr > 0) || Float.isInfinite(lr)) throw new IllegalArgumentException("--lr must be a positive number, got " + lr);
-        if (!(heldOut > 0 && heldOut < 1)) throw new IllegalArgumentException("--held-out must be a share in (0, 1), got " + heldOut);
-        if (threads < 1) throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
+        if (tokens < 1) throw new BadInputException("--tokens must be at least 1, got " + tokens);
+        if (epochs < 1) throw new BadInputException("--epochs must be at least 1, got " + epochs);
+        if (seqLen < 2) throw new BadInputException("--seq-len must be at least 2, got " + seqLen);
+        if (batch < 1) throw new BadInputException("--batch must be at least 1, got " + batch);
+        if (!(lr > 0) || Float.isInfinite(lr)) throw new BadInputException("--lr must be a positive number, got " + lr);
+        if (!(heldOut > 0 && heldOut < 1)) throw new BadInputException("--held-out must be a share in (0, 1), got " + heldOut);
+        if (threads < 1) throw new BadInputException("--threads must be at least 1, got " + threads);
         ModelConfig config;
         try {
             config = ModelConfig.shape(shape);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--shape " + e.getMessage());
+            throw new BadInputException("--shape " + e.getMessage());
         }
         requireNewFolder();
         Path tok = tokenizerFile();
         Tokenizer t = Tokenizers.load(tok);
         config = config.withVocabSize(t.vocabSize());
         if (t.bosId() != config.bosId() || !config.eosIds().contains(t.eosId())) {
-            throw new IllegalArgumentException("--tokenizer " + tok + ": <bos> " + t.bosId() + " / <eos> " + t.eosId() + " are not Gemma's (2 / 1)");
+            throw new BadInputException("--tokenizer " + tok + ": <bos> " + t.bosId() + " / <eos> " + t.eosId() + " are not Gemma's (2 / 1)");
         }
         Corpus.files(corpus);  // one line when the path holds no corpus files
         List<int[]> docs = new ArrayList<>();
@@ -105,17 +110,15 @@ final class TrainLmCommand implements Callable<Integer> {
             Document d = it.next();
             docs.add(d.tokens() != null ? d.tokens() : t.encode(d.text()));
         }
-        if (docs.isEmpty()) throw new IllegalArgumentException("--corpus " + corpus + ": no documents");
+        if (docs.isEmpty()) throw new BadInputException("--corpus " + corpus + ": no documents");
         LmTrainOptions options = LmTrainOptions.defaults(tokens).withEpochs(epochs).withSeqLen(seqLen).withBatch(batch).withLearningRate(lr)
                 .withHeldOut(heldOut).withSeed(seed).withThreads(threads);
         LmTrainer trainer;
         try {
             trainer = new LmTrainer(config, docs, options);
-        } catch (IllegalArgumentException e) {
-            if (e.getMessage().startsWith("tokens: ")) {
-                throw new IllegalArgumentException("--corpus " + corpus + " is too small for --tokens " + tokens + ": " + e.getMessage().substring(8));
-            }
-            throw e;
+        } catch (BadInputException e) {
+            if (!"tokens".equals(e.parameter())) throw e;
+            throw new BadInputException("--corpus " + corpus + " is too small for --tokens " + tokens + ": " + e.problem(), e);
         }
         PrintStream err = System.err;
         Path tmp = out.resolveSibling(out.getFileName() + AtomicFiles.SUFFIX);
@@ -139,12 +142,12 @@ final class TrainLmCommand implements Callable<Integer> {
                     }
                 });
             }
-            SyntheticCheckpoint.writeWeights(tmp, trainer.tensors(), SyntheticCheckpoint.MAX_SHARD_BYTES, threads);
+            HfCheckpointWriter.writeWeights(tmp, trainer.tensors(), HfCheckpointWriter.MAX_SHARD_BYTES, threads);
             Files.copy(tok, tmp.resolve("tokenizer.json"), StandardCopyOption.REPLACE_EXISTING);
             Path tokConfig = tok.resolveSibling("tokenizer_config.json");
             if (Files.isRegularFile(tokConfig)) Files.copy(tokConfig, tmp.resolve("tokenizer_config.json"), StandardCopyOption.REPLACE_EXISTING);
             writeState(tmp.resolve(STATE), result, trainer);
-            SyntheticCheckpoint.writeTrainedConfig(tmp.resolve(HfCheckpoint.CONFIG), config, DType.F32);
+            HfCheckpointWriter.writeConfig(tmp.resolve(HfCheckpoint.CONFIG), config, DType.F32);
         } finally {
             trainer.close();
         }
@@ -162,21 +165,21 @@ final class TrainLmCommand implements Callable<Integer> {
         if (p == null) {
             String root = System.getenv("LOUPE_ROOT");
             p = Path.of(root == null ? "." : root, ".cache", "testdata", "gemma-tokenizer", "tokenizer.json");
-            if (!Files.isRegularFile(p)) throw new IllegalArgumentException("--tokenizer: not given and " + p + " is missing (run bin/setup)");
+            if (!Files.isRegularFile(p)) throw new BadInputException("--tokenizer: not given and " + p + " is missing (run bin/setup)");
         }
         if (Files.isDirectory(p)) p = p.resolve("tokenizer.json");
-        if (!Files.isRegularFile(p)) throw new IllegalArgumentException("--tokenizer " + p + ": no such file");
+        if (!Files.isRegularFile(p)) throw new BadInputException("--tokenizer " + p + ": no such file");
         return p;
     }
 
     /** {@code --out} must be new or an empty folder: a trained model is never written over something else. */
     private void requireNewFolder() throws IOException {
         OutputPaths.requireFolder(out, "--out");
-        if (Files.exists(out) && !Files.isDirectory(out)) throw new IllegalArgumentException("--out " + out + ": is a file, expected a folder");
+        if (Files.exists(out) && !Files.isDirectory(out)) throw new BadInputException("--out " + out + ": is a file, expected a folder");
         if (Files.isDirectory(out)) {
             try (Stream<Path> files = Files.list(out)) {
                 if (files.findAny().isPresent()) {
-                    throw new IllegalArgumentException("--out " + out + ": the folder holds other files; choose a new or empty folder");
+                    throw new BadInputException("--out " + out + ": the folder holds other files; choose a new or empty folder");
                 }
             }
         }

@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.analysis.ActivationCache;
 import dev.loupe.analysis.Corpus;
 import dev.loupe.analysis.Document;
+import dev.loupe.analysis.flags.Flags;
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.Model;
 import dev.loupe.model.io.AtomicFiles;
 import dev.loupe.model.RunOptions;
@@ -49,7 +51,10 @@ import java.util.stream.Stream;
                 + "topk and batchtopk (--k, AuxK loss for dead features), standard (--l1: ReLU with an L1 penalty).",
                 "Writes cfg.json + sae_weights.safetensors + sparsity.safetensors (or params.npz with --format gemma-scope), "
                         + "metrics.jsonl, and prints the eval-sae report. Run again with the same arguments to resume a killed run."})
-final class TrainSaeCommand implements Callable<Integer> {
+final class TrainSaeCommand implements Callable<Integer>, Flags.Named {
+    /** The library names the learning rate {@code learningRate}; the flag is short. */
+    @Override public java.util.Map<String, String> flagNames() { return java.util.Map.of("learningRate", "--lr"); }
+
     static final String STATE = "train-sae.json", CHECKPOINT = "checkpoint.safetensors", METRICS = "metrics.jsonl";
 
     @Mixin ModelOptions model;
@@ -111,26 +116,26 @@ final class TrainSaeCommand implements Callable<Integer> {
 
     @Override public Integer call() throws Exception {
         long start = System.nanoTime();
-        if (width < 1) throw new IllegalArgumentException("--width must be at least 1, got " + width);
-        if (tokens < 1) throw new IllegalArgumentException("--tokens must be at least 1, got " + tokens);
-        if (context < 2) throw new IllegalArgumentException("--context must be at least 2, got " + context);
-        if (evalTokens < 0) throw new IllegalArgumentException("--eval-tokens must not be negative, got " + evalTokens);
+        if (width < 1) throw new BadInputException("--width must be at least 1, got " + width);
+        if (tokens < 1) throw new BadInputException("--tokens must be at least 1, got " + tokens);
+        if (context < 2) throw new BadInputException("--context must be at least 2, got " + context);
+        if (evalTokens < 0) throw new BadInputException("--eval-tokens must not be negative, got " + evalTokens);
         Sparsity sparsity = sparsity();
         SaeExport.Format fmt = switch (format) {
             case "saelens" -> new SaeExport.Format.SaeLens();
             case "gemma-scope" -> new SaeExport.Format.GemmaScope();
-            default -> throw new IllegalArgumentException("--format " + format + ": expected saelens or gemma-scope");
+            default -> throw new BadInputException("--format " + format + ": expected saelens or gemma-scope");
         };
         if (fmt instanceof SaeExport.Format.GemmaScope && sparsity instanceof Sparsity.TopK) {
-            throw new IllegalArgumentException("--format gemma-scope holds JumpReLU SAEs; --arch topk has no such form (use batchtopk or saelens)");
+            throw new BadInputException("--format gemma-scope holds JumpReLU SAEs; --arch topk has no such form (use batchtopk or saelens)");
         }
         TrainOptions options = TrainOptions.defaults(sparsity, width, tokens);
         if (batchSize != null) {
-            if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
+            if (batchSize < 1) throw new BadInputException("--batch-size must be at least 1, got " + batchSize);
             options = options.withBatchSize(batchSize);
         }
         if (lr != null) {
-            if (!(lr > 0)) throw new IllegalArgumentException("--lr must be positive, got " + lr);
+            if (!(lr > 0)) throw new BadInputException("--lr must be positive, got " + lr);
             options = options.withLearningRate(lr);
         }
         options = options.withSeed(seed);
@@ -138,13 +143,13 @@ final class TrainSaeCommand implements Callable<Integer> {
         List<Document> docs = new ArrayList<>();
         Corpus.files(corpus);  // fails with one line when the path holds no corpus files
         Corpus.read(corpus, false, dev.loupe.analysis.IndexProgress.NONE).forEachRemaining(docs::add);
-        if (docs.isEmpty()) throw new IllegalArgumentException("--corpus " + corpus + ": no documents");
+        if (docs.isEmpty()) throw new BadInputException("--corpus " + corpus + ": no documents");
         PrintStream err = System.err;
         try (Model m = model.load()) {
             try {
                 m.hookPoints().id(hook);
             } catch (RuntimeException e) {
-                throw new IllegalArgumentException("--hook " + hook + ": " + Errors.oneLine(e));
+                throw new BadInputException("--hook " + hook + ": " + Errors.oneLine(e));
             }
             Tokenizer tok = m.tokenizer();
             Set<Integer> special = new HashSet<>(List.of(tok.bosId(), 0));
@@ -159,16 +164,16 @@ final class TrainSaeCommand implements Callable<Integer> {
                 replaying = cache;
                 String cachedHook = cache.metadata() == null ? null : cache.metadata().get("hook");
                 if (!hook.equals(cachedHook)) {
-                    throw new IllegalArgumentException("--cache-activations " + cacheActivations + " holds activations of " + cachedHook + ", not --hook " + hook);
+                    throw new BadInputException("--cache-activations " + cacheActivations + " holds activations of " + cachedHook + ", not --hook " + hook);
                 }
                 if (cache.rows() < options.tokens()) {
-                    throw new IllegalArgumentException("--cache-activations " + cacheActivations + " holds " + cache.rows() + " tokens, fewer than --tokens " + options.tokens());
+                    throw new BadInputException("--cache-activations " + cacheActivations + " holds " + cache.rows() + " tokens, fewer than --tokens " + options.tokens());
                 }
                 source = cache;
             } else {
                 long usable = ModelActivations.usableTokens(windows, special);
                 if (usable < options.tokens()) {
-                    throw new IllegalArgumentException("--corpus " + corpus + " holds " + usable + " tokens (without <bos>) at --context " + context
+                    throw new BadInputException("--corpus " + corpus + " holds " + usable + " tokens (without <bos>) at --context " + context
                             + ", fewer than --tokens " + options.tokens());
                 }
                 source = new ModelActivations(m, hook, windows, special);
@@ -219,23 +224,23 @@ final class TrainSaeCommand implements Callable<Integer> {
     private Sparsity sparsity() {
         return switch (arch) {
             case "jumprelu" -> {
-                if (l0 == null) throw new IllegalArgumentException("--arch jumprelu needs --l0 TARGET (mean active features per token)");
+                if (l0 == null) throw new BadInputException("--arch jumprelu needs --l0 TARGET (mean active features per token)");
                 if (!(l0 > 0) || l0 >= width) {
-                    throw new IllegalArgumentException("--l0 " + l0 + " cannot be reached by " + width + " features (expected 0 < --l0 < --width)");
+                    throw new BadInputException("--l0 " + l0 + " cannot be reached by " + width + " features (expected 0 < --l0 < --width)");
                 }
-                if (!(bandwidth > 0)) throw new IllegalArgumentException("--bandwidth must be positive, got " + bandwidth);
+                if (!(bandwidth > 0)) throw new BadInputException("--bandwidth must be positive, got " + bandwidth);
                 yield new Sparsity.JumpRelu(l0, bandwidth);
             }
             case "topk", "batchtopk" -> {
-                if (k == null) throw new IllegalArgumentException("--arch " + arch + " needs --k K (active features per token)");
-                if (k < 1 || k > width) throw new IllegalArgumentException("--k " + k + " cannot be met by " + width + " features (expected 1 ≤ --k ≤ --width)");
+                if (k == null) throw new BadInputException("--arch " + arch + " needs --k K (active features per token)");
+                if (k < 1 || k > width) throw new BadInputException("--k " + k + " cannot be met by " + width + " features (expected 1 ≤ --k ≤ --width)");
                 yield arch.equals("topk") ? new Sparsity.TopK(k) : new Sparsity.BatchTopK(k);
             }
             case "standard" -> {
-                if (!(l1 >= 0) || Float.isInfinite(l1)) throw new IllegalArgumentException("--l1 must be a finite number ≥ 0, got " + l1);
+                if (!(l1 >= 0) || Float.isInfinite(l1)) throw new BadInputException("--l1 must be a finite number ≥ 0, got " + l1);
                 yield new Sparsity.Standard(l1);
             }
-            default -> throw new IllegalArgumentException("--arch " + arch + ": expected jumprelu, topk, batchtopk or standard");
+            default -> throw new BadInputException("--arch " + arch + ": expected jumprelu, topk, batchtopk or standard");
         };
     }
 
@@ -279,14 +284,14 @@ final class TrainSaeCommand implements Callable<Integer> {
         if (Files.isRegularFile(state)) {
             JsonNode s = new ObjectMapper().readTree(Files.readString(state));
             if (s.path("finished").asBoolean(false)) {
-                throw new IllegalArgumentException("--out " + out + " already holds a finished train-sae run; choose another folder");
+                throw new BadInputException("--out " + out + " already holds a finished train-sae run; choose another folder");
             }
             return Files.isRegularFile(out.resolve(CHECKPOINT));
         }
         try (Stream<Path> files = Files.list(out)) {
             List<Path> other = files.limit(3).toList();
             if (!other.isEmpty()) {
-                throw new IllegalArgumentException("--out " + out + " holds other files (" + other.getFirst().getFileName()
+                throw new BadInputException("--out " + out + " holds other files (" + other.getFirst().getFileName()
                         + (other.size() > 1 ? ", ..." : "") + "); expected a new or empty folder, or an unfinished train-sae run");
             }
         }

@@ -67,7 +67,48 @@ class BadInputTest {
         assertOneLine(runThrowing(new StackOverflowError()), "loupe boom:", "nested too deeply");
         assertOneLine(runThrowing(new InternalError("a fault occurred in an unsafe memory access operation")),
                 "loupe boom:", "truncated or replaced");
-        assertOneLine(runThrowing(new AssertionError("x")), "loupe boom: x");
+        // A bug is said to be one, with the way to get its stack trace.
+        String bug = assertOneLine(runThrowing(new AssertionError("x")), "loupe boom: internal error: AssertionError: x", "report", "-Dloupe.trace=true");
+        assertFalse(bug.contains("\tat "), bug);
+    }
+
+    @Test void wrongInputExitsTwoAndABugOne() {
+        Cli.Result bad = runThrowing(dev.loupe.errors.BadInputException.of("--width", "must be at least 1, got 0"));
+        assertEquals(2, bad.exit());
+        assertEquals("loupe boom: --width: must be at least 1, got 0", bad.err().strip());
+        Cli.Result bug = runThrowing(new NullPointerException("Cannot invoke \"String.strip()\" because \"s\" is null"));
+        assertEquals(1, bug.exit());
+        assertOneLine(bug, "loupe boom: internal error: NullPointerException", "a bug in Loupe");
+        Cli.Result plain = runThrowing(new IllegalArgumentException("index -1"));
+        assertOneLine(plain, "loupe boom: internal error: IllegalArgumentException: index -1");
+        Cli.Result io = runThrowing(new java.nio.file.NoSuchFileException("/data/x.gguf"));
+        assertEquals(1, io.exit());
+        assertEquals("loupe boom: no such file: /data/x.gguf", io.err().strip(), "a file problem is not a bug");
+    }
+
+    /** A command whose library names its {@code --seq-len} {@code seqLen} and its {@code --lr} {@code learningRate}. */
+    @CommandLine.Command(name = "train")
+    static final class Train implements Callable<Integer>, dev.loupe.analysis.flags.Flags.Named {
+        @CommandLine.Option(names = "--seq-len") int seqLen;
+        @CommandLine.Option(names = "--lr") float lr;
+        private final String parameter;
+        Train(String parameter) { this.parameter = parameter; }
+        @Override public java.util.Map<String, String> flagNames() { return java.util.Map.of("learningRate", "--lr"); }
+        @Override public Integer call() { throw dev.loupe.errors.BadInputException.of(parameter, "must be positive"); }
+    }
+
+    private static String trained(String parameter) {
+        return Cli.capture(() -> {
+            CommandLine cl = new CommandLine(new Main());
+            cl.addSubcommand("train", new Train(parameter));
+            return Main.execute(cl, "train");
+        }).err().strip();
+    }
+
+    @Test void libraryParametersAreSaidAsTheFlagsTyped() {
+        assertEquals("loupe train: --seq-len: must be positive", trained("seqLen"), "found among the options in kebab case");
+        assertEquals("loupe train: --lr: must be positive", trained("learningRate"), "named by the command");
+        assertEquals("loupe train: heldOut: must be positive", trained("heldOut"), "no such flag: the library's name");
     }
 
     @Test void aMappedFileFaultNamesTheModel() {

@@ -57,13 +57,13 @@ class CliMessagesTest {
         assertEquals(0, Cli.run(args).exit());
         Files.delete(out.resolve("features.arrow"));
         Cli.Result again = Cli.run(args);
-        assertEquals(1, again.exit());
+        assertEquals(2, again.exit());
         assertTrue(again.err().startsWith("loupe index: " + out.resolve("features.arrow") + ": missing (run.json lists it)"), again.err());
         assertTrue(again.err().contains("nothing was changed or deleted"), again.err());
         assertEquals(1, again.err().strip().lines().count(), again.err());
         assertFalse(Files.exists(out.resolve("features.arrow")));
         Cli.Result features = Cli.run("features", "--run", out.toString(), "--list");
-        assertEquals(1, features.exit());
+        assertEquals(2, features.exit());
         assertTrue(features.err().startsWith("loupe features: " + out.resolve("features.arrow") + ": missing"), features.err());
     }
 }

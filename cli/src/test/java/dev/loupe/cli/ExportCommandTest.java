@@ -89,7 +89,7 @@ class ExportCommandTest {
             assertEquals(store.featureCount(), seen.size() + skipped.size(), "every feature is exported or skipped");
         }
         Cli.Result bad = Cli.run("export", "--run", run.toString(), "--format", "saedashboard", "--out", out.toString());
-        assertEquals(1, bad.exit());
+        assertEquals(2, bad.exit());
         assertEquals(1, bad.err().strip().lines().count(), bad.err());
         assertTrue(bad.err().contains("--format"), bad.err());
     }

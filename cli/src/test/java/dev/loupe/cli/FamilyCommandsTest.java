@@ -5,6 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loupe.model.Fixtures;
 import dev.loupe.model.io.Npy;
 import dev.loupe.model.weights.FixtureVariants;
+import dev.loupe.model.weights.HfCheckpoint;
+import dev.loupe.model.weights.ModelWeights;
+import dev.loupe.tools.model.GgufExport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -32,9 +35,17 @@ class FamilyCommandsTest {
         return switch (form) {
             case "hf", "hf-bf16" -> root.resolve(form);
             case "sharded" -> FixtureVariants.sharded(root.resolve("hf-bf16"), dir.resolve("sharded"), 64 * 1024);
-            case "gguf" -> FixtureVariants.gguf(root.resolve("hf"), dir.resolve("model.gguf"));
+            case "gguf" -> gguf(root.resolve("hf"), dir.resolve("model.gguf"));
             default -> throw new IllegalArgumentException(variant);
         };
+    }
+
+    /** {@code hf} written as a GGUF file by the tools module's exporter (norms as {@code 1 + w}, as llama.cpp's converter stores them). */
+    private static Path gguf(Path hf, Path out) throws java.io.IOException {
+        try (ModelWeights w = HfCheckpoint.load(hf)) {
+            GgufExport.write(w, out);
+        }
+        return out;
     }
 
     private static String csv(int[] ids) { return Arrays.stream(ids).mapToObj(String::valueOf).collect(Collectors.joining(",")); }
@@ -92,7 +103,7 @@ class FamilyCommandsTest {
         assertEquals(2, both.exit(), both.err());
         assertTrue(both.err().contains("mutually exclusive"), both.err());
         Cli.Result bad = Cli.run("generate", "--model", model.toString(), "--token-ids", "2,x", "--json");
-        assertEquals(1, bad.exit());
+        assertEquals(2, bad.exit());
         assertTrue(bad.err().contains("--token-ids"), bad.err());
     }
 

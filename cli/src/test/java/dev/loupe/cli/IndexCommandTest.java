@@ -92,7 +92,7 @@ class IndexCommandTest {
         assertTrue(card.out().startsWith("Feature " + feature + " of sae (" + HOOK), card.out());
         assertTrue(card.out().contains("promotes:") && card.out().contains("top examples:") && card.out().contains("[["), card.out());
         Cli.Result bad = Cli.run("features", "--run", run.toString(), "--feature", "999");
-        assertEquals(1, bad.exit());
+        assertEquals(2, bad.exit());
         assertEquals("loupe features: feature 999 out of range [0, 256)", bad.err().strip());
     }
 
@@ -106,11 +106,11 @@ class IndexCommandTest {
         Files.writeString(bad, "{\"text\": \"ok\"}\n[1, 2]\n");
         Cli.Result malformed = Cli.run("index", "--model", gguf(), "--sae", sae(), "--hook", HOOK, "--corpus", bad.toString(),
                 "--out", dir.resolve("o2").toString(), "--quiet");
-        assertEquals(1, malformed.exit());
+        assertEquals(2, malformed.exit());
         assertTrue(malformed.err().strip().startsWith("loupe index: ") && malformed.err().contains("bad.jsonl:2"), malformed.err());
         assertEquals(1, malformed.err().strip().lines().count(), malformed.err());
         Cli.Result notARun = Cli.run("features", "--run", dir.toString(), "--list");
-        assertEquals(1, notARun.exit());
+        assertEquals(1, notARun.exit(), "no run.json to read: a file problem");
         assertTrue(notARun.err().contains("run.json"), notARun.err());
         assertFalse(notARun.err().contains("Exception"), notARun.err());
     }

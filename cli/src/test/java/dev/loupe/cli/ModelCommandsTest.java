@@ -46,7 +46,7 @@ class ModelCommandsTest {
         for (int i = 0; i < 40 * 64; i++) assertEquals(lout.data()[40 * 64 + i], l1.data()[i], 5e-3f);
         Cli.Result late = Cli.run("run", "--model", Fixtures.file("tiny-a/hf").toString(), "--token-ids", "2,3",
                 "--cache", "blocks.3.hook_resid_post", "--stop-after", "1", "--cache-dir", dir.toString());
-        assertEquals(1, late.exit(), "a hook after the stop would never fire: refused before compute");
+        assertEquals(2, late.exit(), "a hook after the stop would never fire: refused before compute");
         assertTrue(late.err().contains("blocks.3.hook_resid_post"), late.err());
         assertFalse(late.out().contains("blocks.3"));
     }
@@ -55,11 +55,11 @@ class ModelCommandsTest {
     void badInputGivesOneLineErrors() {
         Path hf = Fixtures.file("tiny-a/hf");
         Cli.Result unknown = Cli.run("run", "--model", hf.toString(), "--token-ids", "2,5", "--cache", "blocks.1.hook_resid_pots");
-        assertEquals(1, unknown.exit());
+        assertEquals(2, unknown.exit());
         assertTrue(unknown.err().contains("closest valid names: blocks.1.hook_resid_post"), unknown.err());
         assertEquals(1, unknown.err().strip().lines().count(), unknown.err());
         Cli.Result range = Cli.run("run", "--model", hf.toString(), "--token-ids", "2,999");
-        assertEquals(1, range.exit());
+        assertEquals(2, range.exit());
         assertTrue(range.err().contains("token id 999"), range.err());
         Cli.Result missing = Cli.run("run", "--model", dir.resolve("nope").toString(), "--token-ids", "2");
         assertEquals(1, missing.exit());

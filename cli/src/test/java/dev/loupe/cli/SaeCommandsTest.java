@@ -82,12 +82,12 @@ class SaeCommandsTest {
             List<String> argv = new java.util.ArrayList<>(List.of("steer", "--model", gguf(), "--sae", sae(), "--hook", HOOK, "--feature", "7", "--prompt", "x"));
             argv.addAll(List.of(args));
             Cli.Result r = Cli.run(argv.toArray(String[]::new));
-            assertEquals(1, r.exit(), String.join(" ", args) + ": " + r.out());
+            assertEquals(2, r.exit(), String.join(" ", args) + ": " + r.out());
             assertEquals(1, r.err().strip().lines().count(), r.err());
         }
         Cli.Result bad = Cli.run("steer", "--model", gguf(), "--sae", sae(), "--hook", HOOK, "--feature", "7", "--feature", "9",
                 "--strength", "1", "--strength", "2", "--strength", "3", "--prompt", "x");
-        assertEquals(1, bad.exit());
+        assertEquals(2, bad.exit());
         assertEquals(1, bad.err().strip().lines().count(), bad.err());
     }
 
@@ -148,19 +148,19 @@ class SaeCommandsTest {
         assertTrue(j.get("fvu").asDouble() < 1, eval.out());
 
         Cli.Result noCorpus = Cli.run("synth-sae", "--fit-model", gguf(), "--width", "32", "--out", out.toString());
-        assertEquals(1, noCorpus.exit());
+        assertEquals(2, noCorpus.exit());
         assertTrue(noCorpus.err().contains("--fit-corpus"), noCorpus.err());
         Cli.Result noLayer = Cli.run("synth-sae", "--fit-model", gguf(), "--fit-corpus", corpus.toString(), "--width", "32", "--l0", "4",
                 "--out", dir.resolve("plain").toString());
-        assertEquals(1, noLayer.exit());
+        assertEquals(2, noLayer.exit());
         assertTrue(noLayer.err().contains("give --hook"), noLayer.err());
         Cli.Result tooWide = Cli.run("synth-sae", "--fit-model", gguf(), "--fit-corpus", corpus.toString(), "--width", "4096", "--l0", "4",
                 "--out", out.toString());
-        assertEquals(1, tooWide.exit());
+        assertEquals(2, tooWide.exit());
         assertTrue(tooWide.err().contains("use a larger corpus or a smaller width"), tooWide.err());
         for (Cli.Result e : List.of(noCorpus, noLayer, tooWide)) assertEquals(1, e.err().strip().lines().count(), e.err());
         Cli.Result noWidth = Cli.run("synth-sae", "--width", "32", "--out", out.toString());
-        assertEquals(1, noWidth.exit());
+        assertEquals(2, noWidth.exit());
         assertTrue(noWidth.err().contains("--d-model"), noWidth.err());
     }
 
@@ -169,18 +169,18 @@ class SaeCommandsTest {
         assertEquals(0, Cli.run("synth-sae", "--d-model", "32", "--width", "64", "--l0", "5", "--out", small.toString()).exit());
         Cli.Result width = Cli.run("encode", "--model", Fixtures.file("tiny-a/hf").toString(), "--sae", small.toString(),
                 "--hook", HOOK, "--token-ids", "2,5", "--out", dir.resolve("x").toString());
-        assertEquals(1, width.exit());
+        assertEquals(2, width.exit());
         assertTrue(width.err().contains("32") && width.err().contains("64 wide"), width.err());
         assertEquals(1, width.err().strip().lines().count(), width.err());
 
         Cli.Result hook = Cli.run("encode", "--model", Fixtures.file("tiny-a/hf").toString(), "--sae", sae(),
                 "--hook", "blocks.2.hook_resid_pots", "--token-ids", "2,5", "--out", dir.resolve("y").toString());
-        assertEquals(1, hook.exit());
+        assertEquals(2, hook.exit());
         assertTrue(hook.err().contains("closest valid names: blocks.2.hook_resid_post"), hook.err());
 
         Cli.Result noHook = Cli.run("encode", "--model", Fixtures.file("tiny-a/hf").toString(), "--sae", sae(),
                 "--token-ids", "2,5", "--out", dir.resolve("z").toString());
-        assertEquals(1, noHook.exit());
+        assertEquals(2, noHook.exit());
         assertTrue(noHook.err().contains("hook point is unknown"), noHook.err());
         assertEquals(1, noHook.err().strip().lines().count(), noHook.err());
     }

@@ -12,7 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** {@code loupe serve} refuses bad options with one line before binding anything (serving is tested in web). */
 class ServeCommandTest {
     private static void oneLine(Cli.Result r, String part) {
-        assertEquals(1, r.exit(), r.err());
+        assertEquals(2, r.exit(), r.err());
         String err = r.err().strip();
         assertFalse(err.contains("\n") || err.contains("\tat "), "one line, no stack trace: " + err);
         assertTrue(err.contains(part), "mentions '" + part + "': " + err);

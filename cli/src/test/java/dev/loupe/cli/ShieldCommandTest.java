@@ -93,10 +93,10 @@ class ShieldCommandTest {
         Cli.Result both = Cli.run("shield", "--model", model.toString(), "--prompt", "x", "--policy", "p", "--policy-file", "f");
         assertEquals(2, both.exit());
         Cli.Result empty = Cli.run("shield", "--model", model.toString(), "--prompt", " ", "--policy", "p");
-        assertEquals(1, empty.exit());
+        assertEquals(2, empty.exit());
         assertTrue(empty.err().contains("--prompt"), empty.err());
         Cli.Result missing = Cli.run("shield", "--model", model.toString(), "--prompt", "x", "--policy-file", dir.resolve("nope").toString());
-        assertEquals(1, missing.exit());
+        assertEquals(2, missing.exit());
         assertEquals(1, missing.err().strip().lines().count(), missing.err());
     }
 }

@@ -55,7 +55,7 @@ class TokenizeCommandTest {
         Path in = dir.resolve("bad.jsonl");
         Files.writeString(in, "{\"text\": \"ok\"}\n{\"text\": \"unterminated}\n");
         Cli.Result r = Cli.run("tokenize", "--tokenizer", tokenizerJson().toString(), "--jsonl", in.toString());
-        assertEquals(1, r.exit());
+        assertEquals(2, r.exit());
         assertTrue(r.err().startsWith("loupe tokenize: " + in + " line 2: malformed JSON: "), r.err());
         assertEquals(1, r.err().strip().lines().count(), r.err());
 

@@ -71,7 +71,7 @@ class TrainSaeCommandTest {
             assertEquals(64, sae.dSae());
         }
         Cli.Result again = Cli.run(args(corpus(200), out));
-        assertEquals(1, again.exit());
+        assertEquals(2, again.exit());
         assertTrue(again.err().contains("already holds a finished train-sae run"), again.err());
     }
 
@@ -88,7 +88,7 @@ class TrainSaeCommandTest {
             assertEquals(SaeArchitecture.JUMPRELU, sae.architecture(), "batchtopk is written as JumpReLU with its running threshold");
         }
         Cli.Result wrongHook = Cli.run(args(corpus, dir.resolve("c"), "--hook", "blocks.1.hook_resid_post", "--cache-activations", cache.toString()));
-        assertEquals(1, wrongHook.exit());
+        assertEquals(2, wrongHook.exit());
         assertTrue(wrongHook.err().contains("holds activations of blocks.2.hook_resid_post"), wrongHook.err());
     }
 
@@ -139,7 +139,7 @@ class TrainSaeCommandTest {
                 "fewer than --tokens 10000000", "holds other files (notes.txt)"};
         for (int i = 0; i < cases.length; i++) {
             Cli.Result r = Cli.run(args(corpus, dir.resolve("out" + i), cases[i]));
-            assertEquals(1, r.exit(), String.join(" ", cases[i]) + ": " + r.err());
+            assertEquals(2, r.exit(), String.join(" ", cases[i]) + ": " + r.err());
             String err = r.err().strip();
             assertEquals(1, err.lines().count(), "one line: " + err);
             assertTrue(err.startsWith("loupe train-sae: ") && err.contains(expected[i]), err);

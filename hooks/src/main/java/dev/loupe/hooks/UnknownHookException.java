@@ -1,10 +1,12 @@
 package dev.loupe.hooks;
 
+import dev.loupe.errors.BadInputException;
+
 import java.util.Comparator;
 import java.util.List;
 
-/** A hook name no model hook point carries; the message names the closest valid ones. */
-public final class UnknownHookException extends IllegalArgumentException {
+/** A hook name no model hook point carries (bad input); the message names the closest valid ones. */
+public final class UnknownHookException extends BadInputException {
     /** Hook names are under 40 characters; longer input is compared by its start. */
     private static final int MAX_COMPARED = 200;
     private final List<String> suggestions;

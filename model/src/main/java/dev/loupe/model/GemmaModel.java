@@ -1,5 +1,6 @@
 package dev.loupe.model;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.hooks.Activation;
 import dev.loupe.hooks.ActivationCache;
 import dev.loupe.hooks.BoundHooks;
@@ -15,15 +16,11 @@ import dev.loupe.model.weights.GgufCheckpoint;
 import dev.loupe.model.weights.GgufFile;
 import dev.loupe.model.weights.HfCheckpoint;
 import dev.loupe.model.weights.ModelWeights;
-import dev.loupe.model.arch.TensorName;
-import dev.loupe.model.weights.LayerWeights;
-import dev.loupe.model.tensor.WeightTensor;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.IntConsumer;
@@ -45,15 +42,7 @@ public final class GemmaModel implements Model {
         this.tokenizer = tokenizer;
         this.backend = backend;
         this.points = new HookPoints(weights.config().numLayers(), weights.config().architecture().blockHooks());
-        List<WeightTensor> matrices = new ArrayList<>(List.of(weights.embedding()));
-        List<float[]> vectors = new ArrayList<>(List.of(weights.finalNorm()));
-        for (LayerWeights l : weights.layers()) {
-            for (TensorName t : weights.config().architecture().layerTensors()) {
-                if (t.role().isMatrix()) matrices.add(l.matrix(t.role()));
-                else vectors.add(l.norm(t.role()));
-            }
-        }
-        backend.prepare(matrices, vectors);
+        backend.prepare(weights);
     }
 
     /** Loads an HF folder or a .gguf file, running on the Vector API CPU backend with {@code threads} threads. */
@@ -107,7 +96,7 @@ public final class GemmaModel implements Model {
     @Override
     public Tokenizer tokenizer() {
         if (tokenizer == null) {
-            throw new IllegalStateException("this model has no tokenizer (an HF folder needs tokenizer.json); pass token ids instead");
+            throw new BadInputException("this model has no tokenizer (an HF folder needs tokenizer.json); pass token ids instead");
         }
         return tokenizer;
     }
@@ -132,7 +121,7 @@ public final class GemmaModel implements Model {
         };
         long logitBytes = 4L * logitRows * config().vocabSize();
         if (logitBytes > Runtime.getRuntime().maxMemory() / 2) {
-            throw new IllegalArgumentException(String.format("logits for all %d positions need %,d MB but the heap is %,d MB:"
+            throw new BadInputException(String.format("logits for all %d positions need %,d MB but the heap is %,d MB:"
                     + " ask for Logits.LAST or NONE, run shorter sequences, or raise -Xmx", logitRows, logitBytes >> 20,
                     Runtime.getRuntime().maxMemory() >> 20));
         }
@@ -149,7 +138,7 @@ public final class GemmaModel implements Model {
             int first = Integer.MAX_VALUE;
             for (int id : points.matching(pattern)) first = Math.min(first, points.layerOf(id));
             if (first > stop) {
-                throw new IllegalArgumentException("cache " + pattern + ": " + (first >= config().numLayers() ? "ln_final comes after the last block"
+                throw new BadInputException("cache " + pattern + ": " + (first >= config().numLayers() ? "ln_final comes after the last block"
                         : "its hook point is in layer " + first) + " but the run stops after layer " + stop);
             }
         }

@@ -1,5 +1,7 @@
 package dev.loupe.model;
 
+import dev.loupe.errors.BadInputException;
+
 import java.util.Set;
 
 /**
@@ -12,13 +14,13 @@ import java.util.Set;
 public record Generation(int maxTokens, float temperature, int topK, float topP, long seed, Set<Integer> stopTokens) {
 
     public Generation {
-        if (maxTokens < 0) throw new IllegalArgumentException("max tokens must be >= 0, got " + maxTokens);
+        if (maxTokens < 0) throw new BadInputException("max tokens must be >= 0, got " + maxTokens);
         // NaN fails every comparison, so test for the valid range rather than the invalid one.
         if (!(temperature >= 0 && temperature < Float.POSITIVE_INFINITY)) {
-            throw new IllegalArgumentException("temperature must be a finite number >= 0 (0 = greedy), got " + temperature);
+            throw new BadInputException("temperature must be a finite number >= 0 (0 = greedy), got " + temperature);
         }
-        if (topK < 0) throw new IllegalArgumentException("top-k must be >= 0, got " + topK);
-        if (!(topP > 0 && topP <= 1)) throw new IllegalArgumentException("top-p must be in (0, 1], got " + topP);
+        if (topK < 0) throw new BadInputException("top-k must be >= 0, got " + topK);
+        if (!(topP > 0 && topP <= 1)) throw new BadInputException("top-p must be in (0, 1], got " + topP);
         stopTokens = stopTokens == null ? null : Set.copyOf(stopTokens);
     }
 

@@ -1,9 +1,11 @@
 package dev.loupe.model;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.arch.Architecture;
 import dev.loupe.model.arch.LayerType;
 import dev.loupe.model.arch.Rope;
 import dev.loupe.model.arch.SlidingPattern;
+import dev.loupe.model.backend.AttentionShape;
 import dev.loupe.model.arch.gemma2.Gemma2Architecture;
 
 import java.util.List;
@@ -94,7 +96,7 @@ public record ModelConfig(
     private static boolean positiveFinite(float x) { return x > 0 && x < Float.POSITIVE_INFINITY; }
 
     private static void require(boolean ok, String field, Object value) {
-        if (!ok) throw new IllegalArgumentException("config: invalid " + field + " = " + value);
+        if (!ok) throw new BadInputException("config: invalid " + field + " = " + value);
     }
 
     /**
@@ -105,7 +107,7 @@ public record ModelConfig(
     public static float embeddingScale(int hidden) { return (float) Math.sqrt(hidden); }
 
     private static void require(boolean ok, String field, Object value, String expected) {
-        if (!ok) throw new IllegalArgumentException("config: invalid " + field + " = " + value + ", expected " + expected);
+        if (!ok) throw new BadInputException("config: invalid " + field + " = " + value + ", expected " + expected);
     }
 
     /** True when layer {@code layer} attends within the sliding window ({@link #layerTypes}). */
@@ -119,6 +121,15 @@ public record ModelConfig(
 
     /** The primary eos id (the first of {@link #eosIds}). */
     public int eosId() { return eosIds.getFirst(); }
+
+    /**
+     * Layer {@code layer}'s attention: scores scaled by {@code query_pre_attn_scalar^-0.5}, the score softcap, and the
+     * sliding window on sliding layers (none on full ones).
+     */
+    public AttentionShape attentionShape(int layer) {
+        int window = isSliding(layer) ? slidingWindow : Integer.MAX_VALUE;
+        return new AttentionShape(numHeads, numKvHeads, headDim, (float) (1.0 / Math.sqrt(queryPreAttnScalar)), attnSoftcap, window);
+    }
 
     public int qDim() { return numHeads * headDim; }
     public int kvDim() { return numKvHeads * headDim; }
@@ -143,7 +154,7 @@ public record ModelConfig(
                     embeddingScale(128), 8192, 2, 1);
             case "small" -> new ModelConfig(256000, 256, 1024, 4, 4, 2, 64, 64, 10000f, 1e-6f, 256, 50f, 30f,
                     embeddingScale(256), 8192, 2, 1);
-            default -> throw new IllegalArgumentException("unknown shape '" + name
+            default -> throw new BadInputException("unknown shape '" + name
                     + "'; expected gemma-2-2b, gemma-2-9b, gemma-2-27b, tiny, toy or small");
         };
     }

@@ -1,5 +1,6 @@
 package dev.loupe.model;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.hooks.Hook;
 import dev.loupe.hooks.HookSet;
 
@@ -42,7 +43,7 @@ public record RunOptions(HookSet hooks, List<String> cache, int stopAfterLayer, 
 
     /** Runs blocks {@code 0..layer} only (no logits). */
     public RunOptions stopAfter(int layer) {
-        if (layer < 0) throw new IllegalArgumentException("stop-after layer must be >= 0, got " + layer);
+        if (layer < 0) throw new BadInputException("stop-after layer must be >= 0, got " + layer);
         return new RunOptions(hooks, cache, layer, Logits.NONE); }
 
     public RunOptions withLogits(Logits l) { return new RunOptions(hooks, cache, stopAfterLayer, l); }

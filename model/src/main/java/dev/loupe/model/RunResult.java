@@ -1,5 +1,6 @@
 package dev.loupe.model;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.hooks.ActivationCache;
 
 /**
@@ -15,7 +16,7 @@ public record RunResult(float[] logits, int logitRows, int positions, int vocab,
     public float[] logitsAt(int position) {
         int row = position - (positions - logitRows);
         if (logits == null || row < 0 || row >= logitRows) {
-            throw new IllegalArgumentException("no logits for position " + position + " (have the last " + logitRows + ")");
+            throw new BadInputException("no logits for position " + position + " (have the last " + logitRows + ")");
         }
         float[] out = new float[vocab];
         System.arraycopy(logits, row * vocab, out, 0, vocab);

@@ -1,5 +1,6 @@
 package dev.loupe.model;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.hooks.BoundHooks;
 import dev.loupe.model.forward.ForwardPass;
 import dev.loupe.model.forward.KvCache;
@@ -33,7 +34,7 @@ public final class Session implements AutoCloseable {
     public float[] process(int[] tokens, BoundHooks hooks, int stopAfterLayer, int logitRows) {
         int stop = stopAfterLayer < 0 ? model.config().numLayers() - 1 : stopAfterLayer;
         if (stop >= model.config().numLayers()) {
-            throw new IllegalArgumentException("stop-after layer " + stopAfterLayer + " but the model has "
+            throw new BadInputException("stop-after layer " + stopAfterLayer + " but the model has "
                     + model.config().numLayers() + " layers (0.." + (model.config().numLayers() - 1) + ")");
         }
         try {

@@ -1,5 +1,12 @@
 package dev.loupe.sae;
 
+import dev.loupe.errors.BadInputException;
+
+
+
+
+
+
 /**
  * A change to one feature's activation inside an SAE splice. With the error term kept, the model sees its own
  * activation plus {@code (new − old)·W_dec[f]}: Anthropic's clamping method.
@@ -29,7 +36,7 @@ public sealed interface FeatureEdit {
 
     /** Clamp to {@code multiple} times the feature's maximum activation (from a corpus run or Neuronpedia). */
     static FeatureEdit clampToMaxMultiple(int feature, float multiple, float maxActivation) {
-        if (!(maxActivation > 0)) throw new IllegalArgumentException("feature " + feature + ": max activation must be positive, got " + maxActivation);
+        if (!(maxActivation > 0)) throw new BadInputException("feature " + feature + ": max activation must be positive, got " + maxActivation);
         return new Clamp(feature, multiple * maxActivation);
     }
 

@@ -1,5 +1,12 @@
 package dev.loupe.sae;
 
+import dev.loupe.errors.BadInputException;
+
+
+
+
+
+
 /** SAELens's {@code normalize_activations}: how inputs are rescaled before encoding (and outputs after decoding). */
 public enum Normalization {
     NONE("none"),
@@ -19,7 +26,7 @@ public enum Normalization {
     public static Normalization fromSaeLens(String name, String where) {
         if (name == null) return NONE;
         for (Normalization n : values()) if (n.saeLensName.equals(name)) return n;
-        throw new IllegalArgumentException(where + ": normalize_activations '" + name
+        throw new BadInputException(where + ": normalize_activations '" + name
                 + "' is not supported (expected none, expected_average_only_in, constant_norm_rescale or layer_norm)");
     }
 }

@@ -1,5 +1,6 @@
 package dev.loupe.sae;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.hooks.Activation;
 import dev.loupe.model.backend.Backend;
 import dev.loupe.model.backend.Backends;
@@ -48,7 +49,7 @@ public final class Sae implements AutoCloseable {
         requireLength(bEnc, src, "b_enc", dSae);
         requireLength(bDec, src, "b_dec", dIn);
         if (config.architecture() == SaeArchitecture.JUMPRELU) {
-            if (threshold == null) throw new IllegalArgumentException(src + ": a JumpReLU SAE needs 'threshold' [" + dSae + "]");
+            if (threshold == null) throw new BadInputException(src + ": a JumpReLU SAE needs 'threshold' [" + dSae + "]");
             requireLength(threshold, src, "threshold", dSae);
         }
         this.encoder = encoder;
@@ -127,7 +128,7 @@ public final class Sae implements AutoCloseable {
     /** The hook point this SAE reads; fails with a one-line message when it is unknown. */
     public String hookName() {
         if (config.hookName() == null) {
-            throw new IllegalStateException(config.source() + ": the SAE's hook point is unknown (the path has no layer_N and no config names one); give it explicitly");
+            throw new BadInputException(config.source() + ": the SAE's hook point is unknown (the path has no layer_N and no config names one); give it explicitly");
         }
         return config.hookName();
     }
@@ -198,7 +199,7 @@ public final class Sae implements AutoCloseable {
      */
     public float[] direction(int f) {
         if (f < 0 || f >= config.dSae()) {
-            throw new IllegalArgumentException(config.source() + ": feature " + f + " out of range [0, " + config.dSae() + ")");
+            throw new BadInputException(config.source() + ": feature " + f + " out of range [0, " + config.dSae() + ")");
         }
         float a = config.decoderScale();
         if (config.normalization() == Normalization.EXPECTED_AVERAGE_ONLY_IN) a /= config.normScalingFactor();
@@ -237,26 +238,26 @@ public final class Sae implements AutoCloseable {
 
     void requireWidth(Activation a) {
         if (a.shape().length != 2 || a.width() != config.dIn()) {
-            throw new IllegalArgumentException(config.source() + ": SAE expects [positions, " + config.dIn() + "] at "
+            throw new BadInputException(config.source() + ": SAE expects [positions, " + config.dIn() + "] at "
                     + a.name() + ", got " + Arrays.toString(a.shape()));
         }
     }
 
     private void requireRows(float[] x, int rows) {
         if ((long) rows * config.dIn() != x.length) {
-            throw new IllegalArgumentException(config.source() + ": input of " + x.length + " values is not [" + rows + ", " + config.dIn() + "]");
+            throw new BadInputException(config.source() + ": input of " + x.length + " values is not [" + rows + ", " + config.dIn() + "]");
         }
     }
 
     private static void requireShape(WeightTensor w, String src, String what, long... shape) {
         if (!Arrays.equals(w.shape(), shape)) {
-            throw new IllegalArgumentException(src + ": " + what + " has shape " + Arrays.toString(w.shape())
+            throw new BadInputException(src + ": " + what + " has shape " + Arrays.toString(w.shape())
                     + ", expected " + Arrays.toString(shape));
         }
     }
 
     private static void requireLength(float[] v, String src, String what, long n) {
-        if (v.length != n) throw new IllegalArgumentException(src + ": " + what + " has " + v.length + " values, expected [" + n + "]");
+        if (v.length != n) throw new BadInputException(src + ": " + what + " has " + v.length + " values, expected [" + n + "]");
     }
 
     /** Closes what the views of one SAE share exactly once, whichever view is closed first. */

@@ -1,5 +1,12 @@
 package dev.loupe.sae;
 
+import dev.loupe.errors.BadInputException;
+
+
+
+
+
+
 /** How an SAE turns pre-activations into feature activations. */
 public enum SaeArchitecture {
     /** {@code f = pre > threshold ? pre : 0} (Gemma Scope; SAELens "jumprelu"); negative values never fire. */
@@ -19,6 +26,6 @@ public enum SaeArchitecture {
     /** Parses SAELens's {@code architecture} field. */
     public static SaeArchitecture fromSaeLens(String name, String where) {
         for (SaeArchitecture a : values()) if (a.saeLensName.equals(name)) return a;
-        throw new IllegalArgumentException(where + ": architecture '" + name + "' is not supported (expected jumprelu, standard or topk)");
+        throw new BadInputException(where + ": architecture '" + name + "' is not supported (expected jumprelu, standard or topk)");
     }
 }

@@ -1,5 +1,6 @@
 package dev.loupe.sae;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.Model;
 import dev.loupe.model.ModelConfig;
 
@@ -18,7 +19,7 @@ public final class SaeCompatibility {
         if (sae.config().transcoder()) model.hookPoints().id(sae.config().outputHookName());
         int width = width(hook, model.config());
         if (width != sae.dIn()) {
-            throw new IllegalArgumentException(sae.config().source() + ": SAE reads " + sae.dIn() + "-wide activations but "
+            throw new BadInputException(sae.config().source() + ": SAE reads " + sae.dIn() + "-wide activations but "
                     + hook + " is " + width + " wide on this model (" + model.config().hiddenSize()
                     + " hidden): the SAE was trained on another model");
         }
@@ -33,7 +34,7 @@ public final class SaeCompatibility {
             case "attn.hook_q", "attn.hook_rot_q", "attn.hook_z", "attn.hook_q_normed" -> c.qDim();
             case "attn.hook_k", "attn.hook_v", "attn.hook_rot_k", "attn.hook_k_normed" -> c.kvDim();
             case "mlp.hook_pre", "mlp.hook_post" -> c.intermediateSize();
-            default -> throw new IllegalArgumentException(hook + " is not a [positions, width] hook point an SAE can read");
+            default -> throw new BadInputException(hook + " is not a [positions, width] hook point an SAE can read");
         };
     }
 
@@ -55,7 +56,7 @@ public final class SaeCompatibility {
         };
         String actual = model.config().architecture().name();
         if (expected != null && !expected.equals(actual)) {
-            throw new IllegalArgumentException(sae.config().source() + ": the SAE was trained on " + name + " (" + expected
+            throw new BadInputException(sae.config().source() + ": the SAE was trained on " + name + " (" + expected
                     + ") but the model is " + actual);
         }
     }

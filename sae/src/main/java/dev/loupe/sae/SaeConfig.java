@@ -1,5 +1,12 @@
 package dev.loupe.sae;
 
+import dev.loupe.errors.BadInputException;
+
+
+
+
+
+
 /**
  * What an SAE reads and how it computes, independent of where its weights live.
  *
@@ -46,13 +53,13 @@ public record SaeConfig(
     }
 
     public SaeConfig {
-        if (dIn <= 0) throw new IllegalArgumentException(source + ": d_in must be positive, got " + dIn);
-        if (dSae <= 0) throw new IllegalArgumentException(source + ": d_sae must be positive, got " + dSae);
+        if (dIn <= 0) throw new BadInputException(source + ": d_in must be positive, got " + dIn);
+        if (dSae <= 0) throw new BadInputException(source + ": d_sae must be positive, got " + dSae);
         if (architecture == SaeArchitecture.TOPK && (k <= 0 || k > dSae)) {
-            throw new IllegalArgumentException(source + ": topk needs 0 < k <= d_sae (" + dSae + "), got k = " + k);
+            throw new BadInputException(source + ": topk needs 0 < k <= d_sae (" + dSae + "), got k = " + k);
         }
         if (!(normScalingFactor > 0) || !Float.isFinite(normScalingFactor)) {
-            throw new IllegalArgumentException(source + ": norm scaling factor must be a positive number, got " + normScalingFactor);
+            throw new BadInputException(source + ": norm scaling factor must be a positive number, got " + normScalingFactor);
         }
     }
 

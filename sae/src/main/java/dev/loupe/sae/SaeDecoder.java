@@ -1,5 +1,6 @@
 package dev.loupe.sae;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.sae.kernels.SparseRows;
 
 /**
@@ -30,7 +31,7 @@ final class SaeDecoder {
     float[] decodeBeforeNormalization(SparseFeatures f) {
         int d = cfg.dIn();
         if (f.dSae() != cfg.dSae()) {
-            throw new IllegalArgumentException(cfg.source() + ": features have d_sae " + f.dSae() + ", SAE has " + cfg.dSae());
+            throw new BadInputException(cfg.source() + ": features have d_sae " + f.dSae() + ", SAE has " + cfg.dSae());
         }
         float[] out = new float[Math.multiplyExact(f.positions(), d)];
         float[] norms = sae.decoderNormArray();

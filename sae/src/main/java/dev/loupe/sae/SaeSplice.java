@@ -1,5 +1,6 @@
 package dev.loupe.sae;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.hooks.Activation;
 import dev.loupe.hooks.ChildHooks;
 import dev.loupe.hooks.CompositeHook;
@@ -64,7 +65,7 @@ public final class SaeSplice implements CompositeHook, DifferentiableHook {
     private SaeSplice(Sae sae, boolean errorTerm, List<FeatureEdit> edits, BitSet unedited) {
         this.sae = sae;
         if (sae.config().transcoder()) {
-            throw new IllegalArgumentException(sae.config().source() + ": a transcoder reads " + sae.hookName() + " and predicts "
+            throw new BadInputException(sae.config().source() + ": a transcoder reads " + sae.hookName() + " and predicts "
                     + sae.config().outputHookName() + "; splicing it in place is not supported (encode it, or decode its prediction)");
         }
         this.hookName = sae.hookName();
@@ -87,7 +88,7 @@ public final class SaeSplice implements CompositeHook, DifferentiableHook {
 
     public SaeSplice with(FeatureEdit edit) {
         if (edit.feature() < 0 || edit.feature() >= sae.dSae()) {
-            throw new IllegalArgumentException(sae.config().source() + ": feature " + edit.feature() + " out of range [0, " + sae.dSae() + ")");
+            throw new BadInputException(sae.config().source() + ": feature " + edit.feature() + " out of range [0, " + sae.dSae() + ")");
         }
         List<FeatureEdit> e = new ArrayList<>(edits);
         e.add(edit);
@@ -204,7 +205,7 @@ public final class SaeSplice implements CompositeHook, DifferentiableHook {
     @Override public void backward(Activation input, Activation gradient, ChildHooks gradientHooks) {
         SaeConfig cfg = sae.config();
         if (cfg.normalization() == Normalization.CONSTANT_NORM_RESCALE || cfg.normalization() == Normalization.LAYER_NORM) {
-            throw new IllegalArgumentException(cfg.source() + ": gradients through an SAE with normalize_activations = "
+            throw new BadInputException(cfg.source() + ": gradients through an SAE with normalize_activations = "
                     + cfg.normalization().saeLensName() + " are not supported (none or expected_average_only_in are)");
         }
         int rows = input.positions(), d = sae.dIn(), dSae = sae.dSae(), first = input.firstPosition();

@@ -1,5 +1,7 @@
 package dev.loupe.sae;
 
+import dev.loupe.errors.BadInputException;
+
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -162,7 +164,7 @@ public final class SparseFeatures {
         }
 
         void add(int pos, int id, float value) {
-            if (id < 0 || id >= dSae) throw new IllegalArgumentException("feature " + id + " out of range [0, " + dSae + ")");
+            if (id < 0 || id >= dSae) throw new BadInputException("feature " + id + " out of range [0, " + dSae + ")");
             if (value == 0f) return;
             int n = counts[pos];
             if (rowIds[pos] == null) {

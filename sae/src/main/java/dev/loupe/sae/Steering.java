@@ -1,5 +1,6 @@
 package dev.loupe.sae;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.hooks.Activation;
 import dev.loupe.hooks.ChildHooks;
 import dev.loupe.hooks.DifferentiableHook;
@@ -51,7 +52,7 @@ public final class Steering implements DifferentiableHook {
     public record Options(Method method, float strengthMultiplier, boolean normalize) {
         public Options {
             if (method == null) throw new IllegalArgumentException("steering method is required");
-            if (!Float.isFinite(strengthMultiplier)) throw new IllegalArgumentException("strength multiplier must be finite, got " + strengthMultiplier);
+            if (!Float.isFinite(strengthMultiplier)) throw new BadInputException("strength multiplier must be finite, got " + strengthMultiplier);
         }
 
         /** Simple additive, multiplier 1, not normalized: {@link #add}. */
@@ -63,7 +64,7 @@ public final class Steering implements DifferentiableHook {
             float[] v = vector;
             if (normalize) v = SteeringOp.unit(vector, method.name() + " with normalize");
             float c = strengthMultiplier * strength;
-            if (!Float.isFinite(c)) throw new IllegalArgumentException("strength " + strength + " × multiplier " + strengthMultiplier + " overflows float32");
+            if (!Float.isFinite(c)) throw new BadInputException("strength " + strength + " × multiplier " + strengthMultiplier + " overflows float32");
             return method.op(v, c);
         }
     }
@@ -89,7 +90,7 @@ public final class Steering implements DifferentiableHook {
 
     /** Adds {@code Σ alpha_f·W_dec[f]} over several features at once. */
     public static Steering add(Sae sae, Map<Integer, Float> alphas) {
-        if (alphas.isEmpty()) throw new IllegalArgumentException("steering needs at least one feature");
+        if (alphas.isEmpty()) throw new BadInputException("steering needs at least one feature");
         float[] v = new float[sae.dIn()];
         for (Map.Entry<Integer, Float> e : alphas.entrySet()) {
             float[] dir = sae.direction(e.getKey());
@@ -104,7 +105,7 @@ public final class Steering implements DifferentiableHook {
      * {@code options}' method, one feature after another in the map's order.
      */
     public static Steering features(Sae sae, Map<Integer, Float> strengths, Options options) {
-        if (strengths.isEmpty()) throw new IllegalArgumentException("steering needs at least one feature");
+        if (strengths.isEmpty()) throw new BadInputException("steering needs at least one feature");
         List<SteeringOp> ops = new ArrayList<>();
         for (Map.Entry<Integer, Float> e : strengths.entrySet()) ops.add(options.op(sae.direction(e.getKey()), e.getValue()));
         return new Steering(sae.hookName(), sae.dIn(), ops, Map.copyOf(new LinkedHashMap<>(strengths)), 0, new BitSet());
@@ -112,12 +113,12 @@ public final class Steering implements DifferentiableHook {
 
     /** Steers with raw vectors (each the hook's width) and their strengths at {@code hookName}. */
     public static Steering vectors(String hookName, List<float[]> vectors, List<Float> strengths, Options options) {
-        if (vectors.isEmpty()) throw new IllegalArgumentException("steering needs at least one vector");
-        if (vectors.size() != strengths.size()) throw new IllegalArgumentException(vectors.size() + " vectors but " + strengths.size() + " strengths");
+        if (vectors.isEmpty()) throw new BadInputException("steering needs at least one vector");
+        if (vectors.size() != strengths.size()) throw new BadInputException(vectors.size() + " vectors but " + strengths.size() + " strengths");
         int width = vectors.getFirst().length;
         List<SteeringOp> ops = new ArrayList<>();
         for (int i = 0; i < vectors.size(); i++) {
-            if (vectors.get(i).length != width) throw new IllegalArgumentException("vector " + i + " has length " + vectors.get(i).length + ", vector 0 has " + width);
+            if (vectors.get(i).length != width) throw new BadInputException("vector " + i + " has length " + vectors.get(i).length + ", vector 0 has " + width);
             ops.add(options.op(vectors.get(i), strengths.get(i)));
         }
         return new Steering(hookName, width, ops, Map.of(), 0, new BitSet());
@@ -160,7 +161,7 @@ public final class Steering implements DifferentiableHook {
 
     @Override public void apply(Activation a) {
         if (a.shape().length != 2 || a.width() != width) {
-            throw new IllegalArgumentException("steering vector of length " + width + " cannot be applied at "
+            throw new BadInputException("steering vector of length " + width + " cannot be applied at "
                     + a.name() + " " + Arrays.toString(a.shape()));
         }
         float[] data = a.data();

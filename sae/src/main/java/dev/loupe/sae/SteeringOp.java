@@ -1,5 +1,12 @@
 package dev.loupe.sae;
 
+import dev.loupe.errors.BadInputException;
+
+
+
+
+
+
 /**
  * What one steering direction does to the activation at one position: Neuronpedia's three steering methods.
  * {@link Add} uses the vector as given; {@link OrthogonalDecomp} and {@link ProjectionCap} only its direction
@@ -78,7 +85,7 @@ public sealed interface SteeringOp {
     static float[] unit(float[] v, String method) {
         double norm = norm(v);
         if (!(norm > 0) || !Double.isFinite(norm)) {
-            throw new IllegalArgumentException(method + " needs a steering vector with a direction, got one of norm " + norm);
+            throw new BadInputException(method + " needs a steering vector with a direction, got one of norm " + norm);
         }
         float[] u = new float[v.length];
         for (int i = 0; i < v.length; i++) u[i] = (float) (v[i] / norm);

@@ -1,9 +1,12 @@
 package dev.loupe.sae;
 
-import dev.loupe.model.ReferenceBackend;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.loupe.hooks.Activation;
+import dev.loupe.hooks.HookPoints;
+import dev.loupe.hooks.HookSet;
 import dev.loupe.model.Fixtures;
+import dev.loupe.model.ReferenceBackend;
 import dev.loupe.model.io.Npy;
 
 import java.io.IOException;
@@ -27,6 +30,18 @@ final class SaeFixture {
             throw new UncheckedIOException(e);
         }
     }
+
+    /** The hook points of tiny-a (4 layers), which hooks are bound against as the forward pass binds them. */
+    static final HookPoints POINTS = new HookPoints(4);
+
+    /** The numpy reference input {@code sae_input.npy} [positions, 64] as an activation at {@link #HOOK}. */
+    static Activation input() {
+        Npy.Array x = npy("sae_input.npy");
+        return new Activation(HOOK, new int[]{x.shape()[0], 64}, x.data().clone(), 0);
+    }
+
+    /** Binds {@code hooks} to tiny-a's registry and fires the model point {@code a} is named after. */
+    static void fire(HookSet hooks, Activation a) { hooks.bind(POINTS).fire(POINTS.id(a.name()), a); }
 
     static Sae load() {
         try {

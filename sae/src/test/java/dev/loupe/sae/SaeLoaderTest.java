@@ -1,5 +1,6 @@
 package dev.loupe.sae;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.ReferenceBackend;
 import dev.loupe.sae.io.NpzWriter;
 import org.junit.jupiter.api.Test;
@@ -70,7 +71,7 @@ class SaeLoaderTest {
         writeSae(dir, 8, 16, new long[]{16, 8}, "W_enc");
         try (Sae sae = Sae.load(dir, new ReferenceBackend())) {
             assertFalse(sae.hasHookName());
-            IllegalStateException e = assertThrows(IllegalStateException.class, sae::hookName);
+            BadInputException e = assertThrows(BadInputException.class, sae::hookName, "the user must name the hook: wrong input, not a bug");
             assertTrue(e.getMessage().contains("plain") && !e.getMessage().contains("\n"), e.getMessage());
             assertEquals(16, sae.encode(new float[8], 1).dSae());
         }

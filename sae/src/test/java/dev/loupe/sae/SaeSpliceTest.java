@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * hook set is bound against a 4-layer model's registry and fired by id, as the forward pass does.
  */
 class SaeSpliceTest {
-    private static final HookPoints POINTS = new HookPoints(4);
+    private static final HookPoints POINTS = SaeFixture.POINTS;
     private static Sae sae;
     private static Npy.Array x;
     private static int rows;
@@ -37,15 +37,9 @@ class SaeSpliceTest {
 
     @AfterAll static void close() { sae.close(); }
 
-    private static Activation activation() {
-        return new Activation(SaeFixture.HOOK, new int[]{rows, 64}, x.data().clone(), 0);
-    }
+    private static Activation activation() { return SaeFixture.input(); }
 
-    /** Binds {@code hooks} to the registry and fires the model point {@code a} is named after. */
-    private static void fire(HookSet hooks, Activation a) {
-        BoundHooks bound = hooks.bind(POINTS);
-        bound.fire(POINTS.id(a.name()), a);
-    }
+    private static void fire(HookSet hooks, Activation a) { SaeFixture.fire(hooks, a); }
 
     @Test void withoutErrorTermTheActivationBecomesTheReconstruction() {
         Activation a = activation();

@@ -1,12 +1,12 @@
 package dev.loupe.spark;
 
-import dev.loupe.analysis.IndexOptions;
+import dev.loupe.analysis.flags.CorpusRunFlags;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.Callable;
 
 /**
@@ -36,32 +36,10 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--backend", defaultValue = "cpu", paramLabel = "NAME", description = "where to compute: cpu (Vector API) or tornado (default: ${DEFAULT-VALUE})")
     String backend;
 
-    @Option(names = "--sae", required = true, paramLabel = "DIR", description = "Gemma Scope folder (params.npz) or SAELens folder (cfg.json); repeat for several SAEs in one pass")
-    List<Path> saes;
-
-    @Option(names = "--hook", paramLabel = "NAME", description = "hook point the SAEs read (default: from each folder)")
-    String hook;
-
-    @Option(names = "--corpus", required = true, paramLabel = "FILE", description = ".txt (one document per line), .jsonl (\"text\" or \"tokens\" field), or a folder of them")
-    Path corpus;
+    @Mixin CorpusRunFlags run;
 
     @Option(names = "--out", required = true, paramLabel = "RUN_DIR", description = "run folder on storage every node shares (an interrupted run there is resumed)")
     Path out;
-
-    @Option(names = "--context", paramLabel = "N", description = "tokens per window (default: ${DEFAULT-VALUE}, as Gemma Scope)")
-    int context = 1024;
-
-    @Option(names = "--max-tokens", paramLabel = "N", description = "stop after N corpus tokens (default: all)")
-    long maxTokens;
-
-    @Option(names = "--compression", paramLabel = "zstd|lz4|none", description = "Arrow body compression of the shards (default: ${DEFAULT-VALUE})")
-    String compression = "zstd";
-
-    @Option(names = "--shard-tokens", paramLabel = "N", description = "tokens per activation shard (default: ${DEFAULT-VALUE})")
-    int shardTokens = IndexOptions.defaults().shardTokens();
-
-    @Option(names = "--skip-bad-lines", description = "skip malformed corpus lines (with a warning) instead of stopping")
-    boolean skipBadLines;
 
     @Option(names = "--no-logit-tables", description = "skip the promoted/suppressed token tables (W_dec·W_U)")
     boolean noLogitTables;
@@ -76,7 +54,7 @@ public final class Main implements Callable<Integer> {
     public static void main(String[] args) {
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            System.err.println("loupe-spark: " + OneLine.of(e));
+            System.err.println("loupe-spark: " + OneLine.of(e, cmd.getCommandSpec()));
             return 1;
         });
         cl.setParameterExceptionHandler((e, args2) -> {

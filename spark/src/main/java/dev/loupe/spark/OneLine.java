@@ -1,6 +1,9 @@
 package dev.loupe.spark;
 
+import dev.loupe.analysis.flags.Flags;
+import dev.loupe.errors.BadInputException;
 import org.apache.spark.SparkException;
+import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.UncheckedIOException;
 import java.nio.file.AccessDeniedException;
@@ -11,7 +14,10 @@ import java.nio.file.NoSuchFileException;
 final class OneLine {
     private OneLine() {}
 
-    static String of(Throwable t) {
+    static String of(Throwable t) { return of(t, null); }
+
+    /** The line for {@code t}; a {@link BadInputException} names its parameter as {@code spec}'s flag ({@link Flags}). */
+    static String of(Throwable t, CommandSpec spec) {
         Throwable e = t;
         // A failed job: the task's own exception when Spark kept it, else the first line of Spark's summary.
         while (e instanceof SparkException || e instanceof UncheckedIOException
@@ -20,6 +26,7 @@ final class OneLine {
             e = e.getCause();
         }
         String m = switch (e) {
+            case BadInputException b -> Flags.message(b, spec);
             case NoSuchFileException n -> "no such file: " + n.getFile();
             case AccessDeniedException a -> a.getFile() + ": permission denied";
             case FileSystemException f when f.getFile() != null -> f.getFile() + ": " + (f.getReason() == null ? f.getClass().getSimpleName() : f.getReason());

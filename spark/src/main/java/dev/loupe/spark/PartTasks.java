@@ -46,7 +46,7 @@ final class PartTasks {
 
     private static String run(JobSpec spec, RunParts.Part part, Step step) throws IOException {
         Path runDir = Path.of(spec.runDir());
-        if (complete(runDir)) return null;   // a straggler of a finished run: nothing to do, nothing to create
+        if (RunParts.complete(runDir)) return null;   // a straggler of a finished run: nothing to do, nothing to create
         ExecutorModel model;
         try {
             if (!Files.isDirectory(runDir)) throw new NoSuchFileException(runDir.toString());
@@ -57,22 +57,13 @@ final class PartTasks {
         }
         Path folder = RunParts.folder(runDir, part.index());
         try (RunLock lock = waitFor(folder)) {
-            if (complete(runDir)) return null;
+            if (RunParts.complete(runDir)) return null;
             // One forward pass at a time per executor: the tasks of this JVM share one model and its backend.
             synchronized (model) {
                 step.run(model, lock);
             }
         }
         return null;
-    }
-
-    private static boolean complete(Path runDir) {
-        try {
-            Path runJson = runDir.resolve("run.json");
-            return Files.isRegularFile(runJson) && Files.readString(runJson).contains("\"complete\" : true");
-        } catch (IOException e) {
-            return false;
-        }
     }
 
     private static RunLock waitFor(Path folder) throws IOException {
@@ -110,8 +101,7 @@ final class PartTasks {
         TaskContext tc = TaskContext.get();
         if (Integer.parseInt(nm[0]) != part.index() || tc == null || tc.attemptNumber() != 0) return;
         Path runDir = Path.of(spec.runDir());
-        int parts = new com.fasterxml.jackson.databind.ObjectMapper().readTree(runDir.resolve(".parts").resolve("plan.json").toFile())
-                .path("parts").size();
+        int parts = RunParts.plannedParts(runDir);
         while (true) {
             int others = 0;
             for (int i = 0; i < parts; i++) if (i != part.index() && RunParts.indexed(runDir, new RunParts.Part(i, 0, 0, 0))) others++;

@@ -1,6 +1,5 @@
 package dev.loupe.spark;
 
-import dev.loupe.analysis.Compression;
 import dev.loupe.analysis.Corpus;
 import dev.loupe.analysis.Document;
 import dev.loupe.analysis.IndexJob;
@@ -9,6 +8,7 @@ import dev.loupe.analysis.IndexProgress;
 import dev.loupe.analysis.IndexResult;
 import dev.loupe.analysis.RunLock;
 import dev.loupe.analysis.RunParts;
+import dev.loupe.errors.BadInputException;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.scheduler.SparkListener;
@@ -43,16 +43,14 @@ final class SparkIndex {
     SparkIndex(Main args) { this.args = args; }
 
     int run() throws Exception {
-        if (args.partitions < 1) throw new IllegalArgumentException("--partitions must be at least 1, got " + args.partitions);
+        if (args.partitions < 1) throw new BadInputException("--partitions must be at least 1, got " + args.partitions);
         int threads = args.threads != null ? args.threads : defaultThreads(args.master);
-        if (threads < 1) throw new IllegalArgumentException("--threads must be at least 1");
-        IndexOptions options = IndexOptions.defaults().withContext(args.context).withMaxTokens(args.maxTokens)
-                .withCompression(Compression.parse(args.compression)).withShardTokens(args.shardTokens)
-                .withSkipBadLines(args.skipBadLines).withLogitTables(!args.noLogitTables);
+        if (threads < 1) throw new BadInputException("--threads must be at least 1");
+        IndexOptions options = args.run.options(!args.noLogitTables);
         requireReachable(args.master);
-        Corpus.files(args.corpus);
-        JobSpec spec = new JobSpec(args.model.toString(), args.backend, threads, args.saes.stream().map(Path::toString).toList(), args.hook,
-                args.corpus.toString(), Corpus.sha256(args.corpus), args.out.toString(), options.context(), options.maxTokens(),
+        Corpus.files(args.run.corpus());
+        JobSpec spec = new JobSpec(args.model.toString(), args.backend, threads, args.run.saes().stream().map(Path::toString).toList(), args.run.hook(),
+                args.run.corpus().toString(), Corpus.sha256(args.run.corpus()), args.out.toString(), options.context(), options.maxTokens(),
                 options.compression().flag(), options.shardTokens(), options.skipBadLines(), options.logitTables(),
                 System.getProperty("spark.loupe.delayPartition", ""));
         // The driver's copy of the model: the tasks load their own on the executors.
@@ -65,7 +63,7 @@ final class SparkIndex {
             long started = System.nanoTime();
             List<RunParts.Part> plan = RunParts.plan(tokensPerDocument(driverModel, spec), options.maxTokens(), args.partitions);
             planned.addAll(plan);
-            if (plan.isEmpty()) throw new IllegalArgumentException("--corpus " + args.corpus + ": no documents");
+            if (plan.isEmpty()) throw new BadInputException("--corpus " + args.run.corpus() + ": no documents");
             if (RunParts.prepare(job, plan)) {
                 System.out.println("run in " + args.out + " is already complete");
                 return 0;
@@ -146,7 +144,7 @@ final class SparkIndex {
 
     /** The tasks hand back only the inputs they could not read (never results: those are in the committed files). */
     private static void failIfAny(List<String> errors) {
-        if (!errors.isEmpty()) throw new IllegalArgumentException(errors.getFirst());
+        if (!errors.isEmpty()) throw new BadInputException(errors.getFirst());
     }
 
     /** The Spark settings the job sets itself; a setting given by the user (-Dspark.x, spark-submit --conf) wins. */
@@ -205,12 +203,12 @@ final class SparkIndex {
         if (!master.startsWith("spark://")) {
             if (master.equals("local") || LOCAL.matcher(master).matches() || LOCAL_CLUSTER.matcher(master).matches()) return;
             if (master.startsWith("yarn") || master.startsWith("k8s://")) return;
-            throw new IllegalArgumentException("--master: expected local[N], local-cluster[N,CORES,MB] or spark://HOST:PORT, got '" + master + "'");
+            throw new BadInputException("--master: expected local[N], local-cluster[N,CORES,MB] or spark://HOST:PORT, got '" + master + "'");
         }
         List<String> failures = new ArrayList<>();
         for (String hostPort : master.substring("spark://".length()).split(",")) {
             URI u = URI.create("spark://" + hostPort);
-            if (u.getHost() == null || u.getPort() < 0) throw new IllegalArgumentException("--master: expected spark://HOST:PORT, got '" + master + "'");
+            if (u.getHost() == null || u.getPort() < 0) throw new BadInputException("--master: expected spark://HOST:PORT, got '" + master + "'");
             try (Socket s = new Socket()) {
                 s.connect(new InetSocketAddress(u.getHost(), u.getPort()), 5000);
                 return;
@@ -218,7 +216,7 @@ final class SparkIndex {
                 failures.add(hostPort + " (" + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()) + ")");
             }
         }
-        throw new IllegalArgumentException("--master " + master + ": no master answers at " + String.join(", ", failures));
+        throw new BadInputException("--master " + master + ": no master answers at " + String.join(", ", failures));
     }
 
     /** The progress line: parts done, tokens in committed shards, tokens/s across the cluster. */

@@ -7,6 +7,10 @@ import dev.loupe.model.backend.ActivationBuffer;
  * host mirror made on first host use. Flags say which side holds the newer values; each side is brought up to date
  * only when it is read, so a buffer that no hook looks at never crosses the bus. Its region goes back to the arena
  * when {@link #release()} is called, not when the object is collected.
+ *
+ * <p>A buffer reads as zeros until written ({@link dev.loupe.model.backend.Backend#allocate}), but its region is
+ * zeroed on the device only when a kernel reads it, or writes only part of it, before anything wrote the whole:
+ * the buffers of a forward pass are overwritten whole by their first kernel, so a generation step launches no zeroing.
  */
 final class DeviceBuffer implements ActivationBuffer {
     private final TornadoBackend owner;
@@ -17,6 +21,8 @@ final class DeviceBuffer implements ActivationBuffer {
     private float[] host;
     private boolean hostNewer;
     private boolean deviceNewer;
+    /** Claimed, but the region still holds whatever its previous owner left: zeros are owed. */
+    private boolean unzeroed;
 
     DeviceBuffer(TornadoBackend owner, int size) {
         this.owner = owner;
@@ -27,7 +33,7 @@ final class DeviceBuffer implements ActivationBuffer {
 
     @Override
     public float[] toHost() {
-        if (offset == RELEASED) throw new IllegalStateException("TornadoVM backend: a buffer was used after release()");
+        live();
         if (host == null) host = new float[size];
         if (deviceNewer) {
             owner.download(offset, host);
@@ -45,28 +51,56 @@ final class DeviceBuffer implements ActivationBuffer {
         deviceNewer = false;
     }
 
-    /** The arena offset, the region claimed (zeroed) and any newer host values uploaded first: for a kernel to read. */
-    int onDevice() {
+    private void live() {
         if (offset == RELEASED) throw new IllegalStateException("TornadoVM backend: a buffer was used after release()");
-        if (offset < 0) offset = owner.claim(size);
+    }
+
+    /** The arena offset for a kernel that reads this buffer: claimed, zeroed if nothing wrote it, newer host values sent. */
+    int read() {
+        live();
+        if (offset < 0) {
+            offset = owner.claim(size);
+            unzeroed = true;
+        }
         if (hostNewer) {
+            // the host copy starts as zeros, so sending it also pays the zeros owed
             owner.upload(host, offset);
             hostNewer = false;
+            unzeroed = false;
+        }
+        if (unzeroed) {
+            owner.zero(offset, size);
+            unzeroed = false;
         }
         return offset;
     }
+
+    /** The arena offset for a kernel that reads this buffer and writes it (in place). */
+    int update() {
+        int at = read();
+        deviceNewer = true;
+        return at;
+    }
+
+    /** The arena offset for a kernel that writes {@code count} values from {@code from} without reading the rest. */
+    int write(int from, int count) {
+        if (from > 0 || count < size) return update();
+        // overwritten whole: no zeros owed, and newer host values are superseded
+        live();
+        if (offset < 0) offset = owner.claim(size);
+        unzeroed = false;
+        hostNewer = false;
+        deviceNewer = true;
+        return offset;
+    }
+
+    /** {@link #write(int, int)} of the whole buffer. */
+    int write() { return write(0, size); }
 
     @Override
     public void release() {
         if (offset >= 0) owner.release(offset, size);
         offset = RELEASED;
         host = null;
-    }
-
-    /** Marks the device copy as newer after a kernel wrote this buffer; returns the offset. */
-    int written() {
-        int at = onDevice();
-        deviceNewer = true;
-        return at;
     }
 }

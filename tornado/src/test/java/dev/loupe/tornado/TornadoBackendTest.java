@@ -108,6 +108,69 @@ class TornadoBackendTest {
         assertTrue(maxAbsDiff(plain.logits(), g.logits()) > 0.1f, "the edits changed nothing on the device");
     }
 
+    /**
+     * Without hooks a generated token costs one graph execution for the embedding, one per block and one for the head,
+     * and its logits still match the CPU's.
+     */
+    @Test
+    void aGenerationStepWithoutHooksExecutesLayersPlusTwoGraphs() {
+        int layers = gpu.config().numLayers();
+        BoundHooks none = BoundHooks.none(gpu.hookPoints()), cpuNone = BoundHooks.none(cpu.hookPoints());
+        try (Session gs = gpu.newSession(); Session cs = cpu.newSession()) {
+            float[] c = cs.process(tokens, cpuNone, -1, 1);
+            assertClose(c, gs.process(tokens, none, -1, 1), CPU_TOL_SCALED, "prompt logits");
+            for (int step = 0; step < 6; step++) {
+                int next = argmax(c);
+                long before = graphExecutions(gpu);
+                float[] g = gs.process(new int[]{next}, none, -1, 1);
+                assertEquals(layers + 2, graphExecutions(gpu) - before, "graph executions of generation step " + step);
+                c = cs.process(new int[]{next}, cpuNone, -1, 1);
+                assertClose(c, g, CPU_TOL_SCALED, "step " + step + " logits vs cpu");
+            }
+        }
+    }
+
+    /**
+     * A hook on a block's residual input or output leaves the block one graph: the hook fires once per position chunk,
+     * and what it writes goes back to the device (one upload more per step), on every generation step.
+     */
+    @Test
+    void residualHooksFireAroundWholeBlocksAndTheirEditsReachTheDevice() {
+        float[] direction = new float[cpu.config().hiddenSize()];
+        for (int i = 0; i < direction.length; i++) direction[i] = (i % 5) - 2f;
+        int[] gpuCalls = {0};
+        HookSet onCpu = HookSet.of("blocks.1.hook_resid_post", a -> a.addToEveryRow(direction, 0.5f));
+        HookSet onGpu = HookSet.of("blocks.1.hook_resid_post", a -> {
+            gpuCalls[0]++;
+            a.addToEveryRow(direction, 0.5f);
+        });
+        int layers = gpu.config().numLayers();
+        BoundHooks gh = onGpu.bind(gpu.hookPoints()), ch = onCpu.bind(cpu.hookPoints()), none = BoundHooks.none(gpu.hookPoints());
+        try (Session gs = gpu.newSession(); Session cs = cpu.newSession(); Session plain = gpu.newSession()) {
+            float[] c = cs.process(tokens, ch, -1, 1);
+            float[] g = gs.process(tokens, gh, -1, 1);
+            assertClose(c, g, CPU_TOL_SCALED, "steered prompt logits vs cpu");
+            assertTrue(maxAbsDiff(plain.process(tokens, none, -1, 1), g) > 0.1f, "the edit changed nothing on the device");
+            for (int step = 0; step < 4; step++) {
+                int next = argmax(c);
+                long before = graphExecutions(gpu);
+                g = gs.process(new int[]{next}, gh, -1, 1);
+                assertEquals(layers + 3, graphExecutions(gpu) - before, "graph executions of steered step " + step + " (one upload more)");
+                c = cs.process(new int[]{next}, ch, -1, 1);
+                assertClose(c, g, CPU_TOL_SCALED, "steered step " + step + " logits vs cpu");
+            }
+        }
+        assertEquals(1 + 4, gpuCalls[0], "the hook fires once for the prompt and once per step");
+    }
+
+    static long graphExecutions(Model m) { return m.backend().deviceCounters().get("graph_executions"); }
+
+    static int argmax(float[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
+        return best;
+    }
+
     @Test
     void saeEncodingOnTheDeviceMatchesTheCpu() throws Exception {
         Path dir = Fixtures.file("tiny-a/sae");
@@ -138,7 +201,7 @@ class TornadoBackendTest {
         TornadoBackend b = (TornadoBackend) gpu.backend();
         long before = b.launches(), nanosBefore = b.deviceKernelNanos();
         gpu.run(tokens, RunOptions.defaults());
-        assertTrue(b.launches() - before > 50, "task graphs launched: " + (b.launches() - before));
+        assertTrue(b.launches() - before > 0, "task graphs launched: " + (b.launches() - before));
         // The profiler counts time measured by OpenCL events of kernels that ran on the device; the Java fallback has none.
         assertTrue(b.deviceKernelNanos() > nanosBefore, "no device kernel time was recorded");
         String device = b.deviceName();
@@ -175,7 +238,7 @@ class TornadoBackendTest {
                 if (i % 2 == 0) small.run(tokens, RunOptions.caching("blocks.1.attn.hook_pattern"));
                 else small.generate(tokens, dev.loupe.model.Generation.greedy(3), HookSet.empty(), null);
             }
-            // What stays is the current RoPE table (one per forward pass, kept for the next one): at most the prompt's.
+            // What stays is the model's RoPE tables (one per RoPE, kept on the device for every position so far).
             long after = small.backend().deviceCounters().get("device_arena_live_bytes");
             assertTrue(after <= live, "live bytes grew from " + live + " to " + after);
             assertTrue(small.backend().deviceCounters().get("graph_executions") > 0);

@@ -10,7 +10,7 @@ import dev.loupe.analysis.FeatureStore;
 import dev.loupe.analysis.FeatureSummary;
 import dev.loupe.analysis.Histogram;
 import dev.loupe.analysis.Neighbour;
-import dev.loupe.analysis.RunInfo;
+import dev.loupe.analysis.RunManifest;
 import dev.loupe.analysis.TokenValue;
 import dev.loupe.sae.Sae;
 import io.javalin.http.Context;
@@ -178,5 +178,5 @@ final class BrowseApi {
         ctx.json(new DocumentView(d, ServerInfo.name(store.documentSource(d)), length, from, to, feature, tokens));
     }
 
-    RunInfo info() { return store.info(); }
+    RunManifest info() { return store.info(); }
 }

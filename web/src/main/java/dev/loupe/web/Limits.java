@@ -1,5 +1,7 @@
 package dev.loupe.web;
 
+import dev.loupe.errors.BadInputException;
+
 import java.time.Duration;
 
 /**
@@ -19,14 +21,14 @@ import java.time.Duration;
 public record Limits(int concurrency, int queueCapacity, Duration requestTimeout, int maxPromptTokens, int maxNewTokens,
                      long maxBodyBytes, Duration bodyTimeout, int maxConnectionsPerClient) {
     public Limits {
-        if (concurrency < 1 || concurrency > 2) throw new IllegalArgumentException("concurrency must be 1 or 2, got " + concurrency);
-        if (queueCapacity < 0) throw new IllegalArgumentException("queue capacity must be >= 0, got " + queueCapacity);
-        if (requestTimeout.isNegative() || requestTimeout.isZero()) throw new IllegalArgumentException("request timeout must be positive");
-        if (maxPromptTokens < 2) throw new IllegalArgumentException("max prompt tokens must be >= 2, got " + maxPromptTokens);
-        if (maxNewTokens < 1) throw new IllegalArgumentException("max new tokens must be >= 1, got " + maxNewTokens);
-        if (maxBodyBytes < 1024) throw new IllegalArgumentException("max body bytes must be >= 1024, got " + maxBodyBytes);
-        if (bodyTimeout.isNegative() || bodyTimeout.isZero()) throw new IllegalArgumentException("body timeout must be positive");
-        if (maxConnectionsPerClient < 1) throw new IllegalArgumentException("max connections per client must be >= 1, got " + maxConnectionsPerClient);
+        if (concurrency < 1 || concurrency > 2) throw new BadInputException("concurrency must be 1 or 2, got " + concurrency);
+        if (queueCapacity < 0) throw new BadInputException("queue capacity must be >= 0, got " + queueCapacity);
+        if (requestTimeout.isNegative() || requestTimeout.isZero()) throw new BadInputException("request timeout must be positive");
+        if (maxPromptTokens < 2) throw new BadInputException("max prompt tokens must be >= 2, got " + maxPromptTokens);
+        if (maxNewTokens < 1) throw new BadInputException("max new tokens must be >= 1, got " + maxNewTokens);
+        if (maxBodyBytes < 1024) throw new BadInputException("max body bytes must be >= 1024, got " + maxBodyBytes);
+        if (bodyTimeout.isNegative() || bodyTimeout.isZero()) throw new BadInputException("body timeout must be positive");
+        if (maxConnectionsPerClient < 1) throw new BadInputException("max connections per client must be >= 1, got " + maxConnectionsPerClient);
     }
 
     /**

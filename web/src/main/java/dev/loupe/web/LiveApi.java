@@ -3,6 +3,7 @@ package dev.loupe.web;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.analysis.FeatureActivation;
 import dev.loupe.analysis.InferenceSearch;
+import dev.loupe.errors.BadInputException;
 import io.javalin.http.Context;
 
 import java.util.List;
@@ -61,9 +62,8 @@ final class LiveApi {
         try {
             request = new dev.loupe.model.shield.ShieldGemma.Request(Json.requireString(body, "prompt"),
                     body.hasNonNull("response") ? Json.requireString(body, "response") : null, Json.requireString(body, "policy"));
-        } catch (IllegalArgumentException e) {
-            String field = e.getMessage().substring(0, Math.max(0, e.getMessage().indexOf(':')));
-            throw ApiException.badRequest(e.getMessage(), field);
+        } catch (BadInputException e) {
+            throw ApiException.badRequest(e.getMessage(), e.parameter());
         }
         try (WorkQueue.Slot ignored = queue.acquire(deadline, ClientLink.of(ctx))) {
             dev.loupe.model.shield.ShieldGemma.Result r = dev.loupe.model.shield.ShieldGemma.score(live.model(), request);

@@ -1,23 +1,22 @@
 package dev.loupe.web;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.hooks.Activation;
 import dev.loupe.hooks.HookSet;
 import dev.loupe.model.Model;
 import dev.loupe.model.Generation;
 import dev.loupe.model.tokenizer.ChatTemplate;
 import dev.loupe.model.tokenizer.Tokenizer;
+import dev.loupe.sae.Intervention;
 import dev.loupe.sae.Sae;
 import dev.loupe.sae.SaeCompatibility;
-import dev.loupe.sae.SaeSplice;
 import dev.loupe.sae.SparseFeatures;
 import dev.loupe.sae.Steering;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.BitSet;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * The model and SAE behind the live pages and {@code /v1}: tokenizing within the limits, prompt inspection,
@@ -33,7 +32,7 @@ final class LiveModel implements AutoCloseable {
 
     LiveModel(Model model, Sae sae, Path modelPath, Limits limits) {
         if (!model.hasTokenizer()) {
-            throw new IllegalArgumentException(modelPath + ": the model has no tokenizer (an HF folder needs tokenizer.json); the live pages need one");
+            throw new BadInputException(modelPath + ": the model has no tokenizer (an HF folder needs tokenizer.json); the live pages need one");
         }
         SaeCompatibility.require(sae, model);
         this.model = model;
@@ -75,7 +74,7 @@ final class LiveModel implements AutoCloseable {
         String rendered;
         try {
             rendered = ChatTemplate.render(turns, true);
-        } catch (IllegalArgumentException e) {
+        } catch (BadInputException e) {
             throw ApiException.badRequest(e.getMessage(), field);
         }
         return checkTokens(tokenizer().encode(rendered, false), field);
@@ -143,30 +142,13 @@ final class LiveModel implements AutoCloseable {
     // ---- generation ------------------------------------------------------------------------------------
 
     /**
-     * The hooks that carry out {@code steer} on {@code prompt} (empty for none): the feature edits in one SAE
-     * splice with its error term, then each directional edit in the order given. Additive edits of one request are
-     * summed into one vector, as Neuronpedia's simple additive steering adds them.
+     * The hooks that carry out {@code steer} on {@code prompt} (empty for none), by the library's one mapping
+     * ({@link Intervention#hooks}); without {@code steer_special_tokens} the prompt's special tokens are left alone.
      */
     HookSet steeringHooks(Requests.Steer steer, int[] prompt) {
         BitSet skipped = steer.steerSpecialTokens() ? new BitSet() : Steering.positionsOf(prompt, tokenizer()::isSpecial);
-        Steering.Options options = new Steering.Options(Steering.Method.SIMPLE_ADDITIVE, steer.strengthMultiplier(), steer.normalize());
-        Map<Integer, Float> adds = new LinkedHashMap<>();
-        List<Steering> others = new ArrayList<>();
-        SaeSplice splice = null;
-        for (Intervention i : steer.interventions()) {
-            switch (i) {
-                case Intervention.Add a -> adds.merge(a.feature(), (float) a.strength(), Float::sum);
-                case Intervention.Directional d -> others.add(Steering.features(sae, Map.of(d.feature(), (float) d.strength()), options.withMethod(d.method())));
-                case Intervention.Edit e -> splice = splice(splice).with(e.edit(steer.strengthMultiplier()));
-            }
-        }
-        HookSet hooks = splice == null ? HookSet.empty() : splice.skipping(skipped).hookSet();
-        if (!adds.isEmpty()) hooks = hooks.with(Steering.features(sae, adds, options).skipping(skipped).hookSet());
-        for (Steering s : others) hooks = hooks.with(s.skipping(skipped).hookSet());
-        return hooks;
+        return Intervention.hooks(sae, steer.interventions(), new Intervention.Options(steer.strengthMultiplier(), steer.normalize(), skipped, 0));
     }
-
-    private SaeSplice splice(SaeSplice current) { return current != null ? current : SaeSplice.of(sae).withErrorTerm(true); }
 
     /** A generation of {@code prompt} with {@code hooks}, and a probe reading {@code probed} features after them. */
     TokenGenerator generator(int[] prompt, Generation g, HookSet hooks, FeatureProbe probe) {

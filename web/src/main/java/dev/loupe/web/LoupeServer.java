@@ -1,7 +1,8 @@
 package dev.loupe.web;
 
 import dev.loupe.analysis.FeatureStore;
-import dev.loupe.analysis.RunInfo;
+import dev.loupe.analysis.RunManifest;
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.Model;
 import dev.loupe.sae.Sae;
 import io.javalin.Javalin;
@@ -57,8 +58,8 @@ public final class LoupeServer implements AutoCloseable {
     /** As {@link #start(ServerOptions)}, logging one line per failed request to {@code log}. */
     public static LoupeServer start(ServerOptions options, PrintStream log) throws IOException {
         Path runDir = options.runDir();
-        if (!Files.isDirectory(runDir)) throw new IllegalArgumentException("--run " + runDir + ": no such folder");
-        if (!Files.isRegularFile(runDir.resolve("run.json"))) throw new IllegalArgumentException("--run " + runDir + ": not a corpus run (no run.json)");
+        if (!Files.isDirectory(runDir)) throw new BadInputException("--run " + runDir + ": no such folder");
+        if (!Files.isRegularFile(runDir.resolve("run.json"))) throw new BadInputException("--run " + runDir + ": not a corpus run (no run.json)");
         Model model = null;
         FeatureStore store = null;
         Sae sae = null;
@@ -70,10 +71,10 @@ public final class LoupeServer implements AutoCloseable {
                 model = Model.load(options.model(), options.threads());
             }
             store = FeatureStore.open(runDir, options.saeId(), model != null && model.hasTokenizer() ? model.tokenizer() : null);
-            RunInfo.SaeEntry entry = store.sae();
+            RunManifest.SaeEntry entry = store.sae();
             Path modelPath = options.model();
-            if (model == null && store.info().model() != null) {
-                Path named = named(runDir, store.info().model());
+            if (model == null) {
+                Path named = named(runDir, store.info().model().path());
                 if (named != null) {
                     model = Model.load(named, options.threads());
                     modelPath = named;
@@ -86,12 +87,12 @@ public final class LoupeServer implements AutoCloseable {
             if (saePath != null) {
                 sae = model != null ? Sae.load(saePath, hook, model.backend()) : Sae.load(saePath, hook);
                 if (sae.dSae() != store.featureCount()) {
-                    throw new IllegalArgumentException("--sae " + saePath + " has " + sae.dSae() + " features but the run " + runDir
+                    throw new BadInputException("--sae " + saePath + " has " + sae.dSae() + " features but the run " + runDir
                             + " has " + store.featureCount() + ": it is not the run's SAE");
                 }
             }
             if (model != null && sae == null) {
-                throw new IllegalArgumentException("the live pages need the run's SAE as well as the model: give --sae DIR (run.json's "
+                throw new BadInputException("the live pages need the run's SAE as well as the model: give --sae DIR (run.json's "
                         + entry.path() + " was not found)");
             }
             if (model != null) {
@@ -108,7 +109,7 @@ public final class LoupeServer implements AutoCloseable {
             try {
                 app.start(options.host(), options.port());
             } catch (io.javalin.util.JavalinBindException e) {
-                throw new IllegalArgumentException(portInUse(options.host(), options.port()));
+                throw new BadInputException(portInUse(options.host(), options.port()));
             }
             ClientConnections connections = new ClientConnections(options.limits().maxConnectionsPerClient());
             for (org.eclipse.jetty.server.Connector c : app.jettyServer().server().getConnectors()) c.addEventListener(connections);
@@ -146,9 +147,9 @@ public final class LoupeServer implements AutoCloseable {
             probe.setReuseAddress(true);   // as Jetty binds: a port in TIME_WAIT is free
             probe.bind(new java.net.InetSocketAddress(host, port));
         } catch (java.net.BindException e) {
-            throw new IllegalArgumentException(portInUse(host, port));
+            throw new BadInputException(portInUse(host, port));
         } catch (IOException e) {
-            throw new IllegalArgumentException("--host " + host + " --port " + port + ": cannot listen there (" + e.getMessage() + ")");
+            throw new BadInputException("--host " + host + " --port " + port + ": cannot listen there (" + e.getMessage() + ")");
         }
     }
 
@@ -158,7 +159,7 @@ public final class LoupeServer implements AutoCloseable {
     }
 
     private static void requireExists(Path p, String option) {
-        if (!Files.exists(p)) throw new IllegalArgumentException(option + " " + p + ": no such file or folder");
+        if (!Files.exists(p)) throw new BadInputException(option + " " + p + ": no such file or folder");
     }
 
     /** The address to open in a browser, e.g. {@code http://127.0.0.1:7860/}. */
@@ -265,36 +266,44 @@ public final class LoupeServer implements AutoCloseable {
             config.routes.post("/tokenize", live(tokenize, limits, tokenize == null ? null : (ctx, deadline) -> tokenize.tokenize(ctx)));
             config.routes.post("/detokenize", live(tokenize, limits, tokenize == null ? null : (ctx, deadline) -> tokenize.detokenize(ctx)));
 
-            config.routes.exception(ApiException.class, (e, ctx) -> {
-                if (!ctx.res().isCommitted()) Errors.write(ctx, e);
-            });
-            config.routes.exception(HttpResponseException.class, (e, ctx) -> {
-                if (!ctx.res().isCommitted()) Errors.write(ctx, fromJavalin(e));
-            });
-            config.routes.exception(SseStream.ClientGone.class, (e, ctx) -> {
-                clientsGone.incrementAndGet();
-                // Nobody reads it: for the request log, nginx's "client closed request" rather than a 200.
-                if (!ctx.res().isCommitted()) ctx.status(499);
-            });
-            config.routes.exception(IllegalArgumentException.class, (e, ctx) -> {
-                if (!ctx.res().isCommitted()) Errors.write(ctx, ApiException.badRequest(e.getMessage()));
-            });
-            config.routes.exception(Exception.class, (e, ctx) -> {
-                if (!ctx.res().isCommitted()) Errors.internal(ctx, e, log);
-            });
-            config.router.javaLangErrorHandler((res, error) -> {
-                log.println("loupe serve: request failed: " + error);
-                if (res.isCommitted()) return;
-                try {
-                    res.setStatus(500);
-                    res.setContentType("application/json");
-                    res.getOutputStream().write(Json.write(new Errors.Body(new Errors.Detail(
-                            "the server ran out of " + (error instanceof OutOfMemoryError ? "memory" : "stack") + " on this request",
-                            "server_error", null, null))).getBytes(StandardCharsets.UTF_8));
-                } catch (IOException ignored) {
-                    // the client is gone
-                }
-            });
+            answerErrors(config, log, clientsGone);
+        });
+    }
+
+    /**
+     * How a route's failure is answered: a refusal it chose ({@link ApiException}, Javalin's own) with its status;
+     * wrong input ({@link BadInputException}, from any module) with a 400 naming it; anything else is the server's
+     * fault, a 500 with one generic line (no exception names or internals) and the stack trace on the server's log.
+     * Package-private so that a test can put it on a route of its own.
+     */
+    static void answerErrors(io.javalin.config.JavalinConfig config, PrintStream log, AtomicLong clientsGone) {
+        config.routes.exception(ApiException.class, (e, ctx) -> {
+            if (!ctx.res().isCommitted()) Errors.write(ctx, e);
+        });
+        config.routes.exception(HttpResponseException.class, (e, ctx) -> {
+            if (!ctx.res().isCommitted()) Errors.write(ctx, fromJavalin(e));
+        });
+        config.routes.exception(SseStream.ClientGone.class, (e, ctx) -> {
+            clientsGone.incrementAndGet();
+            // Nobody reads it: for the request log, nginx's "client closed request" rather than a 200.
+            if (!ctx.res().isCommitted()) ctx.status(499);
+        });
+        config.routes.exception(BadInputException.class, (e, ctx) -> {
+            if (!ctx.res().isCommitted()) Errors.write(ctx, ApiException.badRequest(e.getMessage(), e.parameter()));
+        });
+        config.routes.exception(Exception.class, (e, ctx) -> Errors.internal(ctx, e, log));
+        config.router.javaLangErrorHandler((res, error) -> {
+            log.println("loupe serve: request failed: " + error);
+            if (res.isCommitted()) return;
+            try {
+                res.setStatus(500);
+                res.setContentType("application/json");
+                res.getOutputStream().write(Json.write(new Errors.Body(new Errors.Detail(
+                        "the server ran out of " + (error instanceof OutOfMemoryError ? "memory" : "stack") + " on this request",
+                        "server_error", null, null))).getBytes(StandardCharsets.UTF_8));
+            } catch (IOException ignored) {
+                // the client is gone
+            }
         });
     }
 

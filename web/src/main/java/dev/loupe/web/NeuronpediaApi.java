@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.analysis.export.NeuronpediaSource;
+import dev.loupe.errors.BadInputException;
 import dev.loupe.hooks.Activation;
 import dev.loupe.hooks.HookSet;
 import dev.loupe.model.Generation;
@@ -14,6 +15,7 @@ import dev.loupe.model.tokenizer.ChatTemplate;
 import dev.loupe.model.tokenizer.Tokenizer;
 import dev.loupe.sae.Sae;
 import dev.loupe.sae.SparseFeatures;
+import dev.loupe.sae.Intervention;
 import dev.loupe.sae.Steering;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
@@ -123,7 +125,7 @@ final class NeuronpediaApi {
             } catch (ApiException e) {
                 if (e.retryAfterSeconds() > 0) ctx.header("Retry-After", String.valueOf(e.retryAfterSeconds()));
                 throw new Failure(e.status(), Map.of("error", e.getMessage()), e.getMessage());
-            } catch (IllegalArgumentException e) {
+            } catch (BadInputException e) {
                 throw Failure.error(e.getMessage());
             }
         }));
@@ -483,11 +485,10 @@ final class NeuronpediaApi {
                 if (Math.abs(strength) > Requests.MAX_STRENGTH) throw Failure.error("'" + at + ".strength' must be within ±" + (int) Requests.MAX_STRENGTH);
                 strengths.merge(index, (float) strength, Float::sum);
             }
-            if (!strengths.isEmpty()) {
-                for (Map.Entry<Integer, Float> e : strengths.entrySet()) {
-                    hooks = hooks.with(Steering.features(live.sae(), Map.of(e.getKey(), e.getValue()), options).skipping(skipped).hookSet());
-                }
-            }
+            // One intervention per feature, a feature named twice with its strengths summed (as Neuronpedia does).
+            List<Intervention> interventions = new ArrayList<>();
+            strengths.forEach((f, s) -> interventions.add(Intervention.along(m, f, s)));
+            hooks = Intervention.hooks(live.sae(), interventions, new Intervention.Options((float) multiplier, normalize, skipped, 0));
         } else {
             for (int i = 0; i < vecs.size(); i++) {
                 JsonNode v = vecs.get(i);

@@ -2,6 +2,7 @@ package dev.loupe.web;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.loupe.model.Generation;
+import dev.loupe.sae.Intervention;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -158,5 +159,17 @@ final class Requests {
             });
         }
         return out;
+    }
+
+    /** The API's name of an intervention's kind, as {@link #interventions} reads it. */
+    static String mode(Intervention i) {
+        return switch (i) {
+            case Intervention.Add a -> "add";
+            case Intervention.Orthogonal o -> "orthogonal_decomp";
+            case Intervention.ProjectionCap p -> "projection_cap";
+            case Intervention.Clamp c -> "clamp";
+            case Intervention.ClampToMax c -> "clamp_max";
+            case Intervention.Ablate a -> "ablate";
+        };
     }
 }

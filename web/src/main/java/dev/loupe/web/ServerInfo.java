@@ -1,9 +1,8 @@
 package dev.loupe.web;
 
-import dev.loupe.analysis.RunInfo;
+import dev.loupe.analysis.RunManifest;
 
 import java.util.List;
-import java.util.Map;
 
 /**
  * {@code GET /api/info}: what the pages show about the run and the server. Paths are given as names only (the
@@ -19,7 +18,7 @@ final class ServerInfo {
     record SaeView(String id, String name, String hook, int dSae, int dModel) {}
 
     record RunView(String loupeVersion, String modelName, List<SaeView> saes, String corpus, String corpusSha256, long documents,
-                   long tokens, Map<String, Object> options, boolean complete) {}
+                   long tokens, RunManifest.Options options, boolean complete) {}
 
     /**
      * @param typicalMaxActivation the median max activation over the run's live features: the pages shade a
@@ -29,10 +28,10 @@ final class ServerInfo {
     record Info(RunView run, String sae, String hook, int features, boolean live, String liveModel, LimitsView limits,
                 Float typicalMaxActivation) {}
 
-    static RunView run(RunInfo r) {
-        return new RunView(r.loupeVersion(), r.modelName() != null ? r.modelName() : name(r.model()),
+    static RunView run(RunManifest r) {
+        return new RunView(r.loupeVersion(), r.model().name(),
                 r.saes().stream().map(s -> new SaeView(s.id(), name(s.path()), s.hook(), s.dSae(), s.dModel())).toList(),
-                name(r.corpus()), r.corpusSha256(), r.documents(), r.tokens(), r.options(), r.complete());
+                name(r.corpus().path()), r.corpus().sha256(), r.documents(), r.tokens(), r.options(), r.complete());
     }
 
     /** The last element of a path as written on any system, or null. */

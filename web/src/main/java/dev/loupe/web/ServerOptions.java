@@ -1,5 +1,7 @@
 package dev.loupe.web;
 
+import dev.loupe.errors.BadInputException;
+
 import java.nio.file.Path;
 
 /**
@@ -22,10 +24,10 @@ public record ServerOptions(Path runDir, String saeId, Path model, Path sae, Str
     public static final String DEFAULT_HOST = "127.0.0.1";
 
     public ServerOptions {
-        if (runDir == null) throw new IllegalArgumentException("--run is required");
-        if (port < 0 || port > 65535) throw new IllegalArgumentException("--port must be in [0, 65535], got " + port);
-        if (threads < 1) throw new IllegalArgumentException("--threads must be >= 1, got " + threads);
-        if (host == null || host.isBlank()) throw new IllegalArgumentException("--host is empty");
+        if (runDir == null) throw new BadInputException("--run is required");
+        if (port < 0 || port > 65535) throw new BadInputException("--port must be in [0, 65535], got " + port);
+        if (threads < 1) throw new BadInputException("--threads must be >= 1, got " + threads);
+        if (host == null || host.isBlank()) throw new BadInputException("--host is empty");
     }
 
     /** Browsing and, when run.json's model and SAE exist, the live pages; default address and limits. */

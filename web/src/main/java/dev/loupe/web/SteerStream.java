@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loupe.hooks.HookSet;
 import dev.loupe.model.Generation;
 import dev.loupe.model.tokenizer.ChatTemplate;
+import dev.loupe.sae.Intervention;
 import io.javalin.http.Context;
 
 import java.util.List;
@@ -65,7 +66,7 @@ final class SteerStream {
         int[] ids = chat ? live.encodeChat(List.of(ChatTemplate.Turn.user(prompt)), "prompt") : live.encode(prompt, "prompt");
         int[] features = steer.interventions().stream().mapToInt(Intervention::feature).distinct().toArray();
         HookSet steering = live.steeringHooks(steer, ids);
-        List<SteerView> views = steer.interventions().stream().map(i -> new SteerView(i.feature(), i.mode(), i.strength(),
+        List<SteerView> views = steer.interventions().stream().map(i -> new SteerView(i.feature(), Requests.mode(i), i.strength(),
                 i instanceof Intervention.Edit e ? e.target(steer.strengthMultiplier()) : null)).toList();
 
         try (WorkQueue.Slot ignored = queue.acquire(deadline, ClientLink.of(ctx))) {

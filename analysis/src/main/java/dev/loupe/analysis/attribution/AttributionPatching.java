@@ -1,5 +1,6 @@
 package dev.loupe.analysis.attribution;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.hooks.Activation;
 import dev.loupe.hooks.ActivationCache;
 import dev.loupe.model.Model;
@@ -66,7 +67,7 @@ public record AttributionPatching(Map<String, Estimate> estimates, double cleanM
         requireEqualLength(clean, corrupt);
         int vocab = model.config().vocabSize();
         Activation corruptAct = model.run(corrupt, RunOptions.caching(hook).withLogits(RunOptions.Logits.NONE)).cache().get(hook);
-        if (corruptAct.shape().length != 2) throw new IllegalArgumentException("hook: exact patching takes [positions, width] hook points, not " + hook);
+        if (corruptAct.shape().length != 2) throw BadInputException.of("hook", "exact patching takes [positions, width] hook points, not " + hook);
         int w = corruptAct.width();
         RunResult base = model.run(clean, RunOptions.defaults());
         Metric.Resolved resolved = metric.resolve(clean, vocab);
@@ -131,13 +132,13 @@ public record AttributionPatching(Map<String, Estimate> estimates, double cleanM
 
     private static void requireEqualLength(int[] clean, int[] corrupt) {
         if (clean.length != corrupt.length) {
-            throw new IllegalArgumentException("corrupt: " + corrupt.length + " tokens but the clean prompt has " + clean.length
+            throw BadInputException.of("corrupt", "" + corrupt.length + " tokens but the clean prompt has " + clean.length
                     + "; attribution patching needs prompts of equal length");
         }
     }
 
     private static List<String> resolve(Model model, List<String> globs) {
-        if (globs.isEmpty()) throw new IllegalArgumentException("hooks: no hook point given");
+        if (globs.isEmpty()) throw BadInputException.of("hooks", "no hook point given");
         Set<String> names = new LinkedHashSet<>();
         for (String glob : globs) {
             for (int id : model.hookPoints().matching(glob)) names.add(model.hookPoints().name(id));

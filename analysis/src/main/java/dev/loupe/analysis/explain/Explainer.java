@@ -6,6 +6,7 @@ import dev.loupe.analysis.ExplanationsFile;
 import dev.loupe.analysis.FeatureStore;
 import dev.loupe.analysis.FeatureSummary;
 import dev.loupe.analysis.TokenValue;
+import dev.loupe.errors.BadInputException;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -49,8 +50,8 @@ public final class Explainer {
      */
     public record Options(List<Integer> features, int concurrency, int context) {
         public Options {
-            if (concurrency < 1) throw new IllegalArgumentException("concurrency must be >= 1, got " + concurrency);
-            if (context < 1) throw new IllegalArgumentException("context must be >= 1, got " + context);
+            if (concurrency < 1) throw BadInputException.of("concurrency", "must be >= 1, got " + concurrency);
+            if (context < 1) throw BadInputException.of("context", "must be >= 1, got " + context);
             features = List.copyOf(features);
         }
     }

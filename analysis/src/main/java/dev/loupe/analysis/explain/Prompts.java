@@ -1,5 +1,6 @@
 package dev.loupe.analysis.explain;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.io.AtomicFiles;
 
 import java.io.IOException;
@@ -22,7 +23,7 @@ public record Prompts(Template explainer, Template detection, Template fuzzing) 
     public record Template(String system, String user) {
         static Template parse(String text, String where) {
             int cut = text.indexOf("\n---\n");
-            if (cut < 0) throw new IllegalArgumentException(where + ": expected a system part, a line '---', then the user part");
+            if (cut < 0) throw new BadInputException(where + ": expected a system part, a line '---', then the user part");
             return new Template(text.substring(0, cut).strip(), text.substring(cut + 5).strip());
         }
 

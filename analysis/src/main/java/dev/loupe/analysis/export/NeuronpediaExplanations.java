@@ -2,6 +2,7 @@ package dev.loupe.analysis.export;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.loupe.analysis.ExplanationsFile;
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.io.AtomicFiles;
 import dev.loupe.model.io.LoupeJson;
 
@@ -37,7 +38,7 @@ public final class NeuronpediaExplanations {
         } catch (IOException e) {
             throw new IOException(file + ": not JSON (" + e.getMessage() + ")", e);
         }
-        if (root == null || !root.isArray()) throw new IOException(file + ": expected a JSON array of Neuronpedia explanations");
+        if (root == null || !root.isArray()) throw new BadInputException(file + ": expected a JSON array of Neuronpedia explanations");
         List<ExplanationsFile.Row> rows = new ArrayList<>();
         int other = 0;
         long now = System.currentTimeMillis();

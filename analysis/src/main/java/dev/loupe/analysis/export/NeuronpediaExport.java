@@ -7,8 +7,9 @@ import dev.loupe.analysis.ContextToken;
 import dev.loupe.analysis.Example;
 import dev.loupe.analysis.FeatureStore;
 import dev.loupe.analysis.FeatureSummary;
-import dev.loupe.analysis.RunInfo;
+import dev.loupe.analysis.RunManifest;
 import dev.loupe.analysis.TokenValue;
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.io.AtomicFiles;
 
 import java.io.IOException;
@@ -53,19 +54,19 @@ public final class NeuronpediaExport {
     public record Options(Path out, String modelId, NeuronpediaSource source, int batchSize, int context,
                           Map<Integer, List<Explanation>> explanations) {
         public Options {
-            if (modelId == null || modelId.isBlank()) throw new IllegalArgumentException("modelId is empty");
+            if (modelId == null || modelId.isBlank()) throw BadInputException.of("modelId", "is empty");
             modelId = modelId.toLowerCase(Locale.ROOT);
-            if (batchSize < 1 || batchSize > MAX_BATCH) throw new IllegalArgumentException("batchSize must be in 1.." + MAX_BATCH + ", got " + batchSize);
-            if (context < 0) throw new IllegalArgumentException("context must be >= 0, got " + context);
+            if (batchSize < 1 || batchSize > MAX_BATCH) throw BadInputException.of("batchSize", "must be in 1.." + MAX_BATCH + ", got " + batchSize);
+            if (context < 0) throw BadInputException.of("context", "must be >= 0, got " + context);
             explanations = Map.copyOf(explanations);
         }
 
         /** The run's model (its file or folder name) and SAE, 128 features a batch, 16 tokens of context. */
         public static Options of(FeatureStore store, Path out) {
-            RunInfo info = store.info();
-            String model = info.modelName() != null ? info.modelName() : Path.of(String.valueOf(info.model())).getFileName().toString();
+            RunManifest info = store.info();
+            String model = info.model().name();
             model = model.replaceAll("\\.gguf$", "");
-            RunInfo.SaeEntry sae = store.sae();
+            RunManifest.SaeEntry sae = store.sae();
             return new Options(out, model, NeuronpediaSource.of(sae.hook(), sae.dSae(), sae.path()), MAX_BATCH, 16, Map.of());
         }
 

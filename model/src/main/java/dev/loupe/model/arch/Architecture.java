@@ -1,5 +1,6 @@
 package dev.loupe.model.arch;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.hooks.BlockHook;
 
 import java.util.EnumSet;
@@ -69,7 +70,7 @@ public record Architecture(
     /** The default of a config field (see {@link #hfDefaults}). */
     public Number hfDefault(String field) {
         Number n = hfDefaults.get(field);
-        if (n == null) throw new IllegalArgumentException(name + ": no default for " + field);
+        if (n == null) throw new BadInputException(name + ": no default for " + field);
         return n;
     }
 

@@ -1,5 +1,7 @@
 package dev.loupe.model.arch;
 
+import dev.loupe.errors.BadInputException;
+
 import java.util.AbstractList;
 import java.util.List;
 import java.util.function.IntFunction;
@@ -40,7 +42,7 @@ public sealed interface SlidingPattern {
      * not allocate first.
      */
     private static List<LayerType> computed(int layers, IntFunction<LayerType> type) {
-        if (layers < 0) throw new IllegalArgumentException("config: invalid num_hidden_layers = " + layers);
+        if (layers < 0) throw new BadInputException("config: invalid num_hidden_layers = " + layers);
         return new AbstractList<>() {
             public LayerType get(int l) {
                 java.util.Objects.checkIndex(l, layers);

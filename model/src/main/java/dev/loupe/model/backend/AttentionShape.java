@@ -1,5 +1,12 @@
 package dev.loupe.model.backend;
 
+import dev.loupe.errors.BadInputException;
+
+
+
+
+
+
 /**
  * What one layer's attention needs besides its tensors: grouped-query heads, the score scale
  * ({@code query_pre_attn_scalar^-0.5}), the score softcap (0: none) and the sliding window
@@ -9,7 +16,7 @@ package dev.loupe.model.backend;
 public record AttentionShape(int heads, int kvHeads, int headDim, float scale, float softcap, int window) {
     public AttentionShape {
         if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0 || headDim <= 0 || window <= 0) {
-            throw new IllegalArgumentException("attention shape: heads " + heads + ", kv heads " + kvHeads + ", head dim "
+            throw new BadInputException("attention shape: heads " + heads + ", kv heads " + kvHeads + ", head dim "
                     + headDim + ", window " + window);
         }
     }

@@ -1,8 +1,8 @@
 package dev.loupe.model.backend;
 
 import dev.loupe.model.tensor.WeightTensor;
+import dev.loupe.model.weights.ModelWeights;
 
-import java.util.List;
 import java.util.Map;
 import java.util.function.IntConsumer;
 
@@ -41,10 +41,11 @@ public interface Backend extends AutoCloseable {
     void parallelFor(int count, IntConsumer body);
 
     /**
-     * Announces the weights that operations will name: a device backend uploads them now, once, and keeps them
-     * there; heap backends read weights where they lie and ignore this. Called when a model is built.
+     * Announces the model whose weights operations will name: a device backend uploads them now, once, keeps them
+     * there, and builds its programs for {@link #block} and {@link #head} from the config; heap backends read weights
+     * where they lie and ignore this. Called when a model is built.
      */
-    default void prepare(List<WeightTensor> matrices, List<float[]> vectors) {}
+    default void prepare(ModelWeights model) {}
 
     // ---- buffers ----
 
@@ -116,6 +117,21 @@ public interface Backend extends AutoCloseable {
     /** {@code x = cap · tanh(x / cap)} over {@code rows} rows of {@code width}; cap 0 leaves x alone. */
     void softcap(ActivationBuffer x, int rows, int width, float cap);
 
+    // ---- whole steps (optional) ----
+    // A device backend pays per dispatch, so it may run a whole block, or the head, as one program. The forward pass
+    // asks only where no hook point inside the step is active, and runs the operations above one by one when the
+    // answer is false (the default, and the CPU's answer: it gains nothing from fusing).
+
+    /**
+     * Runs block {@code step.layer()} of the model given to {@link #prepare}, exactly as the forward pass's operations
+     * would (norms, q/k/v, QK-norm where the architecture has it, RoPE, the KV-cache write, fused attention, output
+     * projection, post-norms, residual adds, GeGLU MLP). Returns false, having done nothing, when it cannot.
+     */
+    default boolean block(BlockStep step) { return false; }
+
+    /** Runs the head (final norm, unembedding, final softcap) of the model given to {@link #prepare}; false: it cannot. */
+    default boolean head(HeadStep step) { return false; }
+
     // ---- backward-pass operations (forward.BackwardPass) ----
     // One per forward operation above: each takes the gradient of that operation's output and gives the gradients
     // of its inputs, in buffers shaped like the activations. A backend that has no backward pass yet keeps these
@@ -183,7 +199,7 @@ public interface Backend extends AutoCloseable {
 
     private UnsupportedOperationException noBackward(String op) {
         return new UnsupportedOperationException("the " + name() + " backend has no backward pass yet (" + op
-                + "): compute gradients with --backend cpu");
+                + "): compute gradients on the CPU backend");
     }
 
     int threads();

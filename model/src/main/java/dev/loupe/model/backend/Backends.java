@@ -1,5 +1,7 @@
 package dev.loupe.model.backend;
 
+import dev.loupe.errors.BadInputException;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.ServiceLoader;
@@ -29,7 +31,7 @@ public final class Backends {
             if (p.name().equals(name)) return p.create(threads);
             known.add(p.name());
         }
-        if (TORNADO.equals(name)) throw new IllegalArgumentException(TORNADO_MISSING);
-        throw new IllegalArgumentException("unknown backend '" + name + "': expected one of " + known);
+        if (TORNADO.equals(name)) throw new BadInputException(TORNADO_MISSING);
+        throw new BadInputException("unknown backend '" + name + "': expected one of " + known);
     }
 }

@@ -1,5 +1,6 @@
 package dev.loupe.model.cpu;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.backend.ActivationBuffer;
 import dev.loupe.model.tensor.WeightTensor;
 
@@ -32,11 +33,23 @@ public final class CpuBackend extends HeapBackend {
     public CpuBackend() { this(Runtime.getRuntime().availableProcessors()); }
 
     public CpuBackend(int threads) {
-        if (threads < 1) throw new IllegalArgumentException("CPU backend threads must be at least 1, got " + threads);
+        if (threads < 1) throw new BadInputException("CPU backend threads must be at least 1, got " + threads);
         KernelWarmup.start();
         pool = new WorkerPool(threads);
         scratch = new Scratch(threads);
     }
+
+    /**
+     * Compiles every kernel now and returns when that is done. A backend otherwise starts this in the background and its
+     * first kernel call waits for it; benchmarks call this first to time the warmup apart from the kernels.
+     */
+    public static void warmUp() {
+        KernelWarmup.start();
+        KernelWarmup.await();
+    }
+
+    /** The float vector width the kernels use, in bits: the machine's preferred width, at most 512. */
+    public static int vectorBits() { return Vectors.F.vectorBitSize(); }
 
     @Override
     public void matmul(WeightTensor w, float[] x, int xOff, int rows, float[] out, int outOff) {

@@ -1,5 +1,7 @@
 package dev.loupe.model.cpu;
 
+import dev.loupe.errors.BadInputException;
+
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
@@ -71,7 +73,7 @@ final class WorkerPool implements Parallel, AutoCloseable {
     private volatile boolean closed;
 
     WorkerPool(int threads) {
-        if (threads < 1) throw new IllegalArgumentException("threads must be at least 1, got " + threads);
+        if (threads < 1) throw new BadInputException("threads must be at least 1, got " + threads);
         workers = new Worker[threads - 1];
         parked = new AtomicIntegerArray(threads);
         for (int i = 0; i < workers.length; i++) {

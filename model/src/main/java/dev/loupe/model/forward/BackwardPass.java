@@ -1,5 +1,6 @@
 package dev.loupe.model.forward;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.hooks.Activation;
 import dev.loupe.hooks.ActivationCache;
 import dev.loupe.hooks.BlockHook;
@@ -89,12 +90,8 @@ public final class BackwardPass {
         this.gradientHooks = grads.bind(points);
         this.lin = request.linearization();
         this.parameters = request.parameters();
-        float scale = (float) (1.0 / Math.sqrt(c.queryPreAttnScalar()));
         this.attention = new AttentionShape[c.numLayers()];
-        for (int l = 0; l < attention.length; l++) {
-            int window = c.isSliding(l) ? c.slidingWindow() : Integer.MAX_VALUE;
-            attention[l] = new AttentionShape(c.numHeads(), c.numKvHeads(), c.headDim(), scale, c.attnSoftcap(), window);
-        }
+        for (int l = 0; l < attention.length; l++) attention[l] = c.attentionShape(l);
         this.memory = request.memory();
         this.metric = request.metric();
     }
@@ -116,10 +113,10 @@ public final class BackwardPass {
     /** Runs the forward pass over {@code tokens}, evaluates the metric and takes its gradient back to the embedding. */
     public GradientResult run(int[] tokens) {
         int rows = tokens.length;
-        if (rows == 0) throw new IllegalArgumentException("tokens: no tokens to differentiate");
+        if (rows == 0) throw BadInputException.of("tokens", "no tokens to differentiate");
         for (int t : tokens) {
             if (t < 0 || t >= c.vocabSize()) {
-                throw new IllegalArgumentException("tokens: token id " + t + " is outside the vocabulary [0, " + c.vocabSize() + ")");
+                throw BadInputException.of("tokens", "token id " + t + " is outside the vocabulary [0, " + c.vocabSize() + ")");
             }
         }
         Metric.Resolved m = metric.resolve(tokens, c.vocabSize());
@@ -160,7 +157,7 @@ public final class BackwardPass {
         Metric.Logits view = new Metric.Logits(hostLogits, m.firstPosition(), lr, vocab);
         float[] dLogitsHost = new float[lr * vocab];
         double value = m.function().evaluate(view, dLogitsHost);
-        if (!Double.isFinite(value)) throw new IllegalStateException("the metric is " + value + " on this prompt");
+        if (!Double.isFinite(value)) throw new BadInputException("the metric is " + value + " on this prompt");
 
         // ---- backward ----
         ActivationBuffer dLogits = be.allocate(lr * vocab);
@@ -407,7 +404,7 @@ public final class BackwardPass {
             if (at.get(j) instanceof DifferentiableHook) {
                 site.inputs[j] = before;
             } else if (!Arrays.equals(before, host)) {
-                throw new IllegalArgumentException("hook " + at.get(j) + " at " + points.name(id) + " replaced the activation in a "
+                throw new BadInputException("hook " + at.get(j) + " at " + points.name(id) + " replaced the activation in a "
                         + "gradient run but is not a DifferentiableHook: wrap it with DifferentiableHook.additive(...) if it adds a "
                         + "constant, or implement its backward");
             }

@@ -1,5 +1,6 @@
 package dev.loupe.model.forward;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.hooks.Activation;
 import dev.loupe.hooks.BoundHooks;
 import dev.loupe.hooks.HookPoints;
@@ -10,6 +11,8 @@ import dev.loupe.model.arch.Rope;
 import dev.loupe.model.backend.ActivationBuffer;
 import dev.loupe.model.backend.AttentionShape;
 import dev.loupe.model.backend.Backend;
+import dev.loupe.model.backend.BlockStep;
+import dev.loupe.model.backend.HeadStep;
 import dev.loupe.model.backend.RotaryTable;
 import dev.loupe.model.tensor.WeightTensor;
 import dev.loupe.model.weights.ModelWeights;
@@ -28,6 +31,11 @@ import static dev.loupe.hooks.BlockHook.*;
  * so hooks that replace an activation work on every backend. What differs between members is data: which norms
  * the blocks have (absent ones are skipped), QK-norm, each layer's window and RoPE, the softcaps (0: none). Buffers are sized for the chunk and kept between
  * calls of the same size (every generation step), so a step allocates nothing. Not thread-safe: one chunk at a time.
+ *
+ * <p>A block with no active hook point inside it (its residual input and output may be hooked) is offered whole to
+ * the backend ({@link Backend#block}), and so is the head when nothing watches the final norm ({@link Backend#head}):
+ * a device backend runs each as one program. Where the backend declines, or a hook point inside is active, the
+ * block runs operation by operation below, with every hook fired next to its operation.
  */
 public final class ForwardPass {
     private final ModelConfig c;
@@ -39,22 +47,23 @@ public final class ForwardPass {
     private final Rope[] ropes;
     private final int[] ropeOf;
     private final boolean qkNorm, postAttentionNorm, postFeedforwardNorm;
+    /** Each layer's hook points between its residual input and output (the block runs whole only when none is active). */
+    private final int[][] insidePoints;
 
     private int n = -1;
     private ActivationBuffer x, xn, q, k, v, z, proj, gate, up;
+    private BlockStep.Scratch scratch;
 
     public ForwardPass(ModelWeights weights, Backend backend, HookPoints points) {
         this.c = weights.config();
         this.w = weights;
         this.be = backend;
         this.points = points;
-        float scale = (float) (1.0 / Math.sqrt(c.queryPreAttnScalar()));
         this.attention = new AttentionShape[c.numLayers()];
         List<Rope> distinct = new ArrayList<>();
         this.ropeOf = new int[c.numLayers()];
         for (int l = 0; l < attention.length; l++) {
-            int window = c.isSliding(l) ? c.slidingWindow() : Integer.MAX_VALUE;
-            attention[l] = new AttentionShape(c.numHeads(), c.numKvHeads(), c.headDim(), scale, c.attnSoftcap(), window);
+            attention[l] = c.attentionShape(l);
             if (!distinct.contains(c.rope(l))) distinct.add(c.rope(l));
             ropeOf[l] = distinct.indexOf(c.rope(l));
         }
@@ -63,6 +72,12 @@ public final class ForwardPass {
         this.qkNorm = arch.qkNorm();
         this.postAttentionNorm = arch.has(LayerTensor.POST_ATTENTION_NORM);
         this.postFeedforwardNorm = arch.has(LayerTensor.POST_FEEDFORWARD_NORM);
+        this.insidePoints = new int[c.numLayers()][];
+        for (int l = 0; l < insidePoints.length; l++) {
+            int layer = l;
+            insidePoints[l] = arch.blockHooks().stream().filter(h -> h != RESID_PRE && h != RESID_POST)
+                    .mapToInt(h -> points.blockId(layer, h)).toArray();
+        }
     }
 
     private void size(int rows) {
@@ -78,12 +93,14 @@ public final class ForwardPass {
         z = be.allocate(n * c.qDim());
         gate = be.allocate(n * c.intermediateSize());
         up = be.allocate(n * c.intermediateSize());
+        scratch = new BlockStep.Scratch(xn, q, k, v, z, proj, gate, up);
     }
 
     /** Gives the working buffers back to the backend (the next call allocates again). */
     public void release() {
         for (ActivationBuffer b : new ActivationBuffer[]{x, xn, proj, q, k, v, z, gate, up}) if (b != null) b.release();
         x = xn = proj = q = k = v = z = gate = up = null;
+        scratch = null;
         n = -1;
     }
 
@@ -96,10 +113,10 @@ public final class ForwardPass {
      */
     public float[] forward(KvCache cache, int[] tokens, BoundHooks hooks, int stopAfterLayer, int logitRows) {
         int rows = tokens.length;
-        if (rows == 0) throw new IllegalArgumentException("no tokens to process");
+        if (rows == 0) throw new BadInputException("no tokens to process");
         for (int t : tokens) {
             if (t < 0 || t >= c.vocabSize()) {
-                throw new IllegalArgumentException("token id " + t + " is outside the vocabulary [0, " + c.vocabSize() + ")");
+                throw new BadInputException("token id " + t + " is outside the vocabulary [0, " + c.vocabSize() + ")");
             }
         }
         int p0 = cache.length();
@@ -110,34 +127,46 @@ public final class ForwardPass {
         be.embed(w.embedding(), tokens, c.embeddingScale(), x);
         fire(hooks, points.embedId(), x, d, p0);
 
+        // made when a block first runs op by op
         RotaryTable[] rope = new RotaryTable[ropes.length];
-        for (int i = 0; i < ropes.length; i++) rope[i] = RotaryTable.of(c.headDim(), ropes[i], p0, rows);
         int last = Math.min(stopAfterLayer, c.numLayers() - 1);
         for (int l = 0; l <= last; l++) {
-            layer(l, w.layers().get(l), cache, hooks, p0, rope[ropeOf[l]]);
+            fire(hooks, points.blockId(l, RESID_PRE), x, d, p0);
+            if (anyActive(hooks, insidePoints[l]) || !be.block(new BlockStep(l, p0, rows, x, scratch, cache.keys(l), cache.values(l)))) {
+                if (rope[ropeOf[l]] == null) rope[ropeOf[l]] = RotaryTable.of(c.headDim(), ropes[ropeOf[l]], p0, rows);
+                layer(l, w.layers().get(l), cache, hooks, p0, rope[ropeOf[l]]);
+            }
+            fire(hooks, points.blockId(l, RESID_POST), x, d, p0);
         }
         cache.advance(rows);
         if (last < c.numLayers() - 1) return null;
 
-        be.rmsNorm(x, w.finalNorm(), c.rmsNormEps(), rows, xn);
-        fire(hooks, points.lnFinalId(), xn, d, p0);
-        if (logitRows <= 0) return null;
-        int lr = Math.min(logitRows, rows);
-        ActivationBuffer logits = be.allocate(lr * c.vocabSize());
+        boolean watched = hooks.active(points.lnFinalId());
+        int lr = Math.min(Math.max(logitRows, 0), rows);
+        if (!watched && lr == 0) return null;   // nothing reads the final norm
+        ActivationBuffer logits = lr > 0 ? be.allocate(lr * c.vocabSize()) : null;
         try {
+            if (!watched && be.head(new HeadStep(x, xn, rows, lr, logits))) return logits.toHost();
+            be.rmsNorm(x, w.finalNorm(), c.rmsNormEps(), rows, xn);
+            fire(hooks, points.lnFinalId(), xn, d, p0);
+            if (lr == 0) return null;
             be.matmul(w.embedding(), xn, rows - lr, lr, logits);
             be.softcap(logits, lr, c.vocabSize(), c.finalSoftcap());
             return logits.toHost();
         } finally {
-            logits.release();
+            if (logits != null) logits.release();
         }
     }
 
+    private static boolean anyActive(BoundHooks hooks, int[] ids) {
+        for (int id : ids) if (hooks.active(id)) return true;
+        return false;
+    }
+
+    /** Block {@code l} operation by operation, between its residual hooks (fired by the caller). */
     private void layer(int l, LayerWeights lw, KvCache cache, BoundHooks hooks, int p0, RotaryTable rope) {
         int d = c.hiddenSize(), inter = c.intermediateSize();
         int rows = n;
-        fire(hooks, points.blockId(l, RESID_PRE), x, d, p0);
-
         be.rmsNorm(x, lw.inputNorm(), c.rmsNormEps(), rows, xn);
         be.matmulEach(new WeightTensor[]{lw.q(), lw.k(), lw.v()}, xn, rows, new ActivationBuffer[]{q, k, v});
         fire(hooks, points.blockId(l, Q), q, c.qDim(), p0);
@@ -175,7 +204,6 @@ public final class ForwardPass {
         if (postFeedforwardNorm) be.rmsNorm(proj, lw.postFeedforwardNorm(), c.rmsNormEps(), rows, proj);
         fire(hooks, points.blockId(l, MLP_OUT), proj, d, p0);
         be.add(proj, x, rows * d);
-        fire(hooks, points.blockId(l, RESID_POST), x, d, p0);
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.loupe.model.forward;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.ModelConfig;
 import dev.loupe.model.backend.ActivationBuffer;
 import dev.loupe.model.backend.Backend;
@@ -37,7 +38,7 @@ public final class KvCache {
     /** Makes room for positions up to {@code end} (exclusive). */
     void ensure(int end) {
         if (end > maxPositions) {
-            throw new IllegalArgumentException("sequence of " + end + " positions exceeds the model's context of " + maxPositions);
+            throw new BadInputException("sequence of " + end + " positions exceeds the model's context of " + maxPositions);
         }
         if (end <= capacity) return;
         int cap = Math.max(256, capacity);

@@ -1,5 +1,6 @@
 package dev.loupe.model.generate;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.hooks.Activation;
 import dev.loupe.hooks.BoundHooks;
 import dev.loupe.hooks.Hook;
@@ -55,9 +56,9 @@ public final class AssistedGeneration {
      * @param draftTokens tokens proposed per target pass (K), at least 1
      */
     public AssistedGeneration(Model target, Model draft, int draftTokens) {
-        if (draftTokens < 1) throw new IllegalArgumentException("draft tokens must be >= 1, got " + draftTokens);
+        if (draftTokens < 1) throw new BadInputException("draft tokens must be >= 1, got " + draftTokens);
         if (draft.config().vocabSize() != target.config().vocabSize()) {
-            throw new IllegalArgumentException("draft model: its vocabulary has " + draft.config().vocabSize()
+            throw BadInputException.of("draftModel", "its vocabulary has " + draft.config().vocabSize()
                     + " tokens but the target's has " + target.config().vocabSize() + "; the draft must share the target's tokenizer");
         }
         this.target = target;
@@ -67,7 +68,7 @@ public final class AssistedGeneration {
 
     /** Like {@link Model#generate(int[], Generation, HookSet, IntConsumer)} on the target, with the draft's help. */
     public Result generate(int[] prompt, Generation g, HookSet hooks, IntConsumer onToken) {
-        if (prompt.length == 0) throw new IllegalArgumentException("generation needs at least one prompt token (<bos>)");
+        if (prompt.length == 0) throw new BadInputException("generation needs at least one prompt token (<bos>)");
         boolean readingOnly = hooks.bindings().stream().allMatch(b -> b.hook() instanceof ReadingHook);
         try (Session t = target.newSession(); Session d = draft.newSession()) {
             return new Run(t, d, g, hooks, readingOnly, onToken).generate(prompt);

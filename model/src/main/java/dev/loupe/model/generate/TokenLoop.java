@@ -1,5 +1,6 @@
 package dev.loupe.model.generate;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.hooks.BoundHooks;
 import dev.loupe.model.Generation;
 import dev.loupe.model.Model;
@@ -37,7 +38,7 @@ public final class TokenLoop implements AutoCloseable {
     private float[] lastLogits;
 
     public TokenLoop(Model model, int[] prompt, Generation generation, BoundHooks hooks) {
-        if (prompt.length == 0) throw new IllegalArgumentException("generation needs at least one prompt token (<bos>)");
+        if (prompt.length == 0) throw new BadInputException("generation needs at least one prompt token (<bos>)");
         this.model = model;
         this.prompt = prompt;
         this.generation = generation;

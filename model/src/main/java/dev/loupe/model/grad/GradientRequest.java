@@ -1,5 +1,6 @@
 package dev.loupe.model.grad;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.hooks.HookSet;
 
 import java.util.ArrayList;
@@ -33,7 +34,7 @@ public record GradientRequest(Metric metric, List<String> capture, boolean param
     }
 
     public GradientRequest {
-        if (metric == null) throw new IllegalArgumentException("metric: required");
+        if (metric == null) throw BadInputException.of("metric", "required");
         capture = List.copyOf(capture);
     }
 

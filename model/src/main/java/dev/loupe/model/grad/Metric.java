@@ -1,5 +1,7 @@
 package dev.loupe.model.grad;
 
+import dev.loupe.errors.BadInputException;
+
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -124,7 +126,7 @@ public sealed interface Metric permits Metric.Logit, Metric.LogitDiff, Metric.Lo
                 }, det);
             }
             case Loss ignored -> {
-                if (n < 2) throw new IllegalArgumentException("tokens: the loss needs at least 2 tokens, got " + n);
+                if (n < 2) throw BadInputException.of("tokens", "the loss needs at least 2 tokens, got " + n);
                 for (int i = 1; i < n; i++) token("tokens[" + i + "]", tokens[i], vocab);
                 int rows = n - 1;
                 yield new Resolved(0, rows, (l, g) -> {
@@ -143,7 +145,7 @@ public sealed interface Metric permits Metric.Logit, Metric.LogitDiff, Metric.Lo
                 int first = position(c.first(), n);
                 int count = c.count() < 0 ? n - first : c.count();
                 if (count < 1 || first + count > n) {
-                    throw new IllegalArgumentException("count: " + c.count() + " positions from " + first + " do not fit a prompt of " + n);
+                    throw BadInputException.of("count", "" + c.count() + " positions from " + first + " do not fit a prompt of " + n);
                 }
                 yield new Resolved(first, count, c.function(), details(c.name(), -1));
             }
@@ -160,7 +162,7 @@ public sealed interface Metric permits Metric.Logit, Metric.LogitDiff, Metric.Lo
     private static int position(int p, int n) {
         if (p == LAST) return n - 1;
         if (p < 0 || p >= n) {
-            throw new IllegalArgumentException("position: " + p + " is outside the prompt (0.." + (n - 1) + ")");
+            throw BadInputException.of("position", "" + p + " is outside the prompt (0.." + (n - 1) + ")");
         }
         return p;
     }
@@ -168,7 +170,7 @@ public sealed interface Metric permits Metric.Logit, Metric.LogitDiff, Metric.Lo
     private static void token(String field, int t, int vocab) {
         if (t == AUTO) return;
         if (t < 0 || t >= vocab) {
-            throw new IllegalArgumentException(field + ": token " + t + " is outside the vocabulary [0, " + vocab + ")");
+            throw BadInputException.of(field, "token " + t + " is outside the vocabulary [0, " + vocab + ")");
         }
     }
 

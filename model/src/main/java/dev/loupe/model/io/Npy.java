@@ -1,5 +1,7 @@
 package dev.loupe.model.io;
 
+import dev.loupe.errors.BadInputException;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -98,7 +100,7 @@ public final class Npy {
     private static void write(Path file, String descr, int[] shape, byte[] body, int count) throws IOException {
         long n = 1;
         for (int d : shape) n *= d;
-        if (n != count) throw new IllegalArgumentException(file + ": shape " + Arrays.toString(shape) + " does not hold " + count + " values");
+        if (n != count) throw new BadInputException(file + ": shape " + Arrays.toString(shape) + " does not hold " + count + " values");
         StringBuilder dims = new StringBuilder();
         for (int d : shape) dims.append(d).append(", ");
         if (shape.length > 1) dims.setLength(dims.length() - 2);

@@ -1,5 +1,6 @@
 package dev.loupe.model.shield;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.Model;
 import dev.loupe.model.RunOptions;
 import dev.loupe.model.tokenizer.Tokenizer;
@@ -16,8 +17,8 @@ public final class ShieldGemma {
     /** What to classify: the user's prompt, optionally the model's response to it (null: classify the prompt), and the policy. */
     public record Request(String prompt, String response, String policy) {
         public Request {
-            if (prompt == null || prompt.isBlank()) throw new IllegalArgumentException("prompt: the text to classify is empty");
-            if (policy == null || policy.isBlank()) throw new IllegalArgumentException("policy: the safety policy is empty");
+            if (prompt == null || prompt.isBlank()) throw BadInputException.of("prompt", "the text to classify is empty");
+            if (policy == null || policy.isBlank()) throw BadInputException.of("policy", "the safety policy is empty");
         }
 
         /** Classifies a user prompt. */
@@ -59,7 +60,7 @@ public final class ShieldGemma {
 
     private static int piece(Tokenizer t, String piece) {
         int id = t.id(piece);
-        if (id < 0) throw new IllegalArgumentException("tokenizer: no \"" + piece + "\" piece (ShieldGemma needs the Gemma vocabulary)");
+        if (id < 0) throw BadInputException.of("tokenizer", "no \"" + piece + "\" piece (ShieldGemma needs the Gemma vocabulary)");
         return id;
     }
 

@@ -1,5 +1,7 @@
 package dev.loupe.model.tensor;
 
+import dev.loupe.errors.BadInputException;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -25,7 +27,7 @@ public record WeightTensor(String name, DType dtype, long[] shape, MemorySegment
         shape = shape.clone();
         long expected = dtype.bytesFor(lastDimCheck(name, dtype, shape));
         if (data.byteSize() != expected) {
-            throw new IllegalArgumentException(where(name, source) + ": " + dtype + " " + Arrays.toString(shape)
+            throw new BadInputException(where(name, source) + ": " + dtype + " " + Arrays.toString(shape)
                     + " needs " + expected + " bytes, found " + data.byteSize());
         }
     }
@@ -33,11 +35,11 @@ public record WeightTensor(String name, DType dtype, long[] shape, MemorySegment
     private static long lastDimCheck(String name, DType dtype, long[] shape) {
         long n = 1;
         for (long d : shape) {
-            if (d < 0) throw new IllegalArgumentException(name + ": negative dimension in " + Arrays.toString(shape));
+            if (d < 0) throw new BadInputException(name + ": negative dimension in " + Arrays.toString(shape));
             n *= d;
         }
         if (dtype.quantized() && shape.length > 0 && shape[shape.length - 1] % dtype.blockSize() != 0) {
-            throw new IllegalArgumentException(name + ": " + dtype + " rows must be multiples of " + dtype.blockSize()
+            throw new BadInputException(name + ": " + dtype + " rows must be multiples of " + dtype.blockSize()
                     + ", shape " + Arrays.toString(shape));
         }
         return n;
@@ -67,7 +69,7 @@ public record WeightTensor(String name, DType dtype, long[] shape, MemorySegment
     /** Throws a one-line error naming the file and tensor unless the shape is exactly {@code expected}. */
     public WeightTensor requireShape(long... expected) {
         if (!Arrays.equals(shape, expected)) {
-            throw new IllegalArgumentException(describe() + ": shape " + Arrays.toString(shape) + ", expected "
+            throw new BadInputException(describe() + ": shape " + Arrays.toString(shape) + ", expected "
                     + Arrays.toString(expected));
         }
         return this;

@@ -1,5 +1,7 @@
 package dev.loupe.model.tokenizer;
 
+import dev.loupe.errors.BadInputException;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -26,14 +28,14 @@ public final class ChatTemplate {
                 case "system" -> SYSTEM;
                 case "user" -> USER;
                 case "model", "assistant" -> MODEL;
-                default -> throw new IllegalArgumentException("chat role \"" + name + "\" is not one of system, user, model");
+                default -> throw new BadInputException("chat role \"" + name + "\" is not one of system, user, model");
             };
         }
     }
 
     public record Turn(Role role, String text) {
         public Turn {
-            if (role == null || text == null) throw new IllegalArgumentException("a chat turn needs a role and a text");
+            if (role == null || text == null) throw new BadInputException("a chat turn needs a role and a text");
         }
 
         public static Turn user(String text) { return new Turn(Role.USER, text); }
@@ -57,7 +59,7 @@ public final class ChatTemplate {
             Turn t = merged.get(i);
             Role expected = i % 2 == 0 ? Role.USER : Role.MODEL;
             if (t.role() != expected) {
-                throw new IllegalArgumentException("chat turn " + (i + 1) + " is " + name(t.role()) + ", expected " + name(expected)
+                throw new BadInputException("chat turn " + (i + 1) + " is " + name(t.role()) + ", expected " + name(expected)
                         + " (turns alternate user, model, user, ...)");
             }
             out.append("<start_of_turn>").append(name(t.role())).append('\n')
@@ -73,13 +75,13 @@ public final class ChatTemplate {
     }
 
     private static List<Turn> mergeSystem(List<Turn> turns) {
-        if (turns.isEmpty()) throw new IllegalArgumentException("a chat needs at least one turn");
+        if (turns.isEmpty()) throw new BadInputException("a chat needs at least one turn");
         for (int i = 1; i < turns.size(); i++) {
-            if (turns.get(i).role() == Role.SYSTEM) throw new IllegalArgumentException("chat turn " + (i + 1) + ": a system turn may only come first");
+            if (turns.get(i).role() == Role.SYSTEM) throw new BadInputException("chat turn " + (i + 1) + ": a system turn may only come first");
         }
         if (turns.getFirst().role() != Role.SYSTEM) return turns;
         if (turns.size() < 2 || turns.get(1).role() != Role.USER) {
-            throw new IllegalArgumentException("a system turn must be followed by a user turn (Gemma has no system role; it is merged into the first user turn)");
+            throw new BadInputException("a system turn must be followed by a user turn (Gemma has no system role; it is merged into the first user turn)");
         }
         List<Turn> merged = new ArrayList<>(turns.subList(1, turns.size()));
         merged.set(0, Turn.user(turns.getFirst().text().strip() + "\n\n" + turns.get(1).text().strip()));

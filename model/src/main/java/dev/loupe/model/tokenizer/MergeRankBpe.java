@@ -1,5 +1,7 @@
 package dev.loupe.model.tokenizer;
 
+import dev.loupe.errors.BadInputException;
+
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -80,7 +82,7 @@ final class MergeRankBpe implements SegmentModel {
                 lastWasUnknown = false;
             } else {
                 if (vocab.unk < 0) {
-                    throw new IllegalArgumentException(String.format(
+                    throw new BadInputException(String.format(
                             "character U+%04X has no piece, and the vocabulary has neither its byte pieces nor an unknown token", cp));
                 }
                 if (!(fuseUnknown && lastWasUnknown)) symbols.add(vocab.unk);

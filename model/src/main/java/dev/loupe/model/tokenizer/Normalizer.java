@@ -1,5 +1,12 @@
 package dev.loupe.model.tokenizer;
 
+import dev.loupe.errors.BadInputException;
+
+
+
+
+
+
 /** Rewrites text before it is split into pieces (Gemma: every space becomes {@code ▁}). */
 @FunctionalInterface
 interface Normalizer {
@@ -8,7 +15,7 @@ interface Normalizer {
     static Normalizer identity() { return s -> s; }
 
     static Normalizer replace(String from, String to) {
-        if (from.isEmpty()) throw new IllegalArgumentException("normalizer: Replace pattern is empty");
+        if (from.isEmpty()) throw new BadInputException("normalizer: Replace pattern is empty");
         return s -> s.replace(from, to);
     }
 

@@ -1,5 +1,12 @@
 package dev.loupe.model.tokenizer;
 
+import dev.loupe.errors.BadInputException;
+
+
+
+
+
+
 /**
  * Piece → id lookup over the vocabulary's own strings: open addressing with the strings' hash codes
  * kept in a flat array. It also looks up text sitting in a parser's char buffer without making a
@@ -25,7 +32,7 @@ final class PieceIndex {
             int s = spread(h);
             while (slotIds[s] >= 0) {
                 if (slotHashes[s] == h && pieces[slotIds[s]].equals(piece)) {
-                    throw new IllegalArgumentException(where + ": piece \"" + piece + "\" appears twice (ids " + slotIds[s] + " and " + id + ")");
+                    throw new BadInputException(where + ": piece \"" + piece + "\" appears twice (ids " + slotIds[s] + " and " + id + ")");
                 }
                 s = (s + 1) & mask;
             }

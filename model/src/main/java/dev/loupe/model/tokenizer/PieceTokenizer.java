@@ -1,5 +1,7 @@
 package dev.loupe.model.tokenizer;
 
+import dev.loupe.errors.BadInputException;
+
 import java.util.Objects;
 
 /**
@@ -25,7 +27,7 @@ final class PieceTokenizer implements Tokenizer {
         this.model = model;
         this.decoder = decoder;
         this.addBos = addBos;
-        if (addBos && vocab.bos < 0) throw new IllegalArgumentException("the tokenizer adds <bos> but has no <bos> token");
+        if (addBos && vocab.bos < 0) throw new BadInputException("the tokenizer adds <bos> but has no <bos> token");
     }
 
     @Override
@@ -33,7 +35,7 @@ final class PieceTokenizer implements Tokenizer {
         text = withoutLoneSurrogates(Objects.requireNonNull(text, "text"));
         IntList out = new IntList(text.length() / 3 + 2);
         if (addBos) {
-            if (vocab.bos < 0) throw new IllegalStateException("this tokenizer has no <bos> token");
+            if (vocab.bos < 0) throw new BadInputException("this tokenizer has no <bos> token");
             out.add(vocab.bos);
         }
         PieceMatcher.Sink emitNormalized = new PieceMatcher.Sink() {

@@ -1,5 +1,7 @@
 package dev.loupe.model.tokenizer;
 
+import dev.loupe.errors.BadInputException;
+
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
@@ -109,7 +111,7 @@ final class ScoreBpe implements SegmentModel {
 
     private void addUnknown(String piece, IntList out, boolean[] lastWasUnknown) {
         if (vocab.unk < 0) {
-            throw new IllegalArgumentException("\"" + piece + "\" has no piece, and the vocabulary has neither byte pieces nor an unknown token");
+            throw new BadInputException("\"" + piece + "\" has no piece, and the vocabulary has neither byte pieces nor an unknown token");
         }
         if (!lastWasUnknown[0]) out.add(vocab.unk);
         lastWasUnknown[0] = true;

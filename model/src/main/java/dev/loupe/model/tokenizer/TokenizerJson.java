@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
+import dev.loupe.errors.BadInputException;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -231,7 +232,7 @@ final class TokenizerJson {
             if (eosName != null) eos = configId(eosName, configName, "eos_token");
             addBos = config.get("add_bos_token").bool(addBos);
             if (config.get("add_eos_token").bool(false)) {
-                throw new IllegalArgumentException(configName + ": add_eos_token=true is not supported");
+                throw new BadInputException(configName + ": add_eos_token=true is not supported");
             }
         }
         if (bos < 0) bos = ids.id("<bos>");
@@ -373,11 +374,11 @@ final class TokenizerJson {
 
     private int configId(String piece, String configName, String field) {
         int id = ids.id(piece);
-        if (id < 0) throw new IllegalArgumentException(configName + ": " + field + " \"" + piece + "\" is not in the vocabulary");
+        if (id < 0) throw new BadInputException(configName + ": " + field + " \"" + piece + "\" is not in the vocabulary");
         return id;
     }
 
     private IllegalArgumentException fail(String message) {
-        return new IllegalArgumentException(where + ": " + message);
+        return new BadInputException(where + ": " + message);
     }
 }

@@ -1,5 +1,6 @@
 package dev.loupe.model.tokenizer;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.weights.GgufFile;
 
 import java.io.IOException;
@@ -34,7 +35,7 @@ public final class Tokenizers {
             // Opening a FIFO would block until something writes to it.
             throw new IOException(path + ": not a regular file (a FIFO, socket or device?); expected a tokenizer.json");
         } else if (!path.getFileName().toString().endsWith(".json")) {
-            throw new IllegalArgumentException(path + ": expected a tokenizer.json file or a folder containing one");
+            throw new BadInputException(path + ": expected a tokenizer.json file or a folder containing one");
         }
         Path config = file.resolveSibling("tokenizer_config.json");
         return TokenizerJson.read(file, Files.isRegularFile(config) ? config : null);
@@ -79,26 +80,26 @@ public final class Tokenizers {
     public static Tokenizer fromSentencePieceVocab(List<String> tokens, float[] scores, int[] types,
                                                    int bos, int eos, boolean addBos) {
         int n = tokens.size();
-        if (n == 0) throw new IllegalArgumentException("tokenizer.ggml.tokens is empty");
-        if (scores.length != n) throw new IllegalArgumentException("tokenizer.ggml.scores has " + scores.length + " entries, expected " + n);
-        if (types.length != n) throw new IllegalArgumentException("tokenizer.ggml.token_type has " + types.length + " entries, expected " + n);
-        if (bos < -1 || bos >= n) throw new IllegalArgumentException("bos id " + bos + " is outside the vocabulary [0, " + n + ")");
-        if (eos < -1 || eos >= n) throw new IllegalArgumentException("eos id " + eos + " is outside the vocabulary [0, " + n + ")");
+        if (n == 0) throw new BadInputException("tokenizer.ggml.tokens is empty");
+        if (scores.length != n) throw new BadInputException("tokenizer.ggml.scores has " + scores.length + " entries, expected " + n);
+        if (types.length != n) throw new BadInputException("tokenizer.ggml.token_type has " + types.length + " entries, expected " + n);
+        if (bos < -1 || bos >= n) throw new BadInputException("bos id " + bos + " is outside the vocabulary [0, " + n + ")");
+        if (eos < -1 || eos >= n) throw new BadInputException("eos id " + eos + " is outside the vocabulary [0, " + n + ")");
         String[] pieces = new String[n];
         TokenType[] tokenTypes = new TokenType[n];
         int unk = -1;
         for (int id = 0; id < n; id++) {
             pieces[id] = tokens.get(id);
-            if (pieces[id] == null) throw new IllegalArgumentException("tokenizer.ggml.tokens[" + id + "] is null");
-            if (Float.isNaN(scores[id])) throw new IllegalArgumentException("tokenizer.ggml.scores[" + id + "] is NaN");
+            if (pieces[id] == null) throw new BadInputException("tokenizer.ggml.tokens[" + id + "] is null");
+            if (Float.isNaN(scores[id])) throw new BadInputException("tokenizer.ggml.scores[" + id + "] is NaN");
             try {
                 tokenTypes[id] = TokenType.ofCode(types[id]);
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("tokenizer.ggml.token_type[" + id + "]: " + e.getMessage());
+                throw new BadInputException("tokenizer.ggml.token_type[" + id + "]: " + e.getMessage());
             }
             if (tokenTypes[id] == TokenType.UNKNOWN && unk < 0) unk = id;
             if (tokenTypes[id] == TokenType.BYTE && Vocabulary.byteValue(pieces[id]) < 0) {
-                throw new IllegalArgumentException("tokenizer.ggml.tokens[" + id + "] is \"" + pieces[id] + "\", but a byte piece must be <0xNN>");
+                throw new BadInputException("tokenizer.ggml.tokens[" + id + "] is \"" + pieces[id] + "\", but a byte piece must be <0xNN>");
             }
         }
         PieceIndex ids = new PieceIndex(pieces, "tokenizer.ggml.tokens");

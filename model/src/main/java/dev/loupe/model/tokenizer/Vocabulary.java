@@ -1,5 +1,7 @@
 package dev.loupe.model.tokenizer;
 
+import dev.loupe.errors.BadInputException;
+
 import java.util.Arrays;
 
 /**
@@ -30,7 +32,7 @@ final class Vocabulary {
         for (int id = 0; id < pieces.length; id++) {
             if (types[id] == TokenType.BYTE) {
                 int b = byteValue(pieces[id]);
-                if (b < 0) throw new IllegalArgumentException("byte piece " + id + " is \"" + pieces[id] + "\", expected <0xNN>");
+                if (b < 0) throw new BadInputException("byte piece " + id + " is \"" + pieces[id] + "\", expected <0xNN>");
                 if (byteIds[b] < 0) byteIds[b] = id;
                 any = true;
             }
@@ -72,7 +74,7 @@ final class Vocabulary {
 
     void check(int id) {
         if (id < 0 || id >= pieces.length) {
-            throw new IllegalArgumentException("token id " + id + " is outside the vocabulary [0, " + pieces.length + ")");
+            throw new BadInputException("token id " + id + " is outside the vocabulary [0, " + pieces.length + ")");
         }
     }
 }

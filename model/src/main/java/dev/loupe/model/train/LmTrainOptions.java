@@ -1,5 +1,12 @@
 package dev.loupe.model.train;
 
+import dev.loupe.errors.BadInputException;
+
+
+
+
+
+
 /**
  * How {@link LmTrainer} trains: AdamW with a linear warm-up then a cosine decay to a tenth of the peak rate.
  *
@@ -18,15 +25,15 @@ package dev.loupe.model.train;
 public record LmTrainOptions(long tokens, int epochs, int seqLen, int batch, float learningRate, float warmupFraction, float weightDecay,
                              double heldOut, int heldOutTokens, long seed, int threads) {
     public LmTrainOptions {
-        if (tokens < 1) throw new IllegalArgumentException("tokens: must be at least 1, got " + tokens);
-        if (epochs < 1) throw new IllegalArgumentException("epochs: must be at least 1, got " + epochs);
-        if (seqLen < 2) throw new IllegalArgumentException("seqLen: must be at least 2, got " + seqLen);
-        if (batch < 1) throw new IllegalArgumentException("batch: must be at least 1, got " + batch);
-        if (!(learningRate > 0) || Float.isInfinite(learningRate)) throw new IllegalArgumentException("learningRate: must be positive, got " + learningRate);
-        if (!(warmupFraction >= 0 && warmupFraction < 1)) throw new IllegalArgumentException("warmupFraction: expected [0, 1), got " + warmupFraction);
-        if (!(weightDecay >= 0) || Float.isInfinite(weightDecay)) throw new IllegalArgumentException("weightDecay: must be ≥ 0, got " + weightDecay);
-        if (!(heldOut > 0 && heldOut < 1)) throw new IllegalArgumentException("heldOut: expected a share in (0, 1), got " + heldOut);
-        if (threads < 1) throw new IllegalArgumentException("threads: must be at least 1, got " + threads);
+        if (tokens < 1) throw BadInputException.of("tokens", "must be at least 1, got " + tokens);
+        if (epochs < 1) throw BadInputException.of("epochs", "must be at least 1, got " + epochs);
+        if (seqLen < 2) throw BadInputException.of("seqLen", "must be at least 2, got " + seqLen);
+        if (batch < 1) throw BadInputException.of("batch", "must be at least 1, got " + batch);
+        if (!(learningRate > 0) || Float.isInfinite(learningRate)) throw BadInputException.of("learningRate", "must be positive, got " + learningRate);
+        if (!(warmupFraction >= 0 && warmupFraction < 1)) throw BadInputException.of("warmupFraction", "expected [0, 1), got " + warmupFraction);
+        if (!(weightDecay >= 0) || Float.isInfinite(weightDecay)) throw BadInputException.of("weightDecay", "must be ≥ 0, got " + weightDecay);
+        if (!(heldOut > 0 && heldOut < 1)) throw BadInputException.of("heldOut", "expected a share in (0, 1), got " + heldOut);
+        if (threads < 1) throw BadInputException.of("threads", "must be at least 1, got " + threads);
     }
 
     public static LmTrainOptions defaults(long tokens) {

@@ -1,5 +1,6 @@
 package dev.loupe.model.train;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.GemmaModel;
 import dev.loupe.model.ModelConfig;
 import dev.loupe.model.RunOptions;
@@ -91,7 +92,7 @@ public final class LmTrainer {
         this.options = options;
         this.data = windows(docs, options, shape.bosId());
         if (data.trainTokens() * options.epochs() < options.tokens()) {
-            throw new IllegalArgumentException("tokens: the corpus holds " + data.trainTokens() + " training tokens (" + data.train().size()
+            throw BadInputException.of("tokens", "the corpus holds " + data.trainTokens() + " training tokens (" + data.train().size()
                     + " windows of at most " + options.seqLen() + ", held-out documents excluded), fewer than " + options.tokens()
                     + (options.epochs() > 1 ? " in " + options.epochs() + " epochs" : ""));
         }
@@ -233,7 +234,7 @@ public final class LmTrainer {
             double lr = learningRate(step, steps, warmup);
             adamW(step, (float) lr, 1f / inBatch);
             loss = sum / inBatch;
-            if (!Double.isFinite(loss)) throw new IllegalStateException("the training loss became " + loss + " at step " + step + ": lower the learning rate");
+            if (!Double.isFinite(loss)) throw new BadInputException("the training loss became " + loss + " at step " + step + ": lower the learning rate");
             progress.onStep(new Step(step, steps, tokens, loss, lr, (System.nanoTime() - start) / 1e9));
         }
         double[] held = heldOut();

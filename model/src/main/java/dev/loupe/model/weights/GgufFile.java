@@ -1,5 +1,6 @@
 package dev.loupe.model.weights;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.tensor.DType;
 import dev.loupe.model.tensor.WeightTensor;
 
@@ -400,7 +401,7 @@ public final class GgufFile implements Closeable {
         Value v = require(key);
         if (!isInteger(v.type)) throw wrongType(key, v, "an integer");
         long x = (Long) v.value;
-        if (v.type == ValueType.UINT64 && x < 0) throw new IllegalArgumentException(path + ": metadata " + key + " = " + Long.toUnsignedString(x) + " is too large");
+        if (v.type == ValueType.UINT64 && x < 0) throw new BadInputException(path + ": metadata " + key + " = " + Long.toUnsignedString(x) + " is too large");
         return x;
     }
 
@@ -409,7 +410,7 @@ public final class GgufFile implements Closeable {
     /** Any integer type whose value fits an int. */
     public int getInt(String key) {
         long x = getLong(key);
-        if (x != (int) x) throw new IllegalArgumentException(path + ": metadata " + key + " = " + x + " does not fit in an int");
+        if (x != (int) x) throw new BadInputException(path + ": metadata " + key + " = " + x + " does not fit in an int");
         return (int) x;
     }
 
@@ -470,7 +471,7 @@ public final class GgufFile implements Closeable {
         for (int i = 0; i < l.length; i++) {
             boolean unsigned64 = v.elementType == ValueType.UINT64;
             if (l[i] != (int) l[i] || (unsigned64 && l[i] < 0)) {
-                throw new IllegalArgumentException(path + ": metadata " + key + "[" + i + "] = " + l[i] + " does not fit in an int");
+                throw new BadInputException(path + ": metadata " + key + "[" + i + "] = " + l[i] + " does not fit in an int");
             }
             out[i] = (int) l[i];
         }
@@ -508,7 +509,7 @@ public final class GgufFile implements Closeable {
 
     private Value require(String key) {
         Value v = metadata.get(key);
-        if (v == null) throw new IllegalArgumentException(path + ": metadata key " + key + " is missing");
+        if (v == null) throw new BadInputException(path + ": metadata key " + key + " is missing");
         return v;
     }
 
@@ -520,7 +521,7 @@ public final class GgufFile implements Closeable {
 
     private IllegalArgumentException wrongType(String key, Value v, String expected) {
         String found = v.type == ValueType.ARRAY ? "array of " + v.elementType : v.type.toString();
-        return new IllegalArgumentException(path + ": metadata " + key + " is " + found + ", expected " + expected);
+        return new BadInputException(path + ": metadata " + key + " is " + found + ", expected " + expected);
     }
 
     // ---- tensors ----------------------------------------------------------------------------------------
@@ -532,7 +533,7 @@ public final class GgufFile implements Closeable {
 
     public TensorInfo tensorInfo(String name) {
         TensorInfo t = tensors.get(name);
-        if (t == null) throw new IllegalArgumentException(path + ": tensor " + name + " is missing");
+        if (t == null) throw new BadInputException(path + ": tensor " + name + " is missing");
         return t;
     }
 
@@ -541,7 +542,7 @@ public final class GgufFile implements Closeable {
         TensorInfo t = tensorInfo(name);
         DType dtype = t.dtype();
         if (dtype == null) {
-            throw new IllegalArgumentException(path + ": tensor " + name + " has type " + t.typeName()
+            throw new BadInputException(path + ": tensor " + name + " has type " + t.typeName()
                     + ", supported: " + GgmlType.supported());
         }
         MemorySegment data = t.byteSize == 0 ? MemorySegment.ofArray(new byte[0]) : file.asSlice(t.offset, t.byteSize);

@@ -2,6 +2,7 @@ package dev.loupe.model.weights;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.tensor.DType;
 import dev.loupe.model.tensor.WeightTensor;
 
@@ -213,7 +214,7 @@ public final class SafetensorsFile implements Closeable {
             case "F32" -> DType.F32;
             case "F16" -> DType.F16;
             case "BF16" -> DType.BF16;
-            default -> throw new IllegalArgumentException(path + ": tensor " + name + " has dtype " + e.dtype
+            default -> throw new BadInputException(path + ": tensor " + name + " has dtype " + e.dtype
                     + ", expected F32, F16 or BF16");
         };
         MemorySegment slice = e.end == e.begin ? MemorySegment.ofArray(new byte[0]) : data.asSlice(e.begin, e.end - e.begin);
@@ -222,7 +223,7 @@ public final class SafetensorsFile implements Closeable {
 
     private Entry entry(String name) {
         Entry e = entries.get(name);
-        if (e == null) throw new IllegalArgumentException(path + ": tensor " + name + " is missing");
+        if (e == null) throw new BadInputException(path + ": tensor " + name + " is missing");
         return e;
     }
 

@@ -2,6 +2,7 @@ package dev.loupe.model.weights;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.tensor.WeightTensor;
 
 import java.io.Closeable;
@@ -120,7 +121,7 @@ public final class SafetensorsShards implements Closeable {
         SafetensorsFile f = byName.get(name);
         if (f == null) {
             String where = index != null ? index + ": weight_map" : files.getFirst().path().toString();
-            throw new IllegalArgumentException(where + ": tensor " + name + " is missing");
+            throw new BadInputException(where + ": tensor " + name + " is missing");
         }
         return f.tensor(name);
     }

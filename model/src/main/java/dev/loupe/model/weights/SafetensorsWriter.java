@@ -1,5 +1,6 @@
 package dev.loupe.model.weights;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.io.AtomicFiles;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -50,7 +51,7 @@ public final class SafetensorsWriter {
     /** One tensor to write. Only F32, F16 and BF16: safetensors has no ggml block types. */
     public record Tensor(String name, DType dtype, long[] shape, Content content) {
         public Tensor {
-            if (dtype.quantized()) throw new IllegalArgumentException(name + ": safetensors cannot store " + dtype);
+            if (dtype.quantized()) throw new BadInputException(name + ": safetensors cannot store " + dtype);
             shape = shape.clone();
         }
 

@@ -10,7 +10,7 @@ import dev.loupe.model.Model;
 import dev.loupe.model.Session;
 import dev.loupe.hooks.BoundHooks;
 import dev.loupe.model.tensor.DType;
-import dev.loupe.model.weights.SyntheticCheckpoint;
+import dev.loupe.model.weights.SameWeights;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -30,7 +30,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Assisted generation against the target alone. The target is tiny-a; one draft is tiny-a quantized to Q4_0 by
  * llama.cpp (close to the target: most drafts kept, some rejected), another has the same shape with unrelated random
- * weights (nearly every draft rejected), so both the accepting and the correcting paths run.
+ * weights at initializer size ({@code SameWeights} scaled by 1/16: a near-uniform distribution, nearly every draft
+ * rejected), so both the accepting and the correcting paths run.
  */
 class AssistedGenerationTest {
     @TempDir static Path tmp;
@@ -43,7 +44,7 @@ class AssistedGenerationTest {
     static void load() throws Exception {
         target = Model.load(Fixtures.file("tiny-a/hf"), 1);
         close = Model.load(Fixtures.file("tiny-a/quantized/tiny-a-q4_0.gguf"), 1);
-        SyntheticCheckpoint.write(target.config(), DType.F32, tmp.resolve("unrelated"), 7, 1);
+        SameWeights.random(target.config(), 7, 1f / 16).writeHf(tmp.resolve("unrelated"), DType.F32);
         unrelated = Model.load(tmp.resolve("unrelated"), 1);
         prompt = Fixtures.npy(Fixtures.file("tiny-a/tokens.npy")).ints();
     }
@@ -184,7 +185,7 @@ class AssistedGenerationTest {
     @Test
     void aDraftWithAnotherVocabularyIsRefused() throws Exception {
         var other = target.config().withVocabSize(100);
-        SyntheticCheckpoint.write(other, DType.F32, tmp.resolve("other-vocab"), 1, 1);
+        SameWeights.random(other, 1).writeHf(tmp.resolve("other-vocab"), DType.F32);
         try (Model small = Model.load(tmp.resolve("other-vocab"), 1)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new AssistedGeneration(target, small, 3));
             assertTrue(e.getMessage().contains("vocabulary"), e.getMessage());

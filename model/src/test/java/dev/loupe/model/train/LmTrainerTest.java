@@ -6,7 +6,7 @@ import dev.loupe.model.RunOptions;
 import dev.loupe.model.RunResult;
 import dev.loupe.model.tensor.DType;
 import dev.loupe.model.weights.HfCheckpoint;
-import dev.loupe.model.weights.SyntheticCheckpoint;
+import dev.loupe.model.weights.HfCheckpointWriter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -67,8 +67,8 @@ class LmTrainerTest {
 
         Path out = dir.resolve("lm");
         java.nio.file.Files.createDirectories(out);
-        SyntheticCheckpoint.writeWeights(out, t.tensors(), SyntheticCheckpoint.MAX_SHARD_BYTES, 1);
-        SyntheticCheckpoint.writeTrainedConfig(out.resolve(HfCheckpoint.CONFIG), tiny, DType.F32);
+        HfCheckpointWriter.writeWeights(out, t.tensors(), HfCheckpointWriter.MAX_SHARD_BYTES, 1);
+        HfCheckpointWriter.writeConfig(out.resolve(HfCheckpoint.CONFIG), tiny, DType.F32);
         List<int[]> held = t.data().heldOut();
         t.close();
         try (GemmaModel m = GemmaModel.load(out, 1)) {

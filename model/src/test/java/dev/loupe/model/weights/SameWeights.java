@@ -29,23 +29,29 @@ public record SameWeights(ModelConfig config, Map<String, float[]> tensors) {
     private static final List<String> NORMS = List.of("input_layernorm", "post_attention_layernorm",
             "pre_feedforward_layernorm", "post_feedforward_layernorm");
 
-    public static SameWeights random(ModelConfig c, long seed) {
+    public static SameWeights random(ModelConfig c, long seed) { return random(c, seed, 1f); }
+
+    /**
+     * As {@link #random(ModelConfig, long)} with every amplitude multiplied by {@code scale} (a power of two keeps the
+     * values bf16-representable). A small scale gives initializer-sized weights: a near-uniform next-token distribution.
+     */
+    public static SameWeights random(ModelConfig c, long seed, float scale) {
         SplittableRandom r = new SplittableRandom(seed);
         int h = c.hiddenSize(), inter = c.intermediateSize();
         Map<String, float[]> t = new LinkedHashMap<>();
-        t.put("model.embed_tokens.weight", bf16Uniform(r, c.vocabSize() * h, 1f));
+        t.put("model.embed_tokens.weight", bf16Uniform(r, c.vocabSize() * h, scale * 1f));
         for (int l = 0; l < c.numLayers(); l++) {
             String p = "model.layers." + l + ".";
-            t.put(p + "self_attn.q_proj.weight", bf16Uniform(r, c.qDim() * h, 0.4f));
-            t.put(p + "self_attn.k_proj.weight", bf16Uniform(r, c.kvDim() * h, 0.4f));
-            t.put(p + "self_attn.v_proj.weight", bf16Uniform(r, c.kvDim() * h, 0.5f));
-            t.put(p + "self_attn.o_proj.weight", bf16Uniform(r, h * c.qDim(), 0.3f));
-            t.put(p + "mlp.gate_proj.weight", bf16Uniform(r, inter * h, 0.3f));
-            t.put(p + "mlp.up_proj.weight", bf16Uniform(r, inter * h, 0.3f));
-            t.put(p + "mlp.down_proj.weight", bf16Uniform(r, h * inter, 0.2f));
-            for (String n : NORMS) t.put(p + n + ".weight", bf16Uniform(r, h, 0.5f));
+            t.put(p + "self_attn.q_proj.weight", bf16Uniform(r, c.qDim() * h, scale * 0.4f));
+            t.put(p + "self_attn.k_proj.weight", bf16Uniform(r, c.kvDim() * h, scale * 0.4f));
+            t.put(p + "self_attn.v_proj.weight", bf16Uniform(r, c.kvDim() * h, scale * 0.5f));
+            t.put(p + "self_attn.o_proj.weight", bf16Uniform(r, h * c.qDim(), scale * 0.3f));
+            t.put(p + "mlp.gate_proj.weight", bf16Uniform(r, inter * h, scale * 0.3f));
+            t.put(p + "mlp.up_proj.weight", bf16Uniform(r, inter * h, scale * 0.3f));
+            t.put(p + "mlp.down_proj.weight", bf16Uniform(r, h * inter, scale * 0.2f));
+            for (String n : NORMS) t.put(p + n + ".weight", bf16Uniform(r, h, scale * 0.5f));
         }
-        t.put("model.norm.weight", bf16Uniform(r, h, 0.5f));
+        t.put("model.norm.weight", bf16Uniform(r, h, scale * 0.5f));
         return new SameWeights(c, Collections.unmodifiableMap(t));
     }
 
@@ -63,7 +69,7 @@ public record SameWeights(ModelConfig config, Map<String, float[]> tensors) {
             ts.add(SafetensorsWriter.Tensor.ofFloats(e.getKey(), dtype, hfShape(e.getKey()), e.getValue()));
         }
         SafetensorsWriter.write(folder.resolve(SafetensorsShards.SINGLE), Map.of("format", "pt"), ts, 1);
-        SyntheticCheckpoint.writeConfig(folder.resolve(HfCheckpoint.CONFIG), config, dtype, 0);
+        HfCheckpointWriter.writeConfig(folder.resolve(HfCheckpoint.CONFIG), config, dtype);
         return folder;
     }
 

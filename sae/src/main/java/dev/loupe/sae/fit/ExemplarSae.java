@@ -1,5 +1,6 @@
 package dev.loupe.sae.fit;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.backend.Backend;
 import dev.loupe.model.tensor.WeightTensor;
 import dev.loupe.sae.io.NpzWriter;
@@ -44,12 +45,12 @@ public final class ExemplarSae {
      */
     public record Options(int width, int targetL0, long seed, int kMeansIterations, int scaleSweeps, double activationPenalty) {
         public Options {
-            if (width < 1) throw new IllegalArgumentException("SAE width must be at least 1, got " + width);
-            if (targetL0 < 1 || targetL0 > width) throw new IllegalArgumentException("target L0 must be in [1, " + width + "], got " + targetL0);
+            if (width < 1) throw new BadInputException("SAE width must be at least 1, got " + width);
+            if (targetL0 < 1 || targetL0 > width) throw new BadInputException("target L0 must be in [1, " + width + "], got " + targetL0);
             if (kMeansIterations < 0 || scaleSweeps < 0) {
-                throw new IllegalArgumentException("iteration counts must not be negative, got " + kMeansIterations + " and " + scaleSweeps);
+                throw new BadInputException("iteration counts must not be negative, got " + kMeansIterations + " and " + scaleSweeps);
             }
-            if (!(activationPenalty >= 0)) throw new IllegalArgumentException("activation penalty must be at least 0, got " + activationPenalty);
+            if (!(activationPenalty >= 0)) throw new BadInputException("activation penalty must be at least 0, got " + activationPenalty);
         }
 
         /**
@@ -97,7 +98,7 @@ public final class ExemplarSae {
     public static ExemplarSae fit(HookSample sample, Options options, Backend backend) {
         int n = sample.rows(), d = sample.width(), k = options.width();
         if (k > n) {
-            throw new IllegalArgumentException(sample.hook() + ": " + k + " features need at least as many sample positions, got " + n
+            throw new BadInputException(sample.hook() + ": " + k + " features need at least as many sample positions, got " + n
                     + " (use a larger corpus or a smaller width)");
         }
         float[] x = sample.data();
@@ -118,7 +119,7 @@ public final class ExemplarSae {
             norms[p] = (float) Math.sqrt(sq);
             totalVariance += sq;
         }
-        if (!(totalVariance > 0)) throw new IllegalArgumentException(sample.hook() + ": every sample position holds the same activation");
+        if (!(totalVariance > 0)) throw new BadInputException(sample.hook() + ": every sample position holds the same activation");
         WeightTensor points = HeapTensor.of("centred activations at " + sample.hook(), centred, n, d);
         float[] directions = new SphericalKMeans(points, norms, backend).fit(k, options.seed(), options.kMeansIterations());
 
@@ -245,7 +246,7 @@ public final class ExemplarSae {
 
     /** Unit decoder row {@code W_dec[f]}. */
     public float[] direction(int f) {
-        if (f < 0 || f >= width) throw new IllegalArgumentException("feature " + f + " out of range [0, " + width + ")");
+        if (f < 0 || f >= width) throw new BadInputException("feature " + f + " out of range [0, " + width + ")");
         return Arrays.copyOfRange(directions, f * dIn, (f + 1) * dIn);
     }
 

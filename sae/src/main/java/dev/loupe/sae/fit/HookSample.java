@@ -1,5 +1,6 @@
 package dev.loupe.sae.fit;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.hooks.Activation;
 import dev.loupe.model.Model;
 
@@ -36,7 +37,7 @@ public record HookSample(String hook, int width, float[] data, int[] tokens, int
      * the rows whose token is not in {@code ignoredTokens}, stopping after {@code maxRows} rows.
      */
     public static HookSample collect(Model model, String hook, List<int[]> sequences, Set<Integer> ignoredTokens, int maxRows) {
-        if (maxRows < 1) throw new IllegalArgumentException("the sample needs room for at least one row, got " + maxRows);
+        if (maxRows < 1) throw new BadInputException("the sample needs room for at least one row, got " + maxRows);
         model.hookPoints().id(hook);  // an unknown name fails before any compute
         int width = -1, rows = 0;
         float[] data = new float[0];
@@ -67,7 +68,7 @@ public record HookSample(String hook, int width, float[] data, int[] tokens, int
                 rows++;
             }
         }
-        if (rows == 0) throw new IllegalArgumentException("no positions at " + hook + ": the sequences are empty or hold only ignored tokens");
+        if (rows == 0) throw new BadInputException("no positions at " + hook + ": the sequences are empty or hold only ignored tokens");
         return new HookSample(hook, width, Arrays.copyOf(data, rows * width), Arrays.copyOf(tokens, rows),
                 Arrays.copyOf(documents, rows), Arrays.copyOf(positions, rows));
     }

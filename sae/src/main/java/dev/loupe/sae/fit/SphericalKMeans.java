@@ -1,5 +1,6 @@
 package dev.loupe.sae.fit;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.backend.Backend;
 import dev.loupe.model.tensor.WeightTensor;
 
@@ -63,7 +64,7 @@ final class SphericalKMeans {
             }
         }
         if (eligible < k) {
-            throw new IllegalArgumentException("only " + eligible + " non-zero points for " + k + " centroids: use more tokens or fewer features");
+            throw new BadInputException("only " + eligible + " non-zero points for " + k + " centroids: use more tokens or fewer features");
         }
         float[] cos = new float[n];
         float[] centre = new float[d];
@@ -93,7 +94,7 @@ final class SphericalKMeans {
         double total = 0;
         for (int p = 0; p < n; p++) if (!taken[p]) total += dist[p];
         if (!(total > 1e-12)) {
-            throw new IllegalArgumentException("the points span only " + chosen + " distinct directions: use more tokens or fewer features");
+            throw new BadInputException("the points span only " + chosen + " distinct directions: use more tokens or fewer features");
         }
         double target = random.nextDouble() * total, run = 0;
         int last = -1;

@@ -1,5 +1,12 @@
 package dev.loupe.sae.kernels;
 
+import dev.loupe.errors.BadInputException;
+
+
+
+
+
+
 /** The activation function of a sparse autoencoder, applied to {@code pre = x·W_enc + b_enc}. */
 public sealed interface SaeActivation {
 
@@ -12,7 +19,7 @@ public sealed interface SaeActivation {
      */
     record TopK(int k, float[] norms) implements SaeActivation {
         public TopK {
-            if (k <= 0) throw new IllegalArgumentException("TopK needs k >= 1, got " + k);
+            if (k <= 0) throw new BadInputException("TopK needs k >= 1, got " + k);
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.loupe.sae.metrics;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.hooks.Activation;
 import dev.loupe.hooks.HookSet;
 import dev.loupe.sae.Sae;
@@ -62,7 +63,7 @@ public final class SaeEvaluator {
             if (seq.length < 2) continue;
             Activation[] seen = new Activation[1];
             float[] clean = model.logits(seq, HookSet.of(hook, a -> seen[0] = a.copy()));
-            if (seen[0] == null) throw new IllegalStateException("the model never reached " + hook);
+            if (seen[0] == null) throw new BadInputException("the model never reached " + hook);
             Activation x = seen[0];
             int keep = 0;
             for (int t : seq) if (!ignoreTokens.contains(t)) keep++;
@@ -81,7 +82,7 @@ public final class SaeEvaluator {
             down.add(seq, vocab, clean, withSae, withAblation);
             tokens += seq.length;
         }
-        if (rec.positions() == 0) throw new IllegalArgumentException("no positions to evaluate (corpus empty or only special tokens)");
+        if (rec.positions() == 0) throw new BadInputException("no positions to evaluate (corpus empty or only special tokens)");
         return new Report(tokens, rec.positions(), rec.meanL0(), rec.mse(), rec.explainedVariance(), rec.fvu(),
                 down.ceLossWithoutSae(), down.ceLossWithSae(), down.ceLossWithAblation(), down.ceLossScore(),
                 down.klDivWithSae(), down.klDivWithAblation(), down.klDivScore());

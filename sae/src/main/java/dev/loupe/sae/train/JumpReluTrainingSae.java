@@ -1,5 +1,6 @@
 package dev.loupe.sae.train;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.backend.Backend;
 
 /**
@@ -20,7 +21,7 @@ public final class JumpReluTrainingSae extends TrainingSae {
     public JumpReluTrainingSae(SaeParameters params, Backend backend, float bandwidth) {
         super(params, backend);
         if (params.logThreshold() == null) throw new IllegalArgumentException("a JumpReLU SAE needs a log threshold");
-        if (!(bandwidth > 0)) throw new IllegalArgumentException("bandwidth must be positive, got " + bandwidth);
+        if (!(bandwidth > 0)) throw new BadInputException("bandwidth must be positive, got " + bandwidth);
         this.bandwidth = bandwidth;
         this.threshold = new float[width];
     }

@@ -1,5 +1,6 @@
 package dev.loupe.sae.train;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.hooks.Activation;
 import dev.loupe.model.Model;
 
@@ -23,7 +24,7 @@ public final class ModelActivations implements ActivationSource {
 
     public ModelActivations(Model model, String hook, List<int[]> windows, Set<Integer> ignored) {
         model.hookPoints().id(hook);  // an unknown hook fails before any compute
-        if (windows.isEmpty()) throw new IllegalArgumentException("no token windows to train on");
+        if (windows.isEmpty()) throw new BadInputException("no token windows to train on");
         this.model = model;
         this.hook = hook;
         this.windows = windows;

@@ -2,6 +2,7 @@ package dev.loupe.sae.train;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.io.AtomicFiles;
 import dev.loupe.model.tensor.DType;
 import dev.loupe.model.weights.SafetensorsWriter;
@@ -118,7 +119,7 @@ public final class SaeExport {
 
     private static void writeGemmaScope(Path dir, Weights w) throws IOException {
         if (w.threshold == null && w.architecture.equals("topk")) {
-            throw new IllegalArgumentException("--format gemma-scope holds JumpReLU SAEs (jumprelu, batchtopk, standard); a topk SAE has no such form");
+            throw BadInputException.of("format", "gemma-scope holds JumpReLU SAEs (jumprelu, batchtopk, standard); a topk SAE has no such form");
         }
         float[] threshold = w.threshold != null ? w.threshold : new float[w.width];
         // Gemma Scope encodes x·W_enc + b_enc: fold −b_dec·W_enc into b_enc.

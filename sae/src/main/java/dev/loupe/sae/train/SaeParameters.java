@@ -1,5 +1,7 @@
 package dev.loupe.sae.train;
 
+import dev.loupe.errors.BadInputException;
+
 import java.util.ArrayList;
 import java.util.List;
 
@@ -16,11 +18,11 @@ import java.util.List;
  */
 public record SaeParameters(int dIn, int width, float[] encoder, float[] bEnc, float[] decoder, float[] bDec, float[] logThreshold) {
     public SaeParameters {
-        if (dIn < 1) throw new IllegalArgumentException("d_in must be at least 1, got " + dIn);
-        if (width < 1) throw new IllegalArgumentException("SAE width must be at least 1, got " + width);
+        if (dIn < 1) throw new BadInputException("d_in must be at least 1, got " + dIn);
+        if (width < 1) throw new BadInputException("SAE width must be at least 1, got " + width);
         long matrix = (long) dIn * width;
         if (matrix > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("SAE of " + width + " × " + dIn + " is too large to train on the heap");
+            throw new BadInputException("SAE of " + width + " × " + dIn + " is too large to train on the heap");
         }
         if (encoder.length != matrix || decoder.length != matrix || bEnc.length != width || bDec.length != dIn
                 || (logThreshold != null && logThreshold.length != width)) {

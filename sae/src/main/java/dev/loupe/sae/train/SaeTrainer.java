@@ -1,5 +1,6 @@
 package dev.loupe.sae.train;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.backend.Backend;
 import dev.loupe.model.tensor.WeightTensor;
 import dev.loupe.sae.fit.HeapTensor;
@@ -77,7 +78,7 @@ public final class SaeTrainer {
             buffer.restoreRandomState(state.randomState);
         } else {
             firstRows = buffer.next(batch, options.batchSize());
-            if (firstRows == 0) throw new IllegalArgumentException("the activation source is empty");
+            if (firstRows == 0) throw new BadInputException("the activation source is empty");
             initialise(batch, firstRows, d);
         }
         long lastCheckpoint = state.tokens;
@@ -101,7 +102,7 @@ public final class SaeTrainer {
             sae.setSparsityCoefficient(sparsityCoefficientAt(state.step));
             TrainingSae.StepStats stats = sae.step(batch, rows);
             if (!Double.isFinite(stats.loss())) {
-                throw new IllegalStateException("training diverged at step " + state.step + " (loss " + stats.loss() + "); lower --lr");
+                throw BadInputException.of("learningRate", "training diverged at step " + state.step + " (loss " + stats.loss() + "); lower it");
             }
             float lr = options.learningRateAt(state.step);
             update(lr);
@@ -139,7 +140,7 @@ public final class SaeTrainer {
         double norms = 0;
         for (int r = 0; r < rows; r++) norms += Math.sqrt(TrainKernels.dot(batch, r * d, batch, r * d, d));
         double meanNorm = norms / rows;
-        if (!(meanNorm > 0)) throw new IllegalArgumentException("the first batch of activations is all zeros");
+        if (!(meanNorm > 0)) throw new BadInputException("the first batch of activations is all zeros");
         state.scale = (float) (Math.sqrt(d) / meanNorm);
         int width = options.width();
         boolean jump = options.sparsity() instanceof Sparsity.JumpRelu;

@@ -1,5 +1,6 @@
 package dev.loupe.sae.train;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.backend.Backend;
 import dev.loupe.sae.fit.TopValues;
 
@@ -22,7 +23,7 @@ public sealed class TopKTrainingSae extends TrainingSae permits BatchTopKTrainin
      */
     public TopKTrainingSae(SaeParameters params, Backend backend, int k, int kAux, float auxWeight) {
         super(params, backend);
-        if (k < 1 || k > width) throw new IllegalArgumentException("k must be in [1, " + width + "], got " + k);
+        if (k < 1 || k > width) throw new BadInputException("k must be in [1, " + width + "], got " + k);
         this.k = k;
         this.kAux = Math.max(1, kAux);
         this.auxWeight = auxWeight;

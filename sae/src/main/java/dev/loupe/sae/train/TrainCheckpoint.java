@@ -1,5 +1,6 @@
 package dev.loupe.sae.train;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.backend.Backend;
 import dev.loupe.model.tensor.DType;
 import dev.loupe.model.weights.SafetensorsFile;
@@ -57,8 +58,8 @@ final class TrainCheckpoint {
             Map<String, String> meta = st.metadata();
             String expected = fingerprint(options);
             if (meta == null || !expected.equals(meta.get("options"))) {
-                throw new IllegalArgumentException(file + ": the checkpoint was made with other settings (" + (meta == null ? "none" : meta.get("options"))
-                        + "); rerun with the same options or use an empty --out");
+                throw new BadInputException(file + ": the checkpoint was made with other settings (" + (meta == null ? "none" : meta.get("options"))
+                        + "); rerun with the same options or use an empty output folder");
             }
             SaeTrainer.TrainState s = new SaeTrainer.TrainState();
             s.step = Long.parseLong(meta.get("step"));
@@ -77,7 +78,7 @@ final class TrainCheckpoint {
                 for (SaeParameters.Named n : z.named()) {
                     float[] values = st.tensor(prefixes[i] + n.name()).toFloatArray();
                     if (values.length != n.values().length) {
-                        throw new IllegalArgumentException(file + ": " + prefixes[i] + n.name() + " has " + values.length + " values, expected " + n.values().length);
+                        throw new BadInputException(file + ": " + prefixes[i] + n.name() + " has " + values.length + " values, expected " + n.values().length);
                     }
                     System.arraycopy(values, 0, n.values(), 0, values.length);
                 }

@@ -1,5 +1,12 @@
 package dev.loupe.sae.train;
 
+import dev.loupe.errors.BadInputException;
+
+
+
+
+
+
 /**
  * A training run's settings.
  *
@@ -18,23 +25,23 @@ package dev.loupe.sae.train;
 public record TrainOptions(Sparsity sparsity, int width, long tokens, int batchSize, float learningRate, int warmupSteps,
                            float decayFraction, int bufferRows, long deadAfterTokens, float auxWeight, long seed) {
     public TrainOptions {
-        if (width < 1) throw new IllegalArgumentException("width must be at least 1, got " + width);
-        if (tokens < 1) throw new IllegalArgumentException("tokens must be at least 1, got " + tokens);
-        if (batchSize < 1) throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
-        if (!(learningRate > 0)) throw new IllegalArgumentException("learning rate must be positive, got " + learningRate);
-        if (warmupSteps < 0) throw new IllegalArgumentException("warm-up steps must not be negative, got " + warmupSteps);
-        if (!(decayFraction >= 0 && decayFraction <= 1)) throw new IllegalArgumentException("decay fraction must be in [0, 1], got " + decayFraction);
-        if (bufferRows < batchSize) throw new IllegalArgumentException("the mixing buffer (" + bufferRows + " rows) must hold at least one batch (" + batchSize + ")");
-        if (deadAfterTokens < 1) throw new IllegalArgumentException("dead-feature window must be at least 1 token, got " + deadAfterTokens);
+        if (width < 1) throw new BadInputException("width must be at least 1, got " + width);
+        if (tokens < 1) throw new BadInputException("tokens must be at least 1, got " + tokens);
+        if (batchSize < 1) throw new BadInputException("batch size must be at least 1, got " + batchSize);
+        if (!(learningRate > 0)) throw new BadInputException("learning rate must be positive, got " + learningRate);
+        if (warmupSteps < 0) throw new BadInputException("warm-up steps must not be negative, got " + warmupSteps);
+        if (!(decayFraction >= 0 && decayFraction <= 1)) throw new BadInputException("decay fraction must be in [0, 1], got " + decayFraction);
+        if (bufferRows < batchSize) throw new BadInputException("the mixing buffer (" + bufferRows + " rows) must hold at least one batch (" + batchSize + ")");
+        if (deadAfterTokens < 1) throw new BadInputException("dead-feature window must be at least 1 token, got " + deadAfterTokens);
         switch (sparsity) {
             case Sparsity.JumpRelu j -> {
-                if (j.targetL0() >= width) throw new IllegalArgumentException("target L0 " + j.targetL0() + " cannot be reached with " + width + " features (it must be below the width)");
+                if (j.targetL0() >= width) throw new BadInputException("target L0 " + j.targetL0() + " cannot be reached with " + width + " features (it must be below the width)");
             }
             case Sparsity.TopK t -> {
-                if (t.k() > width) throw new IllegalArgumentException("k = " + t.k() + " exceeds the width " + width);
+                if (t.k() > width) throw new BadInputException("k = " + t.k() + " exceeds the width " + width);
             }
             case Sparsity.BatchTopK t -> {
-                if (t.k() > width) throw new IllegalArgumentException("k = " + t.k() + " exceeds the width " + width);
+                if (t.k() > width) throw new BadInputException("k = " + t.k() + " exceeds the width " + width);
             }
             case Sparsity.Standard s -> { }
         }

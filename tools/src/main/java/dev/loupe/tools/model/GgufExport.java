@@ -1,5 +1,6 @@
-package dev.loupe.model.tools;
+package dev.loupe.tools.model;
 
+import dev.loupe.errors.BadInputException;
 import dev.loupe.model.io.AtomicFiles;
 import dev.loupe.model.ModelConfig;
 import dev.loupe.model.arch.Architecture;
@@ -52,7 +53,7 @@ public final class GgufExport {
     /** Writes {@code weights} to {@code file} (via a temporary name, renamed when complete). */
     public static void write(ModelWeights weights, Path file) throws IOException {
         ModelConfig c = weights.config();
-        if (c.architecture() == Gemma3.ARCHITECTURE) throw new IllegalArgumentException("GGUF export: Gemma 3 files are not written (Loupe does not read them)");
+        if (c.architecture() == Gemma3.ARCHITECTURE) throw new BadInputException("GGUF export: Gemma 3 files are not written (Loupe does not read them)");
         List<Tensor> tensors = new ArrayList<>();
         tensors.add(matrix(Architecture.GGUF_EMBEDDING, weights.embedding()));
         for (int l = 0; l < c.numLayers(); l++) {

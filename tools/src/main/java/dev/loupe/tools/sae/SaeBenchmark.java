@@ -1,4 +1,7 @@
-package dev.loupe.sae;
+package dev.loupe.tools.sae;
+
+import dev.loupe.sae.Sae;
+import dev.loupe.sae.SparseFeatures;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;

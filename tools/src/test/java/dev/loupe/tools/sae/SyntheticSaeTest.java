@@ -1,6 +1,7 @@
-package dev.loupe.sae;
+package dev.loupe.tools.sae;
 
 import dev.loupe.model.ReferenceBackend;
+import dev.loupe.sae.Sae;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -1,5 +1,6 @@
-package dev.loupe.model.cpu;
+package dev.loupe.tools.model;
 
+import dev.loupe.model.cpu.CpuBackend;
 import dev.loupe.model.tensor.DType;
 import dev.loupe.model.tensor.WeightTensor;
 
@@ -21,10 +22,9 @@ import java.util.Locale;
 
 /**
  * Measures the CPU kernels on Gemma 2 2B shapes with weights in a memory-mapped temporary file, as the model
- * sees them. Not a test: run it by hand, e.g.
- * {@code java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp model/target/classes
- * dev.loupe.model.cpu.KernelBench [--threads 1,2] [--seconds 2] [--dir /tmp] [--generation-step]
- * [--formats F32,F16,Q8_0,Q4_0,Q4_K,Q5_K,Q6_K] [--formats-only] [--rounds 1]}.
+ * sees them. Not a test: run it by hand after {@code mvn -B -ntp -DskipTests package}, e.g.
+ * {@code java @bin/jvm.args -cp 'cli/target/lib/*' dev.loupe.tools.model.KernelBench [--threads 1,2] [--seconds 2]
+ * [--dir /tmp] [--generation-step] [--formats F32,F16,Q8_0,Q4_0,Q4_K,Q5_K,Q6_K] [--formats-only] [--rounds 1]}.
  *
  * <p>{@code --formats-only} times only the storage formats on the MLP shape; {@code --rounds N} repeats those
  * timings N times, alternating the order of the formats from round to round, and ends with each format's median
@@ -71,10 +71,9 @@ public final class KernelBench {
             }
         }
         long t0 = System.nanoTime();
-        KernelWarmup.start();
-        KernelWarmup.await();
+        CpuBackend.warmUp();
         System.out.printf(Locale.ROOT, "vector: %d-bit (%d floats); kernel warmup %.0f ms; best (median) of runs of >= %.1f s%n",
-                Vectors.F.vectorBitSize(), Vectors.L, (System.nanoTime() - t0) / 1e6, seconds / 5);
+                CpuBackend.vectorBits(), CpuBackend.vectorBits() / Float.SIZE, (System.nanoTime() - t0) / 1e6, seconds / 5);
         try (Arena arena = Arena.ofShared()) {
             WeightFile file = new WeightFile(dir, arena);
             List<WeightTensor[]> copies = new ArrayList<>();

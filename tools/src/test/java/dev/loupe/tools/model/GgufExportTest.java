@@ -1,15 +1,21 @@
-package dev.loupe.model.tools;
+package dev.loupe.tools.model;
 
 import dev.loupe.hooks.BoundHooks;
 import dev.loupe.model.GemmaModel;
+import dev.loupe.model.Fixtures;
 import dev.loupe.model.ModelConfig;
+import dev.loupe.model.arch.gemma1.Gemma1;
 import dev.loupe.model.tensor.DType;
 import dev.loupe.model.weights.Checkpoints;
+import dev.loupe.model.weights.FixtureVariants;
+import dev.loupe.model.weights.GgufCheckpoint;
+import dev.loupe.model.weights.HfCheckpoint;
 import dev.loupe.model.weights.ModelWeights;
 import dev.loupe.model.weights.GgufFile;
-import dev.loupe.model.weights.SyntheticCheckpoint;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,6 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+/** {@link GgufExport}: its files load as the weights they came from, for Gemma 2 and Gemma 1, with llama.cpp's keys. */
 class GgufExportTest {
     @TempDir Path tmp;
 
@@ -72,5 +79,21 @@ class GgufExportTest {
             assertEquals(2, f.getInt("tokenizer.ggml.bos_token_id"));
             assertTrue(f.tensorInfo("blk.0.attn_q.weight").offset() % 32 == 0);
         }
+    }
+
+    /** The fixture's Gemma 1 weights written as a GGUF: gemma keys and tensors, and the same float64 references hold. */
+    @ParameterizedTest
+    @ValueSource(strings = {"hf", "hf-bf16"})
+    void gemma1GgufMatchesTheReferences(String folder) throws Exception {
+        Path gguf = tmp.resolve("g1.gguf");
+        try (ModelWeights w = HfCheckpoint.load(Fixtures.file("tiny-g1a").resolve(folder))) {
+            GgufExport.write(w, gguf);
+        }
+        try (GgufFile f = GgufFile.open(gguf)) {
+            assertEquals("gemma", f.getString("general.architecture"));
+            assertTrue(f.hasTensor("blk.0.ffn_norm.weight") && !f.hasTensor("blk.0.post_attention_norm.weight"));
+            assertEquals(Gemma1.ARCHITECTURE, GgufCheckpoint.config(f).architecture());
+        }
+        FixtureVariants.assertMatchesReferences(gguf, "tiny-g1a");
     }
 }

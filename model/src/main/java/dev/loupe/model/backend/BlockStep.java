@@ -1,0 +1,17 @@
+package dev.loupe.model.backend;
+
+/**
+ * One whole transformer block over a chunk, for {@link Backend#block}: the layer (whose weights, norms, window and
+ * RoPE the backend learnt in {@link Backend#prepare}), the chunk's first position and size, the forward pass's working
+ * buffers, and this layer's KV cache, which gets the chunk's keys and values at {@code [p0, p0 + rows)}.
+ *
+ * @param x        the residual stream {@code [rows, hidden]}: the block's input, replaced by its output
+ * @param scratch  the forward pass's other working buffers; their contents afterwards are unspecified
+ */
+public record BlockStep(int layer, int p0, int rows, ActivationBuffer x, Scratch scratch, ActivationBuffer keys,
+                        ActivationBuffer values) {
+
+    /** The working buffers of a forward pass, each sized for the chunk: normed residual, q/k/v, z, projection, gate/up. */
+    public record Scratch(ActivationBuffer xn, ActivationBuffer q, ActivationBuffer k, ActivationBuffer v, ActivationBuffer z,
+                          ActivationBuffer proj, ActivationBuffer gate, ActivationBuffer up) {}
+}
