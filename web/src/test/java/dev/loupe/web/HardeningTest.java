@@ -71,11 +71,13 @@ class HardeningTest {
             java.util.Arrays.fill(closedAfter, -1);
             Thread trickler = null;
             String duringFlood;
+            long openedMs;
             try {
                 for (int i = 0; i < n; i++) {
                     socks[i] = new Socket("127.0.0.1", s.port());
                     trickle(socks[i], head, closedAfter, i, t0);
                 }
+                openedMs = (System.nanoTime() - t0) / 1_000_000;
                 // One thread drives every connection: the client side costs a socket each, not a thread each.
                 trickler = Thread.ofPlatform().start(() -> {
                     while (System.nanoTime() - t0 < Duration.ofSeconds(12).toNanos()) {
@@ -98,9 +100,13 @@ class HardeningTest {
             assertEquals("200", duringFlood, "another client is answered within 5 s during the flood");
             List<Long> times = java.util.Arrays.stream(closedAfter).boxed().toList();
             assertTrue(times.stream().allMatch(t -> t >= 0), "every slow connection was closed by the server (ms after start): " + times);
-            assertTrue(times.stream().allMatch(t -> t < 6_000), "within the 2 s body timeout and a margin: " + times);
-            assertTrue(s.connectionsRefused() >= n - 8, "connections past 8 were refused on arrival: " + s.connectionsRefused());
-            assertTrue(s.bodyTimeouts() >= 1, "the others ran out of time");
+            assertTrue(times.stream().allMatch(t -> t < openedMs + 6_000),
+                    "within the 2 s body timeout and a margin of the last one's arrival (" + openedMs + " ms): " + times);
+            // On a loaded machine the first ones may time out while the last ones still arrive and take their places.
+            assertTrue(s.connectionsRefused() >= n / 2, "most connections past 8 were refused on arrival: " + s.connectionsRefused());
+            assertTrue(s.bodyTimeouts() >= 8, "the first 8 ran out of time: " + s.bodyTimeouts());
+            assertTrue(s.connectionsRefused() + s.bodyTimeouts() >= n,
+                    "each was refused or timed out: " + s.connectionsRefused() + " + " + s.bodyTimeouts());
             long a = System.nanoTime();
             assertEquals(200, Http.get(s.url().replaceAll("/$", ""), "/api/info").status());
             assertTrue(System.nanoTime() - a < Duration.ofSeconds(2).toNanos(), "answered at once after the flood");
