@@ -32,8 +32,8 @@ class VectorsTest {
     }
 
     private static float[] sums(float[] x) {
-        float[] out = new float[x.length / Vectors.L];
-        for (int v = 0; v < out.length; v++) out[v] = Vectors.sumLanes(FloatVector.fromArray(Vectors.F, x, v * Vectors.L));
+        float[] out = new float[x.length / Vectors.L], lanes = new float[Vectors.L];
+        for (int v = 0; v < out.length; v++) out[v] = Vectors.sumLanes(FloatVector.fromArray(Vectors.F, x, v * Vectors.L), lanes);
         return out;
     }
 
