@@ -92,8 +92,8 @@ public final class Corpus {
                         line++;
                         try {
                             next = parse(file, line, s);
-                        } catch (IllegalArgumentException e) {
-                            if (!skipBadLines) throw new BadInputException(e.getMessage() + " (--skip-bad-lines skips such lines)");
+                        } catch (BadInputException e) {
+                            if (!skipBadLines) throw new BadInputException(e.getMessage() + " (--skip-bad-lines skips such lines)", e);
                             progress.warning("skipped " + e.getMessage());
                         }
                     }

@@ -42,10 +42,12 @@ final class Errors {
                 + " -Dloupe.trace=true in LOUPE_JAVA_OPTS prints the stack trace)"), FAILED);
     }
 
-    /** The machine's failures rather than Loupe's: files, memory, a mapped file changed under the run, unsupported requests. */
+    /**
+     * The machine's failures rather than Loupe's: files, JVM errors (memory, stack, an InternalError such as a fault in
+     * a mapped file changed under the run), requests a backend does not support.
+     */
     private static boolean isEnvironment(Throwable e) {
-        return e instanceof IOException || e instanceof VirtualMachineError || e instanceof UnsupportedOperationException
-                || e instanceof InternalError i && String.valueOf(i.getMessage()).contains("unsafe memory access");
+        return e instanceof IOException || e instanceof VirtualMachineError || e instanceof UnsupportedOperationException;
     }
 
     /** The exception a wrapper carries: an unchecked I/O error, a bare RuntimeException, a task's failure. */

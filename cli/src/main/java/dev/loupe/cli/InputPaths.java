@@ -47,8 +47,8 @@ final class InputPaths {
             throws IOException {
         try {
             return dev.loupe.analysis.Corpus.tokenIds(corpus, tokenizer, maxLength, maxTokens);
-        } catch (IllegalArgumentException e) {
-            throw new BadInputException(option + " " + e.getMessage());
+        } catch (BadInputException e) {
+            throw new BadInputException(option + " " + e.getMessage(), e);
         }
     }
 
@@ -56,8 +56,8 @@ final class InputPaths {
     static List<Path> corpusFiles(Path corpus, String option) throws IOException {
         try {
             return dev.loupe.analysis.Corpus.files(corpus);
-        } catch (IllegalArgumentException e) {
-            throw new BadInputException(option + " " + e.getMessage());
+        } catch (BadInputException e) {
+            throw new BadInputException(option + " " + e.getMessage(), e);
         }
     }
 }

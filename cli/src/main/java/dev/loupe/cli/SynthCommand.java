@@ -4,9 +4,6 @@ import dev.loupe.errors.BadInputException;
 import dev.loupe.model.ModelConfig;
 import dev.loupe.model.tensor.DType;
 import dev.loupe.model.tokenizer.Tokenizers;
-import dev.loupe.model.weights.ModelWeights;
-import dev.loupe.model.weights.HfCheckpoint;
-import dev.loupe.tools.model.GgufExport;
 import dev.loupe.tools.model.SyntheticCheckpoint;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -76,40 +73,16 @@ public final class SynthCommand implements Callable<Integer> {
         return 0;
     }
 
-    /**
-     * Synthesizes the HF folder beside the output, converts it with {@link GgufExport} and removes it: the
-     * GGUF holds the very weights that {@code synth --format hf} with the same seed writes.
-     */
+    /** The same weights as {@code --format hf} with this seed, as one GGUF file ({@link SyntheticCheckpoint#writeGguf}). */
     private int writeGguf(ModelConfig config, DType type, long start) throws java.io.IOException {
         if (tokenizer != null) throw new BadInputException("--tokenizer: only with --format hf (the GGUF gets a placeholder vocabulary)");
-        Path file = out.toAbsolutePath();
-        if (Files.isDirectory(file)) throw new BadInputException("--out " + out + " is a folder; --format gguf writes a file");
-        Path folder = file.resolveSibling(file.getFileName() + ".hf.partial");
-        long h = config.hiddenSize(), params = (long) config.vocabSize() * h + h + (long) config.numLayers()
-                * (2L * config.qDim() * h + 2L * config.kvDim() * h + 3L * config.intermediateSize() * h + 4 * h);
-        // The folder and the file exist together until the conversion is done.
-        dev.loupe.model.io.DiskSpace.require(file.getParent(), 2 * type.bytesFor(params), "the " + type + " folder and its GGUF copy");
-        try {
-            SyntheticCheckpoint.write(config, type, folder, seed, threads);
-            try (ModelWeights w = HfCheckpoint.load(folder)) {
-                GgufExport.write(w, file);
-            }
-        } finally {
-            deleteFolder(folder);
-        }
+        if (Files.isDirectory(out)) throw new BadInputException("--out " + out + " is a folder; --format gguf writes a file");
+        SyntheticCheckpoint.writeGguf(config, type, out, seed, threads);
         PrintWriter o = spec.commandLine().getOut();
         o.printf("wrote %s %s (seed %d) to %s: %.2f GB in %.1f s%n", shape, dtype.toLowerCase(Locale.ROOT), seed, out,
-                Files.size(file) / 1e9, (System.nanoTime() - start) / 1e9);
+                Files.size(out) / 1e9, (System.nanoTime() - start) / 1e9);
         o.flush();
         return 0;
-    }
-
-    private static void deleteFolder(Path folder) throws java.io.IOException {
-        if (!Files.isDirectory(folder)) return;
-        try (var files = Files.list(folder)) {
-            for (Path f : (Iterable<Path>) files::iterator) Files.delete(f);
-        }
-        Files.delete(folder);
     }
 
     /** Copies tokenizer.json (and tokenizer_config.json beside it, if any) into the output, each via a temporary name. */

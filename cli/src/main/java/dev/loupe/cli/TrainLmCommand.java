@@ -94,8 +94,8 @@ final class TrainLmCommand implements Callable<Integer>, Flags.Named {
         ModelConfig config;
         try {
             config = ModelConfig.shape(shape);
-        } catch (IllegalArgumentException e) {
-            throw new BadInputException("--shape " + e.getMessage());
+        } catch (BadInputException e) {
+            throw new BadInputException("--shape " + e.getMessage(), e);
         }
         requireNewFolder();
         Path tok = tokenizerFile();

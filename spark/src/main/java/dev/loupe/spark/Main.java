@@ -55,7 +55,7 @@ public final class Main implements Callable<Integer> {
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
             System.err.println("loupe-spark: " + OneLine.of(e, cmd.getCommandSpec()));
-            return 1;
+            return OneLine.isBadInput(e) ? 2 : 1;
         });
         cl.setParameterExceptionHandler((e, args2) -> {
             System.err.println("loupe-spark: " + e.getMessage() + " (loupe-spark --help lists the options)");

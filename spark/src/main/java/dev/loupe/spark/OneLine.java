@@ -16,6 +16,15 @@ final class OneLine {
 
     static String of(Throwable t) { return of(t, null); }
 
+    /** Whether {@code t} is wrong input (exit 2, as loupe's), once Spark's and I/O wrappers are taken off. */
+    static boolean isBadInput(Throwable t) {
+        for (Throwable e = t; e != null; e = e.getCause()) {
+            if (e instanceof BadInputException) return true;
+            if (!(e instanceof SparkException || e instanceof UncheckedIOException || e.getClass() == RuntimeException.class)) return false;
+        }
+        return false;
+    }
+
     /** The line for {@code t}; a {@link BadInputException} names its parameter as {@code spec}'s flag ({@link Flags}). */
     static String of(Throwable t, CommandSpec spec) {
         Throwable e = t;

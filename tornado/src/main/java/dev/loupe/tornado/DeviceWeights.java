@@ -129,12 +129,21 @@ final class DeviceWeights {
     private final List<Pool> pools = new ArrayList<>();
     private final Map<WeightTensor, Placement> placements = new IdentityHashMap<>();
 
+    DeviceWeights(List<WeightTensor> matrices, Policy policy, long poolBytes) {
+        this(matrices, List.of(), policy, poolBytes);
+    }
+
     /**
      * Packs {@code matrices} (duplicates by identity once: a tied embedding is one matrix).
      *
+     * @param together  runs of consecutive matrices to keep one after another in one pool (a layer's q, k, v; its gate
+     *                  and up), so that one launch computes them all ({@link #contiguous}); a run that fits an empty
+     *                  pool starts a new pool rather than straddle two
      * @param poolBytes largest pool, in bytes
      */
-    DeviceWeights(List<WeightTensor> matrices, Policy policy, long poolBytes) {
+    DeviceWeights(List<WeightTensor> matrices, List<List<WeightTensor>> together, Policy policy, long poolBytes) {
+        Map<WeightTensor, List<WeightTensor>> runStartingAt = new IdentityHashMap<>();
+        for (List<WeightTensor> run : together) runStartingAt.put(run.getFirst(), run);
         // plan first (pool sizes must be known to allocate), then fill
         List<PoolPlan> plans = new ArrayList<>();
         PoolPlan openFloat = null, openHalf = null;
@@ -150,6 +159,17 @@ final class DeviceWeights {
                         + " values, more than one device pool holds (" + capacity + "); raise -Dloupe.tornado.pool.mb");
             }
             List<Part> parts = new ArrayList<>();
+            List<WeightTensor> run = runStartingAt.get(w);
+            if (run != null && run.stream().allMatch(m -> policy.precisionOf(m.dtype()) == precision && !placements.containsKey(m))) {
+                long runValues = 0;
+                for (WeightTensor m : run) runValues += (long) m.rows() * m.cols();
+                PoolPlan open = precision.half() ? openHalf : openFloat;
+                if (runValues <= capacity && open != null && capacity - open.values < runValues) {
+                    open = new PoolPlan(plans.size(), precision.half());
+                    plans.add(open);
+                    if (precision.half()) openHalf = open; else openFloat = open;
+                }
+            }
             int row = 0;
             while (row < w.rows()) {
                 PoolPlan open = precision.half() ? openHalf : openFloat;

@@ -29,13 +29,16 @@ import static dev.loupe.tornado.TornadoBackend.rmsNormWork;
 
 /**
  * The model's whole steps as task graphs built once in {@link TornadoBackend#prepare}: the embedding (rows gathered
- * from the embedding's pool on the device), one block graph (every operation of a Gemma block as one task each,
+ * from the embedding's pool on the device), one block graph (every operation of a Gemma block as one task each, q/k/v
+ * and gate/up fused into one matmul each,
  * executed once per layer with that layer's weight and norm offsets, window and RoPE table in its parameter array),
  * and the head (final norm, unembedding, final softcap). A generated token thus costs layers + 2 graph executions,
  * and the only things sent are the parameter arrays (the token id among them).
  *
  * <p>The block graph's tasks share one parameter array, each from its own base; the layout is fixed by the
- * architecture (QK-norm, post-norms). A layer whose matrices sit in other pools than layer 0's gets a graph of its
+ * architecture (QK-norm, post-norms). Two more graphs hold the block's halves (attention up to the middle residual,
+ * and the MLP after it) with the same layout, for a block with hooks inside only one half; TornadoVM compiles a
+ * graph when it first runs, so they cost nothing until used. A layer whose matrices sit in other pools than layer 0's gets a graph of its
  * own for that combination of pools; a layer with a matrix split over pools (bigger than a pool) runs op by op. The
  * embedding and unembedding take one task per part of the embedding. RoPE reads one device-resident cos/sin table
  * per distinct {@link Rope}, covering positions from 0 and grown by doubling. A prompt's embedding rows are gathered
@@ -44,8 +47,6 @@ import static dev.loupe.tornado.TornadoBackend.rmsNormWork;
 final class ModelSteps {
     /** Parameters per task (a fused matmul reads 17). */
     private static final int PARAMS = 24;
-    private static final LayerTensor[] MATRICES = {LayerTensor.Q, LayerTensor.K, LayerTensor.V, LayerTensor.O, LayerTensor.GATE,
-            LayerTensor.UP, LayerTensor.DOWN};
 
     private final TornadoBackend be;
     private final ModelConfig c;
@@ -61,7 +62,11 @@ final class ModelSteps {
     private final IntArray lp;
     private final List<TornadoBackend.Task> blockTasks = new ArrayList<>();
     private final Map<String, Integer> base = new LinkedHashMap<>();
+    /** The tasks of the attention half: the block's first ones; the MLP half is the rest. */
+    private int attentionTasks;
     private final String[] graphOf;
+    /** Per layer: where q, k, v (and gate, up) sit one after another, computed by one fused task. */
+    private final DeviceWeights.Part[] qkvRun, gateUpRun;
     private final RopeTables tables;
     private final int[] ropeOf;
 
@@ -98,7 +103,7 @@ final class ModelSteps {
                 .task("norm", Kernels::rmsNorm, kc, be.arena(), be.vectors(), headParams, normFp, 0);
         for (int i = 0; i < parts; i++) {
             be.matmulTask(head, "logits" + i, embedding.parts().get(i).pool(), kc, headParams, PARAMS * (1 + i));
-            headTasks.add(new TornadoBackend.Task("logits" + i, Kernels.MATMUL_LOCAL));
+            headTasks.add(new TornadoBackend.Task("logits" + i, be.matmulLocal()));
         }
         if (c.finalSoftcap() > 0) {
             FloatArray capFp = constants(c.finalSoftcap());
@@ -110,7 +115,7 @@ final class ModelSteps {
 
         // the block's tasks in order, each with its work-group size and a base in the parameter array
         layout("norm_in", Kernels.NORM_GROUP);
-        for (String m : new String[]{"q", "k", "v"}) layout(m, Kernels.MATMUL_LOCAL);
+        layout("qkv", be.matmulLocal());
         if (qkNorm) {
             layout("q_norm", Kernels.NORM_GROUP);
             layout("k_norm", Kernels.NORM_GROUP);
@@ -118,32 +123,38 @@ final class ModelSteps {
         layout("rope", LOCAL);
         layout("attention", Kernels.ATT_GROUP);
         layout("combine", Kernels.ATT_GROUP);
-        layout("o", Kernels.MATMUL_LOCAL);
+        layout("o", be.matmulLocal());
         if (postAttentionNorm) layout("post_attention_norm", Kernels.NORM_GROUP);
         layout("add_attention", LOCAL);
+        attentionTasks = blockTasks.size();
         layout("norm_ff", Kernels.NORM_GROUP);
-        layout("gate", Kernels.MATMUL_LOCAL);
-        layout("up", Kernels.MATMUL_LOCAL);
+        layout("gate_up", be.matmulLocal());
         layout("geglu", LOCAL);
-        layout("down", Kernels.MATMUL_LOCAL);
+        layout("down", be.matmulLocal());
         if (postFeedforwardNorm) layout("post_feedforward_norm", Kernels.NORM_GROUP);
         layout("add_mlp", LOCAL);
         this.lp = new IntArray(PARAMS * blockTasks.size());
 
         this.graphOf = new String[c.numLayers()];
+        this.qkvRun = new DeviceWeights.Part[c.numLayers()];
+        this.gateUpRun = new DeviceWeights.Part[c.numLayers()];
         Map<List<Integer>, String> byPools = new LinkedHashMap<>();
         for (int l = 0; l < c.numLayers(); l++) {
-            List<Integer> pools = new ArrayList<>();
-            for (LayerTensor m : MATRICES) {
-                List<DeviceWeights.Part> mParts = be.placement(model.layers().get(l).matrix(m)).parts();
-                pools.add(mParts.size() == 1 ? mParts.getFirst().pool() : -1);
-            }
-            if (pools.contains(-1)) continue;   // a matrix bigger than a pool: this layer runs op by op
+            LayerWeights lw = model.layers().get(l);
+            qkvRun[l] = be.weights().contiguous(new WeightTensor[]{lw.q(), lw.k(), lw.v()});
+            gateUpRun[l] = be.weights().contiguous(new WeightTensor[]{lw.gate(), lw.up()});
+            List<DeviceWeights.Part> oParts = be.placement(lw.o()).parts(), downParts = be.placement(lw.down()).parts();
+            // q/k/v or gate/up not one after another in one pool, or a matrix bigger than a pool: this layer runs op by op
+            if (qkvRun[l] == null || gateUpRun[l] == null || oParts.size() != 1 || downParts.size() != 1) continue;
+            List<Integer> pools = List.of(qkvRun[l].pool(), oParts.getFirst().pool(), gateUpRun[l].pool(), downParts.getFirst().pool());
             String name = byPools.get(pools);
             if (name == null) {
-                name = "block" + byPools.size();
+                name = String.valueOf(byPools.size());
                 byPools.put(pools, name);
-                be.add(blockGraph(name, pools, kc, normFp, attentionFp), blockTasks);
+                be.add(blockGraph("block" + name, pools, kc, normFp, attentionFp, 0, blockTasks.size()), blockTasks);
+                be.add(blockGraph("attention" + name, pools, kc, normFp, attentionFp, 0, attentionTasks), blockTasks.subList(0, attentionTasks));
+                be.add(blockGraph("mlp" + name, pools, kc, normFp, attentionFp, attentionTasks, blockTasks.size()),
+                        blockTasks.subList(attentionTasks, blockTasks.size()));
             }
             graphOf[l] = name;
         }
@@ -168,30 +179,29 @@ final class ModelSteps {
         blockTasks.add(new TornadoBackend.Task(task, local));
     }
 
-    private TaskGraph blockGraph(String name, List<Integer> pools, KernelContext kc, FloatArray normFp, FloatArray attentionFp) {
+    /** A graph of the block's tasks {@code [from, to)}. */
+    private TaskGraph blockGraph(String name, List<Integer> pools, KernelContext kc, FloatArray normFp, FloatArray attentionFp, int from, int to) {
         FloatArray a = be.arena(), vec = be.vectors();
         TaskGraph g = be.graph(name, lp).transferToDevice(DataTransferMode.FIRST_EXECUTION, normFp, attentionFp);
-        g.task("norm_in", Kernels::rmsNorm, kc, a, vec, lp, normFp, base.get("norm_in"));
-        be.matmulTask(g, "q", pools.get(0), kc, lp, base.get("q"));
-        be.matmulTask(g, "k", pools.get(1), kc, lp, base.get("k"));
-        be.matmulTask(g, "v", pools.get(2), kc, lp, base.get("v"));
-        if (qkNorm) {
-            g.task("q_norm", Kernels::rmsNorm, kc, a, vec, lp, normFp, base.get("q_norm"));
-            g.task("k_norm", Kernels::rmsNorm, kc, a, vec, lp, normFp, base.get("k_norm"));
+        for (TornadoBackend.Task task : blockTasks.subList(from, to)) {
+            String t = task.name();
+            int at = base.get(t);
+            switch (t) {
+                case "norm_in", "q_norm", "k_norm", "post_attention_norm", "norm_ff", "post_feedforward_norm" ->
+                        g.task(t, Kernels::rmsNorm, kc, a, vec, lp, normFp, at);
+                case "qkv" -> be.matmulTask(g, t, pools.get(0), kc, lp, at);
+                case "o" -> be.matmulTask(g, t, pools.get(1), kc, lp, at);
+                case "gate_up" -> be.matmulTask(g, t, pools.get(2), kc, lp, at);
+                case "down" -> be.matmulTask(g, t, pools.get(3), kc, lp, at);
+                case "rope" -> g.task(t, Kernels::ropeStore, kc, a, lp, at);
+                case "attention" -> g.task(t, Kernels::attention, kc, a, lp, attentionFp, at);
+                // the merge of a split attention reads the attention's parameters
+                case "combine" -> g.task(t, Kernels::attentionCombine, kc, a, lp, base.get("attention"));
+                case "add_attention", "add_mlp" -> g.task(t, Kernels::add, kc, a, lp, at);
+                case "geglu" -> g.task(t, Kernels::geglu, kc, a, lp, at);
+                default -> throw new IllegalStateException("no kernel for block task " + t);
+            }
         }
-        g.task("rope", Kernels::ropeStore, kc, a, lp, base.get("rope"));
-        g.task("attention", Kernels::attention, kc, a, lp, attentionFp, base.get("attention"));
-        g.task("combine", Kernels::attentionCombine, kc, a, lp, base.get("attention"));
-        be.matmulTask(g, "o", pools.get(3), kc, lp, base.get("o"));
-        if (postAttentionNorm) g.task("post_attention_norm", Kernels::rmsNorm, kc, a, vec, lp, normFp, base.get("post_attention_norm"));
-        g.task("add_attention", Kernels::add, kc, a, lp, base.get("add_attention"));
-        g.task("norm_ff", Kernels::rmsNorm, kc, a, vec, lp, normFp, base.get("norm_ff"));
-        be.matmulTask(g, "gate", pools.get(4), kc, lp, base.get("gate"));
-        be.matmulTask(g, "up", pools.get(5), kc, lp, base.get("up"));
-        g.task("geglu", Kernels::geglu, kc, a, lp, base.get("geglu"));
-        be.matmulTask(g, "down", pools.get(6), kc, lp, base.get("down"));
-        if (postFeedforwardNorm) g.task("post_feedforward_norm", Kernels::rmsNorm, kc, a, vec, lp, normFp, base.get("post_feedforward_norm"));
-        g.task("add_mlp", Kernels::add, kc, a, lp, base.get("add_mlp"));
         return g;
     }
 
@@ -226,25 +236,53 @@ final class ModelSteps {
         be.launch("embed", work);
     }
 
+    /** Runs a block, or one of its halves, as one graph execution; false for a layer with a matrix split over pools. */
     boolean block(BlockStep step) {
-        int l = step.layer(), rows = step.rows(), p0 = step.p0();
+        int l = step.layer();
         if (graphOf[l] == null) return false;
-        int d = c.hiddenSize(), qDim = c.qDim(), kvDim = c.kvDim(), inter = c.intermediateSize();
-        int heads = c.numHeads(), kvHeads = c.numKvHeads(), hd = c.headDim(), half = hd / 2;
+        BlockStep.Span span = step.span();
         LayerWeights lw = w.layers().get(l);
-        BlockStep.Scratch s = step.scratch();
+        int rows = step.rows(), d = c.hiddenSize();
         int x = dev(step.x()).update();
-        int keys = dev(step.keys()).write(p0 * kvDim, rows * kvDim), values = dev(step.values()).write(p0 * kvDim, rows * kvDim);
-        int xn = dev(s.xn()).write(), q = dev(s.q()).write(), k = dev(s.k()).write(), v = dev(s.v()).write();
-        int z = dev(s.z()).write(), proj = dev(s.proj()).write(), gate = dev(s.gate()).write(), up = dev(s.up()).write();
-        RopeTables.Table tab = tables.covering(ropeOf[l], p0 + rows);
-
+        BlockStep.Scratch s = step.scratch();
+        int xn = dev(s.xn()).write(), proj = dev(s.proj()).write();
         long[] work = new long[blockTasks.size()];
         int t = 0;
+        if (span != BlockStep.Span.MLP) t = attentionHalf(step, lw, x, xn, proj, work);
+        else t = attentionTasks;
+        if (span != BlockStep.Span.ATTENTION) {
+            int inter = c.intermediateSize();
+            int gate = dev(s.gate()).write(), up = dev(s.up()).write();
+            work[t++] = norm("norm_ff", x, xn, rows, d, lw.preFeedforwardNorm());
+            work[t++] = be.fusedMatmulParams(lp, base.get("gate_up"), xn, new int[]{gate, up}, rows, new WeightTensor[]{lw.gate(), lw.up()},
+                    gateUpRun[l]);
+            set(lp, base.get("geglu"), gate, up, rows * inter);
+            work[t++] = (long) rows * inter;
+            work[t++] = matmul("down", gate, proj, rows, lw.down());
+            if (postFeedforwardNorm) work[t++] = norm("post_feedforward_norm", proj, proj, rows, d, lw.postFeedforwardNorm());
+            set(lp, base.get("add_mlp"), proj, x, rows * d);
+            work[t++] = (long) rows * d;
+        }
+        switch (span) {
+            case WHOLE -> be.launch("block" + graphOf[l], work);
+            case ATTENTION -> be.launch("attention" + graphOf[l], java.util.Arrays.copyOfRange(work, 0, attentionTasks));
+            case MLP -> be.launch("mlp" + graphOf[l], java.util.Arrays.copyOfRange(work, attentionTasks, work.length));
+        }
+        return true;
+    }
+
+    /** Sets the attention half's parameters and work items; returns the number of its tasks. */
+    private int attentionHalf(BlockStep step, LayerWeights lw, int x, int xn, int proj, long[] work) {
+        int l = step.layer(), rows = step.rows(), p0 = step.p0();
+        int d = c.hiddenSize(), kvDim = c.kvDim();
+        int heads = c.numHeads(), kvHeads = c.numKvHeads(), hd = c.headDim(), half = hd / 2;
+        BlockStep.Scratch s = step.scratch();
+        int keys = dev(step.keys()).write(p0 * kvDim, rows * kvDim), values = dev(step.values()).write(p0 * kvDim, rows * kvDim);
+        int q = dev(s.q()).write(), k = dev(s.k()).write(), v = dev(s.v()).write(), z = dev(s.z()).write();
+        RopeTables.Table tab = tables.covering(ropeOf[l], p0 + rows);
+        int t = 0;
         work[t++] = norm("norm_in", x, xn, rows, d, lw.inputNorm());
-        work[t++] = matmul("q", xn, q, rows, lw.q());
-        work[t++] = matmul("k", xn, k, rows, lw.k());
-        work[t++] = matmul("v", xn, v, rows, lw.v());
+        work[t++] = be.fusedMatmulParams(lp, base.get("qkv"), xn, new int[]{q, k, v}, rows, new WeightTensor[]{lw.q(), lw.k(), lw.v()}, qkvRun[l]);
         if (qkNorm) {
             work[t++] = norm("q_norm", q, q, rows * heads, hd, lw.qNorm());
             work[t++] = norm("k_norm", k, k, rows * kvHeads, hd, lw.kNorm());
@@ -259,17 +297,7 @@ final class ModelSteps {
         if (postAttentionNorm) work[t++] = norm("post_attention_norm", proj, proj, rows, d, lw.postAttentionNorm());
         set(lp, base.get("add_attention"), proj, x, rows * d);
         work[t++] = (long) rows * d;
-        work[t++] = norm("norm_ff", x, xn, rows, d, lw.preFeedforwardNorm());
-        work[t++] = matmul("gate", xn, gate, rows, lw.gate());
-        work[t++] = matmul("up", xn, up, rows, lw.up());
-        set(lp, base.get("geglu"), gate, up, rows * inter);
-        work[t++] = (long) rows * inter;
-        work[t++] = matmul("down", gate, proj, rows, lw.down());
-        if (postFeedforwardNorm) work[t++] = norm("post_feedforward_norm", proj, proj, rows, d, lw.postFeedforwardNorm());
-        set(lp, base.get("add_mlp"), proj, x, rows * d);
-        work[t++] = (long) rows * d;
-        be.launch(graphOf[l], work);
-        return true;
+        return t;
     }
 
     boolean head(HeadStep step) {

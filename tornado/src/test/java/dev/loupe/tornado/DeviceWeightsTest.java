@@ -62,6 +62,27 @@ class DeviceWeightsTest {
         }
     }
 
+    @Test
+    void runsKeptTogetherStayContiguousForOneFusedLaunch() {
+        try (Arena arena = Arena.ofConfined()) {
+            WeightTensor first = tensor(arena, "first", DType.BF16, 4, 10);
+            WeightTensor q = tensor(arena, "q", DType.BF16, 2, 10), k = tensor(arena, "k", DType.BF16, 1, 10), v = tensor(arena, "v", DType.BF16, 1, 10);
+            WeightTensor wide = tensor(arena, "wide", DType.BF16, 1, 12);
+            // 64 halves a pool: after first (40) the 40 of q, k, v do not fit the 24 left, so they start a new pool
+            List<WeightTensor> all = List.of(first, q, k, v, wide);
+            DeviceWeights apart = new DeviceWeights(all, DeviceWeights.Policy.AUTO, 128);
+            assertNull(apart.contiguous(new WeightTensor[]{q, k, v}), "without the run, q is split from k and v");
+            DeviceWeights together = new DeviceWeights(all, List.of(List.of(q, k, v)), DeviceWeights.Policy.AUTO, 128);
+            DeviceWeights.Part run = together.contiguous(new WeightTensor[]{q, k, v});
+            assertNotNull(run);
+            assertEquals(4, run.rows());
+            assertNull(together.contiguous(new WeightTensor[]{v, wide}), "different widths never fuse");
+            for (WeightTensor w : all) {
+                for (int r = 0; r < w.rows(); r++) assertEquals(w.get((long) r * w.cols()), together.value(w, r, 0));
+            }
+        }
+    }
+
     /** A rows × cols tensor of distinct values (x.yz pattern), stored as {@code dtype}. */
     static WeightTensor tensor(Arena arena, String name, DType dtype, int rows, int cols) {
         MemorySegment data = arena.allocate(dtype.bytesFor((long) rows * cols));

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -161,6 +162,40 @@ class TornadoBackendTest {
             }
         }
         assertEquals(1 + 4, gpuCalls[0], "the hook fires once for the prompt and once per step");
+    }
+
+    /**
+     * A hook inside one half of a block leaves the other half one graph: with the MLP output of layer 2 watched, that
+     * layer's attention half runs as one graph and its MLP op by op; with layer 1's middle residual watched, both of
+     * its halves run as one graph each. Activations and logits match the CPU at every step.
+     */
+    @Test
+    void aHookInsideOneHalfOfABlockLeavesTheOtherHalfOneGraph() {
+        List<String> watched = List.of("blocks.2.hook_mlp_out", "blocks.1.hook_resid_mid");
+        ActivationCache cc = new ActivationCache(), gc = new ActivationCache();
+        BoundHooks ch = cc.hooksFor(watched).bind(cpu.hookPoints()), gh = gc.hooksFor(watched).bind(gpu.hookPoints());
+        int layers = gpu.config().numLayers();
+        try (Session cs = cpu.newSession(); Session gs = gpu.newSession()) {
+            float[] c = cs.process(tokens, ch, -1, 1);
+            assertClose(c, gs.process(tokens, gh, -1, 1), CPU_TOL_SCALED, "prompt logits");
+            for (int step = 0; step < 3; step++) {
+                int next = argmax(c);
+                Map<String, Long> before = gpu.backend().deviceCounters();
+                float[] g = gs.process(new int[]{next}, gh, -1, 1);
+                Map<String, Long> after = gpu.backend().deviceCounters();
+                assertEquals(layers - 2, executions(before, after, "block"), "whole blocks in step " + step);
+                assertEquals(2, executions(before, after, "attention"), "attention halves in step " + step);
+                assertEquals(1, executions(before, after, "mlp"), "MLP halves in step " + step);
+                c = cs.process(new int[]{next}, ch, -1, 1);
+                assertClose(c, g, CPU_TOL_SCALED, "step " + step + " logits vs cpu");
+                for (String name : watched) assertClose(cc.get(name).data(), gc.get(name).data(), CPU_TOL_SCALED, "step " + step + " " + name);
+            }
+        }
+    }
+
+    private static long executions(Map<String, Long> before, Map<String, Long> after, String kind) {
+        String key = "graph_executions." + kind;
+        return after.getOrDefault(key, 0L) - before.getOrDefault(key, 0L);
     }
 
     static long graphExecutions(Model m) { return m.backend().deviceCounters().get("graph_executions"); }

@@ -123,9 +123,10 @@ public interface Backend extends AutoCloseable {
     // answer is false (the default, and the CPU's answer: it gains nothing from fusing).
 
     /**
-     * Runs block {@code step.layer()} of the model given to {@link #prepare}, exactly as the forward pass's operations
-     * would (norms, q/k/v, QK-norm where the architecture has it, RoPE, the KV-cache write, fused attention, output
-     * projection, post-norms, residual adds, GeGLU MLP). Returns false, having done nothing, when it cannot.
+     * Runs block {@code step.layer()} of the model given to {@link #prepare}, or the half of it {@code step.span()}
+     * names, exactly as the forward pass's operations would (norms, q/k/v, QK-norm where the architecture has it, RoPE,
+     * the KV-cache write, fused attention, output projection, post-norms, residual adds, GeGLU MLP). Returns false,
+     * having done nothing, when it cannot.
      */
     default boolean block(BlockStep step) { return false; }
 
@@ -208,7 +209,7 @@ public interface Backend extends AutoCloseable {
 
     /**
      * Running totals a device backend keeps, by snake_case name, for benchmarks: {@code graph_executions} (task graphs
-     * launched), {@code device_kernel_ns} and {@code device_kernel_ns.<operation>} (when profiling),
+     * launched) and {@code graph_executions.<kind>} (per kind of graph), {@code device_kernel_ns} and {@code device_kernel_ns.<operation>} (when profiling),
      * {@code device_memory_bytes} (device memory held now), {@code device_arena_peak_bytes}. Empty for heap backends.
      */
     default Map<String, Long> deviceCounters() { return Map.of(); }

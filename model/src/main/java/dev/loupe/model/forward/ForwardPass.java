@@ -34,8 +34,10 @@ import static dev.loupe.hooks.BlockHook.*;
  *
  * <p>A block with no active hook point inside it (its residual input and output may be hooked) is offered whole to
  * the backend ({@link Backend#block}), and so is the head when nothing watches the final norm ({@link Backend#head}):
- * a device backend runs each as one program. Where the backend declines, or a hook point inside is active, the
- * block runs operation by operation below, with every hook fired next to its operation.
+ * a device backend runs each as one program. With hooks inside, each half of the block (attention up to the
+ * middle residual, MLP after it) is offered whole when no hook point inside that half is active. Where the backend
+ * declines, or a hook point inside is active, the half runs operation by operation below, with every hook fired
+ * next to its operation.
  */
 public final class ForwardPass {
     private final ModelConfig c;
@@ -47,8 +49,11 @@ public final class ForwardPass {
     private final Rope[] ropes;
     private final int[] ropeOf;
     private final boolean qkNorm, postAttentionNorm, postFeedforwardNorm;
-    /** Each layer's hook points between its residual input and output (the block runs whole only when none is active). */
-    private final int[][] insidePoints;
+    /**
+     * Each layer's hook points between its residual input and output (the block runs whole only when none is active),
+     * and those inside its attention half and its MLP half (the middle residual is in neither).
+     */
+    private final int[][] insidePoints, attentionPoints, mlpPoints;
 
     private int n = -1;
     private ActivationBuffer x, xn, q, k, v, z, proj, gate, up;
@@ -73,9 +78,15 @@ public final class ForwardPass {
         this.postAttentionNorm = arch.has(LayerTensor.POST_ATTENTION_NORM);
         this.postFeedforwardNorm = arch.has(LayerTensor.POST_FEEDFORWARD_NORM);
         this.insidePoints = new int[c.numLayers()][];
+        this.attentionPoints = new int[c.numLayers()][];
+        this.mlpPoints = new int[c.numLayers()][];
         for (int l = 0; l < insidePoints.length; l++) {
             int layer = l;
             insidePoints[l] = arch.blockHooks().stream().filter(h -> h != RESID_PRE && h != RESID_POST)
+                    .mapToInt(h -> points.blockId(layer, h)).toArray();
+            attentionPoints[l] = arch.blockHooks().stream().filter(h -> h.compareTo(RESID_PRE) > 0 && h.compareTo(RESID_MID) < 0)
+                    .mapToInt(h -> points.blockId(layer, h)).toArray();
+            mlpPoints[l] = arch.blockHooks().stream().filter(h -> h.compareTo(RESID_MID) > 0 && h.compareTo(RESID_POST) < 0)
                     .mapToInt(h -> points.blockId(layer, h)).toArray();
         }
     }
@@ -132,9 +143,15 @@ public final class ForwardPass {
         int last = Math.min(stopAfterLayer, c.numLayers() - 1);
         for (int l = 0; l <= last; l++) {
             fire(hooks, points.blockId(l, RESID_PRE), x, d, p0);
-            if (anyActive(hooks, insidePoints[l]) || !be.block(new BlockStep(l, p0, rows, x, scratch, cache.keys(l), cache.values(l)))) {
-                if (rope[ropeOf[l]] == null) rope[ropeOf[l]] = RotaryTable.of(c.headDim(), ropes[ropeOf[l]], p0, rows);
-                layer(l, w.layers().get(l), cache, hooks, p0, rope[ropeOf[l]]);
+            if (anyActive(hooks, insidePoints[l]) || !be.block(step(l, BlockStep.Span.WHOLE, cache, p0))) {
+                if (anyActive(hooks, attentionPoints[l]) || !be.block(step(l, BlockStep.Span.ATTENTION, cache, p0))) {
+                    if (rope[ropeOf[l]] == null) rope[ropeOf[l]] = RotaryTable.of(c.headDim(), ropes[ropeOf[l]], p0, rows);
+                    attentionHalf(l, w.layers().get(l), cache, hooks, p0, rope[ropeOf[l]]);
+                }
+                fire(hooks, points.blockId(l, RESID_MID), x, d, p0);
+                if (anyActive(hooks, mlpPoints[l]) || !be.block(step(l, BlockStep.Span.MLP, cache, p0))) {
+                    mlpHalf(l, w.layers().get(l), hooks, p0);
+                }
             }
             fire(hooks, points.blockId(l, RESID_POST), x, d, p0);
         }
@@ -158,14 +175,18 @@ public final class ForwardPass {
         }
     }
 
+    private BlockStep step(int l, BlockStep.Span span, KvCache cache, int p0) {
+        return new BlockStep(l, span, p0, n, x, scratch, cache.keys(l), cache.values(l));
+    }
+
     private static boolean anyActive(BoundHooks hooks, int[] ids) {
         for (int id : ids) if (hooks.active(id)) return true;
         return false;
     }
 
-    /** Block {@code l} operation by operation, between its residual hooks (fired by the caller). */
-    private void layer(int l, LayerWeights lw, KvCache cache, BoundHooks hooks, int p0, RotaryTable rope) {
-        int d = c.hiddenSize(), inter = c.intermediateSize();
+    /** The attention half of block {@code l} operation by operation, up to the middle residual (its hooks fired by the caller). */
+    private void attentionHalf(int l, LayerWeights lw, KvCache cache, BoundHooks hooks, int p0, RotaryTable rope) {
+        int d = c.hiddenSize();
         int rows = n;
         be.rmsNorm(x, lw.inputNorm(), c.rmsNormEps(), rows, xn);
         be.matmulEach(new WeightTensor[]{lw.q(), lw.k(), lw.v()}, xn, rows, new ActivationBuffer[]{q, k, v});
@@ -192,8 +213,12 @@ public final class ForwardPass {
         if (postAttentionNorm) be.rmsNorm(proj, lw.postAttentionNorm(), c.rmsNormEps(), rows, proj);
         fire(hooks, points.blockId(l, ATTN_OUT), proj, d, p0);
         be.add(proj, x, rows * d);
-        fire(hooks, points.blockId(l, RESID_MID), x, d, p0);
+    }
 
+    /** The MLP half of block {@code l} operation by operation, from the middle residual (the residual hooks fired by the caller). */
+    private void mlpHalf(int l, LayerWeights lw, BoundHooks hooks, int p0) {
+        int d = c.hiddenSize(), inter = c.intermediateSize();
+        int rows = n;
         be.rmsNorm(x, lw.preFeedforwardNorm(), c.rmsNormEps(), rows, xn);
         fire(hooks, points.blockId(l, LN2_NORMALIZED), xn, d, p0);
         be.matmulEach(new WeightTensor[]{lw.gate(), lw.up()}, xn, rows, new ActivationBuffer[]{gate, up});

@@ -94,8 +94,8 @@ public final class Tokenizers {
             if (Float.isNaN(scores[id])) throw new BadInputException("tokenizer.ggml.scores[" + id + "] is NaN");
             try {
                 tokenTypes[id] = TokenType.ofCode(types[id]);
-            } catch (IllegalArgumentException e) {
-                throw new BadInputException("tokenizer.ggml.token_type[" + id + "]: " + e.getMessage());
+            } catch (BadInputException e) {
+                throw new BadInputException("tokenizer.ggml.token_type[" + id + "]: " + e.getMessage(), e);
             }
             if (tokenTypes[id] == TokenType.UNKNOWN && unk < 0) unk = id;
             if (tokenTypes[id] == TokenType.BYTE && Vocabulary.byteValue(pieces[id]) < 0) {

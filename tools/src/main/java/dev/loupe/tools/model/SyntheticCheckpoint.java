@@ -10,6 +10,7 @@ import dev.loupe.model.tensor.DType;
 import dev.loupe.model.tensor.Floats;
 import dev.loupe.model.weights.HfCheckpoint;
 import dev.loupe.model.weights.HfCheckpointWriter;
+import dev.loupe.model.weights.ModelWeights;
 import dev.loupe.model.weights.SafetensorsWriter;
 
 import java.io.IOException;
@@ -68,6 +69,37 @@ public final class SyntheticCheckpoint {
         cfg.put(SEED_KEY, seed);
         HfCheckpointWriter.writeConfig(out.resolve(HfCheckpoint.CONFIG), cfg);
         return written;
+    }
+
+    /**
+     * Writes the same weights as {@link #write(ModelConfig, DType, Path, long, int)} with this seed as one GGUF file
+     * ({@link GgufExport}, placeholder vocabulary): the HF folder is synthesized beside {@code file} under a temporary
+     * name, converted and removed, so a GGUF and an HF folder of one seed hold identical values.
+     */
+    public static void writeGguf(ModelConfig config, DType dtype, Path file, long seed, int threads) throws IOException {
+        Path target = file.toAbsolutePath();
+        if (Files.isDirectory(target)) throw BadInputException.of("file", target + " is a folder; a GGUF is one file");
+        Path folder = target.resolveSibling(target.getFileName() + ".hf.partial");
+        long h = config.hiddenSize(), params = (long) config.vocabSize() * h + h + (long) config.numLayers()
+                * (2L * config.qDim() * h + 2L * config.kvDim() * h + 3L * config.intermediateSize() * h + 4 * h);
+        // The folder and the file exist together until the conversion is done.
+        DiskSpace.require(target.getParent(), 2 * dtype.bytesFor(params), "the " + dtype + " folder and its GGUF copy");
+        try {
+            write(config, dtype, folder, seed, threads);
+            try (ModelWeights w = HfCheckpoint.load(folder)) {
+                GgufExport.write(w, target);
+            }
+        } finally {
+            deleteFolder(folder);
+        }
+    }
+
+    private static void deleteFolder(Path folder) throws IOException {
+        if (!Files.isDirectory(folder)) return;
+        try (var files = Files.list(folder)) {
+            for (Path f : (Iterable<Path>) files::iterator) Files.delete(f);
+        }
+        Files.delete(folder);
     }
 
     /** The tensors of the config's architecture: per block its matrices, then its norms, each in the architecture's order. */
