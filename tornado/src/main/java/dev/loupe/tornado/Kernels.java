@@ -290,6 +290,64 @@ final class Kernels {
     }
 
     /**
+     * The matmul for CPU OpenCL devices (PoCL): one work item per output value, summing over i in order. A CPU device
+     * runs a work group as a loop over its work items, split at every barrier, so the group kernels' tree reductions
+     * cost there far more than they save; here the device vectorises across work items instead. Same ip as
+     * {@link #matmul}, work items rows × outputs.
+     */
+    static void matmulItem(KernelContext kc, FloatArray a, FloatArray w, IntArray ip, int base) {
+        int idx = kc.globalIdx;
+        int rows = ip.get(base + 2), outDim = ip.get(base + 3);
+        if (idx < rows * outDim) {
+            int inDim = ip.get(base + 4);
+            int r = idx / outDim;
+            int o = idx - r * outDim;
+            int x = ip.get(base) + r * inDim;
+            int wRow = ip.get(base + 5) + o * inDim;
+            float s = 0f;
+            for (int i = 0; i < inDim; i++) s += a.get(x + i) * w.get(wRow + i);
+            int n0 = ip.get(base + 13), n1 = ip.get(base + 15);
+            int at = ip.get(base + 1) + r * ip.get(base + 6) + o;
+            if (o >= n0) {
+                if (o < n0 + n1) at = ip.get(base + 14) + r * n1 + o - n0;
+                else at = ip.get(base + 16) + r * (outDim - n0 - n1) + o - n0 - n1;
+            }
+            a.set(at, s);
+        }
+    }
+
+    /** {@link #matmulItem} on 16-bit weights, decoded with the table in the arena. */
+    static void matmulItemHalf(KernelContext kc, FloatArray a, ShortArray w, IntArray ip, int base) {
+        int idx = kc.globalIdx;
+        int rows = ip.get(base + 2), outDim = ip.get(base + 3);
+        if (idx < rows * outDim) {
+            int inDim = ip.get(base + 4);
+            int tab = ip.get(base + 7);
+            int mantissaBits = ip.get(base + 8), mantissaMask = ip.get(base + 9), exponentMask = ip.get(base + 10);
+            int implicit = ip.get(base + 11);
+            int r = idx / outDim;
+            int o = idx - r * outDim;
+            int x = ip.get(base) + r * inDim;
+            int wRow = ip.get(base + 5) + o * inDim;
+            float s = 0f;
+            for (int i = 0; i < inDim; i++) {
+                int bits = w.get(wRow + i) & 0xFFFF;
+                int hi = bits >> mantissaBits;
+                int m = bits & mantissaMask;
+                if ((hi & exponentMask) != 0) m = m + implicit;
+                s += a.get(x + i) * (m * a.get(tab + hi));
+            }
+            int n0 = ip.get(base + 13), n1 = ip.get(base + 15);
+            int at = ip.get(base + 1) + r * ip.get(base + 6) + o;
+            if (o >= n0) {
+                if (o < n0 + n1) at = ip.get(base + 14) + r * n1 + o - n0;
+                else at = ip.get(base + 16) + r * (outDim - n0 - n1) + o - n0 - n1;
+            }
+            a.set(at, s);
+        }
+    }
+
+    /**
      * One embedding row, scaled, from an FP32 pool: {@code out[i] = scale · E[row, i]} (ip from base: 0 out, 1 the
      * row's offset in this pool, or -1 when the row sits in another pool (then nothing happens), 2 d; fp: scale).
      */

@@ -103,7 +103,7 @@ final class ModelSteps {
                 .task("norm", Kernels::rmsNorm, kc, be.arena(), be.vectors(), headParams, normFp, 0);
         for (int i = 0; i < parts; i++) {
             be.matmulTask(head, "logits" + i, embedding.parts().get(i).pool(), kc, headParams, PARAMS * (1 + i));
-            headTasks.add(new TornadoBackend.Task("logits" + i, Kernels.MATMUL_LOCAL));
+            headTasks.add(new TornadoBackend.Task("logits" + i, be.matmulLocal()));
         }
         if (c.finalSoftcap() > 0) {
             FloatArray capFp = constants(c.finalSoftcap());
@@ -115,7 +115,7 @@ final class ModelSteps {
 
         // the block's tasks in order, each with its work-group size and a base in the parameter array
         layout("norm_in", Kernels.NORM_GROUP);
-        layout("qkv", Kernels.MATMUL_LOCAL);
+        layout("qkv", be.matmulLocal());
         if (qkNorm) {
             layout("q_norm", Kernels.NORM_GROUP);
             layout("k_norm", Kernels.NORM_GROUP);
@@ -123,14 +123,14 @@ final class ModelSteps {
         layout("rope", LOCAL);
         layout("attention", Kernels.ATT_GROUP);
         layout("combine", Kernels.ATT_GROUP);
-        layout("o", Kernels.MATMUL_LOCAL);
+        layout("o", be.matmulLocal());
         if (postAttentionNorm) layout("post_attention_norm", Kernels.NORM_GROUP);
         layout("add_attention", LOCAL);
         attentionTasks = blockTasks.size();
         layout("norm_ff", Kernels.NORM_GROUP);
-        layout("gate_up", Kernels.MATMUL_LOCAL);
+        layout("gate_up", be.matmulLocal());
         layout("geglu", LOCAL);
-        layout("down", Kernels.MATMUL_LOCAL);
+        layout("down", be.matmulLocal());
         if (postFeedforwardNorm) layout("post_feedforward_norm", Kernels.NORM_GROUP);
         layout("add_mlp", LOCAL);
         this.lp = new IntArray(PARAMS * blockTasks.size());

@@ -22,6 +22,7 @@ import uk.ac.manchester.tornado.api.TornadoExecutionResult;
 import uk.ac.manchester.tornado.api.WorkerGrid1D;
 import uk.ac.manchester.tornado.api.enums.DataTransferMode;
 import uk.ac.manchester.tornado.api.enums.ProfilerMode;
+import uk.ac.manchester.tornado.api.enums.TornadoDeviceType;
 import uk.ac.manchester.tornado.api.enums.TornadoVMBackendType;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
@@ -94,6 +95,9 @@ public final class TornadoBackend implements Backend {
     private final Map<String, Long> opNanos = new LinkedHashMap<>();
     private RegionAllocator regions;
     private DeviceBuffer scratchBuffer;
+    private final MatmulKernels matmulKernels;
+    /** One work item per output instead of work groups (decided in prepare). */
+    private boolean itemMatmul;
 
     /** What closes with this backend besides its plan: the SAE kernels' device programs. */
     private final List<AutoCloseable> attached = new ArrayList<>();
@@ -110,14 +114,16 @@ public final class TornadoBackend implements Backend {
      * @param profile     collect device kernel times ({@link #deviceKernelNanos()})
      */
     public TornadoBackend(int threads, int arenaFloats, boolean profile) {
-        this(threads, arenaFloats, profile, DeviceWeights.Policy.fromProperty(), poolBytesFromProperty());
+        this(threads, arenaFloats, profile, DeviceWeights.Policy.fromProperty(), poolBytesFromProperty(), MatmulKernels.fromProperty());
     }
 
     /**
      * @param weightPolicy the precision of weight matrices on the device
      * @param poolBytes    the largest device array of weights; bigger matrices are split by rows
      */
-    TornadoBackend(int threads, int arenaFloats, boolean profile, DeviceWeights.Policy weightPolicy, long poolBytes) {
+    TornadoBackend(int threads, int arenaFloats, boolean profile, DeviceWeights.Policy weightPolicy, long poolBytes,
+                   MatmulKernels matmulKernels) {
+        this.matmulKernels = matmulKernels;
         this.host = Backends.byName(Backends.CPU, threads);
         this.arenaFloats = arenaFloats;
         this.profile = profile;
@@ -165,6 +171,7 @@ public final class TornadoBackend implements Backend {
             together.add(List.of(l.gate(), l.up()));
         }
         weights = new DeviceWeights(model.matrices(), together, weightPolicy, poolBytes);
+        itemMatmul = matmulKernels.item();
         long need = weights.bytes() + (long) arenaFloats * Float.BYTES + (long) total * Float.BYTES;
         long limit = deviceMemoryLimit();
         if (need > limit) {
@@ -214,7 +221,7 @@ public final class TornadoBackend implements Backend {
         add(op("softmax").task("t", Kernels::attentionSoftmax, kc, arena, ip, 0));
         add(op("mix").task("t", Kernels::attentionMix, kc, arena, ip, 0));
         // per pool one matmul graph: one kernel serves decoding (a work group per output) and prefill (tiles)
-        for (int p = 0; p < pools.size(); p++) add(matmulTask(op("matmul" + p), "t", p, kc, ip, 0), Kernels.MATMUL_LOCAL);
+        for (int p = 0; p < pools.size(); p++) add(matmulTask(op("matmul" + p), "t", p, kc, ip, 0), matmulLocal());
         steps = new ModelSteps(this, model, kc);
 
         GridScheduler scheduler = new GridScheduler();
@@ -285,12 +292,51 @@ public final class TornadoBackend implements Backend {
         };
     }
 
-    /** Adds a task {@code name} multiplying by the matrices of pool {@code p} (FP32 or 16-bit), parameters from {@code base}. */
+    /**
+     * Adds a task {@code name} multiplying by the matrices of pool {@code p} (FP32 or 16-bit), parameters from {@code base}:
+     * the work-group kernels, or one work item per output on a CPU device ({@link MatmulKernels}).
+     */
     TaskGraph matmulTask(TaskGraph g, String name, int p, KernelContext kc, IntArray params, int base) {
+        if (itemMatmul) {
+            return switch (weights.pools().get(p)) {
+                case DeviceWeights.FloatPool(FloatArray pool) -> g.task(name, Kernels::matmulItem, kc, arena, pool, params, base);
+                case DeviceWeights.HalfPool(ShortArray pool) -> g.task(name, Kernels::matmulItemHalf, kc, arena, pool, params, base);
+            };
+        }
         return switch (weights.pools().get(p)) {
             case DeviceWeights.FloatPool(FloatArray pool) -> g.task(name, Kernels::matmul, kc, arena, pool, params, base);
             case DeviceWeights.HalfPool(ShortArray pool) -> g.task(name, Kernels::matmulHalf, kc, arena, pool, params, base);
         };
+    }
+
+    /** Work-group size of the matmul tasks. */
+    int matmulLocal() { return itemMatmul ? LOCAL : Kernels.MATMUL_LOCAL; }
+
+    /** Work items of a matmul over {@code outputs} × {@code rows}. */
+    private long matmulWork(int outputs, int rows) {
+        return itemMatmul ? (long) outputs * rows : Kernels.matmulGroups(outputs, rows) * Kernels.MATMUL_LOCAL;
+    }
+
+    /**
+     * Which matmul kernels run ({@code -Dloupe.tornado.matmul}): the work-group kernels (GPUs), one work item per output
+     * (CPU OpenCL devices such as PoCL, where a work group's barriers cost more than they save), or by device type.
+     */
+    enum MatmulKernels {
+        AUTO, GROUP, ITEM;
+
+        static MatmulKernels fromProperty() {
+            String v = System.getProperty("loupe.tornado.matmul", "auto");
+            try {
+                return valueOf(v.toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new BadInputException("-Dloupe.tornado.matmul must be auto, group or item, got '" + v + "'");
+            }
+        }
+
+        boolean item() {
+            if (this != AUTO) return this == ITEM;
+            return TornadoExecutionPlan.DEFAULT_DEVICE.getDeviceType() == TornadoDeviceType.CPU;
+        }
     }
 
     /** Where a matrix uploaded by {@link #prepare} lies: its precision and its row ranges in the pools. */
@@ -310,7 +356,7 @@ public final class TornadoBackend implements Backend {
                 precision.mantissaBits, precision.mantissaMask(), precision.exponentMask(), 1 << precision.mantissaBits, precision.tableSize(),
                 part.rows(), 0, 0, 0};
         for (int i = 0; i < v.length; i++) p.set(at + i, v[i]);
-        return Kernels.matmulGroups(part.rows(), rows) * Kernels.MATMUL_LOCAL;
+        return matmulWork(part.rows(), rows);
     }
 
     /**
@@ -323,7 +369,7 @@ public final class TornadoBackend implements Backend {
                 precision.mantissaBits, precision.mantissaMask(), precision.exponentMask(), 1 << precision.mantissaBits, precision.tableSize(),
                 ws[0].rows(), outs[1], ws[1].rows(), outs.length > 2 ? outs[2] : 0};
         for (int i = 0; i < v.length; i++) p.set(at + i, v[i]);
-        return Kernels.matmulGroups(run.rows(), rows) * Kernels.MATMUL_LOCAL;
+        return matmulWork(run.rows(), rows);
     }
 
     /** Offset of a norm multiplier in {@link #vectors()}. */

@@ -6,6 +6,8 @@ import dev.loupe.model.Model;
 import dev.loupe.model.RunOptions;
 import dev.loupe.model.Session;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.nio.file.Path;
 
@@ -14,16 +16,17 @@ import static org.junit.jupiter.api.Assertions.*;
 /**
  * BF16 weights stay BF16 on the device (decoded in the kernels, FP32 sums) and give the CPU's logits on the same
  * BF16 checkpoint, for a prompt (tiled matmuls) and token by token (one work group per output), also when every
- * matrix is split across small pools.
+ * matrix is split across small pools; with the work-group matmuls and with the one-item-per-output ones.
  */
 class HalfWeightsOnTheDeviceTest {
 
-    @Test
-    void bf16CheckpointStaysHalfSizeAndMatchesTheCpu() {
+    @ParameterizedTest
+    @EnumSource(value = TornadoBackend.MatmulKernels.class, names = {"GROUP", "ITEM"})
+    void bf16CheckpointStaysHalfSizeAndMatchesTheCpu(TornadoBackend.MatmulKernels kernels) {
         Path hf = Fixtures.file("tiny-a/hf-bf16");
         int[] tokens = Fixtures.npy(Fixtures.file("tiny-a/tokens.npy")).ints();
         // 40,000-byte pools: 312 rows of the 384 × 64 embedding in one pool at most, so it is split
-        TornadoBackend small = new TornadoBackend(1, 1 << 20, false, DeviceWeights.Policy.AUTO, 40_000);
+        TornadoBackend small = new TornadoBackend(1, 1 << 20, false, DeviceWeights.Policy.AUTO, 40_000, kernels);
         try (Model cpu = Model.load(hf, "cpu", 2); Model gpu = Model.load(hf, small)) {
             DeviceWeights store = small.weights();
             assertTrue(store.pools().stream().allMatch(p -> p instanceof DeviceWeights.HalfPool), "BF16 pools only");
@@ -50,8 +53,8 @@ class HalfWeightsOnTheDeviceTest {
     void f32CheckpointRoundedToBf16OnRequestIsHalfSize() {
         Path hf = Fixtures.file("tiny-a/hf");
         int[] tokens = Fixtures.npy(Fixtures.file("tiny-a/tokens.npy")).ints();
-        TornadoBackend asF32 = new TornadoBackend(1, 1 << 20, false, DeviceWeights.Policy.AUTO, 1 << 30);
-        TornadoBackend asBf16 = new TornadoBackend(1, 1 << 20, false, DeviceWeights.Policy.BF16, 1 << 30);
+        TornadoBackend asF32 = new TornadoBackend(1, 1 << 20, false, DeviceWeights.Policy.AUTO, 1 << 30, TornadoBackend.MatmulKernels.ITEM);
+        TornadoBackend asBf16 = new TornadoBackend(1, 1 << 20, false, DeviceWeights.Policy.BF16, 1 << 30, TornadoBackend.MatmulKernels.GROUP);
         try (Model cpu = Model.load(hf, "cpu", 2); Model a = Model.load(hf, asF32); Model b = Model.load(hf, asBf16)) {
             assertTrue(asF32.weights().pools().stream().allMatch(p -> p instanceof DeviceWeights.FloatPool), "F32 stays F32 by default");
             assertEquals(asF32.weights().bytes(), 2 * asBf16.weights().bytes());

@@ -39,7 +39,8 @@ class KernelsTest {
         for (int rows : new int[]{1, 5, 18}) {
             float[] x = new float[rows * IN];
             for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
-            for (boolean half : new boolean[]{false, true}) {
+            for (int kind = 0; kind < 4; kind++) {
+                boolean half = kind % 2 == 1, item = kind >= 2;
                 FloatArray a = new FloatArray(ARENA);
                 for (int i = 0; i < x.length; i++) a.set(X + i, x[i]);
                 float[] table = DeviceWeights.decodeTable();
@@ -51,16 +52,19 @@ class KernelsTest {
                 for (int i = 0; i < params.length; i++) ip.set(BASE + i, params[i]);
                 KernelContext kc = new KernelContext();
                 TaskGraph g = new TaskGraph("k").transferToDevice(DataTransferMode.EVERY_EXECUTION, a, ip);
-                if (half) g.transferToDevice(DataTransferMode.FIRST_EXECUTION, bf16).task("t", Kernels::matmulHalf, kc, a, bf16, ip, BASE);
+                if (item && half) g.transferToDevice(DataTransferMode.FIRST_EXECUTION, bf16).task("t", Kernels::matmulItemHalf, kc, a, bf16, ip, BASE);
+                else if (item) g.transferToDevice(DataTransferMode.FIRST_EXECUTION, f32).task("t", Kernels::matmulItem, kc, a, f32, ip, BASE);
+                else if (half) g.transferToDevice(DataTransferMode.FIRST_EXECUTION, bf16).task("t", Kernels::matmulHalf, kc, a, bf16, ip, BASE);
                 else g.transferToDevice(DataTransferMode.FIRST_EXECUTION, f32).task("t", Kernels::matmul, kc, a, f32, ip, BASE);
                 g.transferToHost(DataTransferMode.EVERY_EXECUTION, a);
-                run(g, Kernels.MATMUL_LOCAL, Kernels.matmulGroups(OUT, rows) * Kernels.MATMUL_LOCAL);
+                if (item) run(g, 64, (OUT * rows + 63) / 64 * 64);
+                else run(g, Kernels.MATMUL_LOCAL, Kernels.matmulGroups(OUT, rows) * Kernels.MATMUL_LOCAL);
                 for (int r = 0; r < rows; r++) {
                     for (int o = 0; o < OUT; o++) {
                         double s = 0;
                         for (int i = 0; i < IN; i++) s += (double) x[r * IN + i] * weights[o * IN + i];
                         assertEquals(s, a.get(OUT_AT + FIRST + r * STRIDE + o), 1e-5 * Math.max(1, Math.abs(s)),
-                                (half ? "bf16" : "f32") + " rows " + rows + " out[" + r + ", " + o + "]");
+                                (half ? "bf16" : "f32") + (item ? " item" : " group") + " rows " + rows + " out[" + r + ", " + o + "]");
                     }
                 }
                 // nothing written outside the part's outputs
