@@ -51,47 +51,96 @@ class HardeningTest {
     // ---- slow bodies ------------------------------------------------------------------------------------
 
     /**
-     * 12 connections from one client each trickle a 1,000-byte body, a byte every 300 ms (the probe's attack,
-     * scaled down). The connections past the per-client limit are closed on arrival, the others when the body
-     * timeout passes, and the server then answers at once.
+     * The probe's attack, bounded in count and time: 300 connections from one client (127.0.0.1), more than Jetty's
+     * 250 threads, each send the head of a 1,000-byte POST and then trickle its body, a byte every 300 ms, for at most
+     * 12 s. Without a body deadline and a per-client bound every server thread waits on a body and no one else is
+     * answered. Another client (127.0.0.2, also loopback on Linux) must be answered during the flood, and every slow
+     * connection must be closed by the server: those past the per-client limit on arrival, the others when the body
+     * timeout passes.
      */
     @Test
     void aSlowBodyFloodIsCutOffAndTheServerKeepsServing() throws Exception {
         Limits limits = TinyRun.testLimits().withBodyTimeout(Duration.ofSeconds(2)).withMaxConnectionsPerClient(8);
         try (LoupeServer s = TinyRun.liveServer(limits)) {
-            int n = 12;
-            ExecutorService pool = Executors.newFixedThreadPool(n);
+            int n = 300;
+            byte[] head = ("POST /api/inspect HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
+                    .getBytes(StandardCharsets.ISO_8859_1);
             long t0 = System.nanoTime();
-            List<Future<Long>> closedAfter = new ArrayList<>();
-            for (int i = 0; i < n; i++) {
-                closedAfter.add(pool.submit(() -> {
-                    try (Socket sock = new Socket("127.0.0.1", s.port())) {
-                        OutputStream out = sock.getOutputStream();
-                        out.write(("POST /api/inspect HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
-                                .getBytes(StandardCharsets.ISO_8859_1));
-                        out.flush();
-                        // Until the server closes the connection, a write succeeds; a closed one fails within two writes.
-                        for (int b = 0; b < 1000 && System.nanoTime() - t0 < Duration.ofSeconds(15).toNanos(); b++) {
-                            out.write(' ');
-                            out.flush();
+            Socket[] socks = new Socket[n];
+            long[] closedAfter = new long[n];
+            java.util.Arrays.fill(closedAfter, -1);
+            Thread trickler = null;
+            String duringFlood;
+            long openedMs;
+            try {
+                for (int i = 0; i < n; i++) {
+                    socks[i] = new Socket("127.0.0.1", s.port());
+                    trickle(socks[i], head, closedAfter, i, t0);
+                }
+                openedMs = (System.nanoTime() - t0) / 1_000_000;
+                // One thread drives every connection: the client side costs a socket each, not a thread each.
+                trickler = Thread.ofPlatform().start(() -> {
+                    while (System.nanoTime() - t0 < Duration.ofSeconds(12).toNanos()) {
+                        boolean anyOpen = false;
+                        for (int i = 0; i < n; i++) anyOpen |= trickle(socks[i], null, closedAfter, i, t0);
+                        if (!anyOpen) return;
+                        try {
                             Thread.sleep(300);
+                        } catch (InterruptedException e) {
+                            return;
                         }
-                        return -1L;
-                    } catch (IOException e) {
-                        return (System.nanoTime() - t0) / 1_000_000;
                     }
-                }));
+                });
+                Thread.sleep(1000);
+                duringFlood = answerFromAnotherClient(s.port());
+            } finally {
+                if (trickler != null) trickler.join();
+                for (Socket sock : socks) if (sock != null) sock.close();
             }
-            pool.shutdown();
-            List<Long> times = new ArrayList<>();
-            for (Future<Long> f : closedAfter) times.add(f.get(30, TimeUnit.SECONDS));
+            assertEquals("200", duringFlood, "another client is answered within 5 s during the flood");
+            List<Long> times = java.util.Arrays.stream(closedAfter).boxed().toList();
             assertTrue(times.stream().allMatch(t -> t >= 0), "every slow connection was closed by the server (ms after start): " + times);
-            assertTrue(times.stream().allMatch(t -> t < 6_000), "within the 2 s body timeout and a margin: " + times);
-            assertTrue(s.connectionsRefused() >= n - 8, "connections past 8 were refused on arrival: " + s.connectionsRefused());
-            assertTrue(s.bodyTimeouts() >= 1, "the others ran out of time");
+            assertTrue(times.stream().allMatch(t -> t < openedMs + 6_000),
+                    "within the 2 s body timeout and a margin of the last one's arrival (" + openedMs + " ms): " + times);
+            // On a loaded machine the first ones may time out while the last ones still arrive and take their places.
+            assertTrue(s.connectionsRefused() >= n / 2, "most connections past 8 were refused on arrival: " + s.connectionsRefused());
+            assertTrue(s.bodyTimeouts() >= 8, "the first 8 ran out of time: " + s.bodyTimeouts());
+            assertTrue(s.connectionsRefused() + s.bodyTimeouts() >= n,
+                    "each was refused or timed out: " + s.connectionsRefused() + " + " + s.bodyTimeouts());
             long a = System.nanoTime();
             assertEquals(200, Http.get(s.url().replaceAll("/$", ""), "/api/info").status());
             assertTrue(System.nanoTime() - a < Duration.ofSeconds(2).toNanos(), "answered at once after the flood");
+        }
+    }
+
+    /**
+     * Writes {@code head} (when given) and one body byte; a connection the server closed fails within two writes,
+     * and its time is noted. Returns whether the connection is still open.
+     */
+    private static boolean trickle(Socket sock, byte[] head, long[] closedAfter, int i, long t0) {
+        if (closedAfter[i] >= 0) return false;
+        try {
+            OutputStream out = sock.getOutputStream();
+            if (head != null) out.write(head);
+            out.write(' ');
+            out.flush();
+            return true;
+        } catch (IOException e) {
+            closedAfter[i] = (System.nanoTime() - t0) / 1_000_000;
+            return false;
+        }
+    }
+
+    /** {@code GET /api/info} from 127.0.0.2: its status, or what went wrong within 5 s (the flood lasts 12 s). */
+    private static String answerFromAnotherClient(int port) {
+        try (Socket sock = new Socket(java.net.InetAddress.getByName("127.0.0.1"), port, java.net.InetAddress.getByName("127.0.0.2"), 0)) {
+            sock.setSoTimeout(5_000);
+            sock.getOutputStream().write("GET /api/info HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+            sock.getOutputStream().flush();
+            byte[] status = sock.getInputStream().readNBytes(12);
+            return status.length == 12 ? new String(status, 9, 3, StandardCharsets.ISO_8859_1) : "no answer";
+        } catch (IOException e) {
+            return "no answer within 5 s (" + e + ")";
         }
     }
 
@@ -159,12 +208,16 @@ class HardeningTest {
     }
 
     @Test
-    void postsMustSayJsonAndTheHostMustNameTheServer() {
+    void postsMustSayJson() {
         assertError(Http.rawRequest(server.port(), post("/api/inspect", "text/plain", "{\"text\": \"x\"}")), 415, "application/json");
         assertError(Http.rawRequest(server.port(), post("/api/inspect", "application/x-www-form-urlencoded", "{\"text\": \"x\"}")), 415, "application/json");
         assertError(Http.rawRequest(server.port(), post("/v1/chat/completions", null, "{}")), 415, "Content-Type");
         assertEquals(200, Http.rawRequest(server.port(), post("/api/inspect", "application/json; charset=utf-8", "{\"text\": \"x\"}")).status());
+    }
 
+    /** A foreign Host (a page that rebound its DNS name to 127.0.0.1) is refused; the server's own names are not. */
+    @Test
+    void theHostMustNameTheServer() {
         String get = "GET /api/info HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n";
         assertError(Http.rawRequest(server.port(), get.formatted("attacker.example:" + server.port())), 403, "Host");
         assertError(Http.rawRequest(server.port(), get.formatted("attacker.example")), 403, "Host");

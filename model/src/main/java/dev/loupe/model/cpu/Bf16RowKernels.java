@@ -51,6 +51,7 @@ final class Bf16RowKernels implements RowKernels {
     @Override
     public void matVec(MemorySegment w, int cols, float[] x, int xOff, float[] out, int outOff, int rowStart, int rowEnd,
                        float[] buf) {
+        float[] lanes = new float[Vectors.L];   // one per call: the fixed-order lane sums go through it, not a new array per row
         long rowBytes = 2L * cols;
         int vecEnd = cols - cols % PAIRS;
         int o = rowStart;
@@ -78,7 +79,7 @@ final class Bf16RowKernels implements RowKernels {
                 IntVector p7 = IntVector.fromMemorySegment(I, w, b7 + d, LE);
                 s7 = p7.and(0xffff0000).reinterpretAsFloats().fma(xo, p7.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, s7));
             }
-            float r0 = Vectors.sumLanes(s0), r1 = Vectors.sumLanes(s1), r2 = Vectors.sumLanes(s2), r3 = Vectors.sumLanes(s3), r4 = Vectors.sumLanes(s4), r5 = Vectors.sumLanes(s5), r6 = Vectors.sumLanes(s6), r7 = Vectors.sumLanes(s7);
+            float r0 = Vectors.sumLanes(s0, lanes), r1 = Vectors.sumLanes(s1, lanes), r2 = Vectors.sumLanes(s2, lanes), r3 = Vectors.sumLanes(s3, lanes), r4 = Vectors.sumLanes(s4, lanes), r5 = Vectors.sumLanes(s5, lanes), r6 = Vectors.sumLanes(s6, lanes), r7 = Vectors.sumLanes(s7, lanes);
             for (int i = vecEnd; i < cols; i++) {
                 float xi = x[xOff + i];
                 long d = 2L * i;
@@ -108,7 +109,7 @@ final class Bf16RowKernels implements RowKernels {
                 FloatVector xe = FloatVector.fromArray(F, x, xOff + i), xo = FloatVector.fromArray(F, x, xOff + i + L);
                 s = p.and(0xffff0000).reinterpretAsFloats().fma(xo, p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, s));
             }
-            float r = Vectors.sumLanes(s);
+            float r = Vectors.sumLanes(s, lanes);
             for (int i = vecEnd; i < cols; i++) r += x[xOff + i] * scalar(w, b + 2L * i);
             out[outOff + o] = r;
         }

@@ -26,6 +26,7 @@ final class DecodedRows {
 
     static void matVec(RowKernels kernels, MemorySegment w, int cols, float[] x, int xOff, float[] out, int outOff,
                        int rowStart, int rowEnd, float[] buf) {
+        float[] lanes = new float[Vectors.L];   // one per call: the fixed-order lane sums go through it, not a new array per row
         int o = rowStart;
         for (; o + ROWS <= rowEnd; o += ROWS) {
             float r0 = 0, r1 = 0, r2 = 0, r3 = 0, r4 = 0, r5 = 0, r6 = 0, r7 = 0;
@@ -64,14 +65,14 @@ final class DecodedRows {
                     r6 += xi * buf[6 * CHUNK + j];
                     r7 += xi * buf[7 * CHUNK + j];
                 }
-                r0 += Vectors.sumLanes(s0);
-                r1 += Vectors.sumLanes(s1);
-                r2 += Vectors.sumLanes(s2);
-                r3 += Vectors.sumLanes(s3);
-                r4 += Vectors.sumLanes(s4);
-                r5 += Vectors.sumLanes(s5);
-                r6 += Vectors.sumLanes(s6);
-                r7 += Vectors.sumLanes(s7);
+                r0 += Vectors.sumLanes(s0, lanes);
+                r1 += Vectors.sumLanes(s1, lanes);
+                r2 += Vectors.sumLanes(s2, lanes);
+                r3 += Vectors.sumLanes(s3, lanes);
+                r4 += Vectors.sumLanes(s4, lanes);
+                r5 += Vectors.sumLanes(s5, lanes);
+                r6 += Vectors.sumLanes(s6, lanes);
+                r7 += Vectors.sumLanes(s7, lanes);
             }
             out[outOff + o] = r0;
             out[outOff + o + 1] = r1;
@@ -92,7 +93,7 @@ final class DecodedRows {
                 FloatVector s = FloatVector.zero(F);
                 for (; j < vecEnd; j += L) s = FloatVector.fromArray(F, buf, j).fma(FloatVector.fromArray(F, x, xOff + c0 + j), s);
                 for (; j < width; j++) r += x[xOff + c0 + j] * buf[j];
-                r += Vectors.sumLanes(s);
+                r += Vectors.sumLanes(s, lanes);
             }
             out[outOff + o] = r;
         }

@@ -19,6 +19,7 @@ final class F32RowKernels implements RowKernels {
     @Override
     public void matVec(MemorySegment w, int cols, float[] x, int xOff, float[] out, int outOff, int rowStart, int rowEnd,
                        float[] buf) {
+        float[] lanes = new float[Vectors.L];   // one per call: the fixed-order lane sums go through it, not a new array per row
         long rowBytes = 4L * cols;
         int vecEnd = cols - cols % L;
         int o = rowStart;
@@ -38,7 +39,7 @@ final class F32RowKernels implements RowKernels {
                 s6 = FloatVector.fromMemorySegment(F, w, b6 + d, LE).fma(xv, s6);
                 s7 = FloatVector.fromMemorySegment(F, w, b7 + d, LE).fma(xv, s7);
             }
-            float r0 = Vectors.sumLanes(s0), r1 = Vectors.sumLanes(s1), r2 = Vectors.sumLanes(s2), r3 = Vectors.sumLanes(s3), r4 = Vectors.sumLanes(s4), r5 = Vectors.sumLanes(s5), r6 = Vectors.sumLanes(s6), r7 = Vectors.sumLanes(s7);
+            float r0 = Vectors.sumLanes(s0, lanes), r1 = Vectors.sumLanes(s1, lanes), r2 = Vectors.sumLanes(s2, lanes), r3 = Vectors.sumLanes(s3, lanes), r4 = Vectors.sumLanes(s4, lanes), r5 = Vectors.sumLanes(s5, lanes), r6 = Vectors.sumLanes(s6, lanes), r7 = Vectors.sumLanes(s7, lanes);
             for (int i = vecEnd; i < cols; i++) {
                 float xi = x[xOff + i];
                 long d = 4L * i;
@@ -66,7 +67,7 @@ final class F32RowKernels implements RowKernels {
             for (int i = 0; i < vecEnd; i += L) {
                 s = FloatVector.fromMemorySegment(F, w, b + 4L * i, LE).fma(FloatVector.fromArray(F, x, xOff + i), s);
             }
-            float r = Vectors.sumLanes(s);
+            float r = Vectors.sumLanes(s, lanes);
             for (int i = vecEnd; i < cols; i++) r += x[xOff + i] * w.get(F32, b + 4L * i);
             out[outOff + o] = r;
         }

@@ -36,6 +36,7 @@ final class Q8RowKernels implements RowKernels {
 
     /** The product for 16-lane vectors: two vectors per block, everything written out in the loop. */
     private static void matVec16(MemorySegment w, int cols, float[] x, int xOff, float[] out, int outOff, int rowStart, int rowEnd) {
+        float[] lanes = new float[Vectors.L];   // one per call: the fixed-order lane sums go through it, not a new array per row
         int blocks = cols / BLOCK;
         long rowBytes = (long) blocks * BLOCK_BYTES;
         int o = rowStart;
@@ -71,14 +72,14 @@ final class Q8RowKernels implements RowKernels {
                         ((FloatVector) ByteVector.fromMemorySegment(B, w, b7 + d + 2, LE).convertShape(VectorOperators.B2F, F, 0)).mul(x0))
                         .fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16, b7 + d))), s7);
             }
-            out[outOff + o] = Vectors.sumLanes(s0);
-            out[outOff + o + 1] = Vectors.sumLanes(s1);
-            out[outOff + o + 2] = Vectors.sumLanes(s2);
-            out[outOff + o + 3] = Vectors.sumLanes(s3);
-            out[outOff + o + 4] = Vectors.sumLanes(s4);
-            out[outOff + o + 5] = Vectors.sumLanes(s5);
-            out[outOff + o + 6] = Vectors.sumLanes(s6);
-            out[outOff + o + 7] = Vectors.sumLanes(s7);
+            out[outOff + o] = Vectors.sumLanes(s0, lanes);
+            out[outOff + o + 1] = Vectors.sumLanes(s1, lanes);
+            out[outOff + o + 2] = Vectors.sumLanes(s2, lanes);
+            out[outOff + o + 3] = Vectors.sumLanes(s3, lanes);
+            out[outOff + o + 4] = Vectors.sumLanes(s4, lanes);
+            out[outOff + o + 5] = Vectors.sumLanes(s5, lanes);
+            out[outOff + o + 6] = Vectors.sumLanes(s6, lanes);
+            out[outOff + o + 7] = Vectors.sumLanes(s7, lanes);
         }
         for (; o < rowEnd; o++) {
             long b = o * rowBytes;
@@ -90,7 +91,7 @@ final class Q8RowKernels implements RowKernels {
                         ((FloatVector) ByteVector.fromMemorySegment(B, w, b + d + 2, LE).convertShape(VectorOperators.B2F, F, 0)).mul(x0))
                         .fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16, b + d))), s);
             }
-            out[outOff + o] = Vectors.sumLanes(s);
+            out[outOff + o] = Vectors.sumLanes(s, lanes);
         }
     }
 
