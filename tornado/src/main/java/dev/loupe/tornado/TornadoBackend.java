@@ -95,6 +95,8 @@ public final class TornadoBackend implements Backend {
     private final Map<String, Long> opNanos = new LinkedHashMap<>();
     private RegionAllocator regions;
     private DeviceBuffer scratchBuffer;
+    /** Attentions whose keys were split over work groups (for tests). */
+    private long splitAttentions;
     private final MatmulKernels matmulKernels;
     /** One work item per output instead of work groups (decided in prepare). */
     private boolean itemMatmul;
@@ -404,12 +406,16 @@ public final class TornadoBackend implements Backend {
             splitKeys = ATTENTION_SPLIT_KEYS;
             splits = (visible + splitKeys - 1) / splitKeys;
         }
+        if (splits > 1) splitAttentions++;
         int scratch = splits == 1 ? 0 : attentionScratch(s.heads() * splits * (s.headDim() + 2));
         int[] v = {q, keys, values, z, rows, p0, s.heads(), s.kvHeads(), s.headDim(), s.window(), splitKeys, splits, scratch};
         for (int i = 0; i < v.length; i++) p.set(at + i, v[i]);
         long groups = (long) s.heads() * rows;
         return new long[]{groups * splits * Kernels.ATT_GROUP, splits == 1 ? 0 : groups * Kernels.ATT_GROUP};
     }
+
+    /** Attentions run with their keys split over work groups (flash-decoding) since creation. */
+    synchronized long splitAttentions() { return splitAttentions; }
 
     /** The flash-decoding scratch region (at least {@code floats}), kept between calls and grown when needed. */
     private int attentionScratch(int floats) {

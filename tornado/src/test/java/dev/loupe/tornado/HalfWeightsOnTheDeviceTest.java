@@ -10,6 +10,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import java.nio.file.Path;
+import java.util.Arrays;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -62,6 +63,30 @@ class HalfWeightsOnTheDeviceTest {
             float[] c = cpu.run(tokens, RunOptions.defaults()).logits();
             TornadoBackendTest.assertClose(c, a.run(tokens, RunOptions.defaults()).logits(), TornadoBackendTest.CPU_TOL_SCALED, "f32 pools vs cpu");
             TornadoBackendTest.assertClose(c, b.run(tokens, RunOptions.defaults()).logits(), TornadoBackendTest.CPU_TOL_SCALED, "bf16 pools vs cpu");
+        }
+    }
+
+    /** Past 256 visible keys decoding splits attention over work groups (flash-decoding); the combine must give the CPU's logits. */
+    @Test
+    void decodingOverALongCacheSplitsAttentionAndMatchesTheCpu() {
+        Path hf = Fixtures.file("tiny-a/hf-bf16");
+        int prompt = TornadoBackend.ATTENTION_SPLIT_KEYS + 40;
+        int[] tokens = new int[prompt + 4];
+        tokens[0] = 2;
+        for (int i = 1; i < tokens.length; i++) tokens[i] = (i * 37 + 11) % 380 + 3;
+        TornadoBackend device = new TornadoBackend(1, 1 << 20, false, DeviceWeights.Policy.AUTO, 1 << 30, TornadoBackend.MatmulKernels.ITEM);
+        try (Model cpu = Model.load(hf, "cpu", 2); Model gpu = Model.load(hf, device);
+             Session cs = cpu.newSession(); Session gs = gpu.newSession()) {
+            BoundHooks ch = BoundHooks.none(cpu.hookPoints()), gh = BoundHooks.none(gpu.hookPoints());
+            int[] head = Arrays.copyOf(tokens, prompt);
+            TornadoBackendTest.assertClose(cs.process(head, ch, -1, 1), gs.process(head, gh, -1, 1), TornadoBackendTest.CPU_TOL_SCALED, "prompt");
+            for (int t = prompt; t < tokens.length; t++) {
+                float[] cl = cs.process(new int[]{tokens[t]}, ch, -1, 1);
+                float[] gl = gs.process(new int[]{tokens[t]}, gh, -1, 1);
+                TornadoBackendTest.assertClose(cl, gl, TornadoBackendTest.CPU_TOL_SCALED, "step " + t + " (" + (t + 1) + " keys) logits vs cpu");
+            }
+            // 2 of tiny-a's 4 layers attend globally (the others' window is 8), at each of the 4 steps
+            assertEquals(8, device.splitAttentions(), "decoding attention split over the keys");
         }
     }
 }
