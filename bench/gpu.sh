@@ -6,18 +6,21 @@
 # the GPU's peak memory use during each run).
 #
 #   bench/gpu.sh [--model PATH | --shape gemma-2-2b] [--dtype bf16] [--prompts "128 1024"] [--gen 32] [--reps 2]
-#                [--threads N] [--arena-mb 2048] [--backends "cpu tornado"] [--skip-tests] [--out FILE] [--work DIR]
+#                [--threads N] [--arena-mb 2048] [--device-memory 12GB] [--backends "cpu tornado"] [--skip-tests]
+#                [--out FILE] [--work DIR]
 #
 # Needs: JDK 25 (bin/jdk.sh finds it), TornadoVM 5.2.0-jdk25 at $TORNADOVM_HOME (or /opt/tornadovm; README,
 # "TornadoVM backend"), Maven, python3; nvidia-smi where there is an NVIDIA GPU (without it the script says so and
 # measures whatever OpenCL device TornadoVM picks, e.g. PoCL: `bench/gpu.sh --shape tiny --prompts "16 64"` is the
 # end-to-end try on a machine without a GPU). Without --model it synthesizes the shape once into --work.
-# The tornado backend keeps weights in FP32 on the device: the 2B shape needs ~10.5 GB of device memory, plus the
-# same again of host memory while uploading.
+# The tornado backend keeps BF16/F16 weights as they are on the device (F32 ones in F32): the 2B shape in BF16 needs
+# ~5.2 GB for its weights plus the arena; --device-memory is TornadoVM's cap (-Dtornado.device.memory, default 4GB
+# there, too small for the 2B). The host holds a copy of every weight pool while the plan lives.
 set -euo pipefail
 here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 model="" shape="gemma-2-2b" dtype="bf16" prompts="128 1024" gen=32 reps=2 threads="$(nproc)" arena_mb=2048
+device_memory="12GB"
 backends="cpu tornado" skip_tests=0 out="" work="${TMPDIR:-/tmp}/loupe-gpu-bench"
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -29,11 +32,12 @@ while [[ $# -gt 0 ]]; do
     --reps) reps="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
     --arena-mb) arena_mb="$2"; shift 2 ;;
+    --device-memory) device_memory="$2"; shift 2 ;;
     --backends) backends="$2"; shift 2 ;;
     --skip-tests) skip_tests=1; shift ;;
     --out) out="$2"; shift 2 ;;
     --work) work="$2"; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "bench/gpu.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -91,7 +95,7 @@ for backend in $backends; do
     echo "== bench $backend, prompt $p, gen $gen" >&2
     tag="$backend-p$p"
     opts=""
-    [[ $backend == tornado ]] && opts="-Dloupe.tornado.profile=true -Dloupe.tornado.arena.mb=$arena_mb"
+    [[ $backend == tornado ]] && opts="-Dloupe.tornado.profile=true -Dloupe.tornado.arena.mb=$arena_mb -Dtornado.device.memory=$device_memory"
     set +e
     LOUPE_JAVA_OPTS="$opts" gpu_peak "$log/$tag.smi" bin/loupe bench --model "$model" --backend "$backend" --threads "$threads" \
         --prompt-tokens "$p" --gen-tokens "$gen" --repetitions "$reps" --json > "$log/$tag.json" 2> "$log/$tag.err"
