@@ -78,16 +78,23 @@
     return out;
   }
 
+  // Without a card there is nothing to show, steer or test: only the reason (empty panels read as a feature that never fires).
+  function noCard(err) {
+    $("steer-link").hidden = true;
+    $("panels").hidden = true;
+    showError($("status"), err);
+  }
+
   async function load() {
     if (raw === null || !Number.isInteger(id) || id < 0) {
-      for (const a of ["prev-f", "next-f", "steer-link"]) $(a).hidden = true;
-      showError($("status"), new Error("no feature id: open this page as feature.html?id=N"));
+      for (const a of ["prev-f", "next-f"]) $(a).hidden = true;
+      noCard(new Error("no feature id: open this page as feature.html?id=N"));
       return;
     }
     document.title = `Feature ${id} · Loupe`;
     $("title").textContent = `Feature ${id}`;
     let info;
-    try { info = await Loupe.serverInfo(); } catch (e) { showError($("status"), e); return; }
+    try { info = await Loupe.serverInfo(); } catch (e) { noCard(e); return; }
     const count = info.features;
     // Neighbours that exist only: no "next" past the last feature, no steering a feature that is not there.
     $("prev-f").hidden = id === 0;
@@ -95,14 +102,13 @@
     $("next-f").hidden = id >= count - 1;
     $("next-f").href = "feature.html?id=" + (id + 1);
     if (id >= count) {
-      $("steer-link").hidden = true;
-      showError($("status"), new Error(`feature ${id} does not exist: this run has features 0–${count - 1}`));
+      noCard(new Error(`feature ${id} does not exist: this run has features 0–${count - 1}`));
       return;
     }
     let card;
     try {
       card = await api("/api/features/" + id + "?context=8");
-    } catch (e) { $("steer-link").hidden = true; showError($("status"), e); return; }
+    } catch (e) { noCard(e); return; }
     $("steer-link").href = "steer.html?feature=" + id;
     $("steer-link").hidden = !info.live;
     const s = card.summary;

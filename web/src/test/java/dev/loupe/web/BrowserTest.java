@@ -266,6 +266,7 @@ class BrowserTest {
         waitFor().until(d -> !all("#status .error").isEmpty());
         assertTrue(driver.findElement(By.cssSelector("#status .error")).getText().contains("does not exist"));
         assertFalse(driver.findElement(By.id("steer-link")).isDisplayed(), "no steering a feature that is not there");
+        assertFalse(driver.findElement(By.id("panels")).isDisplayed(), "no empty panels for a feature that is not there");
         assertFalse(driver.findElement(By.id("next-f")).isDisplayed());
         assertTrue(driver.findElement(By.id("prev-f")).getAttribute("href").endsWith("id=" + (TinyRun.FEATURES - 1)));
         shot("feature-missing");
